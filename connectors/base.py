@@ -1,0 +1,178 @@
+"""The connector SDK: the small protocol every CRM connector implements.
+
+The sync layer only ever talks to a CRM through this protocol, so a connector is free to use
+whatever client its CRM ships (``hubspot-api-client``, ``simple-salesforce``, ...) as long as it
+speaks these types. Connectors raise the typed errors at the bottom of this module, chosen by
+what the caller should do next (wait, retry, fix configuration, skip a record), never by status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+FieldType = Literal[
+    "string", "number", "bool", "date", "datetime", "enumeration", "multi_enumeration"
+]
+"""The normalised field types a connector reports; segment_core coerces values by them."""
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One contact field the CRM knows: what a rule may reference and how to read its values."""
+
+    name: str
+    label: str
+    type: FieldType
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One contact as pulled: its CRM id and the requested fields, every value a string or None.
+
+    CRMs send every value as text; typing them is segment_core's job, driven by ``FieldInfo``.
+    """
+
+    id: str
+    properties: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class ContactPage:
+    """One page of a pull: the unit of work, carrying the cursor that fetches the next page."""
+
+    contacts: list[Contact]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class PropertyWrite:
+    """The values to set on one contact. An empty string clears a value."""
+
+    contact_id: str
+    values: dict[str, str]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The outcome for one record of a batched write; failures carry the CRM's code and message."""
+
+    contact_id: str
+    ok: bool
+    code: str = ""
+    message: str = ""
+    retryable: bool = False
+
+
+@dataclass(frozen=True)
+class ListRef:
+    """A CRM list (HubSpot list, Salesforce campaign) segsync manages."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ConnectorLimits:
+    """The batch sizes a connector accepts per call, so the sync layer can plan its calls."""
+
+    read_page_size: int
+    write_batch_size: int
+    list_read_page_size: int
+    list_change_batch_size: int
+
+
+@dataclass(frozen=True)
+class SegmentField:
+    """A field segsync writes on contacts, with the enumeration options it must accept."""
+
+    name: str
+    label: str
+    description: str
+    options: tuple[str, ...] = field(default=())
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """What the sync needs from a CRM. Implementations register in ``segsync.connectors``."""
+
+    name: str
+    limits: ConnectorLimits
+
+    def describe_fields(self) -> list[FieldInfo]:
+        """Every contact field the integration can read, with its type."""
+
+    def iter_contact_pages(self, fields: Sequence[str]) -> Iterator[ContactPage]:
+        """Pull every (non-archived) contact, page by page, with only the requested fields."""
+
+    def ensure_segment_field(self, spec: SegmentField) -> None:
+        """Create the field if missing; add any enumeration options it lacks. Idempotent."""
+
+    def write_properties(self, writes: Sequence[PropertyWrite]) -> list[WriteResult]:
+        """Write one batch (at most ``limits.write_batch_size``); one result per record."""
+
+    def find_list(self, name: str) -> ListRef | None:
+        """The list with this name, or None when there is none."""
+
+    def create_list(self, name: str) -> ListRef:
+        """Create a static list that segsync can add members to and remove them from."""
+
+    def list_member_ids(self, list_ref: ListRef) -> set[str]:
+        """Every contact id in the list, read through all its pages."""
+
+    def add_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
+        """Add one chunk (at most ``limits.list_change_batch_size``) of contacts to the list."""
+
+    def remove_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
+        """Remove one chunk (at most ``limits.list_change_batch_size``) from the list."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+class ConnectorError(Exception):
+    """Base of every error a connector raises; the message is fit to show a person."""
+
+
+class RateLimited(ConnectorError):
+    """The CRM refused the call for rate; wait ``retry_after`` seconds. ``scope`` names the limit.
+
+    A ``daily`` scope means waiting will not help within this run.
+    """
+
+    def __init__(self, message: str, retry_after: float, scope: str) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.scope = scope
+
+
+class Transient(ConnectorError):
+    """A failure that is likely to pass: 5xx, timeouts, dropped connections, locks."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AuthFailed(ConnectorError):
+    """The credentials are missing, wrong, expired or lack a permission. Fix configuration."""
+
+
+class NotFound(ConnectorError):
+    """The addressed object (list, property, record) does not exist."""
+
+
+class RecordRejected(ConnectorError):
+    """The CRM refused one record; the rest of its batch is unaffected."""
+
+    def __init__(self, record_id: str, code: str, message: str, retryable: bool) -> None:
+        super().__init__(f"record {record_id} rejected ({code}): {message}")
+        self.record_id = record_id
+        self.code = code
+        self.retryable = retryable
+
+
+class RequestRejected(ConnectorError):
+    """The CRM refused a whole request as malformed (4xx); retrying the same call will not help."""
