@@ -8,8 +8,8 @@ what the caller should do next (wait, retry, fix configuration, skip a record), 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 FieldType = Literal[
@@ -45,6 +45,28 @@ class ContactPage:
 
     contacts: list[Contact]
     next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class IdPage:
+    """One page of record ids (a list's members) and the cursor of the next page."""
+
+    ids: list[str]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class RateLimitStatus:
+    """What the CRM last said about its limits, read from its own response headers.
+
+    None means the CRM did not say. The sync layer paces itself by these numbers.
+    """
+
+    window_max: int | None = None
+    window_remaining: int | None = None
+    window_seconds: float | None = None
+    daily_max: int | None = None
+    daily_remaining: int | None = None
 
 
 @dataclass(frozen=True)
@@ -84,14 +106,18 @@ class ConnectorLimits:
     list_change_batch_size: int
 
 
+SegmentFieldKind = Literal["single_select", "multi_select", "text"]
+
+
 @dataclass(frozen=True)
 class SegmentField:
-    """A field segsync writes on contacts, with the enumeration options it must accept."""
+    """A field segsync writes on contacts; select kinds carry the options they must accept."""
 
     name: str
     label: str
     description: str
-    options: tuple[str, ...] = field(default=())
+    kind: SegmentFieldKind
+    options: tuple[str, ...] = ()
 
 
 @runtime_checkable
@@ -104,8 +130,8 @@ class Connector(Protocol):
     def describe_fields(self) -> list[FieldInfo]:
         """Every contact field the integration can read, with its type."""
 
-    def iter_contact_pages(self, fields: Sequence[str]) -> Iterator[ContactPage]:
-        """Pull every (non-archived) contact, page by page, with only the requested fields."""
+    def read_contacts_page(self, fields: Sequence[str], cursor: str | None) -> ContactPage:
+        """One page of non-archived contacts with only the requested fields; None starts."""
 
     def ensure_segment_field(self, spec: SegmentField) -> None:
         """Create the field if missing; add any enumeration options it lacks. Idempotent."""
@@ -119,14 +145,17 @@ class Connector(Protocol):
     def create_list(self, name: str) -> ListRef:
         """Create a static list that segsync can add members to and remove them from."""
 
-    def list_member_ids(self, list_ref: ListRef) -> set[str]:
-        """Every contact id in the list, read through all its pages."""
+    def read_list_members_page(self, list_ref: ListRef, cursor: str | None) -> IdPage:
+        """One page of the list's member ids; None starts."""
 
     def add_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
         """Add one chunk (at most ``limits.list_change_batch_size``) of contacts to the list."""
 
     def remove_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
         """Remove one chunk (at most ``limits.list_change_batch_size``) from the list."""
+
+    def rate_limit_status(self) -> RateLimitStatus:
+        """The limits the CRM reported on its most recent response."""
 
     def close(self) -> None:
         """Release connections."""
@@ -175,4 +204,11 @@ class RecordRejected(ConnectorError):
 
 
 class RequestRejected(ConnectorError):
-    """The CRM refused a whole request as malformed (4xx); retrying the same call will not help."""
+    """The CRM refused a whole request (4xx); retrying the same call will not help.
+
+    ``status`` is the HTTP status, so a caller can tell "already exists" (409) from invalid.
+    """
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status

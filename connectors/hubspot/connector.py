@@ -1,0 +1,316 @@
+"""The HubSpot connector: the connector protocol mapped onto ``hubspot-api-client``.
+
+Every call goes through ``_call``, which adds the timeout, reads the rate-limit headers and
+turns SDK exceptions into typed errors. Retrying is not done here: urllib3's retries are off
+and the sync layer owns the single retry policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from connectors.base import (
+    AuthFailed,
+    Contact,
+    ContactPage,
+    ConnectorLimits,
+    FieldInfo,
+    FieldType,
+    IdPage,
+    ListRef,
+    NotFound,
+    PropertyWrite,
+    RateLimitStatus,
+    RequestRejected,
+    SegmentField,
+    WriteResult,
+)
+from connectors.hubspot.errors import translate
+from connectors.hubspot.settings import HubSpotSettings
+
+CONTACT_OBJECT_TYPE_ID = "0-1"
+PROPERTY_GROUP = "segsync"
+FIELD_TYPES_BY_KIND = {
+    "single_select": ("enumeration", "select"),
+    "multi_select": ("enumeration", "checkbox"),
+    "text": ("string", "textarea"),
+}
+
+T = TypeVar("T")
+
+
+def _field_type(hubspot_type: str, field_type: str) -> FieldType:
+    """HubSpot's (type, fieldType) pair in segsync's vocabulary; a checkbox enum is multi-select."""
+    if hubspot_type == "enumeration":
+        return "multi_enumeration" if field_type == "checkbox" else "enumeration"
+    if hubspot_type in ("number", "bool", "date", "datetime"):
+        return hubspot_type  # type: ignore[return-value]
+    return "string"
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    return int(value) if value is not None and value.lstrip("-").isdigit() else None
+
+
+def _rate_limit_from_headers(headers: Mapping[str, str]) -> RateLimitStatus | None:
+    """The ``X-HubSpot-RateLimit-*`` headers, or None when the response had none (search)."""
+    prefix = "X-HubSpot-RateLimit-"
+    if headers.get(prefix + "Max") is None and headers.get(prefix + "Daily") is None:
+        return None
+    interval_ms = _int_header(headers, prefix + "Interval-Milliseconds")
+    return RateLimitStatus(
+        window_max=_int_header(headers, prefix + "Max"),
+        window_remaining=_int_header(headers, prefix + "Remaining"),
+        window_seconds=interval_ms / 1000 if interval_ms is not None else None,
+        daily_max=_int_header(headers, prefix + "Daily"),
+        daily_remaining=_int_header(headers, prefix + "Daily-Remaining"),
+    )
+
+
+def _options(values: Sequence[str]) -> list[dict[str, Any]]:
+    return [
+        {"label": value, "value": value, "hidden": False, "displayOrder": order}
+        for order, value in enumerate(values)
+    ]
+
+
+class HubSpotConnector:
+    """HubSpot contacts, properties and v3 lists through the official Python client."""
+
+    name = "hubspot"
+
+    def __init__(self, settings: HubSpotSettings) -> None:
+        from hubspot import HubSpot  # heavy import, kept out of `segsync connectors`
+
+        if settings.token is None or not settings.token.get_secret_value():
+            raise AuthFailed(
+                "No HubSpot token: set SEGSYNC_HUBSPOT__TOKEN to a private-app access token."
+            )
+        self.settings = settings
+        self.limits = ConnectorLimits(
+            read_page_size=100,
+            write_batch_size=100,
+            list_read_page_size=250,
+            list_change_batch_size=settings.list_change_batch_size,
+        )
+        self._rate_limit = RateLimitStatus()
+        client = HubSpot(
+            access_token=settings.token.get_secret_value(),
+            host=settings.base_url.rstrip("/"),
+            retry=False,  # one retry policy only: segsync's, in the sync layer
+        )
+        # The SDK builds a new ApiClient (and connection pool) on every `.xxx_api` access.
+        self._contacts = client.crm.contacts.basic_api
+        self._batch = client.crm.contacts.batch_api
+        self._properties = client.crm.properties.core_api
+        self._groups = client.crm.properties.groups_api
+        self._lists = client.crm.lists.lists_api
+        self._memberships = client.crm.lists.memberships_api
+        self._api_clients = [
+            api.api_client
+            for api in (
+                self._contacts,
+                self._batch,
+                self._properties,
+                self._groups,
+                self._lists,
+                self._memberships,
+            )
+        ]
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> HubSpotConnector:
+        """Build from the raw ``[hubspot]`` config section (the entry-point contract)."""
+        return cls(HubSpotSettings.model_validate(settings))
+
+    def _call(self, action: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run one SDK ``*_with_http_info`` call: timeout, rate-limit headers, typed errors."""
+        try:
+            data, _status, headers = method(
+                *args, _request_timeout=self.settings.timeout_seconds, **kwargs
+            )
+        except Exception as exc:  # noqa: BLE001 - translate() re-raises what it cannot type
+            raise translate(exc, action) from exc
+        status = _rate_limit_from_headers(headers)
+        if status is not None:
+            self._rate_limit = status
+        return data
+
+    def rate_limit_status(self) -> RateLimitStatus:
+        return self._rate_limit
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def describe_fields(self) -> list[FieldInfo]:
+        data = self._call(
+            "read contact properties", self._properties.get_all_with_http_info, "contacts"
+        )
+        return [
+            FieldInfo(
+                name=prop.name,
+                label=prop.label,
+                type=_field_type(prop.type, prop.field_type),
+                options=tuple(option.value for option in prop.options or ()),
+            )
+            for prop in data.results
+        ]
+
+    def read_contacts_page(self, fields: Sequence[str], cursor: str | None) -> ContactPage:
+        data = self._call(
+            "read contacts",
+            self._contacts.get_page_with_http_info,
+            limit=self.limits.read_page_size,
+            after=cursor,
+            properties=list(fields),
+            archived=False,
+        )
+        contacts = [Contact(id=row.id, properties=dict(row.properties or {})) for row in data.results]
+        next_page = data.paging.next if data.paging else None
+        return ContactPage(contacts=contacts, next_cursor=next_page.after if next_page else None)
+
+    # -- fields ----------------------------------------------------------------------------
+
+    def ensure_segment_field(self, spec: SegmentField) -> None:
+        self._ensure_property_group()
+        try:
+            existing = self._call(
+                f"read property {spec.name}",
+                self._properties.get_by_name_with_http_info,
+                "contacts",
+                spec.name,
+            )
+        except NotFound:
+            existing = None
+        if existing is None:
+            self._create_property(spec)
+            return
+        present = {option.value for option in existing.options or ()}
+        if spec.kind != "text" and not set(spec.options) <= present:
+            kept = [option.value for option in existing.options or ()]
+            merged = kept + [value for value in spec.options if value not in present]
+            self._call(
+                f"add options to property {spec.name}",
+                self._properties.update_with_http_info,
+                "contacts",
+                spec.name,
+                {"options": _options(merged)},
+            )
+
+    def _ensure_property_group(self) -> None:
+        try:
+            self._call(
+                "create property group",
+                self._groups.create_with_http_info,
+                "contacts",
+                {"name": PROPERTY_GROUP, "label": "segsync", "displayOrder": -1},
+            )
+        except RequestRejected as exc:
+            if exc.status != 409:  # 409: the group exists already
+                raise
+
+    def _create_property(self, spec: SegmentField) -> None:
+        hubspot_type, field_type = FIELD_TYPES_BY_KIND[spec.kind]
+        body: dict[str, Any] = {
+            "name": spec.name,
+            "label": spec.label,
+            "description": spec.description,
+            "groupName": PROPERTY_GROUP,
+            "type": hubspot_type,
+            "fieldType": field_type,
+        }
+        if spec.kind != "text":
+            body["options"] = _options(spec.options)
+        self._call(
+            f"create property {spec.name}", self._properties.create_with_http_info, "contacts", body
+        )
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write_properties(self, writes: Sequence[PropertyWrite]) -> list[WriteResult]:
+        if len(writes) > self.limits.write_batch_size:
+            raise ValueError(f"at most {self.limits.write_batch_size} records per batch")
+        body = {"inputs": [{"id": w.contact_id, "properties": w.values} for w in writes]}
+        try:
+            data = self._call(
+                "batch update contacts", self._batch.update_with_http_info, body
+            )
+        except RequestRejected as exc:
+            # A whole-batch 400 (e.g. VALIDATION_ERROR) rejects every record in it.
+            return [
+                WriteResult(w.contact_id, ok=False, code="VALIDATION_ERROR", message=str(exc))
+                for w in writes
+            ]
+        failed: dict[str, WriteResult] = {}
+        for error in getattr(data, "errors", None) or ():
+            for record_id in (error.context or {}).get("ids", []):
+                failed[record_id] = WriteResult(
+                    record_id,
+                    ok=False,
+                    code=error.category or "ERROR",
+                    message=error.message,
+                    retryable=error.category in ("RATE_LIMITS", "LOCKED"),
+                )
+        return [failed.get(w.contact_id) or WriteResult(w.contact_id, ok=True) for w in writes]
+
+    # -- lists -----------------------------------------------------------------------------
+
+    def find_list(self, name: str) -> ListRef | None:
+        try:
+            data = self._call(
+                f"find list {name!r}",
+                self._lists.get_by_name_with_http_info,
+                name,
+                CONTACT_OBJECT_TYPE_ID,
+            )
+        except NotFound:
+            return None
+        return ListRef(id=str(data.list.list_id), name=data.list.name)
+
+    def create_list(self, name: str) -> ListRef:
+        data = self._call(
+            f"create list {name!r}",
+            self._lists.create_with_http_info,
+            {"name": name, "objectTypeId": CONTACT_OBJECT_TYPE_ID, "processingType": "MANUAL"},
+        )
+        return ListRef(id=str(data.list.list_id), name=data.list.name)
+
+    def read_list_members_page(self, list_ref: ListRef, cursor: str | None) -> IdPage:
+        data = self._call(
+            f"read members of list {list_ref.name!r}",
+            self._memberships.get_page_with_http_info,
+            list_ref.id,
+            after=cursor,
+            limit=self.limits.list_read_page_size,
+        )
+        next_page = data.paging.next if data.paging else None
+        return IdPage(
+            ids=[row.record_id for row in data.results],
+            next_cursor=next_page.after if next_page else None,
+        )
+
+    def add_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
+        self._change_members(list_ref, contact_ids, self._memberships.add_with_http_info, "add to")
+
+    def remove_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
+        self._change_members(
+            list_ref, contact_ids, self._memberships.remove_with_http_info, "remove from"
+        )
+
+    def _change_members(
+        self,
+        list_ref: ListRef,
+        contact_ids: Iterable[str],
+        method: Callable[..., Any],
+        verb: str,
+    ) -> None:
+        ids = list(contact_ids)
+        if len(ids) > self.limits.list_change_batch_size:
+            raise ValueError(f"at most {self.limits.list_change_batch_size} ids per call")
+        self._call(f"{verb} list {list_ref.name!r}", method, list_ref.id, ids)
+
+    def close(self) -> None:
+        for api_client in self._api_clients:
+            api_client.rest_client.pool_manager.clear()
+

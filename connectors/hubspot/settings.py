@@ -1,0 +1,25 @@
+"""Settings of the HubSpot connector: where the portal is and how to authenticate."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class HubSpotSettings(BaseModel):
+    """The ``[hubspot]`` section of the config. The token only ever comes from the environment
+    (``SEGSYNC_HUBSPOT__TOKEN``) or a secrets file, never from the committed TOML."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(
+        "https://api.hubapi.com",
+        description="API host; point it at the sandbox CRM for tests and demos.",
+    )
+    token: SecretStr | None = Field(None, description="Private-app access token.")
+    timeout_seconds: float = Field(30.0, gt=0, description="Timeout of every HTTP call.")
+    list_change_batch_size: int = Field(
+        1000,
+        gt=0,
+        le=10_000,
+        description="Record ids per list membership call; HubSpot documents no cap, so stay modest.",
+    )

@@ -1,0 +1,155 @@
+"""segsync's configuration: a TOML file, overridden by ``SEGSYNC_*`` environment variables.
+
+Secrets (tokens, passwords) come only from the environment or a secrets directory
+(``SEGSYNC_SECRETS_DIR``, one file per secret such as ``hubspot__token``); a secret found in
+the TOML file is refused, because that file is meant to be committed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NestedSecretsSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from connectors.hubspot.settings import HubSpotSettings
+
+SECRET_KEYS = frozenset({"token", "password", "security_token", "client_secret", "private_key"})
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file, the key and the fix."""
+
+
+class SegmentConfig(BaseModel):
+    """One rule segment: a name, a priority (higher wins) and a rule (table or expression)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    priority: int = 0
+    rule: dict[str, Any] | str
+    description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _no_separator(cls, name: str) -> str:
+        if ";" in name:
+            raise ValueError("a segment name cannot contain ';' (CRMs use it to join values)")
+        return name
+
+
+class SyncOptions(BaseModel):
+    """Where segsync writes its results in the CRM."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    segment_property: str = Field("segsync_segment", description="The primary segment.")
+    segments_property: str = Field("segsync_segments", description="Every segment matched.")
+    reason_property: str = Field("segsync_reason", description="Why the primary segment.")
+    list_name_pattern: str = Field(
+        "segsync: {segment}", description="Name of each segment's list; must contain {segment}."
+    )
+    fallback_segment: str | None = Field(
+        None, description="Primary segment of contacts that match no segment (none: left empty)."
+    )
+
+    @field_validator("list_name_pattern")
+    @classmethod
+    def _has_placeholder(cls, pattern: str) -> str:
+        if "{segment}" not in pattern:
+            raise ValueError("must contain {segment}, e.g. 'segsync: {segment}'")
+        return pattern
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Sources, strongest first: environment, secrets dir, TOML file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SEGSYNC_",
+        env_nested_delimiter="__",
+        secrets_nested_delimiter="__",
+        secrets_dir_missing="ok",
+        extra="forbid",
+    )
+
+    connector: str = Field("hubspot", description="Entry-point name of the CRM connector.")
+    hubspot: HubSpotSettings = Field(default_factory=HubSpotSettings)
+    sync: SyncOptions = Field(default_factory=SyncOptions)
+    segments: list[SegmentConfig] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init kwargs; the environment and secrets must override it.
+        secrets = NestedSecretsSettingsSource(file_secret_settings, secrets_prefix="")
+        return env_settings, secrets, init_settings
+
+    def connector_settings(self) -> dict[str, Any]:
+        """The raw section of the configured connector, as its factory expects it."""
+        section = getattr(self, self.connector, None)
+        return section.model_dump() if isinstance(section, BaseModel) else {}
+
+
+def _secret_paths(data: Any, path: str = "") -> list[str]:
+    if not isinstance(data, dict):
+        return []
+    found = []
+    for key, value in data.items():
+        key_path = f"{path}.{key}" if path else key
+        if key in SECRET_KEYS:
+            found.append(key_path)
+        found.extend(_secret_paths(value, key_path))
+    return found
+
+
+def _format_validation_error(path: Path, error: ValidationError) -> str:
+    lines = [f"{path}: invalid configuration"]
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        lines.append(f"  {key}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The file's contents, or a ConfigError that says which file and what is wrong with it."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such config file (copy config.example.toml to start)"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_settings(path: Path, secrets_dir: str | None = None) -> Settings:
+    """Load and validate the config file with its environment and secrets-file overrides."""
+    data = read_toml(path)
+    secrets = _secret_paths(data)
+    if secrets:
+        env_names = ", ".join("SEGSYNC_" + key.replace(".", "__").upper() for key in secrets)
+        raise ConfigError(
+            f"{path}: {', '.join(secrets)} is a secret and must not be in the config file; "
+            f"remove it and set {env_names} in the environment (or a secrets file) instead"
+        )
+    secrets_dir = secrets_dir or os.environ.get("SEGSYNC_SECRETS_DIR")
+    try:
+        return Settings(_secrets_dir=secrets_dir, **data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(path, exc)) from None

@@ -1,0 +1,95 @@
+"""The executor: carries out a plan against a connector, batch by batch, with retries.
+
+It is the only part of the sync that writes to the CRM. Every call goes through the retry
+policy; per-record rejections are collected, never raised, so one bad contact does not stop
+the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from connectors.base import Connector, ListRef, WriteResult
+from sync.plan import ListChange, Plan
+from sync.progress import ProgressSink
+from sync.retry import RetryPolicy
+
+T = TypeVar("T")
+
+WRITE_STEP = "Writing segment properties"
+LISTS_STEP = "Updating lists"
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """Consecutive slices of at most ``size`` items."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass
+class ExecutionResult:
+    """What the executor did: records written, list members moved, records refused."""
+
+    written: set[str] = field(default_factory=set)
+    failures: list[WriteResult] = field(default_factory=list)
+    list_adds: dict[str, int] = field(default_factory=dict)
+    list_removes: dict[str, int] = field(default_factory=dict)
+    retries: int = 0
+
+
+class Executor:
+    """Applies plans through one connector with one retry policy."""
+
+    def __init__(self, connector: Connector, retry: RetryPolicy, progress: ProgressSink) -> None:
+        self.connector = connector
+        self.retry = retry
+        self.progress = progress
+        self.result = ExecutionResult()
+
+    def _call(self, fn: Callable[..., T], *args: object) -> T:
+        return self.retry.call(fn, *args, on_retry=self._count_retry)
+
+    def _count_retry(self, _exc: BaseException) -> None:
+        self.result.retries += 1
+
+    def run(self, plan: Plan) -> ExecutionResult:
+        """Fields first (writes need their options), then properties, then lists."""
+        for spec in plan.fields:
+            self._call(self.connector.ensure_segment_field, spec)
+        self._write_properties(plan)
+        self._apply_list_changes(plan.list_changes)
+        return self.result
+
+    def _write_properties(self, plan: Plan) -> None:
+        self.progress.start(WRITE_STEP, len(plan.writes))
+        for batch in chunks(plan.writes, self.connector.limits.write_batch_size):
+            for outcome in self._call(self.connector.write_properties, batch):
+                if outcome.ok:
+                    self.result.written.add(outcome.contact_id)
+                else:
+                    self.result.failures.append(outcome)
+            self.progress.advance(WRITE_STEP, len(batch))
+        self.progress.finish(WRITE_STEP)
+
+    def _apply_list_changes(self, changes: Sequence[ListChange]) -> None:
+        size = self.connector.limits.list_change_batch_size
+        self.progress.start(LISTS_STEP, sum(len(c.add) + len(c.remove) for c in changes))
+        for change in changes:
+            list_ref = change.list_ref or self._find_or_create_list(change.list_name)
+            for ids in chunks(change.add, size):
+                self._call(self.connector.add_list_members, list_ref, ids)
+                self.progress.advance(LISTS_STEP, len(ids))
+            for ids in chunks(change.remove, size):
+                self._call(self.connector.remove_list_members, list_ref, ids)
+                self.progress.advance(LISTS_STEP, len(ids))
+            self.result.list_adds[change.segment] = len(change.add)
+            self.result.list_removes[change.segment] = len(change.remove)
+        self.progress.finish(LISTS_STEP)
+
+    def _find_or_create_list(self, name: str) -> ListRef:
+        """A list the plan saw missing may have been created since (by a person, a rerun)."""
+        return self._call(self.connector.find_list, name) or self._call(
+            self.connector.create_list, name
+        )

@@ -1,0 +1,186 @@
+"""The sync plan: the difference between what the CRM holds and what it should hold.
+
+Planning is pure — it reads the desired assignments and the CRM's current state and calls
+nothing — so every decision about what to write is testable without a server. The executor
+is the only code that talks to the CRM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from connectors.base import FieldInfo, ListRef, PropertyWrite, SegmentField
+from sync.config import SyncOptions
+
+
+@dataclass(frozen=True)
+class SegmentTarget:
+    """A segment as the sync sees it: its name, its priority and the list that mirrors it."""
+
+    name: str
+    priority: int
+    list_name: str
+
+
+@dataclass(frozen=True)
+class ListChange:
+    """Membership changes of one segment's list; ``list_ref`` is None when it must be created."""
+
+    segment: str
+    list_name: str
+    list_ref: ListRef | None
+    add: tuple[str, ...]
+    remove: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything one sync run will change, and nothing it would not."""
+
+    fields: tuple[SegmentField, ...]
+    writes: tuple[PropertyWrite, ...]
+    list_changes: tuple[ListChange, ...]
+
+    @property
+    def is_empty(self) -> bool:
+        return not (
+            self.fields
+            or self.writes
+            or any(c.list_ref is None or c.add or c.remove for c in self.list_changes)
+        )
+
+    def list_adds(self) -> int:
+        return sum(len(change.add) for change in self.list_changes)
+
+    def list_removes(self) -> int:
+        return sum(len(change.remove) for change in self.list_changes)
+
+
+def segment_fields(options: SyncOptions, segment_names: Sequence[str]) -> tuple[SegmentField, ...]:
+    """The three contact fields segsync maintains, with the segment names as their options."""
+    names = tuple(segment_names)
+    return (
+        SegmentField(
+            options.segment_property,
+            "Segment (segsync)",
+            "The contact's primary segment, chosen by segment priority.",
+            "single_select",
+            names,
+        ),
+        SegmentField(
+            options.segments_property,
+            "All segments (segsync)",
+            "Every segment the contact matches.",
+            "multi_select",
+            names,
+        ),
+        SegmentField(
+            options.reason_property,
+            "Segment reason (segsync)",
+            "Why the contact is in its primary segment.",
+            "text",
+        ),
+    )
+
+
+def fields_to_ensure(
+    wanted: Sequence[SegmentField], existing: Mapping[str, FieldInfo]
+) -> tuple[SegmentField, ...]:
+    """The wanted fields that are missing or lack some of their options."""
+    return tuple(
+        spec
+        for spec in wanted
+        if spec.name not in existing or not set(spec.options) <= set(existing[spec.name].options)
+    )
+
+
+def desired_values(assignments: pd.DataFrame, options: SyncOptions) -> pd.DataFrame:
+    """What each contact's segsync fields should hold, as the CRM stores them (text)."""
+    return pd.DataFrame(
+        {
+            options.segment_property: assignments["primary"].fillna("").astype(object),
+            options.segments_property: assignments["segments"].map(";".join).astype(object),
+            options.reason_property: assignments["reason"].fillna("").astype(object),
+        },
+        index=assignments.index,
+    )
+
+
+def property_writes(desired: pd.DataFrame, current: pd.DataFrame) -> tuple[PropertyWrite, ...]:
+    """One write per contact whose fields differ, carrying only the fields that differ.
+
+    A missing value in the CRM and an empty string are the same thing: HubSpot clears a
+    property when sent an empty string.
+    """
+    held = current.reindex(index=desired.index, columns=desired.columns)
+    held = held.astype(object).where(held.notna(), "")
+    differs = desired.ne(held)
+    changed = differs.any(axis=1)
+    writes = []
+    desired_rows = desired[changed]
+    differs_rows = differs[changed]
+    columns = list(desired.columns)
+    for contact_id, values, mask in zip(
+        desired_rows.index, desired_rows.itertuples(index=False), differs_rows.itertuples(index=False)
+    ):
+        writes.append(
+            PropertyWrite(
+                str(contact_id),
+                {column: value for column, value, flag in zip(columns, values, mask) if flag},
+            )
+        )
+    return tuple(writes)
+
+
+def list_changes(
+    targets: Sequence[SegmentTarget],
+    assignments: pd.DataFrame,
+    lists: Mapping[str, ListRef | None],
+    members: Mapping[str, set[str]],
+) -> tuple[ListChange, ...]:
+    """Per segment: the matching contacts missing from its list, and the members who left."""
+    exploded = assignments["segments"].explode().dropna()
+    wanted_by_segment = exploded.index.to_series().groupby(exploded.to_numpy()).agg(set)
+    changes = []
+    for target in targets:
+        wanted = wanted_by_segment.get(target.name, set())
+        held = members.get(target.name, set())
+        changes.append(
+            ListChange(
+                segment=target.name,
+                list_name=target.list_name,
+                list_ref=lists.get(target.name),
+                add=tuple(sorted(wanted - held, key=_id_order)),
+                remove=tuple(sorted(held - wanted, key=_id_order)),
+            )
+        )
+    return tuple(changes)
+
+
+def _id_order(contact_id: str) -> tuple[int, str]:
+    """CRM ids sorted numerically where they are numbers, so batches are stable and readable."""
+    return (int(contact_id), "") if contact_id.isdigit() else (0, contact_id)
+
+
+def build_plan(
+    *,
+    options: SyncOptions,
+    targets: Sequence[SegmentTarget],
+    assignments: pd.DataFrame,
+    existing_fields: Mapping[str, FieldInfo],
+    current_values: pd.DataFrame,
+    lists: Mapping[str, ListRef | None],
+    members: Mapping[str, set[str]],
+) -> Plan:
+    """Compare desired and current state; the result holds only real changes."""
+    option_names = [t.name for t in targets]
+    if options.fallback_segment and options.fallback_segment not in option_names:
+        option_names.append(options.fallback_segment)
+    return Plan(
+        fields=fields_to_ensure(segment_fields(options, option_names), existing_fields),
+        writes=property_writes(desired_values(assignments, options), current_values),
+        list_changes=list_changes(targets, assignments, lists, members),
+    )

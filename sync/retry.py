@@ -1,0 +1,68 @@
+"""The one retry policy of segsync: tenacity around every connector call.
+
+Connectors decide what a failure means (``RateLimited``, ``Transient`` ...); this module only
+decides how long to wait. The server's own wait (Retry-After, the 10-second window) is a floor;
+exponential backoff with jitter grows past it on repeated failures, up to a cap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from connectors.base import RateLimited, Transient
+
+T = TypeVar("T")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Transient failures and rate limits that reset within the run (not the daily limit)."""
+    if isinstance(exc, RateLimited):
+        return exc.scope != "daily"
+    return isinstance(exc, Transient)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts per call and the backoff curve in seconds."""
+
+    attempts: int = 6
+    initial_wait: float = 0.5
+    max_wait: float = 60.0
+
+    def _wait(self, state: RetryCallState) -> float:
+        backoff = wait_exponential_jitter(initial=self.initial_wait, max=self.max_wait)(state)
+        exc = state.outcome.exception() if state.outcome else None
+        asked = getattr(exc, "retry_after", None) or 0.0
+        return max(backoff, min(asked, self.max_wait))
+
+    def call(
+        self,
+        fn: Callable[..., T],
+        *args: object,
+        on_retry: Callable[[BaseException], None] | None = None,
+        **kwargs: object,
+    ) -> T:
+        """Run ``fn`` until it succeeds, a non-retryable error occurs, or attempts run out."""
+
+        def before_sleep(state: RetryCallState) -> None:
+            if on_retry is not None and state.outcome is not None:
+                on_retry(state.outcome.exception())
+
+        retrying = Retrying(
+            retry=retry_if_exception(is_retryable),
+            wait=self._wait,
+            stop=stop_after_attempt(self.attempts),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        return retrying(fn, *args, **kwargs)

@@ -1,0 +1,40 @@
+"""Running one sync for a person or a machine: progress while it runs, a summary at the end."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+
+from connectors.base import Connector
+from sync.config import Settings
+from sync.pipeline import SyncOutcome, run_sync
+from sync.progress import RichProgress, SilentProgress
+from sync.summary import print_summary, summary_json
+
+EXIT_RECORD_FAILURES = 1
+
+
+def run_and_report(
+    console: Console,
+    connector: Connector,
+    settings: Settings,
+    *,
+    dry_run: bool,
+    as_json: bool,
+    title: str,
+) -> SyncOutcome:
+    """Run one sync with progress bars (or silently, for JSON) and print its summary."""
+    if as_json:
+        outcome = run_sync(connector, settings, dry_run=dry_run, progress=SilentProgress())
+        console.print_json(json.dumps(summary_json(outcome)))
+    else:
+        with RichProgress(console) as progress:
+            outcome = run_sync(connector, settings, dry_run=dry_run, progress=progress)
+        print_summary(console, outcome, title)
+    return outcome
+
+
+def exit_code(outcome: SyncOutcome) -> int:
+    """0 when every record was written, 1 when some were refused (they are listed)."""
+    return EXIT_RECORD_FAILURES if outcome.result and outcome.result.failures else 0

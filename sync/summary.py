@@ -1,0 +1,104 @@
+"""The short summary every run ends with, as a Rich table or as JSON for machines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from sync.pipeline import SyncOutcome
+
+PLAN_SAMPLE_SIZE = 5
+
+
+def summary_rows(outcome: SyncOutcome) -> list[dict[str, Any]]:
+    """One row per segment: size, primary count, writes and list changes (done or planned)."""
+    assignments = outcome.assignments
+    primary_counts = assignments["primary"].value_counts()
+    member_counts = assignments["segments"].explode().value_counts()
+    written_ids = (
+        {w.contact_id for w in outcome.plan.writes}
+        if outcome.result is None
+        else outcome.result.written
+    )
+    written_primary = assignments.loc[sorted(written_ids), "primary"].value_counts()
+    changes = {change.segment: change for change in outcome.plan.list_changes}
+    return [
+        {
+            "segment": target.name,
+            "priority": target.priority,
+            "members": int(member_counts.get(target.name, 0)),
+            "primary": int(primary_counts.get(target.name, 0)),
+            "written": int(written_primary.get(target.name, 0)),
+            "list_adds": len(changes[target.name].add),
+            "list_removes": len(changes[target.name].remove),
+        }
+        for target in outcome.targets
+    ]
+
+
+def summary_json(outcome: SyncOutcome) -> dict[str, Any]:
+    """The machine-readable summary (``--json``)."""
+    failures = outcome.result.failures if outcome.result else []
+    return {
+        "dry_run": outcome.dry_run,
+        "contacts": len(outcome.assignments),
+        "property_writes": len(outcome.plan.writes),
+        "fields_to_ensure": [spec.name for spec in outcome.plan.fields],
+        "segments": summary_rows(outcome),
+        "failures": [
+            {"contact_id": f.contact_id, "code": f.code, "message": f.message} for f in failures
+        ],
+        "retries": outcome.result.retries if outcome.result else 0,
+    }
+
+
+def print_summary(console: Console, outcome: SyncOutcome, title: str) -> None:
+    """The per-segment table and one line of totals."""
+    verb = "planned" if outcome.dry_run else "done"
+    table = Table(title=f"{title} ({verb})", title_justify="left")
+    for column, justify in (
+        ("Segment", "left"),
+        ("Priority", "right"),
+        ("Members", "right"),
+        ("Primary", "right"),
+        ("Written", "right"),
+        ("List adds", "right"),
+        ("List removes", "right"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for row in summary_rows(outcome):
+        table.add_row(
+            row["segment"],
+            str(row["priority"]),
+            f"{row['members']:,}",
+            f"{row['primary']:,}",
+            f"{row['written']:,}",
+            f"{row['list_adds']:,}",
+            f"{row['list_removes']:,}",
+        )
+    console.print(table)
+    data = summary_json(outcome)
+    unassigned = int(outcome.assignments["primary"].isna().sum())
+    console.print(
+        f"{data['contacts']:,} contacts · {unassigned:,} in no segment · "
+        f"{data['property_writes']:,} property writes {verb} · "
+        f"{outcome.plan.list_adds():,} list adds · {outcome.plan.list_removes():,} list removes · "
+        f"{len(data['failures']):,} records refused · {data['retries']} retries"
+    )
+    if outcome.dry_run:
+        print_plan_sample(console, outcome)
+
+
+def print_plan_sample(console: Console, outcome: SyncOutcome) -> None:
+    """A few planned writes, so a person can check the plan before running it for real."""
+    if outcome.plan.fields:
+        names = ", ".join(spec.name for spec in outcome.plan.fields)
+        console.print(f"Fields to create or extend: {names}")
+    for write in outcome.plan.writes[:PLAN_SAMPLE_SIZE]:
+        values = ", ".join(f"{key}={value!r}" for key, value in write.values.items())
+        console.print(f"  contact {write.contact_id}: {values}")
+    if len(outcome.plan.writes) > PLAN_SAMPLE_SIZE:
+        console.print(f"  … and {len(outcome.plan.writes) - PLAN_SAMPLE_SIZE:,} more")
+    console.print("Dry run: nothing was written.")
