@@ -7,8 +7,9 @@ exponential backoff with jitter grows past it on repeated failures, up to a cap.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from tenacity import (
@@ -38,9 +39,12 @@ class RetryPolicy:
     attempts: int = 6
     initial_wait: float = 0.5
     max_wait: float = 60.0
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
     def _wait(self, state: RetryCallState) -> float:
-        backoff = wait_exponential_jitter(initial=self.initial_wait, max=self.max_wait)(state)
+        backoff = wait_exponential_jitter(
+            multiplier=self.initial_wait, max=self.max_wait, jitter=self.initial_wait
+        )(state)
         exc = state.outcome.exception() if state.outcome else None
         asked = getattr(exc, "retry_after", None) or 0.0
         return max(backoff, min(asked, self.max_wait))
@@ -63,6 +67,7 @@ class RetryPolicy:
             wait=self._wait,
             stop=stop_after_attempt(self.attempts),
             before_sleep=before_sleep,
+            sleep=self.sleep,
             reraise=True,
         )
         return retrying(fn, *args, **kwargs)
