@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from connectors.base import AuthFailed, ConnectorError
 from connectors.registry import available_connectors, load_connector
@@ -29,20 +30,23 @@ console = Console()
 errors = Console(stderr=True)
 
 
+def fail(label: str, exc: BaseException, code: int) -> typer.Exit:
+    """Print one plain line (no traceback, no markup from the message) and pick the exit code."""
+    errors.print(f"[bold red]{label}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
 @contextmanager
 def exit_on_known_errors() -> Iterator[None]:
     """One clear line and a distinct exit code for the failures a person can act on."""
     try:
         yield
     except (ConfigError, RuleError) as exc:
-        errors.print(f"[bold red]Configuration error:[/] {exc}", highlight=False)
-        raise typer.Exit(EXIT_CONFIG) from None
+        raise fail("Configuration error", exc, EXIT_CONFIG) from None
     except AuthFailed as exc:
-        errors.print(f"[bold red]Authentication failed:[/] {exc}", highlight=False)
-        raise typer.Exit(EXIT_AUTH) from None
+        raise fail("Authentication failed", exc, EXIT_AUTH) from None
     except ConnectorError as exc:
-        errors.print(f"[bold red]CRM error:[/] {exc}", highlight=False)
-        raise typer.Exit(EXIT_CRM) from None
+        raise fail("CRM error", exc, EXIT_CRM) from None
 
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The segsync TOML config.")]
@@ -81,5 +85,4 @@ def demo(
 def list_connectors() -> None:
     """List the installed CRM connectors (entry-point group ``segsync.connectors``)."""
     for name, entry_point in sorted(available_connectors().items()):
-        console.print(f"{name}\t{entry_point.value}")
-
+        console.print(f"{name}  {entry_point.value}", highlight=False)

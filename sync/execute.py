@@ -7,14 +7,14 @@ the run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from connectors.base import Connector, ListRef, WriteResult
 from sync.plan import ListChange, Plan
 from sync.progress import ProgressSink
-from sync.retry import RetryPolicy
+from sync.retry import Retrier
 
 T = TypeVar("T")
 
@@ -36,23 +36,16 @@ class ExecutionResult:
     failures: list[WriteResult] = field(default_factory=list)
     list_adds: dict[str, int] = field(default_factory=dict)
     list_removes: dict[str, int] = field(default_factory=dict)
-    retries: int = 0
 
 
 class Executor:
     """Applies plans through one connector with one retry policy."""
 
-    def __init__(self, connector: Connector, retry: RetryPolicy, progress: ProgressSink) -> None:
+    def __init__(self, connector: Connector, retrier: Retrier, progress: ProgressSink) -> None:
         self.connector = connector
-        self.retry = retry
+        self._call = retrier.call
         self.progress = progress
         self.result = ExecutionResult()
-
-    def _call(self, fn: Callable[..., T], *args: object) -> T:
-        return self.retry.call(fn, *args, on_retry=self._count_retry)
-
-    def _count_retry(self, _exc: BaseException) -> None:
-        self.result.retries += 1
 
     def run(self, plan: Plan) -> ExecutionResult:
         """Fields first (writes need their options), then properties, then lists."""

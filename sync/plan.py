@@ -98,12 +98,17 @@ def fields_to_ensure(
 
 
 def desired_values(assignments: pd.DataFrame, options: SyncOptions) -> pd.DataFrame:
-    """What each contact's segsync fields should hold, as the CRM stores them (text)."""
+    """What each contact's segsync fields should hold, as the CRM stores them (text).
+
+    A contact with no primary segment gets every field cleared, reason included: there is
+    nothing for a sales rep to read, and clearing is a no-op on contacts never touched.
+    """
+    assigned = assignments["primary"].notna()
     return pd.DataFrame(
         {
             options.segment_property: assignments["primary"].fillna("").astype(object),
             options.segments_property: assignments["segments"].map(";".join).astype(object),
-            options.reason_property: assignments["reason"].fillna("").astype(object),
+            options.reason_property: assignments["reason"].where(assigned, "").astype(object),
         },
         index=assignments.index,
     )
@@ -124,7 +129,9 @@ def property_writes(desired: pd.DataFrame, current: pd.DataFrame) -> tuple[Prope
     differs_rows = differs[changed]
     columns = list(desired.columns)
     for contact_id, values, mask in zip(
-        desired_rows.index, desired_rows.itertuples(index=False), differs_rows.itertuples(index=False)
+        desired_rows.index,
+        desired_rows.itertuples(index=False),
+        differs_rows.itertuples(index=False),
     ):
         writes.append(
             PropertyWrite(

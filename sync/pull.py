@@ -12,7 +12,7 @@ import pandas as pd
 
 from connectors.base import Connector, ContactPage, IdPage, ListRef
 from sync.progress import ProgressSink
-from sync.retry import RetryPolicy
+from sync.retry import Retrier
 
 PULL_STEP = "Pulling contacts"
 
@@ -25,11 +25,11 @@ class _Page(Protocol):
 P = TypeVar("P", bound=_Page)
 
 
-def iter_pages(fetch: Callable[[str | None], P], retry: RetryPolicy) -> Iterator[P]:
+def iter_pages(fetch: Callable[[str | None], P], retrier: Retrier) -> Iterator[P]:
     """Follow cursors from the first page to the last, retrying each page on its own."""
     cursor: str | None = None
     while True:
-        page = retry.call(fetch, cursor)
+        page = retrier.call(fetch, cursor)
         yield page
         cursor = page.next_cursor
         if cursor is None:
@@ -37,7 +37,7 @@ def iter_pages(fetch: Callable[[str | None], P], retry: RetryPolicy) -> Iterator
 
 
 def pull_contacts(
-    connector: Connector, fields: Sequence[str], retry: RetryPolicy, progress: ProgressSink
+    connector: Connector, fields: Sequence[str], retrier: Retrier, progress: ProgressSink
 ) -> pd.DataFrame:
     """Every contact with the requested fields: index = contact id, values str or None."""
     ids: list[str] = []
@@ -47,7 +47,7 @@ def pull_contacts(
     def fetch(cursor: str | None) -> ContactPage:
         return connector.read_contacts_page(fields, cursor)
 
-    for page in iter_pages(fetch, retry):
+    for page in iter_pages(fetch, retrier):
         for contact in page.contacts:
             ids.append(contact.id)
             rows.append(contact.properties)
@@ -57,10 +57,10 @@ def pull_contacts(
     return frame.reindex(columns=list(fields)).astype(object)
 
 
-def read_members(connector: Connector, list_ref: ListRef, retry: RetryPolicy) -> set[str]:
+def read_members(connector: Connector, list_ref: ListRef, retrier: Retrier) -> set[str]:
     """Every member id of the list."""
 
     def fetch(cursor: str | None) -> IdPage:
         return connector.read_list_members_page(list_ref, cursor)
 
-    return {member for page in iter_pages(fetch, retry) for member in page.ids}
+    return {member for page in iter_pages(fetch, retrier) for member in page.ids}

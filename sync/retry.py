@@ -54,7 +54,6 @@ class RetryPolicy:
         fn: Callable[..., T],
         *args: object,
         on_retry: Callable[[BaseException], None] | None = None,
-        **kwargs: object,
     ) -> T:
         """Run ``fn`` until it succeeds, a non-retryable error occurs, or attempts run out."""
 
@@ -70,4 +69,25 @@ class RetryPolicy:
             sleep=self.sleep,
             reraise=True,
         )
-        return retrying(fn, *args, **kwargs)
+        return retrying(fn, *args)
+
+
+class Retrier:
+    """One run's gateway to the CRM: every call goes through the policy and is counted."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.attempts = 0
+        self.retries = 0
+
+    def call(self, fn: Callable[..., T], *args: object) -> T:
+        """Call ``fn(*args)`` under the retry policy, counting attempts and retries."""
+
+        def attempt() -> T:
+            self.attempts += 1
+            return fn(*args)
+
+        return self.policy.call(attempt, on_retry=self._count_retry)
+
+    def _count_retry(self, _exc: BaseException) -> None:
+        self.retries += 1

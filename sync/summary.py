@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -50,24 +51,18 @@ def summary_json(outcome: SyncOutcome) -> dict[str, Any]:
         "failures": [
             {"contact_id": f.contact_id, "code": f.code, "message": f.message} for f in failures
         ],
-        "retries": outcome.result.retries if outcome.result else 0,
+        "api_calls": outcome.api_calls,
+        "retries": outcome.retries,
     }
 
 
 def print_summary(console: Console, outcome: SyncOutcome, title: str) -> None:
     """The per-segment table and one line of totals."""
     verb = "planned" if outcome.dry_run else "done"
-    table = Table(title=f"{title} ({verb})", title_justify="left")
-    for column, justify in (
-        ("Segment", "left"),
-        ("Priority", "right"),
-        ("Members", "right"),
-        ("Primary", "right"),
-        ("Written", "right"),
-        ("List adds", "right"),
-        ("List removes", "right"),
-    ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    table = Table(title=f"{title} ({verb})", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("Segment", no_wrap=True)
+    for column in ("Priority", "Members", "Primary", "Written", "List +", "List −"):
+        table.add_column(column, justify="right", min_width=len(column))
     for row in summary_rows(outcome):
         table.add_row(
             row["segment"],
@@ -80,12 +75,16 @@ def print_summary(console: Console, outcome: SyncOutcome, title: str) -> None:
         )
     console.print(table)
     data = summary_json(outcome)
-    unassigned = int(outcome.assignments["primary"].isna().sum())
+    unmatched = int((outcome.assignments["segments"].map(len) == 0).sum())
+    fallback = outcome.fallback
     console.print(
-        f"{data['contacts']:,} contacts · {unassigned:,} in no segment · "
+        f"{data['contacts']:,} contacts · {unmatched:,} in no segment"
+        + (f" (primary: {fallback})" if fallback else "")
+        + " · "
         f"{data['property_writes']:,} property writes {verb} · "
         f"{outcome.plan.list_adds():,} list adds · {outcome.plan.list_removes():,} list removes · "
-        f"{len(data['failures']):,} records refused · {data['retries']} retries"
+        f"{len(data['failures']):,} records refused · "
+        f"{data['api_calls']:,} API calls · {data['retries']} retries"
     )
     if outcome.dry_run:
         print_plan_sample(console, outcome)

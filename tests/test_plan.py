@@ -48,7 +48,9 @@ def test_first_sync_creates_fields_writes_everyone_assigned_and_fills_lists() ->
         targets=TARGETS,
         assignments=DESIRED,
         existing_fields={},
-        current_values=current({"1": (None, None, None), "2": (None, None, None), "3": (None, None, None)}),
+        current_values=current(
+            {"1": (None, None, None), "2": (None, None, None), "3": (None, None, None)}
+        ),
         lists={"Enterprise": None, "Engaged": None},
         members={},
     )
@@ -96,7 +98,10 @@ def test_in_sync_state_plans_nothing() -> None:
                 "3": (None, "", None),
             }
         ),
-        lists={"Enterprise": ListRef("11", "segsync: Enterprise"), "Engaged": ListRef("12", "segsync: Engaged")},
+        lists={
+            "Enterprise": ListRef("11", "segsync: Enterprise"),
+            "Engaged": ListRef("12", "segsync: Engaged"),
+        },
         members={"Enterprise": {"1"}, "Engaged": {"1", "2"}},
     )
     assert plan.fields == ()
@@ -117,14 +122,15 @@ def test_only_differing_fields_are_written_and_leavers_are_removed() -> None:
                 "3": ("Enterprise", "Enterprise", "Enterprise: employees >= 1000"),
             }
         ),
-        lists={"Enterprise": ListRef("11", "segsync: Enterprise"), "Engaged": ListRef("12", "segsync: Engaged")},
+        lists={
+            "Enterprise": ListRef("11", "segsync: Enterprise"),
+            "Engaged": ListRef("12", "segsync: Engaged"),
+        },
         members={"Enterprise": {"1", "3", "99"}, "Engaged": {"1", "2"}},
     )
     assert plan.writes == (
         PropertyWrite("1", {"segsync_reason": "Enterprise: employees >= 1000"}),
-        PropertyWrite(
-            "3", {"segsync_segment": "", "segsync_segments": "", "segsync_reason": ""}
-        ),
+        PropertyWrite("3", {"segsync_segment": "", "segsync_segments": "", "segsync_reason": ""}),
     )
     assert [(c.segment, c.add, c.remove) for c in plan.list_changes] == [
         ("Enterprise", (), ("3", "99")),

@@ -166,7 +166,9 @@ class HubSpotConnector:
             properties=list(fields),
             archived=False,
         )
-        contacts = [Contact(id=row.id, properties=dict(row.properties or {})) for row in data.results]
+        contacts = [
+            Contact(id=row.id, properties=dict(row.properties or {})) for row in data.results
+        ]
         next_page = data.paging.next if data.paging else None
         return ContactPage(contacts=contacts, next_cursor=next_page.after if next_page else None)
 
@@ -233,9 +235,7 @@ class HubSpotConnector:
             raise ValueError(f"at most {self.limits.write_batch_size} records per batch")
         body = {"inputs": [{"id": w.contact_id, "properties": w.values} for w in writes]}
         try:
-            data = self._call(
-                "batch update contacts", self._batch.update_with_http_info, body
-            )
+            data = self._call("batch update contacts", self._batch.update_with_http_info, body)
         except RequestRejected as exc:
             # A whole-batch 400 (e.g. VALIDATION_ERROR) rejects every record in it.
             return [
@@ -313,4 +313,3 @@ class HubSpotConnector:
     def close(self) -> None:
         for api_client in self._api_clients:
             api_client.rest_client.pool_manager.clear()
-

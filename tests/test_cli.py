@@ -1,0 +1,102 @@
+"""The command line: exit codes and one clear line for every error a person can fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from connectors.sandbox import SandboxCRM
+from sync.cli import app
+from tests.conftest import TOKEN
+
+runner = CliRunner()
+
+CONFIG = """
+[hubspot]
+base_url = "{base_url}"
+timeout_seconds = 5
+
+[[segments]]
+name = "Big"
+priority = 10
+rule = 'employees >= 50'
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path, crm: SandboxCRM) -> Path:
+    path = tmp_path / "segsync.toml"
+    path.write_text(CONFIG.format(base_url=crm.base_url))
+    return path
+
+
+def test_sync_then_resync_plans_nothing(
+    crm: SandboxCRM, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = crm.seed_contacts(150, seed=21)
+    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+    first = runner.invoke(app, ["sync", "--config", str(config)])
+    assert first.exit_code == 0, first.output
+    assert "Big" in first.output
+    second = runner.invoke(app, ["sync", "--config", str(config), "--json"])
+    assert second.exit_code == 0, second.output
+    assert '"property_writes": 0' in second.output
+    big = [i for i in ids if crm.store.contact(i).get("segsync_segment") == "Big"]
+    assert len(big) > 0
+
+
+def test_wrong_token_is_one_clear_line_and_exit_3(
+    crm: SandboxCRM, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", "pat-wrong")
+    result = runner.invoke(app, ["sync", "--config", str(config)])
+    assert result.exit_code == 3
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("Authentication failed: HubSpot rejected the access token (401)")
+    assert "Traceback" not in result.output
+    assert "pat-wrong" not in result.output
+
+
+def test_missing_token_is_one_clear_line_and_exit_3(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SEGSYNC_HUBSPOT__TOKEN", raising=False)
+    result = runner.invoke(app, ["sync", "--config", str(config)])
+    assert result.exit_code == 3
+    assert result.output.strip() == (
+        "Authentication failed: No HubSpot token: set SEGSYNC_HUBSPOT__TOKEN to a private-app "
+        "access token."
+    )
+
+
+def test_a_bad_rule_is_a_configuration_error_with_exit_2(
+    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crm.seed_contacts(20, seed=22)
+    path = tmp_path / "segsync.toml"
+    path.write_text(CONFIG.format(base_url=crm.base_url).replace("employees >=", "employes >="))
+    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+    result = runner.invoke(app, ["sync", "--config", str(path)])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        'Configuration error: segment "Big": unknown field "employes" (did you mean "employees"?)'
+    )
+    assert all(route.startswith("GET ") for route in crm.calls)
+
+
+def test_connectors_lists_the_builtin_hubspot_connector() -> None:
+    result = runner.invoke(app, ["connectors"])
+    assert result.exit_code == 0
+    assert result.output.split() == ["hubspot", "connectors.hubspot:HubSpotConnector"]
+
+
+def test_demo_runs_end_to_end_and_ends_in_sync() -> None:
+    result = runner.invoke(app, ["demo", "--contacts", "300"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Run 1: first sync (done)" in text
+    assert "Run 2: only the difference (done)" in text
+    assert "0 property writes and 0 list changes planned: the CRM is in sync" in text

@@ -1,0 +1,179 @@
+"""End to end: segsync syncs rule segments into the sandbox HubSpot through the real SDK.
+
+Expected segments are computed here, independently of segment_core, from the sandbox's raw
+contact values; the assertions read the sandbox's own state, not segsync's account of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+
+from connectors.base import RequestRejected
+from connectors.hubspot import HubSpotConnector
+from connectors.sandbox import SandboxCRM
+from segment_core.errors import RuleError
+from sync.pipeline import run_sync
+from sync.progress import SilentProgress
+from sync.retry import RetryPolicy
+from tests.conftest import make_settings
+
+CONTACTS = 400
+SEGMENTS = [
+    {"name": "Big", "priority": 100, "rule": {"field": "employees", "op": ">=", "value": 200}},
+    {"name": "Engaged", "priority": 50, "rule": "hs_email_open >= 5"},
+    {"name": "Buyers", "priority": 50, "rule": "num_purchases > 0 and employees < 200"},
+]
+WRITE_ROUTE = "POST /crm/v3/objects/contacts/batch/update"
+FAST_RETRY = RetryPolicy(initial_wait=0.01, max_wait=0.05)
+
+
+def number(values: Mapping[str, str | None], name: str) -> float | None:
+    text = values.get(name)
+    try:
+        return float(text) if text not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def expected_segments(values: Mapping[str, str | None]) -> list[str]:
+    """The segments a contact belongs to, in priority order (ties: config order)."""
+    employees = number(values, "employees")
+    opens = number(values, "hs_email_open")
+    purchases = number(values, "num_purchases")
+    matched = []
+    if employees is not None and employees >= 200:
+        matched.append("Big")
+    if opens is not None and opens >= 5:
+        matched.append("Engaged")
+    if purchases is not None and purchases > 0 and employees is not None and employees < 200:
+        matched.append("Buyers")
+    return matched
+
+
+def assert_crm_holds_desired_state(crm: SandboxCRM, ids: list[str]) -> None:
+    expected_lists: dict[str, set[str]] = {s["name"]: set() for s in SEGMENTS}
+    for contact_id in ids:
+        values = crm.store.contact(contact_id)
+        matched = expected_segments(values)
+        assert (values.get("segsync_segment") or "") == (matched[0] if matched else ""), contact_id
+        assert (values.get("segsync_segments") or "") == ";".join(matched), contact_id
+        for name in matched:
+            expected_lists[name].add(contact_id)
+    for name, members in expected_lists.items():
+        found = crm.store.list_by_name(f"segsync: {name}")
+        assert found is not None, name
+        assert crm.store.list_members(found["listId"]) == members, name
+
+
+def sync(connector: HubSpotConnector, crm: SandboxCRM, dry_run: bool = False):  # noqa: ANN201
+    settings = make_settings(crm, SEGMENTS)
+    return run_sync(
+        connector, settings, dry_run=dry_run, progress=SilentProgress(), retry=FAST_RETRY
+    )
+
+
+def test_first_sync_writes_every_segment_and_second_sync_writes_nothing(
+    crm: SandboxCRM, connector: HubSpotConnector
+) -> None:
+    ids = crm.seed_contacts(CONTACTS, seed=11)
+    first = sync(connector, crm)
+    assert first.result is not None and first.result.failures == []
+    assert_crm_holds_desired_state(crm, ids)
+    assigned = sum(1 for i in ids if expected_segments(crm.store.contact(i)))
+    assert len(first.plan.writes) == assigned
+    assert crm.calls[WRITE_ROUTE] == -(-assigned // 100)
+
+    calls_before = crm.calls.copy()
+    second = sync(connector, crm)
+    assert second.plan.is_empty
+    new_calls = crm.calls - calls_before
+    assert all(route.startswith("GET ") for route in new_calls), new_calls
+
+
+def test_a_contact_that_leaves_a_segment_leaves_its_list(
+    crm: SandboxCRM, connector: HubSpotConnector
+) -> None:
+    ids = crm.seed_contacts(CONTACTS, seed=12)
+    sync(connector, crm)
+    big = [i for i in ids if expected_segments(crm.store.contact(i))[:1] == ["Big"]]
+    leaver = big[0]
+    crm.store.set_properties(
+        leaver, {"employees": "12", "hs_email_open": "0", "num_purchases": "0"}
+    )
+    crm.store.set_properties(big[1], {"segsync_segment": "Engaged"})  # a person's hand edit
+
+    outcome = sync(connector, crm)
+    big_change = next(c for c in outcome.plan.list_changes if c.segment == "Big")
+    assert big_change.remove == (leaver,)
+    assert crm.store.contact(leaver).get("segsync_segment") in (None, "")
+    assert crm.store.contact(big[1])["segsync_segment"] == "Big"
+    assert_crm_holds_desired_state(crm, ids)
+
+
+def test_dry_run_reads_but_never_writes(crm: SandboxCRM, connector: HubSpotConnector) -> None:
+    crm.seed_contacts(120, seed=13)
+    outcome = sync(connector, crm, dry_run=True)
+    assert outcome.result is None
+    assert len(outcome.plan.writes) > 0
+    assert [f.name for f in outcome.plan.fields] == [
+        "segsync_segment",
+        "segsync_segments",
+        "segsync_reason",
+    ]
+    assert all(route.startswith("GET ") for route in crm.calls), crm.calls
+    assert crm.store.property("segsync_segment") is None
+
+
+def test_a_misspelt_field_fails_before_any_write(
+    crm: SandboxCRM, connector: HubSpotConnector
+) -> None:
+    crm.seed_contacts(50, seed=14)
+    settings = make_settings(
+        crm, [{"name": "Big", "priority": 1, "rule": {"field": "employes", "op": ">", "value": 5}}]
+    )
+    with pytest.raises(RuleError) as caught:
+        run_sync(connector, settings, dry_run=False, progress=SilentProgress())
+    message = str(caught.value)
+    assert 'segment "Big"' in message
+    assert '"employes"' in message
+    assert '"employees"' in message
+    assert all(route.startswith("GET ") for route in crm.calls), crm.calls
+
+
+def test_rate_limits_and_server_errors_are_retried_to_the_exact_end_state(
+    crm: SandboxCRM, connector: HubSpotConnector
+) -> None:
+    ids = crm.seed_contacts(CONTACTS, seed=15)
+    crm.inject_faults(status=429, count=2, route=WRITE_ROUTE)
+    crm.inject_faults(status=502, count=1, route="PUT /crm/v3/lists/{listId}/memberships/add")
+    crm.inject_faults(status="disconnect", count=1, route="GET /crm/v3/objects/contacts")
+    outcome = sync(connector, crm)
+    assert outcome.retries == 4
+    assert_crm_holds_desired_state(crm, ids)
+
+
+def test_a_list_deleted_by_a_person_is_recreated(
+    crm: SandboxCRM, connector: HubSpotConnector
+) -> None:
+    ids = crm.seed_contacts(CONTACTS, seed=16)
+    sync(connector, crm)
+    crm.store.delete_list(crm.store.list_by_name("segsync: Engaged")["listId"])
+    sync(connector, crm)
+    assert_crm_holds_desired_state(crm, ids)
+
+
+def test_the_connector_reports_a_rejected_record_without_failing_the_batch(
+    crm: SandboxCRM, connector: HubSpotConnector
+) -> None:
+    from connectors.base import PropertyWrite
+
+    good, other = crm.seed_contacts(2, seed=17)
+    results = connector.write_properties(
+        [PropertyWrite(good, {"jobtitle": "CFO"}), PropertyWrite("999999", {"jobtitle": "CTO"})]
+    )
+    assert [(r.contact_id, r.ok) for r in results] == [(good, True), ("999999", False)]
+    assert crm.store.contact(good)["jobtitle"] == "CFO"
+    with pytest.raises(RequestRejected):
+        connector.create_list("")
