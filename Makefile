@@ -19,3 +19,6 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .segsync
+
+bench: $(STAMP)
+	$(VENV)/bin/python bench/segments.py

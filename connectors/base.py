@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
 FieldType = Literal[
@@ -33,15 +34,20 @@ class Contact:
     """One contact as pulled: its CRM id and the requested fields, every value a string or None.
 
     CRMs send every value as text; typing them is segment_core's job, driven by ``FieldInfo``.
+    ``modified_at`` is the CRM's system modification time, the cursor of incremental pulls.
     """
 
     id: str
     properties: dict[str, str | None]
+    modified_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class ContactPage:
-    """One page of a pull: the unit of work, carrying the cursor that fetches the next page."""
+    """One page of a pull: the unit of work, carrying the cursor that fetches the next page.
+
+    The cursor is opaque to the caller; None means this was the last page.
+    """
 
     contacts: list[Contact]
     next_cursor: str | None
@@ -97,13 +103,23 @@ class ListRef:
 
 
 @dataclass(frozen=True)
+class RequestBudget:
+    """The request rate a CRM allows this integration; None where the CRM sets no such limit."""
+
+    per_window: int | None
+    window_seconds: float | None
+    daily: int | None
+
+
+@dataclass(frozen=True)
 class ConnectorLimits:
-    """The batch sizes a connector accepts per call, so the sync layer can plan its calls."""
+    """Batch sizes per call and the request budget, so the sync layer can plan and pace."""
 
     read_page_size: int
     write_batch_size: int
     list_read_page_size: int
     list_change_batch_size: int
+    budget: RequestBudget
 
 
 SegmentFieldKind = Literal["single_select", "multi_select", "text"]
@@ -122,7 +138,12 @@ class SegmentField:
 
 @runtime_checkable
 class Connector(Protocol):
-    """What the sync needs from a CRM. Implementations register in ``segsync.connectors``."""
+    """What the sync needs from a CRM.
+
+    Implementations register in the ``segsync.connectors`` entry-point group; the entry point
+    names a class whose ``from_settings(mapping)`` classmethod builds the connector from its
+    config section (see ``connectors.registry``).
+    """
 
     name: str
     limits: ConnectorLimits
@@ -132,6 +153,15 @@ class Connector(Protocol):
 
     def read_contacts_page(self, fields: Sequence[str], cursor: str | None) -> ContactPage:
         """One page of non-archived contacts with only the requested fields; None starts."""
+
+    def read_changed_contacts_page(
+        self, fields: Sequence[str], since: datetime, cursor: str | None
+    ) -> ContactPage:
+        """One page of contacts modified at or after ``since``, in ascending modification order.
+
+        Pages may overlap (a connector re-reads a little to never miss a change): callers
+        de-duplicate by id, keeping the last copy seen.
+        """
 
     def ensure_segment_field(self, spec: SegmentField) -> None:
         """Create the field if missing; add any enumeration options it lacks. Idempotent."""

@@ -17,6 +17,18 @@ class HubSpotSettings(BaseModel):
     )
     token: SecretStr | None = Field(None, description="Private-app access token.")
     timeout_seconds: float = Field(30.0, gt=0, description="Timeout of every HTTP call.")
+    requests_per_ten_seconds: int = Field(
+        190,
+        gt=0,
+        description="Burst limit of the private app (Free/Starter 100, Professional and "
+        "Enterprise 190, with the capacity pack 250). The response headers correct it.",
+    )
+    daily_requests: int = Field(
+        625_000,
+        gt=0,
+        description="Daily limit of the account (Free/Starter 250,000, Professional 625,000, "
+        "Enterprise 1,000,000). The response headers correct it.",
+    )
     list_change_batch_size: int = Field(
         1000,
         gt=0,

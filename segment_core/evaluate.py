@@ -1,0 +1,123 @@
+"""Evaluating a rule over every contact at once: boolean masks, no per-contact Python.
+
+Semantics, chosen so a rule never matches a contact on the strength of data it does not have:
+
+- Missing values: a condition never matches a contact whose field is missing, and that includes
+  ``!=`` and ``not in``, which read as "has a value, and not this one". Only ``is empty`` matches
+  them. ``not`` is plain negation, so ``not country = "US"`` does include contacts without a
+  country; write ``country != "US"`` to leave them out.
+- Text: ``=``, ``!=``, ``in`` and ``not in`` compare exactly; ``contains`` and ``starts with``
+  ignore case.
+- Multi-select: ``=`` and ``in`` mean "has any of these options", ``!=`` and ``not in`` "has
+  none of them", ``contains`` "has this option" (ignoring case).
+- Dates: ``before``/``after`` are strict. ``within N days`` means from N days before ``now`` up
+  to ``now`` (future values do not match); for date fields both ends are whole days in UTC.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from segment_core.coerce import CoercedFrame, coerce_operand
+from segment_core.fields import FieldType
+from segment_core.rules import AllOf, AnyOf, Condition, Not, Op, Rule
+from segment_core.validate import check_rule
+
+_COMPARISONS: dict[Op, Callable[[pd.Series, object], pd.Series]] = {
+    Op.EQ: operator.eq,
+    Op.NE: operator.ne,
+    Op.LT: operator.lt,
+    Op.LE: operator.le,
+    Op.GT: operator.gt,
+    Op.GE: operator.ge,
+    Op.BEFORE: operator.lt,
+    Op.AFTER: operator.gt,
+}
+
+
+def evaluate(rule: Rule, frame: CoercedFrame, now: datetime) -> pd.Series:
+    """Which contacts in ``frame`` match ``rule``: a bool Series on the frame's index.
+
+    ``now`` anchors ``within`` and must be timezone-aware (a naive one is ambiguous). Raises
+    ``RuleError`` when the rule does not fit the frame's fields (see ``check_rule``).
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"now must be timezone-aware, got {now!r}")
+    check_rule(None, rule, frame.field_types)
+    mask = _mask(rule, frame, pd.Timestamp(now).tz_convert("UTC"))
+    return pd.Series(mask, index=frame.data.index, dtype=bool)
+
+
+def _mask(rule: Rule, frame: CoercedFrame, now: pd.Timestamp) -> np.ndarray:
+    match rule:
+        case Condition(field=field):
+            return _condition_mask(rule, frame.data[field], frame.field_types[field], now)
+        case Not(inner):
+            return ~_mask(inner, frame, now)
+        case AllOf(rules):
+            return np.logical_and.reduce([_mask(member, frame, now) for member in rules])
+        case AnyOf(rules):
+            return np.logical_or.reduce([_mask(member, frame, now) for member in rules])
+
+
+def _condition_mask(
+    condition: Condition, column: pd.Series, field_type: FieldType, now: pd.Timestamp
+) -> np.ndarray:
+    present = column.notna().to_numpy()
+    if condition.op is Op.IS_SET:
+        return present
+    if condition.op is Op.IS_EMPTY:
+        return ~present
+    operand = coerce_operand(condition, field_type)
+    if field_type == "multi_enumeration":
+        matched = _match_options(condition.op, operand, column)
+    else:
+        matched = _match_values(condition.op, operand, column, field_type, now)
+    return present & matched.to_numpy(dtype=bool, na_value=False)
+
+
+def _match_values(
+    op: Op, operand: object, column: pd.Series, field_type: FieldType, now: pd.Timestamp
+) -> pd.Series:
+    match op:
+        case Op.BETWEEN:
+            low, high = operand
+            return (column >= low) & (column <= high)
+        case Op.IN:
+            return column.isin(operand)
+        case Op.NOT_IN:
+            return ~column.isin(operand)
+        case Op.CONTAINS:
+            return column.str.lower().str.contains(operand.lower(), regex=False)
+        case Op.STARTS_WITH:
+            return column.str.lower().str.startswith(operand.lower())
+        case Op.WITHIN:
+            return _within(column, operand, field_type, now)
+        case _:
+            return _COMPARISONS[op](column, operand)
+
+
+def _match_options(op: Op, operand: object, column: pd.Series) -> pd.Series:
+    """Membership tests on the canonical ``";a;b;"`` form that ``coerce_frame`` builds."""
+    if op is Op.CONTAINS:
+        return column.str.lower().str.contains(f";{operand.lower()};", regex=False)
+    options = operand if isinstance(operand, tuple) else (operand,)
+    has_any = functools.reduce(
+        operator.or_, (column.str.contains(f";{option};", regex=False) for option in options)
+    )
+    return has_any if op in (Op.EQ, Op.IN) else ~has_any
+
+
+def _within(column: pd.Series, days: int, field_type: FieldType, now: pd.Timestamp) -> pd.Series:
+    end = now if field_type == "datetime" else now.normalize()
+    try:
+        start = end - pd.Timedelta(days=days)
+    except (OverflowError, ValueError):  # reaches past the representable calendar: no bound
+        return column <= end
+    return (column >= start) & (column <= end)
