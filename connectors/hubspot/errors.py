@@ -22,7 +22,9 @@ from connectors.base import (
     Transient,
 )
 
-TEN_SECONDLY_WINDOW_SECONDS = 10.0
+WAIT_BY_POLICY = {"TEN_SECONDLY_ROLLING": 10.0, "SECONDLY": 1.0, "DAILY": float("inf")}
+"""How long a 429 without Retry-After needs, by the ``policyName`` of its body. The daily
+limit resets at midnight in the account's time zone: no point waiting within a run."""
 LOCKED_WAIT_SECONDS = 2.0
 """HubSpot documents that a 423 Locked needs a pause of at least two seconds."""
 
@@ -80,11 +82,11 @@ def translate(exc: BaseException, action: str) -> ConnectorError:
     if status == 404:
         return NotFound(where)
     if status == 429:
-        policy = str(body.get("policyName", "TEN_SECONDLY_ROLLING"))
-        scope = "daily" if policy.upper() == "DAILY" else "ten_secondly"
+        policy = str(body.get("policyName", "TEN_SECONDLY_ROLLING")).upper()
         wait = _retry_after(headers)
         if wait is None:
-            wait = TEN_SECONDLY_WINDOW_SECONDS if scope == "ten_secondly" else float("inf")
+            wait = WAIT_BY_POLICY.get(policy, WAIT_BY_POLICY["TEN_SECONDLY_ROLLING"])
+        scope = {"DAILY": "daily", "SECONDLY": "secondly"}.get(policy, "ten_secondly")
         return RateLimited(where, retry_after=wait, scope=scope)
     if status in TRANSIENT_STATUSES:
         wait = _retry_after(headers)

@@ -1,0 +1,151 @@
+"""The contract every connector must meet, as a reusable pytest base class.
+
+A connector's test module subclasses ``ConnectorContract`` and provides two fixtures:
+``backend`` (a ``CrmBackend``: how the test seeds and inspects the CRM behind the connector,
+usually a sandbox) and ``connector`` (the connector under test, pointed at that CRM). Every
+assertion reads the CRM's own state through the backend, never the connector's account of it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+import pytest
+
+from connectors.base import (
+    Connector,
+    ContactPage,
+    PropertyWrite,
+    SegmentField,
+)
+
+
+class CrmBackend(Protocol):
+    """Test-side access to the CRM a connector talks to."""
+
+    text_field: str
+    """A writable free-text contact field every CRM has (HubSpot ``jobtitle``, Salesforce ``Title``)."""
+    segment_field: str
+    """The name the sync gives its single-select segment field on this CRM."""
+
+    def seed(self, count: int, seed: int) -> list[str]: ...
+
+    def values(self, contact_id: str) -> dict[str, str | None]: ...
+
+    def edit(self, contact_id: str, values: dict[str, str]) -> None: ...
+
+    def list_members(self, list_name: str) -> set[str] | None: ...
+
+    def missing_contact_id(self) -> str: ...
+
+
+def pull_all(connector: Connector, fields: list[str]) -> list[ContactPage]:
+    pages, cursor = [], None
+    while True:
+        page = connector.read_contacts_page(fields, cursor)
+        pages.append(page)
+        cursor = page.next_cursor
+        if cursor is None:
+            return pages
+
+
+class ConnectorContract:
+    """Full pull, incremental pull, fields, batch writes and lists, with exact end states."""
+
+    @pytest.fixture
+    def backend(self) -> CrmBackend:
+        raise NotImplementedError("a connector's contract tests provide the CRM backend")
+
+    @pytest.fixture
+    def connector(self, backend: CrmBackend) -> Connector:
+        raise NotImplementedError("a connector's contract tests provide the connector")
+
+    def test_full_pull_returns_every_contact_once_with_the_requested_field(
+        self, backend: CrmBackend, connector: Connector
+    ) -> None:
+        count = connector.limits.read_page_size * 2 + 7
+        ids = backend.seed(count, seed=31)
+        pages = pull_all(connector, [backend.text_field])
+        pulled = [contact.id for page in pages for contact in page.contacts]
+        assert sorted(pulled) == sorted(ids)
+        assert len(pages) == 3
+        first = pages[0].contacts[0]
+        assert first.properties[backend.text_field] == backend.values(first.id)[backend.text_field]
+        assert first.modified_at is not None
+
+    def test_incremental_pull_returns_exactly_the_contacts_edited_since(
+        self, backend: CrmBackend, connector: Connector
+    ) -> None:
+        ids = backend.seed(60, seed=32)
+        since = datetime.now(timezone.utc) - timedelta(seconds=1)
+        edited = ids[5:12]
+        for contact_id in edited:
+            backend.edit(contact_id, {backend.text_field: f"Edited {contact_id}"})
+        seen: dict[str, str | None] = {}
+        cursor = None
+        while True:
+            page = connector.read_changed_contacts_page([backend.text_field], since, cursor)
+            for contact in page.contacts:
+                seen[contact.id] = contact.properties[backend.text_field]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert seen == {contact_id: f"Edited {contact_id}" for contact_id in edited}
+
+    def test_describe_reports_the_text_field(
+        self, backend: CrmBackend, connector: Connector
+    ) -> None:
+        fields = {info.name: info for info in connector.describe_fields()}
+        assert fields[backend.text_field].type == "string"
+
+    def test_segment_field_creation_is_idempotent_and_extends_options(
+        self, backend: CrmBackend, connector: Connector
+    ) -> None:
+        spec = SegmentField(backend.segment_field, "Segment", "why", "single_select", ("A", "B"))
+        connector.ensure_segment_field(spec)
+        connector.ensure_segment_field(spec)
+        wider = SegmentField(
+            backend.segment_field, "Segment", "why", "single_select", ("A", "B", "C")
+        )
+        connector.ensure_segment_field(wider)
+        fields = {info.name: info for info in connector.describe_fields()}
+        assert fields[backend.segment_field].type == "enumeration"
+        assert fields[backend.segment_field].options == ("A", "B", "C")
+
+    def test_a_bad_record_fails_alone_and_the_rest_of_the_batch_is_written(
+        self, backend: CrmBackend, connector: Connector
+    ) -> None:
+        ids = backend.seed(3, seed=33)
+        missing = backend.missing_contact_id()
+        writes = [PropertyWrite(i, {backend.text_field: f"Title {i}"}) for i in ids]
+        writes.insert(1, PropertyWrite(missing, {backend.text_field: "nobody"}))
+        results = connector.write_properties(writes)
+        assert [(r.contact_id, r.ok) for r in results] == [
+            (ids[0], True),
+            (missing, False),
+            (ids[1], True),
+            (ids[2], True),
+        ]
+        assert results[1].code != ""
+        assert [backend.values(i)[backend.text_field] for i in ids] == [f"Title {i}" for i in ids]
+
+    def test_lists_are_found_created_and_changed_exactly(
+        self, backend: CrmBackend, connector: Connector
+    ) -> None:
+        ids = backend.seed(12, seed=34)
+        assert connector.find_list("segsync: Contract") is None
+        created = connector.create_list("segsync: Contract")
+        assert connector.find_list("segsync: Contract") == created
+        connector.add_list_members(created, ids[:8])
+        connector.add_list_members(created, ids[6:10])  # overlaps: already members are fine
+        connector.remove_list_members(created, ids[:3])
+        assert backend.list_members("segsync: Contract") == set(ids[3:10])
+        read, cursor = set(), None
+        while True:
+            page = connector.read_list_members_page(created, cursor)
+            read.update(page.ids)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert read == set(ids[3:10])

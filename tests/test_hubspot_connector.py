@@ -1,0 +1,83 @@
+"""HubSpot-specific connector behaviour, beyond the shared contract."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from connectors.base import AuthFailed, RateLimited, Transient
+from connectors.hubspot import HubSpotConnector
+from connectors.sandbox import SandboxCRM
+
+SEARCH_ROUTE = "POST /crm/v3/objects/contacts/search"
+
+
+def test_incremental_pull_gets_past_the_search_window_of_10000(
+    crm: SandboxCRM, connector: HubSpotConnector
+) -> None:
+    ids = crm.seed_contacts(10_450, seed=41)
+    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    for contact_id in ids:
+        crm.store.set_properties(contact_id, {"jobtitle": f"T{contact_id}"})
+    seen: dict[str, str | None] = {}
+    first_window: list[datetime | None] = []
+    cursor, pages = None, 0
+    while True:
+        page = connector.read_changed_contacts_page(["jobtitle"], since, cursor)
+        pages += 1
+        if pages <= 50:
+            first_window.extend(c.modified_at for c in page.contacts)
+        seen.update((c.id, c.properties["jobtitle"]) for c in page.contacts)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == {contact_id: f"T{contact_id}" for contact_id in ids}
+    # 50 pages fill the first 10,000-result window; the next query starts at the last
+    # millisecond seen, re-reading the contacts of the first window modified in it.
+    assert len(first_window) == 10_000
+    overlap = first_window.count(first_window[-1])
+    assert pages == crm.calls[SEARCH_ROUTE] == -(-(len(ids) + overlap) // 200)
+    assert all(record.status == 200 for record in crm.call_log if record.route == SEARCH_ROUTE)
+
+
+def test_rate_limit_headers_are_exposed(crm: SandboxCRM, connector: HubSpotConnector) -> None:
+    crm.seed_contacts(5, seed=42)
+    connector.read_contacts_page(["email"], None)
+    status = connector.rate_limit_status()
+    assert (status.window_max, status.window_seconds, status.daily_max) == (190, 10.0, 625_000)
+    assert status.window_remaining == 190 - crm.calls["GET /crm/v3/objects/contacts"]
+
+
+@pytest.mark.parametrize(
+    ("policy", "scope", "retry_after"),
+    [("TEN_SECONDLY_ROLLING", "ten_secondly", 10.0), ("DAILY", "daily", float("inf"))],
+)
+def test_429_bodies_become_rate_limited_errors_with_their_scope(
+    crm: SandboxCRM, connector: HubSpotConnector, policy: str, scope: str, retry_after: float
+) -> None:
+    crm.inject_faults(status=429, route="GET /crm/v3/objects/contacts", policy=policy)
+    with pytest.raises(RateLimited) as caught:
+        connector.read_contacts_page(["email"], None)
+    assert (caught.value.scope, caught.value.retry_after) == (scope, retry_after)
+
+
+def test_server_errors_and_dropped_connections_are_transient(
+    crm: SandboxCRM, connector: HubSpotConnector
+) -> None:
+    crm.inject_faults(status=502, route="GET /crm/v3/objects/contacts")
+    with pytest.raises(Transient, match="HTTP 502"):
+        connector.read_contacts_page(["email"], None)
+    crm.inject_faults(status="disconnect", route="GET /crm/v3/objects/contacts")
+    with pytest.raises(Transient, match="connection failed"):
+        connector.read_contacts_page(["email"], None)
+
+
+def test_a_wrong_token_is_auth_failed(crm: SandboxCRM) -> None:
+    from tests.conftest import hubspot_settings
+
+    wrong = HubSpotConnector(hubspot_settings(crm, token="pat-wrong"))
+    with pytest.raises(AuthFailed, match="rejected the access token"):
+        wrong.describe_fields()
+    with pytest.raises(AuthFailed, match="No HubSpot token"):
+        HubSpotConnector(hubspot_settings(crm, token=None))
