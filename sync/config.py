@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from connectors.hubspot.settings import HubSpotSettings
+from connectors.registry import available_connectors
 
 SECRET_KEYS = frozenset({"token", "password", "security_token", "client_secret", "private_key"})
 
@@ -78,7 +79,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         secrets_nested_delimiter="__",
         secrets_dir_missing="ok",
-        extra="forbid",
+        extra="allow",  # a third-party connector's section; checked in load_settings
     )
 
     connector: str = Field("hubspot", description="Entry-point name of the CRM connector.")
@@ -102,7 +103,9 @@ class Settings(BaseSettings):
     def connector_settings(self) -> dict[str, Any]:
         """The raw section of the configured connector, as its factory expects it."""
         section = getattr(self, self.connector, None)
-        return section.model_dump() if isinstance(section, BaseModel) else {}
+        if isinstance(section, BaseModel):
+            return section.model_dump()
+        return dict((self.model_extra or {}).get(self.connector) or {})
 
 
 def _secret_paths(data: Any, path: str = "") -> list[str]:
@@ -150,6 +153,20 @@ def load_settings(path: Path, secrets_dir: str | None = None) -> Settings:
         )
     secrets_dir = secrets_dir or os.environ.get("SEGSYNC_SECRETS_DIR")
     try:
-        return Settings(_secrets_dir=secrets_dir, **data)
+        settings = Settings(_secrets_dir=secrets_dir, **data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(path, exc)) from None
+    _check_extra_sections(path, settings)
+    return settings
+
+
+def _check_extra_sections(path: Path, settings: Settings) -> None:
+    """Top-level keys beyond segsync's own must be sections of installed connectors."""
+    installed = available_connectors()
+    for key in settings.model_extra or {}:
+        if key not in installed:
+            known = ", ".join(sorted(Settings.model_fields))
+            raise ConfigError(
+                f"{path}: unknown key {key!r}: neither a segsync setting ({known}) nor the "
+                f"section of an installed connector ({', '.join(sorted(installed))})"
+            )

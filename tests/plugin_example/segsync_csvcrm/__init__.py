@@ -1,0 +1,135 @@
+"""An example segsync connector: contacts in ``contacts.csv``, segsync's writes in ``crm.json``.
+
+It exists to show plugin authors the whole contract in one small file: a class with a
+``from_settings`` classmethod that implements ``connectors.base.Connector``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from connectors.base import (
+    Contact,
+    ContactPage,
+    ConnectorLimits,
+    FieldInfo,
+    IdPage,
+    ListRef,
+    NotFound,
+    PropertyWrite,
+    RateLimitStatus,
+    RequestBudget,
+    SegmentField,
+    WriteResult,
+)
+
+PAGE_SIZE = 50
+
+
+class CsvCrmConnector:
+    """A folder CRM: read-only contacts from CSV, fields and lists segsync manages in JSON."""
+
+    name = "csvcrm"
+    limits = ConnectorLimits(
+        read_page_size=PAGE_SIZE,
+        write_batch_size=100,
+        list_read_page_size=PAGE_SIZE,
+        list_change_batch_size=500,
+        budget=RequestBudget(per_window=None, window_seconds=None, daily=None),
+    )
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        with (directory / "contacts.csv").open(newline="") as handle:
+            self._rows = {row["id"]: row for row in csv.DictReader(handle)}
+        self._state_path = directory / "crm.json"
+        self._state = (
+            json.loads(self._state_path.read_text())
+            if self._state_path.exists()
+            else {"fields": {}, "values": {}, "lists": {}}
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> CsvCrmConnector:
+        return cls(Path(settings["directory"]))
+
+    def _save(self) -> None:
+        self._state_path.write_text(json.dumps(self._state, indent=1, sort_keys=True))
+
+    def describe_fields(self) -> list[FieldInfo]:
+        columns = next(iter(self._rows.values())).keys() if self._rows else []
+        typed = [FieldInfo(c, c, "number" if c == "employees" else "string") for c in columns]
+        managed = [
+            FieldInfo(name, name, "enumeration", tuple(options))
+            for name, options in self._state["fields"].items()
+        ]
+        return typed + managed
+
+    def _page(self, ids: list[str], fields: Sequence[str], cursor: str | None) -> ContactPage:
+        start = int(cursor or 0)
+        chunk = ids[start : start + PAGE_SIZE]
+        contacts = [Contact(cid, {f: self._value(cid, f) for f in fields}) for cid in chunk]
+        more = start + PAGE_SIZE < len(ids)
+        return ContactPage(contacts, str(start + PAGE_SIZE) if more else None)
+
+    def _value(self, contact_id: str, field: str) -> str | None:
+        written = self._state["values"].get(contact_id, {})
+        return written.get(field, self._rows[contact_id].get(field))
+
+    def read_contacts_page(self, fields: Sequence[str], cursor: str | None) -> ContactPage:
+        return self._page(sorted(self._rows, key=int), fields, cursor)
+
+    def read_changed_contacts_page(
+        self, fields: Sequence[str], since: datetime, cursor: str | None
+    ) -> ContactPage:
+        return self.read_contacts_page(fields, cursor)  # no modification times: everything
+
+    def ensure_segment_field(self, spec: SegmentField) -> None:
+        options = self._state["fields"].setdefault(spec.name, [])
+        options.extend(o for o in spec.options if o not in options)
+        self._save()
+
+    def write_properties(self, writes: Sequence[PropertyWrite]) -> list[WriteResult]:
+        results = []
+        for write in writes:
+            if write.contact_id not in self._rows:
+                results.append(WriteResult(write.contact_id, False, "NOT_FOUND", "no such id"))
+                continue
+            self._state["values"].setdefault(write.contact_id, {}).update(write.values)
+            results.append(WriteResult(write.contact_id, True))
+        self._save()
+        return results
+
+    def find_list(self, name: str) -> ListRef | None:
+        return ListRef(name, name) if name in self._state["lists"] else None
+
+    def create_list(self, name: str) -> ListRef:
+        self._state["lists"].setdefault(name, [])
+        self._save()
+        return ListRef(name, name)
+
+    def read_list_members_page(self, list_ref: ListRef, cursor: str | None) -> IdPage:
+        if list_ref.id not in self._state["lists"]:
+            raise NotFound(f"no list {list_ref.name!r}")
+        return IdPage(list(self._state["lists"][list_ref.id]), None)
+
+    def add_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
+        members = set(self._state["lists"][list_ref.id]) | set(contact_ids)
+        self._state["lists"][list_ref.id] = sorted(members, key=int)
+        self._save()
+
+    def remove_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
+        members = set(self._state["lists"][list_ref.id]) - set(contact_ids)
+        self._state["lists"][list_ref.id] = sorted(members, key=int)
+        self._save()
+
+    def rate_limit_status(self) -> RateLimitStatus:
+        return RateLimitStatus()
+
+    def close(self) -> None:
+        pass

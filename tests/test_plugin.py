@@ -1,0 +1,82 @@
+"""A third-party connector, installed as its own package, is found and run by segsync."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PLUGIN = Path(__file__).parent / "plugin_example"
+SEGSYNC = Path(sys.executable).with_name("segsync")
+
+
+@pytest.fixture(scope="module")
+def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(PLUGIN),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
+def segsync(plugin_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(plugin_path), "COLUMNS": "200"}
+    return subprocess.run([str(SEGSYNC), *args], env=env, capture_output=True, text=True)
+
+
+def test_the_installed_plugin_is_listed(plugin_path: Path) -> None:
+    listed = segsync(plugin_path, "connectors")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split() == [
+        "csvcrm",
+        "segsync_csvcrm:CsvCrmConnector",
+        "hubspot",
+        "connectors.hubspot:HubSpotConnector",
+    ]
+
+
+def test_segsync_syncs_through_the_plugin(plugin_path: Path, tmp_path: Path) -> None:
+    with (tmp_path / "contacts.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "email", "employees"])
+        writer.writerows([[str(n), f"p{n}@example.com", str(n * 100)] for n in range(1, 121)])
+    config = tmp_path / "segsync.toml"
+    config.write_text(
+        f'connector = "csvcrm"\n[csvcrm]\ndirectory = "{tmp_path}"\n'
+        '[[segments]]\nname = "Big"\npriority = 1\nrule = "employees >= 10000"\n'
+    )
+    first = segsync(plugin_path, "sync", "--config", str(config))
+    assert first.returncode == 0, first.stderr
+    state = json.loads((tmp_path / "crm.json").read_text())
+    assert state["lists"]["segsync: Big"] == [str(n) for n in range(100, 121)]
+    assert state["values"]["100"]["segsync_segment"] == "Big"
+    assert "99" not in state["values"]
+    second = segsync(plugin_path, "sync", "--config", str(config), "--json")
+    assert json.loads(second.stdout)["property_writes"] == 0
+
+
+def test_an_unknown_section_is_a_configuration_error(tmp_path: Path) -> None:
+    from sync.config import ConfigError, load_settings
+
+    config = tmp_path / "segsync.toml"
+    config.write_text('[hubspott]\nbase_url = "x"\n')
+    with pytest.raises(ConfigError, match=r"unknown key 'hubspott': neither a segsync setting"):
+        load_settings(config)
