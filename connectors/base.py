@@ -92,6 +92,8 @@ class WriteResult:
     code: str = ""
     message: str = ""
     retryable: bool = False
+    missing: bool = False
+    """The record no longer exists in the CRM (deleted or merged away): nothing to retry."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The ``segsync`` command line.
 
 Exit codes: 0 done, 1 done but some records were refused, 2 configuration error,
-3 authentication error, 6 the CRM failed in a way retries could not cure.
+3 authentication error, 4 guardrail abort (nothing written), 5 request budget spent
+(resumable), 6 the CRM kept failing after retries, 7 another run of the sync is in progress.
 """
 
 from __future__ import annotations
@@ -19,18 +20,25 @@ from connectors.base import AuthFailed, ConnectorError
 from connectors.registry import available_connectors, load_connector
 from segment_core.errors import RuleError
 from sync.config import ConfigError, load_settings
+from sync.guardrails import GuardrailTripped
+from sync.pacing import BudgetExhausted
+from sync.state import SyncLocked
+from sync import history
 from sync.runner import exit_code, run_and_report
 
 EXIT_CONFIG = 2
 EXIT_AUTH = 3
+EXIT_GUARDRAIL = 4
+EXIT_BUDGET = 5
 EXIT_CRM = 6
+EXIT_LOCKED = 7
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
 errors = Console(stderr=True)
 
 
-def fail(label: str, exc: BaseException, code: int) -> typer.Exit:
+def fail(label: str, exc: BaseException | str, code: int) -> typer.Exit:
     """Print one plain line (no traceback, no markup from the message) and pick the exit code."""
     errors.print(f"[bold red]{label}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
@@ -45,6 +53,15 @@ def exit_on_known_errors() -> Iterator[None]:
         raise fail("Configuration error", exc, EXIT_CONFIG) from None
     except AuthFailed as exc:
         raise fail("Authentication failed", exc, EXIT_AUTH) from None
+    except GuardrailTripped as exc:
+        problems = "; ".join(exc.args[0].problems)
+        message = f"{problems}. Nothing was written; rerun with --force if this is intended."
+        raise fail("Guardrail", message, EXIT_GUARDRAIL) from None
+    except BudgetExhausted as exc:
+        message = f"{exc}. The next run resumes the remaining work."
+        raise fail("Request budget spent", message, EXIT_BUDGET) from None
+    except SyncLocked as exc:
+        raise fail("Not started", exc, EXIT_LOCKED) from None
     except ConnectorError as exc:
         raise fail("CRM error", exc, EXIT_CRM) from None
 
@@ -52,21 +69,74 @@ def exit_on_known_errors() -> Iterator[None]:
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The segsync TOML config.")]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Print the plan, write nothing.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Write even when a guardrail trips (it says why).")
+]
+FullOption = Annotated[
+    bool, typer.Option("--full", help="Pull every contact and list, not only changes.")
+]
 
 
-@app.command()
-def sync(config: ConfigOption, dry_run: DryRunOption = False, as_json: JsonOption = False) -> None:
-    """Sync the config's segments into the CRM it names (only the differences are written)."""
+def _sync(config: Path, *, dry_run: bool, as_json: bool, force: bool, full: bool) -> None:
     with exit_on_known_errors():
         settings = load_settings(config)
         connector = load_connector(settings.connector, settings.connector_settings())
         try:
             outcome = run_and_report(
-                console, connector, settings, dry_run=dry_run, as_json=as_json, title="segsync"
+                console,
+                connector,
+                settings,
+                dry_run=dry_run,
+                as_json=as_json,
+                title=f"segsync {settings.sync.name}",
+                force=force,
+                full=full,
             )
         finally:
             connector.close()
     raise typer.Exit(exit_code(outcome))
+
+
+@app.command()
+def sync(
+    config: ConfigOption,
+    dry_run: DryRunOption = False,
+    as_json: JsonOption = False,
+    force: ForceOption = False,
+    full: FullOption = False,
+) -> None:
+    """Sync the config's segments into the CRM it names (only the differences are written)."""
+    _sync(config, dry_run=dry_run, as_json=as_json, force=force, full=full)
+
+
+@app.command()
+def plan(config: ConfigOption, as_json: JsonOption = False, full: FullOption = False) -> None:
+    """Show what a sync would change (counts, samples, API calls); write nothing."""
+    _sync(config, dry_run=True, as_json=as_json, force=True, full=full)
+
+
+runs_app = typer.Typer(help="The run history of a sync.", invoke_without_command=True)
+app.add_typer(runs_app, name="runs")
+
+
+@runs_app.callback()
+def runs(ctx: typer.Context, config: ConfigOption, as_json: JsonOption = False) -> None:
+    """List the runs of the config's sync, newest first."""
+    ctx.obj = (config, as_json)
+    if ctx.invoked_subcommand is None:
+        with exit_on_known_errors():
+            settings = load_settings(config)
+            history.print_runs(console, settings, as_json=as_json)
+
+
+@runs_app.command("show")
+def runs_show(ctx: typer.Context, run_id: int) -> None:
+    """One run in detail, with the records the CRM refused."""
+    config, as_json = ctx.obj
+    with exit_on_known_errors():
+        settings = load_settings(config)
+        if not history.print_run(console, settings, run_id, as_json=as_json):
+            raise fail("Not found", f"no run {run_id} in sync {settings.sync.name!r}", EXIT_CONFIG)
 
 
 @app.command()

@@ -22,6 +22,8 @@ from pydantic_settings import (
 
 from connectors.hubspot.settings import HubSpotSettings
 from connectors.registry import available_connectors
+from sync.guardrails import Guardrails
+from sync.state import default_url
 
 SECRET_KEYS = frozenset({"token", "password", "security_token", "client_secret", "private_key"})
 
@@ -39,6 +41,13 @@ class SegmentConfig(BaseModel):
     priority: int = 0
     rule: dict[str, Any] | str
     description: str = ""
+    holdout: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Share of the segment kept out of its list (chosen by a hash of the contact "
+        "id and segment name, so stable), to measure what the list's campaigns add.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -49,10 +58,30 @@ class SegmentConfig(BaseModel):
 
 
 class SyncOptions(BaseModel):
-    """Where segsync writes its results in the CRM."""
+    """What one sync is called, where it keeps its state and where it writes in the CRM."""
 
     model_config = ConfigDict(extra="forbid")
 
+    name: str = Field("default", min_length=1, description="Names this sync in the state store.")
+    state_dir: Path = Field(Path(".segsync"), description="Where the SQLite state store lives.")
+    state_url: str | None = Field(
+        None, description="SQLAlchemy URL of the state store (e.g. postgresql://...)."
+    )
+    schedule: str | None = Field(None, description="Cron expression for `segsync schedule`.")
+    full_every_hours: float = Field(
+        24, gt=0, description="Between full pulls, runs pull only the contacts changed."
+    )
+    daily_budget_share: float = Field(
+        0.5, gt=0, le=1, description="Most of the CRM's daily request limit one run may use."
+    )
+    max_record_attempts: int = Field(
+        3, ge=1, description="Runs that retry a record the CRM refused before giving up on it."
+    )
+    opt_out_field: str | None = Field(
+        None,
+        description="Boolean contact field of marketing opt-out (HubSpot hs_email_optout, "
+        "Salesforce HasOptedOutOfEmail); opted-out contacts are never added to lists.",
+    )
     segment_property: str = Field("segsync_segment", description="The primary segment.")
     segments_property: str = Field("segsync_segments", description="Every segment matched.")
     reason_property: str = Field("segsync_reason", description="Why the primary segment.")
@@ -85,7 +114,11 @@ class Settings(BaseSettings):
     connector: str = Field("hubspot", description="Entry-point name of the CRM connector.")
     hubspot: HubSpotSettings = Field(default_factory=HubSpotSettings)
     sync: SyncOptions = Field(default_factory=SyncOptions)
+    guardrails: Guardrails = Field(default_factory=Guardrails)
     segments: list[SegmentConfig] = Field(default_factory=list)
+
+    def state_url(self) -> str:
+        return self.sync.state_url or default_url(self.sync.state_dir)
 
     @classmethod
     def settings_customise_sources(

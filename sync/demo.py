@@ -9,6 +9,7 @@ exactly the desired state by planning once more: zero changes.
 from __future__ import annotations
 
 import random
+import tempfile
 from datetime import date, datetime, timezone
 from importlib.resources import files
 from pathlib import Path
@@ -27,13 +28,14 @@ DEMO_TOKEN = "sandbox-demo-token"
 EDITED_SHARE = 0.02
 
 
-def demo_settings(base_url: str) -> Settings:
-    """The packaged demo config, pointed at the running sandbox."""
+def demo_settings(base_url: str, state_dir: Path) -> Settings:
+    """The packaged demo config, pointed at the running sandbox and a fresh state store."""
     settings = load_settings(Path(str(files("sync").joinpath("demo.toml"))))
     hubspot = settings.hubspot.model_copy(
         update={"base_url": base_url, "token": SecretStr(DEMO_TOKEN)}
     )
-    return settings.model_copy(update={"hubspot": hubspot})
+    sync = settings.sync.model_copy(update={"state_dir": state_dir})
+    return settings.model_copy(update={"hubspot": hubspot, "sync": sync})
 
 
 def simulate_a_week(crm: SandboxCRM, ids: list[str], seed: int) -> dict[str, int]:
@@ -64,11 +66,11 @@ def simulate_a_week(crm: SandboxCRM, ids: list[str], seed: int) -> dict[str, int
 
 def run_demo(console: Console, *, contacts: int, seed: int) -> None:
     """Seed, sync, edit, sync again, then check that a third plan is empty."""
-    with SandboxCRM(token=DEMO_TOKEN) as crm:
+    with SandboxCRM(token=DEMO_TOKEN) as crm, tempfile.TemporaryDirectory() as state_dir:
         console.print(f"Sandbox CRM listening on {crm.base_url}")
         ids = crm.seed_contacts(contacts, seed=seed, reference_date=date.today())
         console.print(f"Seeded {len(ids):,} generated B2B contacts (seed {seed}).\n")
-        settings = demo_settings(crm.base_url)
+        settings = demo_settings(crm.base_url, Path(state_dir))
         connector = load_connector(settings.connector, settings.connector_settings())
         try:
             run_and_report(

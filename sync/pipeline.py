@@ -1,34 +1,52 @@
-"""One sync run, end to end: read the CRM, segment, plan, and (unless dry) execute.
+"""One sync run, end to end: read the CRM, segment, plan, check, and (unless dry) execute.
 
-Everything that can be wrong with the configuration is checked before the first write:
-segment rules are validated against the CRM's own field list right after it is read.
+A run is *full* (pull every contact, read every list) on the first sync, every
+``full_every_hours``, on ``--full``, or when a segsync field vanished from the CRM; otherwise it
+is *incremental*: it pulls only the contacts modified since the last run and takes the rest of
+the picture from the state store. Either way the plan compares against what the CRM holds now
+for every contact it pulled, so hand edits in the CRM are corrected.
+
+Every configuration problem is found before the first write: segment rules are checked
+against the CRM's own field list right after it is read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timezone
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
-from connectors.base import Connector, FieldInfo, ListRef
+from connectors.base import Connector, FieldInfo, ListRef, WriteResult
 from segment_core.coerce import coerce_frame
 from segment_core.resolve import membership_table, resolve
 from segment_core.rules import referenced_fields
 from segment_core.segments import RuleSegment, parse_segments
 from sync.config import Settings
 from sync.execute import ExecutionResult, Executor
-from sync.plan import Plan, SegmentTarget, build_plan
+from sync.guardrails import GuardrailTripped, guardrail_problems
+from sync.pacing import BudgetExhausted, Pacer
+from sync.plan import Plan, SegmentTarget, build_plan, kept_out_of_lists
 from sync.progress import ProgressSink
-from sync.pull import pull_contacts, read_members
+from sync.pull import pull_changed_contacts, pull_contacts, read_members
 from sync.retry import Retrier, RetryPolicy
+from sync.state import RecordFailure, StateStore
+from sync.summary import summary_json
+
+WATERMARK_OVERLAP = timedelta(minutes=5)
+"""Re-read this much before the newest change seen, on top of the pull's own duration: a
+contact edited while a long pull was running may carry an older time than one read later."""
 
 
 @dataclass(frozen=True)
 class SyncOutcome:
-    """What a run decided and did; ``result`` is None for a dry run."""
+    """What a run decided and did; ``result`` is None when nothing was executed."""
 
+    run_id: int
+    mode: str
+    status: str
     targets: tuple[SegmentTarget, ...]
     assignments: pd.DataFrame
     plan: Plan
@@ -36,10 +54,49 @@ class SyncOutcome:
     api_calls: int
     retries: int
     fallback: str | None
+    batches_planned: int = 0
+    kept_out: dict[str, int] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
 
     @property
     def dry_run(self) -> bool:
         return self.result is None
+
+
+class StoreCheckpoint:
+    """Records every acknowledged batch, and its effect, in the state store."""
+
+    def __init__(self, store: StateStore, run_id: int) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.seq = 0
+
+    def batch_done(
+        self,
+        kind: str,
+        target: str,
+        size: int,
+        *,
+        written: Mapping[str, Mapping[str, str]] | None = None,
+        added: Iterable[str] = (),
+        removed: Iterable[str] = (),
+        failures: Sequence[WriteResult] = (),
+    ) -> None:
+        self.seq += 1
+        self.store.record_batch(
+            self.run_id,
+            self.seq,
+            kind,
+            target,
+            size,
+            written=written,
+            added=added,
+            removed=removed,
+            failures=[
+                RecordFailure(f.contact_id, self.run_id, f.code, f.message, f.retryable, 0)
+                for f in failures
+            ],
+        )
 
 
 def segment_targets(settings: Settings, segments: list[RuleSegment]) -> tuple[SegmentTarget, ...]:
@@ -49,16 +106,221 @@ def segment_targets(settings: Settings, segments: list[RuleSegment]) -> tuple[Se
     )
 
 
-def _current_lists(
-    connector: Connector, targets: tuple[SegmentTarget, ...], retrier: Retrier
-) -> tuple[dict[str, ListRef | None], dict[str, set[str]]]:
-    lists: dict[str, ListRef | None] = {}
-    members: dict[str, set[str]] = {}
-    for target in targets:
-        found = retrier.call(connector.find_list, target.list_name)
-        lists[target.name] = found
-        members[target.name] = read_members(connector, found, retrier) if found else set()
-    return lists, members
+def _frame(rows: Mapping[str, Mapping[str, str | None]], columns: Sequence[str]) -> pd.DataFrame:
+    """Contacts as a text frame: index = contact id, one column per field, str or None."""
+    frame = pd.DataFrame.from_dict(dict(rows), orient="index", dtype=object)
+    frame = frame.reindex(index=list(rows), columns=list(columns)).astype(object)
+    frame.index = frame.index.astype(object)
+    return frame.where(frame.notna(), None)
+
+
+def _watermark(pulled: pd.Series, started: datetime, previous: datetime | None) -> datetime:
+    """Where the next incremental pull starts: the newest change seen, minus a safety overlap."""
+    newest = pulled.dropna().max() if len(pulled) else None
+    if newest is None or pd.isna(newest):
+        return previous or started - WATERMARK_OVERLAP
+    return newest.to_pydatetime() - (datetime.now(timezone.utc) - started) - WATERMARK_OVERLAP
+
+
+class SyncRun:
+    """The steps of one run, sharing its connector, settings, state and call gateway."""
+
+    def __init__(
+        self,
+        connector: Connector,
+        settings: Settings,
+        store: StateStore,
+        progress: ProgressSink,
+        retry: RetryPolicy,
+        now: datetime,
+    ) -> None:
+        self.connector = connector
+        self.settings = settings
+        self.options = settings.sync
+        self.store = store
+        self.progress = progress
+        self.now = now
+        self.pacer = Pacer(connector.limits.budget, daily_share=settings.sync.daily_budget_share)
+        self.retrier = Retrier(retry, self.pacer, connector.rate_limit_status)
+
+    @property
+    def sync_fields(self) -> list[str]:
+        o = self.options
+        return [o.segment_property, o.segments_property, o.reason_property]
+
+    def execute(self, *, dry_run: bool, force: bool, full: bool) -> SyncOutcome:
+        fields = {info.name: info for info in self.retrier.call(self.connector.describe_fields)}
+        field_types = {name: info.type for name, info in fields.items()}
+        segments = parse_segments(
+            [
+                s.model_dump(include={"name", "priority", "rule", "description"})
+                for s in self.settings.segments
+            ],
+            field_types,
+        )
+        read_fields = sorted(
+            {name for s in segments for name in referenced_fields(s.rule)}
+            | ({self.options.opt_out_field} if self.options.opt_out_field else set())
+        )
+        cursor = self.store.cursor()
+        previous = self.store.last_run()
+        mode = self._mode(full, dry_run, cursor, fields, read_fields)
+        run_id = self.store.start_run(mode, dry_run)
+        self.run_id = run_id
+        started = datetime.now(timezone.utc)
+        if mode == "full":
+            rule_values, current, modified = self._full_pull(read_fields, dry_run)
+        else:
+            assert cursor is not None
+            rule_values, current, modified = self._incremental_pull(read_fields, cursor[0])
+
+        typed = coerce_frame(rule_values, {name: field_types[name] for name in read_fields})
+        memberships = membership_table(segments, typed, self.now)
+        assignments = resolve(memberships, segments, fallback=self.options.fallback_segment)
+        targets = segment_targets(self.settings, segments)
+        killed = previous is not None and previous.status == "running"
+        lists, members = self._lists(targets, read_all=mode == "full" or killed, dry_run=dry_run)
+        opted_out = self._opted_out(typed.data)
+        kept_out = kept_out_of_lists(
+            targets,
+            assignments,
+            {s.name: s.holdout for s in self.settings.segments},
+            opted_out,
+        )
+        plan = build_plan(
+            options=self.options,
+            targets=targets,
+            assignments=assignments,
+            existing_fields=fields,
+            current_values=current,
+            lists=lists,
+            members=members,
+            kept_out=kept_out,
+            skip_writes=self._given_up(),
+        )
+        problems = guardrail_problems(
+            plan,
+            rules=self.settings.guardrails,
+            list_sizes={name: len(ids) for name, ids in members.items()},
+            contacts=len(assignments),
+            previous_contacts=cursor[1] if cursor else None,
+            full_pull=mode == "full",
+        )
+
+        def outcome(status: str, result: ExecutionResult | None) -> SyncOutcome:
+            return SyncOutcome(
+                run_id=run_id,
+                mode=mode,
+                status=status,
+                targets=targets,
+                assignments=assignments,
+                plan=plan,
+                result=result,
+                api_calls=self.retrier.attempts,
+                retries=self.retrier.retries,
+                fallback=self.options.fallback_segment,
+                batches_planned=plan.batch_count(self.connector.limits),
+                kept_out={name: len(ids) for name, ids in kept_out.items()},
+                problems=tuple(problems),
+            )
+
+        if problems and not force:
+            raise GuardrailTripped(outcome("guardrail_abort", None))
+        if dry_run:
+            return outcome("planned", None)
+        checkpoint = StoreCheckpoint(self.store, run_id)
+        result = Executor(self.connector, self.retrier, self.progress, checkpoint).run(plan)
+        self.store.forget_contacts(result.missing)
+        previous_cursor = cursor[0] if cursor else None
+        seen = len(assignments) if mode == "full" else (cursor[1] if cursor else len(assignments))
+        self.store.save_cursor(_watermark(modified, started, previous_cursor), seen)
+        return outcome("done_with_failures" if result.failures else "done", result)
+
+    def _mode(
+        self,
+        full: bool,
+        dry_run: bool,
+        cursor: tuple[datetime, int] | None,
+        fields: Mapping[str, FieldInfo],
+        read_fields: Sequence[str],
+    ) -> str:
+        """Full unless an incremental run can see everything it needs."""
+        if full or cursor is None or any(name not in fields for name in self.sync_fields):
+            return "full"
+        last_full = self.store.last_full_run_started()
+        if last_full is None or self.now - last_full > timedelta(
+            hours=self.options.full_every_hours
+        ):
+            return "full"
+        mirrored = self.store.mirror_fields()
+        return "incremental" if mirrored is not None and set(read_fields) <= mirrored else "full"
+
+    def _full_pull(
+        self, read_fields: list[str], dry_run: bool
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+        raw, modified = pull_contacts(
+            self.connector, read_fields + self.sync_fields, self.retrier, self.progress
+        )
+        rule_values = raw[read_fields]
+        current = raw[self.sync_fields]
+        if not dry_run:
+            self.store.save_mirror(_rows(rule_values), replace=True)
+            self.store.replace_synced(_rows(current.fillna("")))
+        return rule_values, current, modified
+
+    def _incremental_pull(
+        self, read_fields: list[str], since: datetime
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+        changed, modified = pull_changed_contacts(
+            self.connector, read_fields + self.sync_fields, since, self.retrier, self.progress
+        )
+        mirror = self.store.mirror()
+        mirror.update(_rows(changed[read_fields]))
+        synced = self.store.synced_fields()
+        synced.update(_rows(changed[self.sync_fields]))
+        self.store.save_mirror(_rows(changed[read_fields]), replace=False)
+        rule_values = _frame(mirror, read_fields)
+        current = _frame(synced, self.sync_fields).reindex(rule_values.index)
+        return rule_values, current, modified
+
+    def _lists(
+        self, targets: Sequence[SegmentTarget], *, read_all: bool, dry_run: bool
+    ) -> tuple[dict[str, ListRef | None], dict[str, set[str]]]:
+        """Each segment's list and members: read from the CRM, or from the state store."""
+        known = {} if read_all else self.store.members()
+        lists: dict[str, ListRef | None] = {}
+        members: dict[str, set[str]] = {}
+        for target in targets:
+            found = self.retrier.call(self.connector.find_list, target.list_name)
+            lists[target.name] = found
+            if found is None:
+                members[target.name] = set()
+            elif target.name in known:
+                members[target.name] = known[target.name]
+            else:
+                members[target.name] = read_members(self.connector, found, self.retrier)
+                if not dry_run:
+                    self.store.replace_members(target.name, members[target.name])
+        return lists, members
+
+    def _opted_out(self, typed: pd.DataFrame) -> set[str]:
+        name = self.options.opt_out_field
+        if not name:
+            return set()
+        column = typed[name]
+        return set(column.index[column.fillna(False).astype(bool)])
+
+    def _given_up(self) -> set[str]:
+        """Contacts refused for good, or too often: not retried until a full resync clears them."""
+        limit = self.options.max_record_attempts
+        return {
+            f.contact_id for f in self.store.failures() if not f.retryable or f.attempts >= limit
+        }
+
+
+def _rows(frame: pd.DataFrame) -> dict[str, dict[str, str | None]]:
+    clean = frame.astype(object).where(frame.notna(), None)
+    return {str(cid): values for cid, values in zip(clean.index, clean.to_dict("records"))}
 
 
 def run_sync(
@@ -69,45 +331,62 @@ def run_sync(
     progress: ProgressSink,
     retry: RetryPolicy | None = None,
     now: datetime | None = None,
+    force: bool = False,
+    full: bool = False,
+    store: StateStore | None = None,
 ) -> SyncOutcome:
-    """Pull, segment, plan, and write only the difference (nothing at all when ``dry_run``)."""
-    retrier = Retrier(retry or RetryPolicy())
-    now = now or datetime.now(timezone.utc)
-    fields: Mapping[str, FieldInfo] = {
-        info.name: info for info in retrier.call(connector.describe_fields)
-    }
-    field_types = {name: info.type for name, info in fields.items()}
-    segments = parse_segments([segment.model_dump() for segment in settings.segments], field_types)
-    rule_field_names = sorted({name for s in segments for name in referenced_fields(s.rule)})
-    sync_fields = [
-        settings.sync.segment_property,
-        settings.sync.segments_property,
-        settings.sync.reason_property,
-    ]
-    raw = pull_contacts(connector, rule_field_names + sync_fields, retrier, progress)
-
-    typed = coerce_frame(raw[rule_field_names], field_types)
-    memberships = membership_table(segments, typed, now)
-    assignments = resolve(memberships, segments, fallback=settings.sync.fallback_segment)
-
-    targets = segment_targets(settings, segments)
-    lists, members = _current_lists(connector, targets, retrier)
-    plan = build_plan(
-        options=settings.sync,
-        targets=targets,
-        assignments=assignments,
-        existing_fields=fields,
-        current_values=raw[sync_fields],
-        lists=lists,
-        members=members,
+    """Run one sync under the sync's lock, recording it in the run history."""
+    own_store = store is None
+    store = store or StateStore(settings.state_url(), settings.sync.name)
+    run = SyncRun(
+        connector,
+        settings,
+        store,
+        progress,
+        retry or RetryPolicy(),
+        now or datetime.now(timezone.utc),
     )
-    result = None if dry_run else Executor(connector, retrier, progress).run(plan)
-    return SyncOutcome(
-        targets,
-        assignments,
-        plan,
-        result,
-        retrier.attempts,
-        retrier.retries,
-        settings.sync.fallback_segment,
+    try:
+        with store.lock():
+            try:
+                outcome = run.execute(dry_run=dry_run, force=force, full=full)
+            except GuardrailTripped as exc:
+                _finish(store, exc.args[0])
+                raise
+            except BaseException as exc:
+                if getattr(run, "run_id", None) is not None:
+                    store.finish_run(
+                        run.run_id,
+                        _failure_status(exc),
+                        message=str(exc)[:2000],
+                        api_calls=run.retrier.attempts,
+                        retries=run.retrier.retries,
+                    )
+                raise
+            _finish(store, outcome)
+            return outcome
+    finally:
+        if own_store:
+            store.close()
+
+
+def _failure_status(exc: BaseException) -> str:
+    return "budget_exhausted" if isinstance(exc, BudgetExhausted) else "failed"
+
+
+def _finish(store: StateStore, outcome: SyncOutcome) -> None:
+    result = outcome.result
+    store.finish_run(
+        outcome.run_id,
+        outcome.status,
+        contacts=len(outcome.assignments),
+        writes=len(result.written) if result else 0,
+        list_adds=sum(result.list_adds.values()) if result else 0,
+        list_removes=sum(result.list_removes.values()) if result else 0,
+        failures=len(result.failures) if result else 0,
+        api_calls=outcome.api_calls,
+        retries=outcome.retries,
+        batches_planned=outcome.batches_planned,
+        message="; ".join(outcome.problems),
+        summary=json.dumps(summary_json(outcome)),
     )

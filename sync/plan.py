@@ -7,12 +7,13 @@ is the only code that talks to the CRM.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
-from connectors.base import FieldInfo, ListRef, PropertyWrite, SegmentField
+from connectors.base import ConnectorLimits, FieldInfo, ListRef, PropertyWrite, SegmentField
 from sync.config import SyncOptions
 
 
@@ -50,6 +51,22 @@ class Plan:
             self.fields
             or self.writes
             or any(c.list_ref is None or c.add or c.remove for c in self.list_changes)
+        )
+
+    def batch_count(self, limits: ConnectorLimits) -> int:
+        """The write calls this plan needs at the connector's batch sizes."""
+
+        def calls(items: int, size: int) -> int:
+            return -(-items // size)
+
+        return (
+            len(self.fields)
+            + calls(len(self.writes), limits.write_batch_size)
+            + sum(
+                calls(len(c.add), limits.list_change_batch_size)
+                + calls(len(c.remove), limits.list_change_batch_size)
+                for c in self.list_changes
+            )
         )
 
     def list_adds(self) -> int:
@@ -147,13 +164,19 @@ def list_changes(
     assignments: pd.DataFrame,
     lists: Mapping[str, ListRef | None],
     members: Mapping[str, set[str]],
+    kept_out: Mapping[str, set[str]] | None = None,
 ) -> tuple[ListChange, ...]:
-    """Per segment: the matching contacts missing from its list, and the members who left."""
+    """Per segment: the matching contacts missing from its list, and the members who left.
+
+    ``kept_out`` names, per segment, matching contacts that must not be in its list (held out
+    for measurement, or opted out of marketing); they are removed if a person added them.
+    """
+    kept_out = kept_out or {}
     exploded = assignments["segments"].explode().dropna()
     wanted_by_segment = exploded.index.to_series().groupby(exploded.to_numpy()).agg(set)
     changes = []
     for target in targets:
-        wanted = wanted_by_segment.get(target.name, set())
+        wanted = wanted_by_segment.get(target.name, set()) - kept_out.get(target.name, set())
         held = members.get(target.name, set())
         changes.append(
             ListChange(
@@ -165,6 +188,29 @@ def list_changes(
             )
         )
     return tuple(changes)
+
+
+def in_holdout(contact_id: str, segment: str, share: float) -> bool:
+    """Whether the contact is in the segment's holdout: stable across runs and machines."""
+    digest = hashlib.sha1(f"{segment}\0{contact_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def kept_out_of_lists(
+    targets: Sequence[SegmentTarget],
+    assignments: pd.DataFrame,
+    holdouts: Mapping[str, float],
+    opted_out: set[str],
+) -> dict[str, set[str]]:
+    """Per segment, the matching contacts its list must not hold: holdout, then opted out."""
+    exploded = assignments["segments"].explode().dropna()
+    kept: dict[str, set[str]] = {}
+    for target in targets:
+        matching = exploded.index[exploded.to_numpy() == target.name]
+        share = holdouts.get(target.name, 0.0)
+        held = {cid for cid in matching if share and in_holdout(cid, target.name, share)}
+        kept[target.name] = held | (opted_out & set(matching))
+    return kept
 
 
 def _id_order(contact_id: str) -> tuple[int, str]:
@@ -181,13 +227,21 @@ def build_plan(
     current_values: pd.DataFrame,
     lists: Mapping[str, ListRef | None],
     members: Mapping[str, set[str]],
+    kept_out: Mapping[str, set[str]] | None = None,
+    skip_writes: set[str] | None = None,
 ) -> Plan:
-    """Compare desired and current state; the result holds only real changes."""
+    """Compare desired and current state; the result holds only real changes.
+
+    ``skip_writes`` are contacts segsync has given up writing (refused too often).
+    """
     option_names = [t.name for t in targets]
     if options.fallback_segment and options.fallback_segment not in option_names:
         option_names.append(options.fallback_segment)
+    writes = property_writes(desired_values(assignments, options), current_values)
+    if skip_writes:
+        writes = tuple(w for w in writes if w.contact_id not in skip_writes)
     return Plan(
         fields=fields_to_ensure(segment_fields(options, option_names), existing_fields),
-        writes=property_writes(desired_values(assignments, options), current_values),
-        list_changes=list_changes(targets, assignments, lists, members),
+        writes=writes,
+        list_changes=list_changes(targets, assignments, lists, members, kept_out),
     )

@@ -20,7 +20,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from connectors.base import RateLimited, Transient
+from connectors.base import RateLimited, RateLimitStatus, Transient
+from sync.pacing import Pacer
 
 T = TypeVar("T")
 
@@ -73,21 +74,41 @@ class RetryPolicy:
 
 
 class Retrier:
-    """One run's gateway to the CRM: every call goes through the policy and is counted."""
+    """One run's gateway to the CRM: every call is paced, retried under the policy, and counted.
 
-    def __init__(self, policy: RetryPolicy) -> None:
+    ``observe`` is called after every attempt (successful or not) so the pacer can read the
+    rate-limit figures the CRM just sent.
+    """
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        pacer: Pacer | None = None,
+        observe: Callable[[], RateLimitStatus] | None = None,
+    ) -> None:
         self.policy = policy
+        self.pacer = pacer
+        self.observe = observe
         self.attempts = 0
         self.retries = 0
+        self.rate_limited = 0
 
     def call(self, fn: Callable[..., T], *args: object) -> T:
         """Call ``fn(*args)`` under the retry policy, counting attempts and retries."""
 
         def attempt() -> T:
+            if self.pacer is not None:
+                self.pacer.acquire()
             self.attempts += 1
-            return fn(*args)
+            try:
+                return fn(*args)
+            finally:
+                if self.pacer is not None and self.observe is not None:
+                    self.pacer.observe(self.observe())
 
         return self.policy.call(attempt, on_retry=self._count_retry)
 
-    def _count_retry(self, _exc: BaseException) -> None:
+    def _count_retry(self, exc: BaseException) -> None:
         self.retries += 1
+        if isinstance(exc, RateLimited):
+            self.rate_limited += 1

@@ -23,14 +23,17 @@ def run_and_report(
     dry_run: bool,
     as_json: bool,
     title: str,
+    force: bool = False,
+    full: bool = False,
 ) -> SyncOutcome:
     """Run one sync with progress bars (or silently, for JSON) and print its summary."""
+    options = {"dry_run": dry_run, "force": force, "full": full}
     if as_json:
-        outcome = run_sync(connector, settings, dry_run=dry_run, progress=SilentProgress())
+        outcome = run_sync(connector, settings, progress=SilentProgress(), **options)
         console.print_json(json.dumps(summary_json(outcome)))
     else:
         with RichProgress(console) as progress:
-            outcome = run_sync(connector, settings, dry_run=dry_run, progress=progress)
+            outcome = run_sync(connector, settings, progress=progress, **options)
         print_summary(console, outcome, title)
     return outcome
 

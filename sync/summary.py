@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from sync.pipeline import SyncOutcome
+if TYPE_CHECKING:  # the pipeline records this summary in the run history
+    from sync.pipeline import SyncOutcome
 
 PLAN_SAMPLE_SIZE = 5
 

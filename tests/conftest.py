@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,12 +31,27 @@ def hubspot_settings(crm: SandboxCRM, token: str | None = TOKEN) -> HubSpotSetti
     )
 
 
-def make_settings(crm: SandboxCRM, segments: list[dict[str, Any]], **sync: Any) -> Settings:
+def make_settings(
+    crm: SandboxCRM, segments: list[dict[str, Any]], state_dir: Path, **sync: Any
+) -> Settings:
     return Settings(
         hubspot=hubspot_settings(crm),
-        sync=SyncOptions(**sync),
+        sync=SyncOptions(state_dir=state_dir, **sync),
         segments=[SegmentConfig(**segment) for segment in segments],
     )
+
+
+READ_ROUTES = frozenset({"POST /crm/v3/objects/contacts/search"})
+"""The one HubSpot read that is a POST."""
+
+
+def writes_among(calls: Counter[str]) -> dict[str, int]:
+    """The calls that change something in the CRM (every route but GETs and search)."""
+    return {
+        route: count
+        for route, count in calls.items()
+        if not route.startswith("GET ") and route not in READ_ROUTES
+    }
 
 
 @pytest.fixture

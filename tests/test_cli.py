@@ -9,11 +9,14 @@ from typer.testing import CliRunner
 
 from connectors.sandbox import SandboxCRM
 from sync.cli import app
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, writes_among
 
 runner = CliRunner()
 
 CONFIG = """
+[sync]
+state_dir = "{state_dir}"
+
 [hubspot]
 base_url = "{base_url}"
 timeout_seconds = 5
@@ -28,7 +31,7 @@ rule = 'employees >= 50'
 @pytest.fixture
 def config(tmp_path: Path, crm: SandboxCRM) -> Path:
     path = tmp_path / "segsync.toml"
-    path.write_text(CONFIG.format(base_url=crm.base_url))
+    path.write_text(CONFIG.format(base_url=crm.base_url, state_dir=tmp_path))
     return path
 
 
@@ -77,14 +80,18 @@ def test_a_bad_rule_is_a_configuration_error_with_exit_2(
 ) -> None:
     crm.seed_contacts(20, seed=22)
     path = tmp_path / "segsync.toml"
-    path.write_text(CONFIG.format(base_url=crm.base_url).replace("employees >=", "employes >="))
+    path.write_text(
+        CONFIG.format(base_url=crm.base_url, state_dir=tmp_path).replace(
+            "employees >=", "employes >="
+        )
+    )
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
     result = runner.invoke(app, ["sync", "--config", str(path)])
     assert result.exit_code == 2
     assert result.output.strip() == (
         'Configuration error: segment "Big": unknown field "employes" (did you mean "employees"?)'
     )
-    assert all(route.startswith("GET ") for route in crm.calls)
+    assert writes_among(crm.calls) == {}
 
 
 def test_connectors_lists_the_builtin_hubspot_connector() -> None:

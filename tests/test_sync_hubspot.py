@@ -7,6 +7,8 @@ contact values; the assertions read the sandbox's own state, not segsync's accou
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,10 +16,10 @@ from connectors.base import RequestRejected
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import SandboxCRM
 from segment_core.errors import RuleError
-from sync.pipeline import run_sync
+from sync.pipeline import SyncOutcome, run_sync
 from sync.progress import SilentProgress
 from sync.retry import RetryPolicy
-from tests.conftest import make_settings
+from tests.conftest import make_settings, writes_among
 
 CONTACTS = 400
 SEGMENTS = [
@@ -67,18 +69,20 @@ def assert_crm_holds_desired_state(crm: SandboxCRM, ids: list[str]) -> None:
         assert crm.store.list_members(found["listId"]) == members, name
 
 
-def sync(connector: HubSpotConnector, crm: SandboxCRM, dry_run: bool = False):  # noqa: ANN201
-    settings = make_settings(crm, SEGMENTS)
+def sync(
+    connector: HubSpotConnector, crm: SandboxCRM, state: Path, dry_run: bool = False, **options: Any
+) -> SyncOutcome:
+    settings = make_settings(crm, SEGMENTS, state)
     return run_sync(
-        connector, settings, dry_run=dry_run, progress=SilentProgress(), retry=FAST_RETRY
+        connector, settings, dry_run=dry_run, progress=SilentProgress(), retry=FAST_RETRY, **options
     )
 
 
 def test_first_sync_writes_every_segment_and_second_sync_writes_nothing(
-    crm: SandboxCRM, connector: HubSpotConnector
+    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(CONTACTS, seed=11)
-    first = sync(connector, crm)
+    first = sync(connector, crm, tmp_path)
     assert first.result is not None and first.result.failures == []
     assert_crm_holds_desired_state(crm, ids)
     assigned = sum(1 for i in ids if expected_segments(crm.store.contact(i)))
@@ -86,17 +90,17 @@ def test_first_sync_writes_every_segment_and_second_sync_writes_nothing(
     assert crm.calls[WRITE_ROUTE] == -(-assigned // 100)
 
     calls_before = crm.calls.copy()
-    second = sync(connector, crm)
+    second = sync(connector, crm, tmp_path)
     assert second.plan.is_empty
     new_calls = crm.calls - calls_before
-    assert all(route.startswith("GET ") for route in new_calls), new_calls
+    assert writes_among(new_calls) == {}
 
 
 def test_a_contact_that_leaves_a_segment_leaves_its_list(
-    crm: SandboxCRM, connector: HubSpotConnector
+    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(CONTACTS, seed=12)
-    sync(connector, crm)
+    sync(connector, crm, tmp_path)
     big = [i for i in ids if expected_segments(crm.store.contact(i))[:1] == ["Big"]]
     leaver = big[0]
     crm.store.set_properties(
@@ -104,7 +108,7 @@ def test_a_contact_that_leaves_a_segment_leaves_its_list(
     )
     crm.store.set_properties(big[1], {"segsync_segment": "Engaged"})  # a person's hand edit
 
-    outcome = sync(connector, crm)
+    outcome = sync(connector, crm, tmp_path)
     big_change = next(c for c in outcome.plan.list_changes if c.segment == "Big")
     assert big_change.remove == (leaver,)
     assert crm.store.contact(leaver).get("segsync_segment") in (None, "")
@@ -112,9 +116,11 @@ def test_a_contact_that_leaves_a_segment_leaves_its_list(
     assert_crm_holds_desired_state(crm, ids)
 
 
-def test_dry_run_reads_but_never_writes(crm: SandboxCRM, connector: HubSpotConnector) -> None:
+def test_dry_run_reads_but_never_writes(
+    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+) -> None:
     crm.seed_contacts(120, seed=13)
-    outcome = sync(connector, crm, dry_run=True)
+    outcome = sync(connector, crm, tmp_path, dry_run=True)
     assert outcome.result is None
     assert len(outcome.plan.writes) > 0
     assert [f.name for f in outcome.plan.fields] == [
@@ -122,16 +128,18 @@ def test_dry_run_reads_but_never_writes(crm: SandboxCRM, connector: HubSpotConne
         "segsync_segments",
         "segsync_reason",
     ]
-    assert all(route.startswith("GET ") for route in crm.calls), crm.calls
+    assert writes_among(crm.calls) == {}
     assert crm.store.property("segsync_segment") is None
 
 
 def test_a_misspelt_field_fails_before_any_write(
-    crm: SandboxCRM, connector: HubSpotConnector
+    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     crm.seed_contacts(50, seed=14)
     settings = make_settings(
-        crm, [{"name": "Big", "priority": 1, "rule": {"field": "employes", "op": ">", "value": 5}}]
+        crm,
+        [{"name": "Big", "priority": 1, "rule": {"field": "employes", "op": ">", "value": 5}}],
+        tmp_path,
     )
     with pytest.raises(RuleError) as caught:
         run_sync(connector, settings, dry_run=False, progress=SilentProgress())
@@ -139,33 +147,33 @@ def test_a_misspelt_field_fails_before_any_write(
     assert 'segment "Big"' in message
     assert '"employes"' in message
     assert '"employees"' in message
-    assert all(route.startswith("GET ") for route in crm.calls), crm.calls
+    assert writes_among(crm.calls) == {}
 
 
 def test_rate_limits_and_server_errors_are_retried_to_the_exact_end_state(
-    crm: SandboxCRM, connector: HubSpotConnector
+    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(CONTACTS, seed=15)
     crm.inject_faults(status=429, count=2, route=WRITE_ROUTE)
     crm.inject_faults(status=502, count=1, route="PUT /crm/v3/lists/{listId}/memberships/add")
     crm.inject_faults(status="disconnect", count=1, route="GET /crm/v3/objects/contacts")
-    outcome = sync(connector, crm)
+    outcome = sync(connector, crm, tmp_path)
     assert outcome.retries == 4
     assert_crm_holds_desired_state(crm, ids)
 
 
 def test_a_list_deleted_by_a_person_is_recreated(
-    crm: SandboxCRM, connector: HubSpotConnector
+    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(CONTACTS, seed=16)
-    sync(connector, crm)
+    sync(connector, crm, tmp_path)
     crm.store.delete_list(crm.store.list_by_name("segsync: Engaged")["listId"])
-    sync(connector, crm)
+    sync(connector, crm, tmp_path)
     assert_crm_holds_desired_state(crm, ids)
 
 
 def test_the_connector_reports_a_rejected_record_without_failing_the_batch(
-    crm: SandboxCRM, connector: HubSpotConnector
+    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     from connectors.base import PropertyWrite
 

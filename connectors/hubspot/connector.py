@@ -367,6 +367,7 @@ class HubSpotConnector:
                     code=error.category or "ERROR",
                     message=error.message,
                     retryable=error.category in ("RATE_LIMITS", "LOCKED"),
+                    missing=error.category == "OBJECT_NOT_FOUND",
                 )
         return [failed.get(w.contact_id) or WriteResult(w.contact_id, ok=True) for w in writes]
 

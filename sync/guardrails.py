@@ -1,0 +1,70 @@
+"""Guardrails: refuse plans that look like a mistake rather than a change.
+
+One bad rule or a half-failed pull must never empty a list that marketing automation
+listens to. These checks are pure; the pipeline aborts before writing when any trips,
+unless the operator passes ``--force``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:  # the config imports this module; the plan imports the config
+    from sync.plan import Plan
+
+
+class Guardrails(BaseModel):
+    """The ``[guardrails]`` config section."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_list_removal_share: float = Field(
+        0.2, ge=0, le=1, description="Most of any list one run may remove."
+    )
+    max_changed_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Most of all contacts one run may rewrite (not on a first sync).",
+    )
+    min_pulled_share: float = Field(
+        0.8, ge=0, le=1, description="Fewest contacts a full pull may return, against the last one."
+    )
+
+
+class GuardrailTripped(Exception):
+    """The plan looks wrong; the message lists every reason. ``--force`` overrides."""
+
+
+def guardrail_problems(
+    plan: Plan,
+    *,
+    rules: Guardrails,
+    list_sizes: Mapping[str, int],
+    contacts: int,
+    previous_contacts: int | None,
+    full_pull: bool,
+) -> list[str]:
+    """Every reason to stop before writing; empty when the plan is safe."""
+    problems = []
+    for change in plan.list_changes:
+        size = list_sizes.get(change.segment, 0)
+        if size and len(change.remove) > size * rules.max_list_removal_share:
+            problems.append(
+                f"list {change.list_name!r} would lose {len(change.remove):,} of its {size:,} "
+                f"members (more than {rules.max_list_removal_share:.0%})"
+            )
+    if previous_contacts and contacts and len(plan.writes) > contacts * rules.max_changed_share:
+        problems.append(
+            f"{len(plan.writes):,} of {contacts:,} contacts would be rewritten "
+            f"(more than {rules.max_changed_share:.0%})"
+        )
+    if full_pull and previous_contacts and contacts < previous_contacts * rules.min_pulled_share:
+        problems.append(
+            f"the pull returned {contacts:,} contacts, against {previous_contacts:,} last time "
+            f"(fewer than {rules.min_pulled_share:.0%})"
+        )
+    return problems

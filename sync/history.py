@@ -1,0 +1,99 @@
+"""``segsync runs``: the run history a RevOps admin reads, as a table or JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from sync.config import Settings
+from sync.state import RunRecord, StateStore
+
+
+def _record(run: RunRecord) -> dict[str, Any]:
+    data = asdict(run)
+    data["started_at"] = run.started_at.isoformat()
+    data["finished_at"] = run.finished_at.isoformat() if run.finished_at else None
+    data["duration_seconds"] = run.duration_seconds
+    data["summary"] = json.loads(run.summary or "{}")
+    return data
+
+
+def print_runs(console: Console, settings: Settings, *, as_json: bool, limit: int = 50) -> None:
+    store = StateStore(settings.state_url(), settings.sync.name)
+    try:
+        history = store.runs(limit)
+    finally:
+        store.close()
+    if as_json:
+        rows = [{k: v for k, v in _record(r).items() if k != "summary"} for r in history]
+        console.print_json(json.dumps(rows))
+        return
+    table = Table(title=f"Runs of sync {settings.sync.name!r}", box=box.SIMPLE_HEAD)
+    columns = ["Run", "Started (UTC)", "Took", "Mode", "Status", "Contacts", "Writes"]
+    columns += ["List +", "List −", "Refused", "API calls"]
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("Mode", "Status") else "right")
+    for run in history:
+        took = f"{run.duration_seconds:.1f}s" if run.duration_seconds is not None else "—"
+        status = run.status + (" (dry run)" if run.dry_run else "")
+        table.add_row(
+            str(run.id),
+            f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+            took,
+            run.mode,
+            status,
+            f"{run.contacts:,}",
+            f"{run.writes:,}",
+            f"{run.list_adds:,}",
+            f"{run.list_removes:,}",
+            f"{run.failures:,}",
+            f"{run.api_calls:,}",
+        )
+    console.print(table)
+
+
+def print_run(console: Console, settings: Settings, run_id: int, *, as_json: bool) -> bool:
+    """Print one run with its refused records; False when there is no such run."""
+    store = StateStore(settings.state_url(), settings.sync.name)
+    try:
+        run = store.run(run_id)
+        failures = store.failures(run_id) if run else []
+        batches = store.batches_done(run_id) if run else 0
+    finally:
+        store.close()
+    if run is None or run.sync_name != settings.sync.name:
+        return False
+    data = _record(run) | {
+        "batches_done": batches,
+        "refused_records": [asdict(f) for f in failures],
+    }
+    if as_json:
+        console.print_json(json.dumps(data))
+        return True
+    console.print(f"[bold]Run {run.id}[/] of sync {run.sync_name!r}: {run.status} ({run.mode})")
+    for key in ("started_at", "finished_at", "duration_seconds", "contacts", "writes"):
+        console.print(f"  {key.replace('_', ' ')}: {data[key]}", highlight=False)
+    for key in ("list_adds", "list_removes", "failures", "api_calls", "retries"):
+        console.print(f"  {key.replace('_', ' ')}: {data[key]}", highlight=False)
+    console.print(f"  batches: {batches} of {run.batches_planned} planned", highlight=False)
+    if run.message:
+        console.print(f"  message: {run.message}", highlight=False)
+    if failures:
+        table = Table(title="Records the CRM refused", box=box.SIMPLE_HEAD)
+        for column in ("Contact", "Code", "Message", "Retryable", "Attempts"):
+            table.add_column(column)
+        for failure in failures:
+            table.add_row(
+                failure.contact_id,
+                failure.code,
+                failure.message,
+                "yes" if failure.retryable else "no",
+                str(failure.attempts),
+            )
+        console.print(table)
+    return True

@@ -1,0 +1,592 @@
+"""The state store: what segsync remembers between runs, in SQLite by default.
+
+It goes through SQLAlchemy Core, so a PostgreSQL URL works the same. It holds:
+
+- ``runs`` and ``run_batches``: the history, and how far the current run got (each batch is
+  recorded in the same transaction as its effect on the synced state — that is the checkpoint);
+- ``contacts``: a mirror of the field values last pulled, so an incremental run can segment
+  every contact while pulling only the changed ones;
+- ``synced`` and ``members``: what the CRM holds of segsync's fields and lists, as last seen or
+  written, so an incremental run plans without re-reading everything;
+- ``record_failures``: per-record rejections, with attempts, so they are retried but not forever;
+- ``cursors``, ``locks`` and ``models`` (cluster models).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sync_name", String(200), nullable=False, index=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(40), nullable=False),
+    Column("mode", String(20), nullable=False),
+    Column("dry_run", Boolean, nullable=False),
+    Column("contacts", Integer, nullable=False, default=0),
+    Column("writes", Integer, nullable=False, default=0),
+    Column("list_adds", Integer, nullable=False, default=0),
+    Column("list_removes", Integer, nullable=False, default=0),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("api_calls", Integer, nullable=False, default=0),
+    Column("retries", Integer, nullable=False, default=0),
+    Column("batches_planned", Integer, nullable=False, default=0),
+    Column("message", Text, nullable=False, default=""),
+    Column("summary", Text, nullable=False, default="{}"),
+)
+run_batches = Table(
+    "run_batches",
+    metadata,
+    Column("run_id", Integer, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("target", String(300), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("done_at", DateTime(timezone=True), nullable=False),
+)
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("sync_name", String(200), primary_key=True),
+    Column("contact_id", String(64), primary_key=True),
+    Column("fields", Text, nullable=False),
+)
+synced = Table(
+    "synced",
+    metadata,
+    Column("sync_name", String(200), primary_key=True),
+    Column("contact_id", String(64), primary_key=True),
+    Column("fields", Text, nullable=False),
+)
+members = Table(
+    "members",
+    metadata,
+    Column("sync_name", String(200), primary_key=True),
+    Column("segment", String(300), primary_key=True),
+    Column("contact_id", String(64), primary_key=True),
+)
+record_failures = Table(
+    "record_failures",
+    metadata,
+    Column("sync_name", String(200), primary_key=True),
+    Column("contact_id", String(64), primary_key=True),
+    Column("run_id", Integer, nullable=False),
+    Column("code", String(100), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("retryable", Boolean, nullable=False),
+    Column("attempts", Integer, nullable=False),
+)
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("sync_name", String(200), primary_key=True),
+    Column("watermark", DateTime(timezone=True), nullable=False),
+    Column("contacts_seen", Integer, nullable=False),
+)
+locks = Table(
+    "locks",
+    metadata,
+    Column("sync_name", String(200), primary_key=True),
+    Column("holder", String(300), nullable=False),
+    Column("acquired_at", DateTime(timezone=True), nullable=False),
+)
+models = Table(
+    "models",
+    metadata,
+    Column("sync_name", String(200), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("blob", LargeBinary, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+CHUNK = 5_000
+"""Rows per executemany: keeps memory flat on 10^6-contact mirrors."""
+
+
+class SyncLocked(Exception):
+    """Another run of the same sync holds the lock."""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of the run history."""
+
+    id: int
+    sync_name: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    mode: str
+    dry_run: bool
+    contacts: int
+    writes: int
+    list_adds: int
+    list_removes: int
+    failures: int
+    api_calls: int
+    retries: int
+    batches_planned: int
+    message: str
+    summary: str
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class RecordFailure:
+    """A record the CRM refused, as kept between runs."""
+
+    contact_id: str
+    run_id: int
+    code: str
+    message: str
+    retryable: bool
+    attempts: int
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; everything segsync stores is UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=timezone.utc)
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _holder_is_dead(holder: str) -> bool:
+    """A lock left by a killed process on this host can be taken over; elsewhere it cannot."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def default_url(state_dir: Path) -> str:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{state_dir / 'state.db'}"
+
+
+class StateStore:
+    """segsync's memory, scoped to one sync name."""
+
+    def __init__(self, url: str, sync_name: str) -> None:
+        self.sync_name = sync_name
+        self.engine: Engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    # -- lock ------------------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the sync's lock for the duration; a dead holder's lock is taken over."""
+        me = _holder()
+        with self.transaction() as tx:
+            held = tx.execute(
+                select(locks.c.holder, locks.c.acquired_at).where(
+                    locks.c.sync_name == self.sync_name
+                )
+            ).first()
+            if held is not None:
+                if not _holder_is_dead(held.holder):
+                    since = _aware(held.acquired_at)
+                    raise SyncLocked(
+                        f"sync {self.sync_name!r} is already running ({held.holder}, since "
+                        f"{since:%Y-%m-%d %H:%M:%S} UTC); wait for it to finish"
+                    )
+                tx.execute(delete(locks).where(locks.c.sync_name == self.sync_name))
+            tx.execute(
+                insert(locks).values(sync_name=self.sync_name, holder=me, acquired_at=utcnow())
+            )
+        try:
+            yield
+        finally:
+            with self.transaction() as tx:
+                tx.execute(
+                    delete(locks).where(locks.c.sync_name == self.sync_name, locks.c.holder == me)
+                )
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def start_run(self, mode: str, dry_run: bool) -> int:
+        with self.transaction() as tx:
+            result = tx.execute(
+                insert(runs).values(
+                    sync_name=self.sync_name,
+                    started_at=utcnow(),
+                    status="running",
+                    mode=mode,
+                    dry_run=dry_run,
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def update_run(self, run_id: int, **values: Any) -> None:
+        with self.transaction() as tx:
+            tx.execute(update(runs).where(runs.c.id == run_id).values(**values))
+
+    def finish_run(self, run_id: int, status: str, **values: Any) -> None:
+        self.update_run(run_id, status=status, finished_at=utcnow(), **values)
+
+    def last_run(self, *, finished_ok: bool = False, before: int | None = None) -> RunRecord | None:
+        """The newest run (optionally the newest that completed its writes)."""
+        query = select(runs).where(runs.c.sync_name == self.sync_name, runs.c.dry_run.is_(False))
+        if finished_ok:
+            query = query.where(runs.c.status.in_(("done", "done_with_failures")))
+        if before is not None:
+            query = query.where(runs.c.id < before)
+        row = self._first(query.order_by(runs.c.id.desc()))
+        return _run(row) if row else None
+
+    def last_full_run_started(self) -> datetime | None:
+        """When the newest full run that wrote its plan through started."""
+        query = (
+            select(runs.c.started_at)
+            .where(
+                runs.c.sync_name == self.sync_name,
+                runs.c.mode == "full",
+                runs.c.dry_run.is_(False),
+                runs.c.status.in_(("done", "done_with_failures")),
+            )
+            .order_by(runs.c.id.desc())
+        )
+        row = self._first(query)
+        return _aware(row.started_at) if row else None
+
+    def runs(self, limit: int = 50) -> list[RunRecord]:
+        query = (
+            select(runs)
+            .where(runs.c.sync_name == self.sync_name)
+            .order_by(runs.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [_run(row) for row in connection.execute(query)]
+
+    def run(self, run_id: int) -> RunRecord | None:
+        row = self._first(select(runs).where(runs.c.id == run_id))
+        return _run(row) if row else None
+
+    def batches_done(self, run_id: int) -> int:
+        query = select(func.count()).select_from(run_batches).where(run_batches.c.run_id == run_id)
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def _first(self, query: Any) -> Any:
+        with self.engine.connect() as connection:
+            return connection.execute(query).first()
+
+    # -- checkpoints: a batch and its effect on the synced state, in one transaction ------
+
+    def record_batch(
+        self,
+        run_id: int,
+        seq: int,
+        kind: str,
+        target: str,
+        size: int,
+        *,
+        written: Mapping[str, Mapping[str, str]] | None = None,
+        added: Iterable[str] = (),
+        removed: Iterable[str] = (),
+        failures: Sequence[RecordFailure] = (),
+    ) -> None:
+        """Remember that a batch reached the CRM, and what the CRM now holds because of it."""
+        with self.transaction() as tx:
+            tx.execute(
+                insert(run_batches).values(
+                    run_id=run_id, seq=seq, kind=kind, target=target, size=size, done_at=utcnow()
+                )
+            )
+            if written:
+                self._merge_synced(tx, written)
+                self._delete_ids(tx, record_failures, list(written))
+            added, removed = list(added), list(removed)
+            if added:
+                self._add_members(tx, target, added)
+            if removed:
+                self._remove_members(tx, target, removed)
+            for failure in failures:
+                self._record_failure(tx, failure)
+
+    # -- synced state ----------------------------------------------------------------------
+
+    def synced_fields(self) -> dict[str, dict[str, str]]:
+        query = select(synced.c.contact_id, synced.c.fields).where(
+            synced.c.sync_name == self.sync_name
+        )
+        with self.engine.connect() as connection:
+            return {row.contact_id: json.loads(row.fields) for row in connection.execute(query)}
+
+    def replace_synced(self, values: Mapping[str, Mapping[str, str]]) -> None:
+        """After a full pull: the CRM's own values become the synced state."""
+        with self.transaction() as tx:
+            tx.execute(delete(synced).where(synced.c.sync_name == self.sync_name))
+            self._insert_chunks(
+                tx,
+                synced,
+                (
+                    {"sync_name": self.sync_name, "contact_id": cid, "fields": json.dumps(v)}
+                    for cid, v in values.items()
+                ),
+            )
+
+    def _merge_synced(self, tx: Connection, written: Mapping[str, Mapping[str, str]]) -> None:
+        ids = list(written)
+        current = {
+            row.contact_id: json.loads(row.fields)
+            for start in range(0, len(ids), CHUNK)
+            for row in tx.execute(
+                select(synced.c.contact_id, synced.c.fields).where(
+                    synced.c.sync_name == self.sync_name,
+                    synced.c.contact_id.in_(ids[start : start + CHUNK]),
+                )
+            )
+        }
+        self._delete_ids(tx, synced, ids)
+        self._insert_chunks(
+            tx,
+            synced,
+            (
+                {
+                    "sync_name": self.sync_name,
+                    "contact_id": cid,
+                    "fields": json.dumps({**current.get(cid, {}), **values}),
+                }
+                for cid, values in written.items()
+            ),
+        )
+
+    def members(self) -> dict[str, set[str]]:
+        query = select(members.c.segment, members.c.contact_id).where(
+            members.c.sync_name == self.sync_name
+        )
+        found: dict[str, set[str]] = {}
+        with self.engine.connect() as connection:
+            for row in connection.execute(query):
+                found.setdefault(row.segment, set()).add(row.contact_id)
+        return found
+
+    def replace_members(self, segment: str, ids: Iterable[str]) -> None:
+        """After reading a list from the CRM: its members as the CRM holds them."""
+        with self.transaction() as tx:
+            tx.execute(
+                delete(members).where(
+                    members.c.sync_name == self.sync_name, members.c.segment == segment
+                )
+            )
+            self._add_members(tx, segment, list(ids))
+
+    def _add_members(self, tx: Connection, segment: str, ids: list[str]) -> None:
+        self._delete_ids(tx, members, ids, members.c.segment == segment)
+        self._insert_chunks(
+            tx,
+            members,
+            ({"sync_name": self.sync_name, "segment": segment, "contact_id": i} for i in ids),
+        )
+
+    def _remove_members(self, tx: Connection, segment: str, ids: list[str]) -> None:
+        self._delete_ids(tx, members, ids, members.c.segment == segment)
+
+    # -- contact mirror ----------------------------------------------------------------------
+
+    def mirror(self) -> dict[str, dict[str, str | None]]:
+        query = select(contacts.c.contact_id, contacts.c.fields).where(
+            contacts.c.sync_name == self.sync_name
+        )
+        with self.engine.connect() as connection:
+            return {row.contact_id: json.loads(row.fields) for row in connection.execute(query)}
+
+    def mirror_fields(self) -> set[str] | None:
+        """The fields the mirror holds (None when it is empty): a new rule field needs a full pull."""
+        row = self._first(
+            select(contacts.c.fields).where(contacts.c.sync_name == self.sync_name).limit(1)
+        )
+        return set(json.loads(row.fields)) if row else None
+
+    def save_mirror(self, rows: Mapping[str, Mapping[str, str | None]], *, replace: bool) -> None:
+        """Store pulled values: all of them after a full pull, the changed ones otherwise."""
+        with self.transaction() as tx:
+            if replace:
+                tx.execute(delete(contacts).where(contacts.c.sync_name == self.sync_name))
+            else:
+                self._delete_ids(tx, contacts, list(rows))
+            self._insert_chunks(
+                tx,
+                contacts,
+                (
+                    {"sync_name": self.sync_name, "contact_id": cid, "fields": json.dumps(v)}
+                    for cid, v in rows.items()
+                ),
+            )
+
+    def forget_contacts(self, ids: Iterable[str]) -> None:
+        """Contacts the CRM no longer has (deleted, merged away)."""
+        ids = list(ids)
+        if not ids:
+            return
+        with self.transaction() as tx:
+            for table in (contacts, synced, members, record_failures):
+                self._delete_ids(tx, table, ids)
+
+    # -- cursor ------------------------------------------------------------------------------
+
+    def cursor(self) -> tuple[datetime, int] | None:
+        row = self._first(select(cursors).where(cursors.c.sync_name == self.sync_name))
+        return (_aware(row.watermark), row.contacts_seen) if row else None  # type: ignore[return-value]
+
+    def save_cursor(self, watermark: datetime, contacts_seen: int) -> None:
+        with self.transaction() as tx:
+            tx.execute(delete(cursors).where(cursors.c.sync_name == self.sync_name))
+            tx.execute(
+                insert(cursors).values(
+                    sync_name=self.sync_name, watermark=watermark, contacts_seen=contacts_seen
+                )
+            )
+
+    # -- record failures -----------------------------------------------------------------
+
+    def _record_failure(self, tx: Connection, failure: RecordFailure) -> None:
+        where = (record_failures.c.sync_name == self.sync_name) & (
+            record_failures.c.contact_id == failure.contact_id
+        )
+        previous = tx.execute(select(record_failures.c.attempts).where(where)).scalar()
+        tx.execute(delete(record_failures).where(where))
+        tx.execute(
+            insert(record_failures).values(
+                sync_name=self.sync_name,
+                contact_id=failure.contact_id,
+                run_id=failure.run_id,
+                code=failure.code,
+                message=failure.message,
+                retryable=failure.retryable,
+                attempts=(previous or 0) + 1,
+            )
+        )
+
+    def failures(self, run_id: int | None = None) -> list[RecordFailure]:
+        query = select(record_failures).where(record_failures.c.sync_name == self.sync_name)
+        if run_id is not None:
+            query = query.where(record_failures.c.run_id == run_id)
+        with self.engine.connect() as connection:
+            return [
+                RecordFailure(
+                    row.contact_id, row.run_id, row.code, row.message, row.retryable, row.attempts
+                )
+                for row in connection.execute(query.order_by(record_failures.c.contact_id))
+            ]
+
+    # -- models --------------------------------------------------------------------------
+
+    def load_model(self, name: str) -> bytes | None:
+        row = self._first(
+            select(models.c.blob).where(models.c.sync_name == self.sync_name, models.c.name == name)
+        )
+        return bytes(row.blob) if row else None
+
+    def save_model(self, name: str, blob: bytes) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                delete(models).where(models.c.sync_name == self.sync_name, models.c.name == name)
+            )
+            tx.execute(
+                insert(models).values(
+                    sync_name=self.sync_name, name=name, blob=blob, updated_at=utcnow()
+                )
+            )
+
+    def _delete_ids(self, tx: Connection, table: Table, ids: Sequence[str], *where: Any) -> None:
+        """Delete this sync's rows for ``ids``, in chunks (databases cap bound parameters)."""
+        for start in range(0, len(ids), CHUNK):
+            tx.execute(
+                delete(table).where(
+                    table.c.sync_name == self.sync_name,
+                    table.c.contact_id.in_(ids[start : start + CHUNK]),
+                    *where,
+                )
+            )
+
+    @staticmethod
+    def _insert_chunks(tx: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
+        chunk: list[dict[str, Any]] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) == CHUNK:
+                tx.execute(insert(table), chunk)
+                chunk = []
+        if chunk:
+            tx.execute(insert(table), chunk)
+
+
+def _run(row: Any) -> RunRecord:
+    values = dict(row._mapping)
+    values["started_at"] = _aware(values["started_at"])
+    values["finished_at"] = _aware(values["finished_at"])
+    return RunRecord(**values)
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """WAL lets `segsync runs` read while a sync writes; synchronous=NORMAL is safe with WAL."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
