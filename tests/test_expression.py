@@ -38,8 +38,13 @@ def c(field, op, value=None):
     [
         (
             'industry in ("Healthcare", "Biotech") and employees >= 1000 and not country = "US"',
-            AllOf((c("industry", Op.IN, ("Healthcare", "Biotech")), c("employees", Op.GE, 1000),
-                   Not(c("country", Op.EQ, "US")))),
+            AllOf(
+                (
+                    c("industry", Op.IN, ("Healthcare", "Biotech")),
+                    c("employees", Op.GE, 1000),
+                    Not(c("country", Op.EQ, "US")),
+                )
+            ),
         ),
         ("revenue between 1000 and 5000", c("revenue", Op.BETWEEN, (1000, 5000))),
         ("email is set", c("email", Op.IS_SET)),
@@ -66,21 +71,30 @@ def c(field, op, value=None):
         ("days = 3", c("days", Op.EQ, 3)),
         ("is is set", c("is", Op.IS_SET)),
         ("`and` = 1", c("and", Op.EQ, 1)),
-        ('A = 1 AND b IS SET OR NOT c NOT IN ("x")',
-         AnyOf((AllOf((c("A", Op.EQ, 1), c("b", Op.IS_SET))), Not(c("c", Op.NOT_IN, ("x",)))))),
-        ("a = 1 or b = 2 and c = 3",
-         AnyOf((c("a", Op.EQ, 1), AllOf((c("b", Op.EQ, 2), c("c", Op.EQ, 3)))))),
-        ("(a = 1 or b = 2) and c = 3",
-         AllOf((AnyOf((c("a", Op.EQ, 1), c("b", Op.EQ, 2))), c("c", Op.EQ, 3)))),
+        (
+            'A = 1 AND b IS SET OR NOT c NOT IN ("x")',
+            AnyOf((AllOf((c("A", Op.EQ, 1), c("b", Op.IS_SET))), Not(c("c", Op.NOT_IN, ("x",))))),
+        ),
+        (
+            "a = 1 or b = 2 and c = 3",
+            AnyOf((c("a", Op.EQ, 1), AllOf((c("b", Op.EQ, 2), c("c", Op.EQ, 3))))),
+        ),
+        (
+            "(a = 1 or b = 2) and c = 3",
+            AllOf((AnyOf((c("a", Op.EQ, 1), c("b", Op.EQ, 2))), c("c", Op.EQ, 3))),
+        ),
         ("not a = 1 and b = 2", AllOf((Not(c("a", Op.EQ, 1)), c("b", Op.EQ, 2)))),
         ("not (a = 1 and b = 2)", Not(AllOf((c("a", Op.EQ, 1), c("b", Op.EQ, 2))))),
-        ("a = 1 and (b = 2 and c = 3)",
-         AllOf((c("a", Op.EQ, 1), AllOf((c("b", Op.EQ, 2), c("c", Op.EQ, 3)))))),
+        (
+            "a = 1 and (b = 2 and c = 3)",
+            AllOf((c("a", Op.EQ, 1), AllOf((c("b", Op.EQ, 2), c("c", Op.EQ, 3))))),
+        ),
         ("((a is set))", c("a", Op.IS_SET)),
-        ("x between 1 and 2 and y = 3",
-         AllOf((c("x", Op.BETWEEN, (1, 2)), c("y", Op.EQ, 3)))),
-        ('\n  industry = "Retail"\n  and employees > 5\n', AllOf((c("industry", Op.EQ, "Retail"),
-                                                               c("employees", Op.GT, 5)))),
+        ("x between 1 and 2 and y = 3", AllOf((c("x", Op.BETWEEN, (1, 2)), c("y", Op.EQ, 3)))),
+        (
+            '\n  industry = "Retail"\n  and employees > 5\n',
+            AllOf((c("industry", Op.EQ, "Retail"), c("employees", Op.GT, 5))),
+        ),
     ],
 )
 def test_parse_expression(text, rule):
@@ -98,112 +112,141 @@ def test_numbers_keep_their_kind():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("industry in Healthcare",
-         'expected a parenthesised list of values after "in", found the word Healthcare '
-         "at column 13\n"
-         "    industry in Healthcare\n"
-         "                ^"),
-        ("industry in",
-         'expected a parenthesised list of values after "in", found end of input at column 12\n'
-         "    industry in\n"
-         "               ^"),
-        ("",
-         'expected a field name, "not" or "(", found end of input at column 1\n'
-         "    \n"
-         "    ^"),
-        ('industry = Healthcare',
-         "expected a value (a string, a number, true or false), found the word Healthcare "
-         "(strings need double quotes) at column 12\n"
-         "    industry = Healthcare\n"
-         "               ^"),
-        ("email is filled",
-         'expected "set" or "empty", found the word filled at column 10\n'
-         "    email is filled\n"
-         "             ^"),
-        ("stage not within 3 days",
-         'expected "in", found the word within at column 11\n'
-         "    stage not within 3 days\n"
-         "              ^"),
-        ("email ~ 3",
-         'unexpected character "~" at column 7\n'
-         "    email ~ 3\n"
-         "          ^"),
-        ("email like 3",
-         'expected an operator after field "email" (one of =, !=, <, <=, >, >=, between, in, '
-         "not in, contains, starts with, is set, is empty, within, before, after), "
-         "found the word like at column 7\n"
-         "    email like 3\n"
-         "          ^"),
-        ('(a = 1 or b = 2',
-         'expected ")" to close the "(" at column 1, found end of input at column 16\n'
-         "    (a = 1 or b = 2\n"
-         "                   ^"),
-        ("a = 1 b = 2",
-         'expected "and", "or" or end of input, found the word b at column 7\n'
-         "    a = 1 b = 2\n"
-         "          ^"),
-        ("a = 1)",
-         'expected "and", "or" or end of input, found ")" at column 6\n'
-         "    a = 1)\n"
-         "         ^"),
-        ("and = 1",
-         'expected a field name, "not" or "(", found the word and at column 1\n'
-         "    and = 1\n"
-         "    ^"),
-        ('name = "Acme',
-         'unterminated string: no closing " at column 8\n'
-         '    name = "Acme\n'
-         "           ^"),
-        ("`name = 1",
-         "unterminated field name: no closing ` at column 1\n"
-         "    `name = 1\n"
-         "    ^"),
-        (r'name = "a\qb"',
-         r'unknown escape "\q" at column 10' "\n"
-         r'    name = "a\qb"' "\n"
-         "             ^"),
-        ("x within 1.5 days",
-         '"within" needs a whole number of days (0 or more), got the number 1.5 at column 10\n'
-         "    x within 1.5 days\n"
-         "             ^"),
-        ("x within 3 weeks",
-         'expected "days", found the word weeks at column 12\n'
-         "    x within 3 weeks\n"
-         "               ^"),
-        ("x within days",
-         'expected a number of days after "within", found the word days at column 10\n'
-         "    x within days\n"
-         "             ^"),
-        ("x = 30days",
-         '"30days" is not a number at column 5\n'
-         "    x = 30days\n"
-         "        ^"),
-        ("x = 1e999",
-         '"=" needs a value (a string, a number, true or false), '
-         "got the out-of-range number inf at column 5\n"
-         "    x = 1e999\n"
-         "        ^"),
-        ("x between 1, 2",
-         'expected "and" between the bounds of "between", found "," at column 12\n'
-         "    x between 1, 2\n"
-         "               ^"),
-        ("x in (1 2)",
-         'expected "," or ")", found the number 2 at column 9\n'
-         "    x in (1 2)\n"
-         "            ^"),
-        ("x contains 5",
-         'expected a string after "contains", found the number 5 at column 12\n'
-         "    x contains 5\n"
-         "               ^"),
-        ("`` = 1",
-         "a field name cannot be empty at column 1\n"
-         "    `` = 1\n"
-         "    ^"),
-        ('a = 1 and\n\tb <> 2',
-         "expected a value (a string, a number, true or false), found \">\" "
-         "at line 2, column 5\n"
-         "    \tb <> 2\n"
-         "    \t   ^"),
+        (
+            "industry in Healthcare",
+            'expected a parenthesised list of values after "in", found the word Healthcare '
+            "at column 13\n"
+            "    industry in Healthcare\n"
+            "                ^",
+        ),
+        (
+            "industry in",
+            'expected a parenthesised list of values after "in", found end of input at column 12\n'
+            "    industry in\n"
+            "               ^",
+        ),
+        (
+            "",
+            'expected a field name, "not" or "(", found end of input at column 1\n'
+            "    \n"
+            "    ^",
+        ),
+        (
+            "industry = Healthcare",
+            "expected a value (a string, a number, true or false), found the word Healthcare "
+            "(strings need double quotes) at column 12\n"
+            "    industry = Healthcare\n"
+            "               ^",
+        ),
+        (
+            "email is filled",
+            'expected "set" or "empty", found the word filled at column 10\n'
+            "    email is filled\n"
+            "             ^",
+        ),
+        (
+            "stage not within 3 days",
+            'expected "in", found the word within at column 11\n'
+            "    stage not within 3 days\n"
+            "              ^",
+        ),
+        ("email ~ 3", 'unexpected character "~" at column 7\n' "    email ~ 3\n" "          ^"),
+        (
+            "email like 3",
+            'expected an operator after field "email" (one of =, !=, <, <=, >, >=, between, in, '
+            "not in, contains, starts with, is set, is empty, within, before, after), "
+            "found the word like at column 7\n"
+            "    email like 3\n"
+            "          ^",
+        ),
+        (
+            "(a = 1 or b = 2",
+            'expected ")" to close the "(" at column 1, found end of input at column 16\n'
+            "    (a = 1 or b = 2\n"
+            "                   ^",
+        ),
+        (
+            "a = 1 b = 2",
+            'expected "and", "or" or end of input, found the word b at column 7\n'
+            "    a = 1 b = 2\n"
+            "          ^",
+        ),
+        (
+            "a = 1)",
+            'expected "and", "or" or end of input, found ")" at column 6\n'
+            "    a = 1)\n"
+            "         ^",
+        ),
+        (
+            "and = 1",
+            'expected a field name, "not" or "(", found the word and at column 1\n'
+            "    and = 1\n"
+            "    ^",
+        ),
+        (
+            'name = "Acme',
+            'unterminated string: no closing " at column 8\n' '    name = "Acme\n' "           ^",
+        ),
+        (
+            "`name = 1",
+            "unterminated field name: no closing ` at column 1\n" "    `name = 1\n" "    ^",
+        ),
+        (
+            r'name = "a\qb"',
+            r'unknown escape "\q" at column 10' "\n" r'    name = "a\qb"' "\n" "             ^",
+        ),
+        (
+            "x within 1.5 days",
+            '"within" needs a whole number of days (0 or more), got the number 1.5 at column 10\n'
+            "    x within 1.5 days\n"
+            "             ^",
+        ),
+        (
+            "x within 3 weeks",
+            'expected "days", found the word weeks at column 12\n'
+            "    x within 3 weeks\n"
+            "               ^",
+        ),
+        (
+            "x within days",
+            'expected a number of days after "within", found the word days at column 10\n'
+            "    x within days\n"
+            "             ^",
+        ),
+        ("x = 30days", '"30days" is not a number at column 5\n' "    x = 30days\n" "        ^"),
+        (
+            "x = 1e999",
+            '"=" needs a value (a string, a number, true or false), '
+            "got the out-of-range number inf at column 5\n"
+            "    x = 1e999\n"
+            "        ^",
+        ),
+        (
+            "x between 1, 2",
+            'expected "and" between the bounds of "between", found "," at column 12\n'
+            "    x between 1, 2\n"
+            "               ^",
+        ),
+        (
+            "x in (1 2)",
+            'expected "," or ")", found the number 2 at column 9\n'
+            "    x in (1 2)\n"
+            "            ^",
+        ),
+        (
+            "x contains 5",
+            'expected a string after "contains", found the number 5 at column 12\n'
+            "    x contains 5\n"
+            "               ^",
+        ),
+        ("`` = 1", "a field name cannot be empty at column 1\n" "    `` = 1\n" "    ^"),
+        (
+            "a = 1 and\n\tb <> 2",
+            'expected a value (a string, a number, true or false), found ">" '
+            "at line 2, column 5\n"
+            "    \tb <> 2\n"
+            "    \t   ^",
+        ),
     ],
 )
 def test_errors_point_at_the_problem(text, message):
@@ -232,8 +275,14 @@ def test_nesting_is_bounded_so_deep_input_is_a_rule_error_not_a_crash():
 
 # --- the two forms agree -----------------------------------------------------------------------
 
-FIELD_TYPES = {"industry": "enumeration", "employees": "number", "country": "string",
-               "tags": "multi_enumeration", "seen": "datetime", "active": "bool"}
+FIELD_TYPES = {
+    "industry": "enumeration",
+    "employees": "number",
+    "country": "string",
+    "tags": "multi_enumeration",
+    "seen": "datetime",
+    "active": "bool",
+}
 RAW = pd.DataFrame(
     {
         "industry": ["Healthcare", "Biotech", "Retail", None],
@@ -249,16 +298,28 @@ NOW = dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc)
 
 PAIRS = [
     (
-        {"all": [{"field": "industry", "op": "in", "value": ["Healthcare", "Biotech"]},
-                 {"field": "employees", "op": ">=", "value": 1000},
-                 {"not": {"field": "country", "op": "=", "value": "US"}}]},
+        {
+            "all": [
+                {"field": "industry", "op": "in", "value": ["Healthcare", "Biotech"]},
+                {"field": "employees", "op": ">=", "value": 1000},
+                {"not": {"field": "country", "op": "=", "value": "US"}},
+            ]
+        },
         'industry in ("Healthcare", "Biotech") and employees >= 1000 and not country = "US"',
         [],
     ),
     (
-        {"any": [{"field": "tags", "op": "contains", "value": "VIP"},
-                 {"all": [{"field": "seen", "op": "within", "value": 7},
-                          {"field": "active", "op": "=", "value": True}]}]},
+        {
+            "any": [
+                {"field": "tags", "op": "contains", "value": "VIP"},
+                {
+                    "all": [
+                        {"field": "seen", "op": "within", "value": 7},
+                        {"field": "active", "op": "=", "value": True},
+                    ]
+                },
+            ]
+        },
         'tags contains "VIP" or seen within 7 days and active = true',
         ["c1", "c2"],
     ),
@@ -268,8 +329,14 @@ PAIRS = [
         ["c2", "c3"],
     ),
     (
-        {"not": {"any": [{"field": "country", "op": "is empty"},
-                         {"field": "seen", "op": "before", "value": "2024-01-01"}]}},
+        {
+            "not": {
+                "any": [
+                    {"field": "country", "op": "is empty"},
+                    {"field": "seen", "op": "before", "value": "2024-01-01"},
+                ]
+            }
+        },
         'not (country is empty or seen before "2024-01-01")',
         ["c1", "c4"],
     ),
@@ -291,9 +358,44 @@ def test_structured_and_string_forms_give_the_same_rule_and_mask(structured, tex
 # --- properties --------------------------------------------------------------------------------
 
 VOCABULARY = [
-    "industry", "`a b`", "=", "!=", "<", "<=", ">", ">=", "between", "in", "not", "contains",
-    "starts", "with", "is", "set", "empty", "within", "days", "day", "before", "after", "and",
-    "or", "(", ")", ",", '"x"', '"', "\\", "`", "1", "-2.5", "1e5", "true", "FALSE", "-", "\n",
+    "industry",
+    "`a b`",
+    "=",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "between",
+    "in",
+    "not",
+    "contains",
+    "starts",
+    "with",
+    "is",
+    "set",
+    "empty",
+    "within",
+    "days",
+    "day",
+    "before",
+    "after",
+    "and",
+    "or",
+    "(",
+    ")",
+    ",",
+    '"x"',
+    '"',
+    "\\",
+    "`",
+    "1",
+    "-2.5",
+    "1e5",
+    "true",
+    "FALSE",
+    "-",
+    "\n",
 ]
 
 

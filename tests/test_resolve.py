@@ -23,11 +23,14 @@ from segment_core import (
 )
 
 NOW = dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc)
-FIELD_TYPES = {"industry": "enumeration", "employees": "number", "last_activity": "datetime",
-               "email": "string"}
+FIELD_TYPES = {
+    "industry": "enumeration",
+    "employees": "number",
+    "last_activity": "datetime",
+    "email": "string",
+}
 
-CONFIG = tomllib.loads(
-    """
+CONFIG = tomllib.loads("""
     [[segments]]
     name = "Enterprise Healthcare"
     priority = 100
@@ -46,15 +49,19 @@ CONFIG = tomllib.loads(
         {field = "email", op = "is set"},
         {not = {field = "email", op = "contains", value = "noreply"}},
     ]}
-    """
-)
+    """)
 
 RAW = pd.DataFrame(
     {
         "industry": ["Healthcare", "Biotech", "Retail", None, "Healthcare"],
         "employees": ["5000", "1000", "9000", None, "10"],
-        "last_activity": ["2023-06-01T00:00:00Z", "2024-05-01T00:00:00Z", None,
-                          "2023-12-31T23:59:59Z", "2024-05-20T00:00:00Z"],
+        "last_activity": [
+            "2023-06-01T00:00:00Z",
+            "2024-05-01T00:00:00Z",
+            None,
+            "2023-12-31T23:59:59Z",
+            "2024-05-20T00:00:00Z",
+        ],
         "email": ["a@x.com", None, "b@y.com", "c@z.com", "noreply@x.com"],
     },
     index=["c1", "c2", "c3", "c4", "c5"],
@@ -97,40 +104,74 @@ def _segment(**overrides):
     [
         ([_segment(), _segment(name=None)], 'segments[1]: missing key "name"'),
         ([_segment(name="  ")], 'segments[0].name: expected a name, got the string "  "'),
-        (["Enterprise"], 'segments[0]: expected a table with name, priority and rule, '
-                         'got the string "Enterprise"'),
+        (
+            ["Enterprise"],
+            "segments[0]: expected a table with name, priority and rule, "
+            'got the string "Enterprise"',
+        ),
         ([_segment(priority=None)], 'segment "Enterprise": missing key "priority"'),
         ([_segment(rule=None)], 'segment "Enterprise": missing key "rule"'),
-        ([_segment(priorty=3)], 'segment "Enterprise": unknown key "priorty" '
-                                '(did you mean "priority"?)'),
-        ([_segment(priority="high")], 'segment "Enterprise": priority: expected a whole number, '
-                                      'got the string "high"'),
-        ([_segment(priority=True)], 'segment "Enterprise": priority: expected a whole number, '
-                                    "got the boolean true"),
-        ([_segment(description=3)], 'segment "Enterprise": description: expected a string, '
-                                    "got the number 3"),
-        ([_segment(), _segment(priority=2)], 'segment "Enterprise": duplicate name '
-                                             "(segments[0] and segments[1])"),
-        ([_segment(rule=["email is set"])], 'segment "Enterprise": rule: expected an expression '
-                                            "string or a table, got a list of 1 value"),
-        ([_segment(rule={"all": [{"field": "email", "op": "is set"},
-                                 {"field": "email", "op": "like", "value": "x"}]})],
-         'segment "Enterprise": rule.all[1].op: unknown operator "like" (valid operators: =, !=, '
-         "<, <=, >, >=, between, in, not in, contains, starts with, is set, is empty, within, "
-         "before, after)"),
-        ([_segment(rule="industry in Healthcare")],
-         'segment "Enterprise": expected a parenthesised list of values after "in", found the '
-         "word Healthcare at column 13\n"
-         "    industry in Healthcare\n"
-         "                ^"),
-        ([_segment(rule='industy = "Retail"')],
-         'segment "Enterprise": unknown field "industy" (did you mean "industry"?)'),
-        ([_segment(rule="employees >= '1000'")],
-         'segment "Enterprise": unexpected character "\'" at column 14\n'
-         "    employees >= '1000'\n"
-         "                 ^"),
-        ([_segment(rule='employees >= "1000"')],
-         'segment "Enterprise": field "employees": expected a number, got the string "1000"'),
+        (
+            [_segment(priorty=3)],
+            'segment "Enterprise": unknown key "priorty" ' '(did you mean "priority"?)',
+        ),
+        (
+            [_segment(priority="high")],
+            'segment "Enterprise": priority: expected a whole number, ' 'got the string "high"',
+        ),
+        (
+            [_segment(priority=True)],
+            'segment "Enterprise": priority: expected a whole number, ' "got the boolean true",
+        ),
+        (
+            [_segment(description=3)],
+            'segment "Enterprise": description: expected a string, ' "got the number 3",
+        ),
+        (
+            [_segment(), _segment(priority=2)],
+            'segment "Enterprise": duplicate name ' "(segments[0] and segments[1])",
+        ),
+        (
+            [_segment(rule=["email is set"])],
+            'segment "Enterprise": rule: expected an expression '
+            "string or a table, got a list of 1 value",
+        ),
+        (
+            [
+                _segment(
+                    rule={
+                        "all": [
+                            {"field": "email", "op": "is set"},
+                            {"field": "email", "op": "like", "value": "x"},
+                        ]
+                    }
+                )
+            ],
+            'segment "Enterprise": rule.all[1].op: unknown operator "like" (valid operators: =, !=, '
+            "<, <=, >, >=, between, in, not in, contains, starts with, is set, is empty, within, "
+            "before, after)",
+        ),
+        (
+            [_segment(rule="industry in Healthcare")],
+            'segment "Enterprise": expected a parenthesised list of values after "in", found the '
+            "word Healthcare at column 13\n"
+            "    industry in Healthcare\n"
+            "                ^",
+        ),
+        (
+            [_segment(rule='industy = "Retail"')],
+            'segment "Enterprise": unknown field "industy" (did you mean "industry"?)',
+        ),
+        (
+            [_segment(rule="employees >= '1000'")],
+            'segment "Enterprise": unexpected character "\'" at column 14\n'
+            "    employees >= '1000'\n"
+            "                 ^",
+        ),
+        (
+            [_segment(rule='employees >= "1000"')],
+            'segment "Enterprise": field "employees": expected a number, got the string "1000"',
+        ),
     ],
 )
 def test_parse_segments_errors_name_the_segment_and_the_key(raw, message):
@@ -161,8 +202,10 @@ def test_membership_table_has_one_bool_column_per_segment_in_config_order(segmen
 
 
 def test_membership_table_names_the_segment_whose_rule_does_not_fit(frame):
-    segments = [RuleSegment("Fine", 1, parse_expression("email is set")),
-                RuleSegment("Broken", 1, parse_expression("country is set"))]
+    segments = [
+        RuleSegment("Fine", 1, parse_expression("email is set")),
+        RuleSegment("Broken", 1, parse_expression("country is set")),
+    ]
     with pytest.raises(RuleError) as caught:
         membership_table(segments, frame, NOW)
     assert str(caught.value) == 'segment "Broken": unknown field "country"'
@@ -175,12 +218,21 @@ def test_resolve_picks_the_highest_priority_and_breaks_ties_by_config_order(segm
     )
     expected = pd.DataFrame(
         {
-            "primary": pd.Series(["Enterprise Healthcare", "Enterprise Healthcare", "Reachable",
-                                  "At risk", None], index=RAW.index, dtype=object),
+            "primary": pd.Series(
+                ["Enterprise Healthcare", "Enterprise Healthcare", "Reachable", "At risk", None],
+                index=RAW.index,
+                dtype=object,
+            ),
             "segments": pd.Series(
-                [("Enterprise Healthcare", "At risk", "Reachable"), ("Enterprise Healthcare",),
-                 ("Reachable",), ("At risk", "Reachable"), ()],
-                index=RAW.index, dtype=object,
+                [
+                    ("Enterprise Healthcare", "At risk", "Reachable"),
+                    ("Enterprise Healthcare",),
+                    ("Reachable",),
+                    ("At risk", "Reachable"),
+                    (),
+                ],
+                index=RAW.index,
+                dtype=object,
             ),
             "reason": pd.Series(
                 [
@@ -190,7 +242,8 @@ def test_resolve_picks_the_highest_priority_and_breaks_ties_by_config_order(segm
                     'At risk: last_activity before "2024-01-01"; also in Reachable',
                     "no segment matched",
                 ],
-                index=RAW.index, dtype="str",
+                index=RAW.index,
+                dtype="str",
             ),
         }
     )
@@ -208,8 +261,9 @@ def test_resolve_tie_follows_config_order_not_name_or_column_order(segments):
 
 
 def test_resolve_gives_unmatched_contacts_the_fallback(segments):
-    memberships = pd.DataFrame({s.name: [False, s.name == "At risk"] for s in segments},
-                               index=["c1", "c2"])
+    memberships = pd.DataFrame(
+        {s.name: [False, s.name == "At risk"] for s in segments}, index=["c1", "c2"]
+    )
     assignments = resolve(memberships, segments, fallback="Other")
     assert assignments["primary"].tolist() == ["Other", "At risk"]
     assert assignments["segments"].tolist() == [(), ("At risk",)]
@@ -218,8 +272,11 @@ def test_resolve_gives_unmatched_contacts_the_fallback(segments):
 
 def test_resolve_with_no_segments_or_no_contacts():
     no_segments = resolve(pd.DataFrame(index=["c1", "c2"]), [], fallback="Other")
-    assert no_segments.to_dict("list") == {"primary": ["Other", "Other"], "segments": [(), ()],
-                                           "reason": ["no segment matched"] * 2}
+    assert no_segments.to_dict("list") == {
+        "primary": ["Other", "Other"],
+        "segments": [(), ()],
+        "reason": ["no segment matched"] * 2,
+    }
     segment = RuleSegment("A", 1, parse_expression("email is set"))
     no_contacts = resolve(pd.DataFrame({"A": pd.Series([], dtype=bool)}), [segment])
     assert list(no_contacts.columns) == ["primary", "segments", "reason"] and len(no_contacts) == 0

@@ -85,10 +85,17 @@ def test_condition_normalises_operator_spelling_and_lists():
     ("op", "value", "message"),
     [
         ("=", None, '"=" needs a value (a string, a number, true or false), got nothing'),
-        ("=", ["a"],
-         '"=" needs a value (a string, a number, true or false), got a list of 1 value'),
-        ("<", float("nan"), '"<" needs a value (a string, a number, true or false), '
-         "got the out-of-range number nan"),
+        (
+            "=",
+            ["a"],
+            '"=" needs a value (a string, a number, true or false), got a list of 1 value',
+        ),
+        (
+            "<",
+            float("nan"),
+            '"<" needs a value (a string, a number, true or false), '
+            "got the out-of-range number nan",
+        ),
         ("between", [1], '"between" needs a [low, high] pair of values, got a list of 1 value'),
         ("in", [], '"in" needs a non-empty list of values, got a list of 0 values'),
         ("in", [["a"]], '"in" needs a non-empty list of values, got a list of 1 value'),
@@ -111,7 +118,7 @@ def test_condition_refuses_unknown_operators_with_suggestions():
     assert caught.value.suggestions == ("starts with",)
     assert str(caught.value) == (
         'unknown operator "starts_with" (valid operators: =, !=, <, <=, >, >=, between, in, '
-        'not in, contains, starts with, is set, is empty, within, before, after) '
+        "not in, contains, starts with, is set, is empty, within, before, after) "
         '(did you mean "starts with"?)'
     )
 
@@ -139,20 +146,34 @@ def test_referenced_fields_lists_each_field_once_in_order_of_use():
     [
         (Condition("email", "is set"), "email is set"),
         (Condition("revenue", "between", [1000, 5000.5]), "revenue between 1000 and 5000.5"),
-        (Condition("industry", "in", ["Health\"care", "Bio\\tech"]),
-         r'industry in ("Health\"care", "Bio\\tech")'),
+        (
+            Condition("industry", "in", ['Health"care', "Bio\\tech"]),
+            r'industry in ("Health\"care", "Bio\\tech")',
+        ),
         (Condition("last_activity", "within", 1), "last_activity within 1 day"),
         (Condition("last_activity", "within", 30), "last_activity within 30 days"),
         (Condition("annual revenue", ">", -1.5), "`annual revenue` > -1.5"),
         (Condition("or", "=", True), "`or` = true"),
         (Condition("Account.Name", "starts with", "Acme"), 'Account.Name starts with "Acme"'),
         (Not(AllOf([Condition("a", "=", 1), Condition("b", "=", 2)])), "not (a = 1 and b = 2)"),
-        (AnyOf([AllOf([Condition("a", "=", 1), Condition("b", "=", 2)]), Condition("c", "=", 3)]),
-         "a = 1 and b = 2 or c = 3"),
-        (AllOf([AnyOf([Condition("a", "=", 1), Condition("b", "=", 2)]), Condition("c", "=", 3)]),
-         "(a = 1 or b = 2) and c = 3"),
-        (AllOf([Condition("a", "=", 1), AllOf([Condition("b", "=", 2), Condition("c", "=", 3)])]),
-         "a = 1 and (b = 2 and c = 3)"),
+        (
+            AnyOf(
+                [AllOf([Condition("a", "=", 1), Condition("b", "=", 2)]), Condition("c", "=", 3)]
+            ),
+            "a = 1 and b = 2 or c = 3",
+        ),
+        (
+            AllOf(
+                [AnyOf([Condition("a", "=", 1), Condition("b", "=", 2)]), Condition("c", "=", 3)]
+            ),
+            "(a = 1 or b = 2) and c = 3",
+        ),
+        (
+            AllOf(
+                [Condition("a", "=", 1), AllOf([Condition("b", "=", 2), Condition("c", "=", 3)])]
+            ),
+            "a = 1 and (b = 2 and c = 3)",
+        ),
         (AllOf([Condition("a", "=", 1), AnyOf([Condition("b", "=", 2)])]), "a = 1 and b = 2"),
         (Not(Not(Condition("a", "!=", "x"))), 'not not a != "x"'),
     ],
@@ -168,8 +189,12 @@ def test_structured_form_parses_every_combinator():
     raw = {
         "all": [
             {"field": "industry", "op": "in", "value": ["Healthcare", "Biotech"]},
-            {"any": [{"field": "employees", "op": ">=", "value": 1000},
-                     {"field": "email", "op": "is set"}]},
+            {
+                "any": [
+                    {"field": "employees", "op": ">=", "value": 1000},
+                    {"field": "email", "op": "is set"},
+                ]
+            },
             {"not": {"field": "country", "op": "=", "value": "US"}},
         ]
     }
@@ -193,42 +218,68 @@ def test_structured_form_reads_toml_native_dates_as_iso_text():
         ' {field = "seen", op = "after", value = 2024-05-01T12:00:00Z}]}'
     )
     assert parse_structured(config["rule"]) == AllOf(
-        (Condition("closed", Op.BEFORE, "2024-01-01"),
-         Condition("seen", Op.AFTER, "2024-05-01T12:00:00+00:00"))
+        (
+            Condition("closed", Op.BEFORE, "2024-01-01"),
+            Condition("seen", Op.AFTER, "2024-05-01T12:00:00+00:00"),
+        )
     )
 
 
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ("industry = 1", 'rule: expected a table such as {field = ..., op = ..., value = ...}, '
-         '{all = [...]}, {any = [...]} or {not = {...}}, got the string "industry = 1"'),
-        ({"feild": "a", "op": "=", "value": 1},
-         'rule: unknown key "feild" (did you mean "field"?)'),
-        ({"all": [], }, "rule.all: expected a non-empty list of rules, got a list of 0 values"),
+        (
+            "industry = 1",
+            "rule: expected a table such as {field = ..., op = ..., value = ...}, "
+            '{all = [...]}, {any = [...]} or {not = {...}}, got the string "industry = 1"',
+        ),
+        (
+            {"feild": "a", "op": "=", "value": 1},
+            'rule: unknown key "feild" (did you mean "field"?)',
+        ),
+        (
+            {
+                "all": [],
+            },
+            "rule.all: expected a non-empty list of rules, got a list of 0 values",
+        ),
         ({"any": {"field": "a"}}, "rule.any: expected a non-empty list of rules, got a dict"),
-        ({"all": [{"field": "a", "op": "=", "value": 1}], "any": []},
-         'rule: "all" cannot share a table with "any"'),
+        (
+            {"all": [{"field": "a", "op": "=", "value": 1}], "any": []},
+            'rule: "all" cannot share a table with "any"',
+        ),
         ({"field": "a", "op": "=", "not": {}}, 'rule: "not" cannot share a table with "field"'),
-        ({"all": [{"field": "a", "op": "=", "value": 1}, {"field": "b", "value": 2}]},
-         'rule.all[1]: missing key "op"'),
+        (
+            {"all": [{"field": "a", "op": "=", "value": 1}, {"field": "b", "value": 2}]},
+            'rule.all[1]: missing key "op"',
+        ),
         ({"not": {"op": "is set"}}, 'rule.not: missing key "field"'),
-        ({"field": "", "op": "is set"}, "rule.field: expected a field name, got the string \"\""),
+        ({"field": "", "op": "is set"}, 'rule.field: expected a field name, got the string ""'),
         ({"field": "a", "op": 3}, "rule.op: expected an operator, got the number 3"),
-        ({"any": [{"field": "a", "op": "is set"}, {"field": "b", "op": "=~", "value": "x"}]},
-         'rule.any[1].op: unknown operator "=~" (valid operators: =, !=, <, <=, >, >=, between, '
-         "in, not in, contains, starts with, is set, is empty, within, before, after) "
-         '(did you mean "="?)'),
-        ({"field": "a", "op": "is emty"},
-         'rule.op: unknown operator "is emty" (valid operators: =, !=, <, <=, >, >=, between, '
-         "in, not in, contains, starts with, is set, is empty, within, before, after) "
-         '(did you mean "is empty" or "is set"?)'),
-        ({"field": "a", "op": "between", "value": [1, 2, 3]},
-         'rule.value: "between" needs a [low, high] pair of values, got a list of 3 values'),
-        ({"field": "a", "op": "is set", "value": True},
-         'rule.value: "is set" needs no value, got the boolean true'),
-        ({"field": "a", "op": "="}, 'rule.value: "=" needs a value (a string, a number, true or '
-         "false), got nothing"),
+        (
+            {"any": [{"field": "a", "op": "is set"}, {"field": "b", "op": "=~", "value": "x"}]},
+            'rule.any[1].op: unknown operator "=~" (valid operators: =, !=, <, <=, >, >=, between, '
+            "in, not in, contains, starts with, is set, is empty, within, before, after) "
+            '(did you mean "="?)',
+        ),
+        (
+            {"field": "a", "op": "is emty"},
+            'rule.op: unknown operator "is emty" (valid operators: =, !=, <, <=, >, >=, between, '
+            "in, not in, contains, starts with, is set, is empty, within, before, after) "
+            '(did you mean "is empty" or "is set"?)',
+        ),
+        (
+            {"field": "a", "op": "between", "value": [1, 2, 3]},
+            'rule.value: "between" needs a [low, high] pair of values, got a list of 3 values',
+        ),
+        (
+            {"field": "a", "op": "is set", "value": True},
+            'rule.value: "is set" needs no value, got the boolean true',
+        ),
+        (
+            {"field": "a", "op": "="},
+            'rule.value: "=" needs a value (a string, a number, true or ' "false), got nothing",
+        ),
     ],
 )
 def test_structured_errors_name_the_key_path(raw, message):
@@ -253,22 +304,41 @@ def test_coerce_frame_types_every_column(frame):
         "seen": "datetime64[us, UTC]",
     }
     missing = [None] * 2
-    assert data["name"].replace({np.nan: None}).tolist() == ["Acme Corp", "acme", "Beta Labs",
-                                                              "Gamma", *missing]
-    assert data["industry"].replace({np.nan: None}).tolist() == ["Healthcare", "Biotech", "Retail",
-                                                                  "healthcare", *missing]
-    assert data["tags"].replace({np.nan: None}).tolist() == [";vip;new;", ";new;", ";VIP;beta;",
-                                                              ";old;", *missing]
+    assert data["name"].replace({np.nan: None}).tolist() == [
+        "Acme Corp",
+        "acme",
+        "Beta Labs",
+        "Gamma",
+        *missing,
+    ]
+    assert data["industry"].replace({np.nan: None}).tolist() == [
+        "Healthcare",
+        "Biotech",
+        "Retail",
+        "healthcare",
+        *missing,
+    ]
+    assert data["tags"].replace({np.nan: None}).tolist() == [
+        ";vip;new;",
+        ";new;",
+        ";VIP;beta;",
+        ";old;",
+        *missing,
+    ]
     np.testing.assert_array_equal(data["employees"], [1000, 50, 5000.5, -3, np.nan, np.nan])
     assert data["active"].tolist() == [True, False, True, False, pd.NA, pd.NA]
     utc = dt.timezone.utc
     assert data["closed"].tolist()[:4] == [
-        pd.Timestamp(2024, 5, 1, tz=utc), pd.Timestamp(2024, 6, 1, tz=utc),
-        pd.Timestamp(2023, 12, 31, tz=utc), pd.Timestamp(2024, 5, 1, tz=utc),
+        pd.Timestamp(2024, 5, 1, tz=utc),
+        pd.Timestamp(2024, 6, 1, tz=utc),
+        pd.Timestamp(2023, 12, 31, tz=utc),
+        pd.Timestamp(2024, 5, 1, tz=utc),
     ]
     assert data["seen"].tolist()[:4] == [
-        pd.Timestamp(2024, 5, 31, 12, tz=utc), pd.Timestamp(2024, 6, 1, 7, 30, tz=utc),
-        pd.Timestamp(2024, 6, 2, tz=utc), pd.Timestamp(2024, 6, 1, tz=utc),
+        pd.Timestamp(2024, 5, 31, 12, tz=utc),
+        pd.Timestamp(2024, 6, 1, 7, 30, tz=utc),
+        pd.Timestamp(2024, 6, 2, tz=utc),
+        pd.Timestamp(2024, 6, 1, tz=utc),
     ]
     assert data[["closed", "seen"]].iloc[4:].isna().all().all()
 
@@ -283,14 +353,23 @@ def test_coerce_frame_reports_bad_cells_instead_of_raising(frame):
 
 
 def test_coerce_frame_truncates_dates_to_the_utc_day_and_converts_offsets():
-    raw = pd.DataFrame({"closed": ["2024-05-01T23:30:00-02:00", "20240501"],
-                        "seen": ["2024-05-01T12:34:56.789Z", "2024-05-01 10:00"]}, index=["a", "b"])
+    raw = pd.DataFrame(
+        {
+            "closed": ["2024-05-01T23:30:00-02:00", "20240501"],
+            "seen": ["2024-05-01T12:34:56.789Z", "2024-05-01 10:00"],
+        },
+        index=["a", "b"],
+    )
     data = coerce_frame(raw, {"closed": "date", "seen": "datetime"}).data
     utc = dt.timezone.utc
-    assert data["closed"].tolist() == [pd.Timestamp(2024, 5, 2, tz=utc),
-                                       pd.Timestamp(2024, 5, 1, tz=utc)]
-    assert data["seen"].tolist() == [pd.Timestamp("2024-05-01T12:34:56.789Z"),
-                                     pd.Timestamp(2024, 5, 1, 10, tz=utc)]
+    assert data["closed"].tolist() == [
+        pd.Timestamp(2024, 5, 2, tz=utc),
+        pd.Timestamp(2024, 5, 1, tz=utc),
+    ]
+    assert data["seen"].tolist() == [
+        pd.Timestamp("2024-05-01T12:34:56.789Z"),
+        pd.Timestamp(2024, 5, 1, 10, tz=utc),
+    ]
 
 
 def test_coerce_frame_handles_an_empty_frame():
@@ -303,11 +382,17 @@ def test_coerce_frame_handles_an_empty_frame():
 @pytest.mark.parametrize(
     ("raw", "field_types", "message"),
     [
-        (pd.DataFrame({"a": ["1"], "b": ["2"]}), {"a": "number"},
-         r"no field type for column\(s\): b"),
+        (
+            pd.DataFrame({"a": ["1"], "b": ["2"]}),
+            {"a": "number"},
+            r"no field type for column\(s\): b",
+        ),
         (pd.DataFrame({"a": ["1"]}), {"a": "integer"}, "unknown field type"),
-        (pd.DataFrame({"a": ["1", "2"]}, index=["x", "x"]), {"a": "number"},
-         "contact ids must be unique"),
+        (
+            pd.DataFrame({"a": ["1", "2"]}, index=["x", "x"]),
+            {"a": "number"},
+            "contact ids must be unique",
+        ),
     ],
 )
 def test_coerce_frame_refuses_calling_mistakes(raw, field_types, message):
@@ -342,14 +427,27 @@ def test_coerce_literal_reads_rule_values_as_their_field_type(value, field_type,
         ("true", "bool", 'field "f": expected true or false, got the string "true"'),
         (1, "bool", 'field "f": expected true or false, got the number 1'),
         (12345, "string", 'field "f": expected a string, got the number 12345'),
-        ("a;b", "multi_enumeration",
-         'field "f": expected a single option (a string without ";"), got the string "a;b"'),
-        (" ", "multi_enumeration",
-         'field "f": expected a single option (a string without ";"), got the string " "'),
-        ("2024-02-30", "date", 'field "f": expected a date such as "2024-05-01", '
-         'got the string "2024-02-30"'),
-        ("yesterday", "datetime", 'field "f": expected a datetime such as '
-         '"2024-05-01T12:34:56Z", got the string "yesterday"'),
+        (
+            "a;b",
+            "multi_enumeration",
+            'field "f": expected a single option (a string without ";"), got the string "a;b"',
+        ),
+        (
+            " ",
+            "multi_enumeration",
+            'field "f": expected a single option (a string without ";"), got the string " "',
+        ),
+        (
+            "2024-02-30",
+            "date",
+            'field "f": expected a date such as "2024-05-01", ' 'got the string "2024-02-30"',
+        ),
+        (
+            "yesterday",
+            "datetime",
+            'field "f": expected a datetime such as '
+            '"2024-05-01T12:34:56Z", got the string "yesterday"',
+        ),
     ],
 )
 def test_coerce_literal_raises_for_values_that_do_not_fit(value, field_type, message):
@@ -366,29 +464,59 @@ def test_coerce_literal_raises_for_values_that_do_not_fit(value, field_type, mes
 @pytest.mark.parametrize(
     ("expression", "message"),
     [
-        ('industy = "Retail"', 'segment "Enterprise": unknown field "industy" '
-         '(did you mean "industry"?)'),
-        ("employes > 5 or nme is set", 'segment "Enterprise": unknown field "employes" '
-         '(did you mean "employees"?)'),
+        (
+            'industy = "Retail"',
+            'segment "Enterprise": unknown field "industy" ' '(did you mean "industry"?)',
+        ),
+        (
+            "employes > 5 or nme is set",
+            'segment "Enterprise": unknown field "employes" ' '(did you mean "employees"?)',
+        ),
         ("zzz is set", 'segment "Enterprise": unknown field "zzz"'),
-        ('name < "b"', 'segment "Enterprise": "<" does not apply to string field "name" '
-         "(use =, !=, in, not in, contains, starts with, is set, is empty)"),
-        ("employees within 3 days", 'segment "Enterprise": "within" does not apply to number '
-         'field "employees" (use =, !=, <, <=, >, >=, between, in, not in, is set, is empty)'),
-        ('seen = "2024-05-01"', 'segment "Enterprise": "=" does not apply to datetime field '
-         '"seen" (use <, <=, >, >=, between, is set, is empty, within, before, after)'),
-        ('tags starts with "v"', 'segment "Enterprise": "starts with" does not apply to '
-         'multi_enumeration field "tags" (use =, !=, in, not in, contains, is set, is empty)'),
-        ("active > false", 'segment "Enterprise": ">" does not apply to bool field "active" '
-         "(use =, !=, is set, is empty)"),
-        ('employees in (1, "2")', 'segment "Enterprise": field "employees": expected a number, '
-         'got the string "2"'),
-        ('closed after "last week"', 'segment "Enterprise": field "closed": expected a date such '
-         'as "2024-05-01", got the string "last week"'),
-        ("employees between 10 and 5", 'segment "Enterprise": field "employees": between 10 and 5 '
-         "matches nothing (low bound first)"),
-        ('closed between "2024-02-01" and "2024-01-01"', 'segment "Enterprise": field "closed": '
-         'between "2024-02-01" and "2024-01-01" matches nothing (low bound first)'),
+        (
+            'name < "b"',
+            'segment "Enterprise": "<" does not apply to string field "name" '
+            "(use =, !=, in, not in, contains, starts with, is set, is empty)",
+        ),
+        (
+            "employees within 3 days",
+            'segment "Enterprise": "within" does not apply to number '
+            'field "employees" (use =, !=, <, <=, >, >=, between, in, not in, is set, is empty)',
+        ),
+        (
+            'seen = "2024-05-01"',
+            'segment "Enterprise": "=" does not apply to datetime field '
+            '"seen" (use <, <=, >, >=, between, is set, is empty, within, before, after)',
+        ),
+        (
+            'tags starts with "v"',
+            'segment "Enterprise": "starts with" does not apply to '
+            'multi_enumeration field "tags" (use =, !=, in, not in, contains, is set, is empty)',
+        ),
+        (
+            "active > false",
+            'segment "Enterprise": ">" does not apply to bool field "active" '
+            "(use =, !=, is set, is empty)",
+        ),
+        (
+            'employees in (1, "2")',
+            'segment "Enterprise": field "employees": expected a number, ' 'got the string "2"',
+        ),
+        (
+            'closed after "last week"',
+            'segment "Enterprise": field "closed": expected a date such '
+            'as "2024-05-01", got the string "last week"',
+        ),
+        (
+            "employees between 10 and 5",
+            'segment "Enterprise": field "employees": between 10 and 5 '
+            "matches nothing (low bound first)",
+        ),
+        (
+            'closed between "2024-02-01" and "2024-01-01"',
+            'segment "Enterprise": field "closed": '
+            'between "2024-02-01" and "2024-01-01" matches nothing (low bound first)',
+        ),
     ],
 )
 def test_check_rule_names_the_segment_and_the_problem(expression, message):
@@ -405,14 +533,24 @@ def test_check_rule_accepts_a_rule_that_fits():
     assert check_rule("Enterprise", rule, FIELD_TYPES) is None
 
 
-_SAMPLE_VALUES = {Operand.NONE: None, Operand.SCALAR: "x", Operand.TEXT: "x",
-                  Operand.PAIR: ("a", "b"), Operand.LIST: ("x",), Operand.DAYS: 3}
+_SAMPLE_VALUES = {
+    Operand.NONE: None,
+    Operand.SCALAR: "x",
+    Operand.TEXT: "x",
+    Operand.PAIR: ("a", "b"),
+    Operand.LIST: ("x",),
+    Operand.DAYS: 3,
+}
 
 
 @pytest.mark.parametrize(
     ("field_type", "op"),
-    [(field_type, op) for field_type, allowed in OPERATORS_BY_TYPE.items() for op in Op
-     if op not in allowed],
+    [
+        (field_type, op)
+        for field_type, allowed in OPERATORS_BY_TYPE.items()
+        for op in Op
+        if op not in allowed
+    ],
 )
 def test_check_rule_refuses_every_operator_that_does_not_apply(field_type, op):
     rule = Condition("f", op, _SAMPLE_VALUES[op.operand])

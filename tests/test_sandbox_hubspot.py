@@ -91,12 +91,17 @@ def search(api: Apis, **request: Any) -> Any:
     return api.search.do_search(public_object_search_request=PublicObjectSearchRequest(**request))
 
 
-def raw(crm: SandboxCRM, method: str, path: str, body: Any = None,
-        token: str = TOKEN) -> tuple[int, dict[str, str], bytes]:
+def raw(
+    crm: SandboxCRM, method: str, path: str, body: Any = None, token: str = TOKEN
+) -> tuple[int, dict[str, str], bytes]:
     """A request without the SDK, for what the SDK hides (headers, unserved routes)."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(crm.base_url + path, data=data, method=method, headers={
-        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        crm.base_url + path,
+        data=data,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, dict(response.headers), response.read()
@@ -144,14 +149,23 @@ def test_only_requested_properties_come_back_plus_the_system_three(crm: SandboxC
     assert ISO_MS.match(contact.properties["createdate"])
     assert page.paging is None
     default = api.basic.get_page(limit=10).results[0].properties
-    assert set(default) == {"createdate", "email", "firstname", "hs_object_id",
-                            "lastmodifieddate", "lastname"}
+    assert set(default) == {
+        "createdate",
+        "email",
+        "firstname",
+        "hs_object_id",
+        "lastmodifieddate",
+        "lastname",
+    }
 
 
 def test_archived_contacts_leave_reads_and_lists(crm: SandboxCRM, api: Apis):
     ids = crm.store.add_contacts([{"email": f"p{i}@example.com"} for i in range(3)])
-    listed = api.lists.create(list_create_request=ListCreateRequest(
-        name="Archive test", object_type_id="0-1", processing_type="MANUAL"))
+    listed = api.lists.create(
+        list_create_request=ListCreateRequest(
+            name="Archive test", object_type_id="0-1", processing_type="MANUAL"
+        )
+    )
     api.members.add(list_id=listed.list.list_id, request_body=ids)
 
     crm.store.archive_contact(ids[1])
@@ -168,11 +182,20 @@ def test_archived_contacts_leave_reads_and_lists(crm: SandboxCRM, api: Apis):
 
 @pytest.fixture
 def segment_property(crm: SandboxCRM, api: Apis) -> str:
-    api.properties.create("contacts", PropertyCreate(
-        name="segsync_segment", label="Segment", type="enumeration", field_type="checkbox",
-        group_name="contactinformation",
-        options=[{"label": "High value", "value": "high_value", "hidden": False},
-                 {"label": "Churn risk", "value": "churn_risk", "hidden": False}]))
+    api.properties.create(
+        "contacts",
+        PropertyCreate(
+            name="segsync_segment",
+            label="Segment",
+            type="enumeration",
+            field_type="checkbox",
+            group_name="contactinformation",
+            options=[
+                {"label": "High value", "value": "high_value", "hidden": False},
+                {"label": "Churn risk", "value": "churn_risk", "hidden": False},
+            ],
+        ),
+    )
     return "segsync_segment"
 
 
@@ -183,9 +206,14 @@ def test_batch_update_with_a_bad_option_rejects_the_whole_batch(
     before = [crm.store.contact(cid) for cid in ids]
 
     with pytest.raises(ContactsApiException) as raised:
-        batch_update(api, [(ids[0], {segment_property: "high_value"}),
-                           (ids[1], {segment_property: "high_value;vip"}),
-                           (ids[2], {segment_property: "churn_risk"})])
+        batch_update(
+            api,
+            [
+                (ids[0], {segment_property: "high_value"}),
+                (ids[1], {segment_property: "high_value;vip"}),
+                (ids[2], {segment_property: "churn_risk"}),
+            ],
+        )
 
     assert raised.value.status == 400
     body = json.loads(raised.value.body)
@@ -195,7 +223,8 @@ def test_batch_update_with_a_bad_option_rejects_the_whole_batch(
     assert [(d["name"], d["error"]) for d in details] == [(segment_property, "INVALID_OPTION")]
     assert details[0]["message"].startswith("vip was not one of the allowed options: [label: ")
     assert [(e["code"], e["context"]) for e in body["errors"]] == [
-        ("INVALID_OPTION", {"propertyName": [segment_property]})]
+        ("INVALID_OPTION", {"propertyName": [segment_property]})
+    ]
     assert [crm.store.contact(cid) for cid in ids] == before  # nothing written
 
 
@@ -207,9 +236,13 @@ def test_batch_update_with_an_unknown_property_rejects_the_whole_batch(crm: Sand
 
     body = json.loads(raised.value.body)
     assert raised.value.status == 400
-    assert body["errors"] == [{"message": 'Property "segmnet" does not exist',
-                               "code": "PROPERTY_DOESNT_EXIST",
-                               "context": {"propertyName": ["segmnet"]}}]
+    assert body["errors"] == [
+        {
+            "message": 'Property "segmnet" does not exist',
+            "code": "PROPERTY_DOESNT_EXIST",
+            "context": {"propertyName": ["segmnet"]},
+        }
+    ]
     assert crm.store.contact(ids[0])["industry"] is None
 
 
@@ -219,20 +252,32 @@ def test_batch_update_with_a_missing_id_writes_the_rest_and_answers_207(
     ids = crm.seed_contacts(3, seed=1)
     seeded = {cid: crm.store.contact(cid)["lastmodifieddate"] for cid in ids}
 
-    response = batch_update(api, [(ids[0], {segment_property: "high_value"}),
-                                  ("987654", {segment_property: "high_value"}),
-                                  (ids[2], {segment_property: "churn_risk;high_value"})])
+    response = batch_update(
+        api,
+        [
+            (ids[0], {segment_property: "high_value"}),
+            ("987654", {segment_property: "high_value"}),
+            (ids[2], {segment_property: "churn_risk;high_value"}),
+        ],
+    )
 
     assert type(response).__name__ == "BatchResponseSimplePublicObjectWithErrors"
     assert response.status == "COMPLETE"
     assert response.num_errors == 1
     [error] = response.errors
     assert (error.status, error.category, error.context) == (
-        "error", "OBJECT_NOT_FOUND", {"ids": ["987654"]})
+        "error",
+        "OBJECT_NOT_FOUND",
+        {"ids": ["987654"]},
+    )
     assert sorted(r.id for r in response.results) == sorted([ids[0], ids[2]])
     by_id = {r.id: r for r in response.results}
     assert set(by_id[ids[0]].properties) == {
-        segment_property, "createdate", "hs_object_id", "lastmodifieddate"}
+        segment_property,
+        "createdate",
+        "hs_object_id",
+        "lastmodifieddate",
+    }
     assert crm.store.contact(ids[0])[segment_property] == "high_value"
     assert crm.store.contact(ids[1])[segment_property] is None
     assert crm.store.contact(ids[2])[segment_property] == "churn_risk;high_value"
@@ -246,8 +291,9 @@ def test_batch_update_with_a_missing_id_writes_the_rest_and_answers_207(
 def test_batch_update_clears_appends_and_does_not_touch_unchanged(
     crm: SandboxCRM, api: Apis, segment_property: str
 ):
-    [cid] = crm.store.add_contacts([{"email": "a@example.com", "jobtitle": "CFO",
-                                     segment_property: "high_value"}])
+    [cid] = crm.store.add_contacts(
+        [{"email": "a@example.com", "jobtitle": "CFO", segment_property: "high_value"}]
+    )
     batch_update(api, [(cid, {"jobtitle": "", segment_property: ";churn_risk"})])
     assert crm.store.contact(cid)["jobtitle"] is None
     assert crm.store.contact(cid)[segment_property] == "high_value;churn_risk"
@@ -268,7 +314,8 @@ def test_batch_update_refuses_oversized_batches_and_duplicate_ids(crm: SandboxCR
 
     assert too_many.value.status == 400
     assert json.loads(duplicated.value.body)["message"] == (
-        f"Duplicate IDs found in batch input: [{ids[0]}]. IDs must be unique")
+        f"Duplicate IDs found in batch input: [{ids[0]}]. IDs must be unique"
+    )
     assert all(crm.store.contact(cid)["jobtitle"] is None for cid in ids)
 
 
@@ -283,60 +330,94 @@ def test_dates_are_stored_as_hubspot_returns_them_and_bad_values_are_refused(
     crm: SandboxCRM, api: Apis
 ):
     for name, kind in (("renewal_date", "date"), ("last_synced", "datetime")):
-        api.properties.create("contacts", PropertyCreate(
-            name=name, label=name, type=kind, field_type="date", group_name="contactinformation"))
+        api.properties.create(
+            "contacts",
+            PropertyCreate(
+                name=name, label=name, type=kind, field_type="date", group_name="contactinformation"
+            ),
+        )
     [cid] = crm.store.add_contacts([{"email": "a@example.com"}])
 
-    batch_update(api, [(cid, {"renewal_date": "1767225600000",
-                              "last_synced": "2026-01-02T04:04:05+01:00"})])
+    batch_update(
+        api, [(cid, {"renewal_date": "1767225600000", "last_synced": "2026-01-02T04:04:05+01:00"})]
+    )
     with pytest.raises(ContactsApiException) as raised:
         batch_update(api, [(cid, {"renewal_date": "next week", "employees": "many"})])
 
     stored = crm.store.contact(cid)
     assert (stored["renewal_date"], stored["last_synced"]) == (
-        "2026-01-01", "2026-01-02T03:04:05.000Z")
+        "2026-01-01",
+        "2026-01-02T03:04:05.000Z",
+    )
     assert [e["code"] for e in json.loads(raised.value.body)["errors"]] == [
-        "INVALID_DATE", "INVALID_LONG"]
+        "INVALID_DATE",
+        "INVALID_LONG",
+    ]
 
 
 # -- properties ---------------------------------------------------------------------------
 
 
 def test_property_create_is_201_then_409_and_patch_replaces_options(api: Apis):
-    spec = PropertyCreate(name="segsync_tier", label="Tier", type="enumeration",
-                          field_type="select", group_name="contactinformation",
-                          options=[{"label": "Gold", "value": "gold", "hidden": False}])
+    spec = PropertyCreate(
+        name="segsync_tier",
+        label="Tier",
+        type="enumeration",
+        field_type="select",
+        group_name="contactinformation",
+        options=[{"label": "Gold", "value": "gold", "hidden": False}],
+    )
 
     created = api.properties.create("contacts", spec)
     with pytest.raises(PropertiesApiException) as conflict:
         api.properties.create("contacts", spec)
-    patched = api.properties.update("contacts", "segsync_tier", PropertyUpdate(options=[
-        {"label": "Gold", "value": "gold", "hidden": False},
-        {"label": "Silver", "value": "silver", "hidden": False}]))
+    patched = api.properties.update(
+        "contacts",
+        "segsync_tier",
+        PropertyUpdate(
+            options=[
+                {"label": "Gold", "value": "gold", "hidden": False},
+                {"label": "Silver", "value": "silver", "hidden": False},
+            ]
+        ),
+    )
 
     assert created is not None and created.name == "segsync_tier"  # None would mean "not 201"
     assert (created.type, created.field_type, created.hubspot_defined) == (
-        "enumeration", "select", False)
+        "enumeration",
+        "select",
+        False,
+    )
     assert conflict.value.status == 409
     assert json.loads(conflict.value.body)["category"] == "OBJECT_ALREADY_EXISTS"
     assert [o.value for o in patched.options] == ["gold", "silver"]
     assert [o.value for o in api.properties.get_by_name("contacts", "segsync_tier").options] == [
-        "gold", "silver"]
+        "gold",
+        "silver",
+    ]
 
 
 def test_property_create_validates_required_fields_and_group(api: Apis):
     with pytest.raises(PropertiesApiException) as no_label:
-        api.properties.create("contacts", {"name": "x", "type": "string", "fieldType": "text",
-                                           "groupName": "contactinformation"})
+        api.properties.create(
+            "contacts",
+            {"name": "x", "type": "string", "fieldType": "text", "groupName": "contactinformation"},
+        )
     with pytest.raises(PropertiesApiException) as no_group:
-        api.properties.create("contacts", PropertyCreate(
-            name="x", label="X", type="string", field_type="text", group_name="nope"))
+        api.properties.create(
+            "contacts",
+            PropertyCreate(
+                name="x", label="X", type="string", field_type="text", group_name="nope"
+            ),
+        )
     with pytest.raises(PropertiesApiException) as missing:
         api.properties.get_by_name("contacts", "x")
 
     assert no_label.value.status == 400
-    assert "some of required attributes are not set [label]" in json.loads(
-        no_label.value.body)["message"]
+    assert (
+        "some of required attributes are not set [label]"
+        in json.loads(no_label.value.body)["message"]
+    )
     assert no_group.value.status == 400
     assert missing.value.status == 404
 
@@ -344,9 +425,17 @@ def test_property_create_validates_required_fields_and_group(api: Apis):
 def test_standard_properties_have_hubspot_types(api: Apis):
     by_name = {p.name: p for p in api.properties.get_all("contacts").results}
 
-    assert {name: (by_name[name].type, by_name[name].group_name) for name in (
-        "email", "lifecyclestage", "createdate", "recent_deal_close_date", "hs_email_optout",
-        "employees")} == {
+    assert {
+        name: (by_name[name].type, by_name[name].group_name)
+        for name in (
+            "email",
+            "lifecyclestage",
+            "createdate",
+            "recent_deal_close_date",
+            "hs_email_optout",
+            "employees",
+        )
+    } == {
         "email": ("string", "contactinformation"),
         "lifecyclestage": ("enumeration", "contactinformation"),
         "createdate": ("datetime", "contactinformation"),
@@ -355,8 +444,15 @@ def test_standard_properties_have_hubspot_types(api: Apis):
         "employees": ("number", "contactinformation"),
     }
     assert [o.value for o in by_name["lifecyclestage"].options] == [
-        "subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity",
-        "customer", "evangelist", "other"]
+        "subscriber",
+        "lead",
+        "marketingqualifiedlead",
+        "salesqualifiedlead",
+        "opportunity",
+        "customer",
+        "evangelist",
+        "other",
+    ]
 
 
 def test_group_create_is_201_then_409(api: Apis):
@@ -370,8 +466,9 @@ def test_group_create_is_201_then_409(api: Apis):
     assert conflict.value.status == 409
 
 
-def test_a_person_deleting_a_property_makes_writes_fail(crm: SandboxCRM, api: Apis,
-                                                        segment_property: str):
+def test_a_person_deleting_a_property_makes_writes_fail(
+    crm: SandboxCRM, api: Apis, segment_property: str
+):
     [cid] = crm.store.add_contacts([{"email": "a@example.com", segment_property: "high_value"}])
 
     crm.store.delete_property(segment_property)
@@ -389,18 +486,29 @@ def test_a_person_deleting_a_property_makes_writes_fail(crm: SandboxCRM, api: Ap
 def test_list_create_find_add_remove_and_page_members(crm: SandboxCRM, api: Apis):
     ids = crm.store.add_contacts([{"email": f"p{i}@example.com"} for i in range(300)])
 
-    created = api.lists.create(list_create_request=ListCreateRequest(
-        name="High value", object_type_id="0-1", processing_type="MANUAL"))
+    created = api.lists.create(
+        list_create_request=ListCreateRequest(
+            name="High value", object_type_id="0-1", processing_type="MANUAL"
+        )
+    )
     list_id = created.list.list_id
     found = api.lists.get_by_name(list_name="HIGH VALUE", object_type_id="0-1")
     first = api.members.add(list_id=list_id, request_body=ids[:200] + ["424242"])
     second = api.members.add(list_id=list_id, request_body=ids[150:300])
     removed = api.members.remove(list_id=list_id, request_body=[ids[0], ids[1], "424242"])
-    swapped = api.members.add_and_remove(list_id=list_id, membership_change_request=(
-        MembershipChangeRequest(record_ids_to_add=[ids[0]], record_ids_to_remove=[ids[2]])))
+    swapped = api.members.add_and_remove(
+        list_id=list_id,
+        membership_change_request=(
+            MembershipChangeRequest(record_ids_to_add=[ids[0]], record_ids_to_remove=[ids[2]])
+        ),
+    )
 
-    assert (created.list.name, created.list.processing_type, created.list.processing_status,
-            created.list.size) == ("High value", "MANUAL", "COMPLETE", 0)
+    assert (
+        created.list.name,
+        created.list.processing_type,
+        created.list.processing_status,
+        created.list.size,
+    ) == ("High value", "MANUAL", "COMPLETE", 0)
     assert found.list.list_id == list_id
     assert (first.records_ids_added, first.record_ids_missing) == (ids[:200], ["424242"])
     assert second.records_ids_added == ids[200:300]  # members already in are ignored
@@ -423,12 +531,18 @@ def test_list_create_find_add_remove_and_page_members(crm: SandboxCRM, api: Apis
 
 
 def test_duplicate_list_names_and_unknown_lists(api: Apis):
-    api.lists.create(list_create_request=ListCreateRequest(
-        name="Churn risk", object_type_id="0-1", processing_type="MANUAL"))
+    api.lists.create(
+        list_create_request=ListCreateRequest(
+            name="Churn risk", object_type_id="0-1", processing_type="MANUAL"
+        )
+    )
 
     with pytest.raises(ListsApiException) as duplicate:
-        api.lists.create(list_create_request=ListCreateRequest(
-            name="churn risk", object_type_id="0-1", processing_type="MANUAL"))
+        api.lists.create(
+            list_create_request=ListCreateRequest(
+                name="churn risk", object_type_id="0-1", processing_type="MANUAL"
+            )
+        )
     with pytest.raises(ListsApiException) as by_name:
         api.lists.get_by_name(list_name="Nope", object_type_id="0-1")
     with pytest.raises(ListsApiException) as by_id:
@@ -436,8 +550,10 @@ def test_duplicate_list_names_and_unknown_lists(api: Apis):
 
     assert duplicate.value.status == 400
     body = json.loads(duplicate.value.body)
-    assert (body["category"], body["subCategory"]) == ("VALIDATION_ERROR",
-                                                       "ILS.DUPLICATE_LIST_NAMES")
+    assert (body["category"], body["subCategory"]) == (
+        "VALIDATION_ERROR",
+        "ILS.DUPLICATE_LIST_NAMES",
+    )
     assert by_name.value.status == 404
     assert by_id.value.status == 404
     assert json.loads(by_id.value.body)["category"] == "OBJECT_NOT_FOUND"
@@ -445,9 +561,14 @@ def test_duplicate_list_names_and_unknown_lists(api: Apis):
 
 def test_dynamic_lists_refuse_membership_changes(crm: SandboxCRM, api: Apis):
     [cid] = crm.store.add_contacts([{"email": "a@example.com"}])
-    dynamic = api.lists.create(list_create_request=ListCreateRequest(
-        name="Dynamic", object_type_id="0-1", processing_type="DYNAMIC",
-        filter_branch={"filterBranchType": "OR", "filterBranches": [], "filters": []}))
+    dynamic = api.lists.create(
+        list_create_request=ListCreateRequest(
+            name="Dynamic",
+            object_type_id="0-1",
+            processing_type="DYNAMIC",
+            filter_branch={"filterBranchType": "OR", "filterBranches": [], "filters": []},
+        )
+    )
 
     with pytest.raises(ListsApiException) as refused:
         api.members.add(list_id=dynamic.list.list_id, request_body=[cid])
@@ -457,8 +578,11 @@ def test_dynamic_lists_refuse_membership_changes(crm: SandboxCRM, api: Apis):
 
 
 def test_deleted_lists_are_gone_by_name_but_readable_by_id(crm: SandboxCRM, api: Apis):
-    created = api.lists.create(list_create_request=ListCreateRequest(
-        name="Old segment", object_type_id="0-1", processing_type="MANUAL"))
+    created = api.lists.create(
+        list_create_request=ListCreateRequest(
+            name="Old segment", object_type_id="0-1", processing_type="MANUAL"
+        )
+    )
     list_id = created.list.list_id
 
     api.lists.remove(list_id=list_id)
@@ -468,8 +592,11 @@ def test_deleted_lists_are_gone_by_name_but_readable_by_id(crm: SandboxCRM, api:
     assert by_name.value.status == 404
     assert api.lists.get_by_id(list_id=list_id).list.deleted_at is not None
     assert crm.store.list_by_name("Old segment") is None
-    recreated = api.lists.create(list_create_request=ListCreateRequest(
-        name="Old segment", object_type_id="0-1", processing_type="MANUAL"))
+    recreated = api.lists.create(
+        list_create_request=ListCreateRequest(
+            name="Old segment", object_type_id="0-1", processing_type="MANUAL"
+        )
+    )
     assert recreated.list.list_id != list_id
     assert [r.status for r in crm.call_log if r.route == "DELETE /crm/v3/lists/{listId}"] == [204]
 
@@ -484,8 +611,9 @@ def test_a_wrong_token_is_401_with_hubspots_body(crm: SandboxCRM):
     assert raised.value.status == 401
     body = json.loads(raised.value.body)
     assert body["category"] == "INVALID_AUTHENTICATION"
-    assert body["message"].startswith("Authentication credentials not found. This API supports "
-                                      "OAuth 2.0 authentication")
+    assert body["message"].startswith(
+        "Authentication credentials not found. This API supports " "OAuth 2.0 authentication"
+    )
     assert crm.call_log[-1].status == 401
 
 
@@ -520,9 +648,12 @@ def test_injected_429_has_hubspots_body_and_the_retry_goes_through(crm: SandboxC
 
     body = json.loads(failures[0].body)
     assert {k: v for k, v in body.items() if k != "correlationId"} == {
-        "status": "error", "message": "You have reached your ten_secondly_rolling limit.",
-        "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING",
-        "groupName": "publicapi:private_app-api-calls-ten-secondly:3141592:24681357"}
+        "status": "error",
+        "message": "You have reached your ten_secondly_rolling limit.",
+        "errorType": "RATE_LIMIT",
+        "policyName": "TEN_SECONDLY_ROLLING",
+        "groupName": "publicapi:private_app-api-calls-ten-secondly:3141592:24681357",
+    }
     assert failures[0].status == 429
     assert failures[0].headers["X-HubSpot-RateLimit-Remaining"] == "0"
     writes = [r for r in crm.call_log if r.route == BATCH_UPDATE]
@@ -563,7 +694,9 @@ def test_ten_secondly_and_daily_limits_are_enforced():
     assert statuses == [200, 200, 200, 429]
     assert json.loads(body)["policyName"] == "TEN_SECONDLY_ROLLING"
     assert (headers["X-HubSpot-RateLimit-Max"], headers["X-HubSpot-RateLimit-Remaining"]) == (
-        "3", "0")
+        "3",
+        "0",
+    )
 
     with SandboxCRM(token=TOKEN, limits=SandboxLimits(daily=2)) as crm:
         statuses = [raw(crm, "GET", "/crm/v3/objects/contacts")[0] for _ in range(3)]
@@ -586,8 +719,9 @@ def test_search_has_its_own_five_per_second_bucket(crm: SandboxCRM):
 
 def test_rate_limiter_windows_roll():
     now = [0.0]
-    limiter = RateLimiter(SandboxLimits(ten_secondly=2), clock=lambda: now[0],
-                          today=lambda: date(2025, 1, 1))
+    limiter = RateLimiter(
+        SandboxLimits(ten_secondly=2), clock=lambda: now[0], today=lambda: date(2025, 1, 1)
+    )
 
     decisions = [limiter.admit(search=False).refused_by for _ in range(3)]
     now[0] = 10.001
@@ -617,40 +751,84 @@ def test_search_filters_sorts_and_pages_exactly(crm: SandboxCRM, api: Apis):
         crm.store.set_properties(cid, {"jobtitle": "Edited"})
     since = sorted(c["lastmodifieddate"] for c in contacts.values())[120]
     since_ms = str(ms_from_iso(since))  # search takes epoch milliseconds
-    incremental = [{"filters": [
-        {"propertyName": "lastmodifieddate", "operator": "GTE", "value": since_ms}]}]
+    incremental = [
+        {"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": since_ms}]}
+    ]
 
-    first = search(api, filter_groups=incremental, sorts=["lastmodifieddate"],
-                   properties=["jobtitle"], limit=200)
-    second = search(api, filter_groups=incremental, sorts=["lastmodifieddate"],
-                    properties=["jobtitle"], limit=200, after=first.paging.next.after)
+    first = search(
+        api,
+        filter_groups=incremental,
+        sorts=["lastmodifieddate"],
+        properties=["jobtitle"],
+        limit=200,
+    )
+    second = search(
+        api,
+        filter_groups=incremental,
+        sorts=["lastmodifieddate"],
+        properties=["jobtitle"],
+        limit=200,
+        after=first.paging.next.after,
+    )
 
     expected = sorted(
         (cid for cid in ids if crm.store.contact(cid)["lastmodifieddate"] >= since),
-        key=lambda cid: (crm.store.contact(cid)["lastmodifieddate"], int(cid)))
+        key=lambda cid: (crm.store.contact(cid)["lastmodifieddate"], int(cid)),
+    )
     assert first.total == len(expected) > 200
     assert [r.id for r in first.results + second.results] == expected
     assert second.paging is None
     assert [r.id for r in second.results][-5:] == edited  # the latest edits come last
     assert set(second.results[0].properties) == {
-        "createdate", "hs_object_id", "jobtitle", "lastmodifieddate"}
+        "createdate",
+        "hs_object_id",
+        "jobtitle",
+        "lastmodifieddate",
+    }
 
-    customers = search(api, filter_groups=[{"filters": [
-        {"propertyName": "lifecyclestage", "operator": "EQ", "value": "CUSTOMER"},
-        {"propertyName": "employees", "operator": "GT", "value": "100"}]}], limit=200)
+    customers = search(
+        api,
+        filter_groups=[
+            {
+                "filters": [
+                    {"propertyName": "lifecyclestage", "operator": "EQ", "value": "CUSTOMER"},
+                    {"propertyName": "employees", "operator": "GT", "value": "100"},
+                ]
+            }
+        ],
+        limit=200,
+    )
     assert sorted(r.id for r in customers.results) == sorted(
-        cid for cid, c in contacts.items()
-        if c["lifecyclestage"] == "customer" and c["employees"] and float(c["employees"]) > 100)
+        cid
+        for cid, c in contacts.items()
+        if c["lifecyclestage"] == "customer" and c["employees"] and float(c["employees"]) > 100
+    )
 
-    either = search(api, filter_groups=[
-        {"filters": [{"propertyName": "industry", "operator": "NOT_HAS_PROPERTY"}]},
-        {"filters": [{"propertyName": "country", "operator": "IN",
-                      "values": ["germany", "France"]}]}], limit=200)
+    either = search(
+        api,
+        filter_groups=[
+            {"filters": [{"propertyName": "industry", "operator": "NOT_HAS_PROPERTY"}]},
+            {
+                "filters": [
+                    {"propertyName": "country", "operator": "IN", "values": ["germany", "France"]}
+                ]
+            },
+        ],
+        limit=200,
+    )
     assert sorted(r.id for r in either.results) == sorted(
-        cid for cid, c in contacts.items()
-        if c["industry"] is None or (c["country"] or "").lower() in ("germany", "france"))
+        cid
+        for cid, c in contacts.items()
+        if c["industry"] is None or (c["country"] or "").lower() in ("germany", "france")
+    )
     assert set(either.results[0].properties) == {
-        "createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"}
+        "createdate",
+        "email",
+        "firstname",
+        "hs_object_id",
+        "lastmodifieddate",
+        "lastname",
+    }
 
 
 def test_search_cannot_page_past_ten_thousand(crm: SandboxCRM, api: Apis):
@@ -683,7 +861,8 @@ def test_a_persons_edit_shows_up_in_reads(crm: SandboxCRM, api: Apis):
     assert contact.properties["industry"] == "Retail"
     assert contact.properties["lastmodifieddate"] > old
     assert round(contact.updated_at.timestamp() * 1000) == ms_from_iso(
-        contact.properties["lastmodifieddate"])
+        contact.properties["lastmodifieddate"]
+    )
     with pytest.raises(ValueError):
         crm.store.set_properties(cid, {"industyr": "Retail"})
 
@@ -696,39 +875,63 @@ def test_seed_is_deterministic_realistic_and_honestly_messy():
     assert len(rows) == 4000
     emails = [r["email"] for r in rows if r["email"]]
     assert 0.003 < (len(emails) - len({e.lower() for e in emails})) / 4000 < 0.007
-    people = [(r["firstname"], r["lastname"], r["company"]) for r in rows if all(
-        (r["firstname"], r["lastname"], r["company"]))]
+    people = [
+        (r["firstname"], r["lastname"], r["company"])
+        for r in rows
+        if all((r["firstname"], r["lastname"], r["company"]))
+    ]
     assert len(people) - len(set(people)) >= 20  # ~1% duplicates in all
     industries = {r["industry"] for r in rows if r["industry"]}
-    assert {"Healthcare", "Biotechnology", "Software", "Financial Services", "Retail",
-            "Manufacturing", "Education"} <= industries
+    assert {
+        "Healthcare",
+        "Biotechnology",
+        "Software",
+        "Financial Services",
+        "Retail",
+        "Manufacturing",
+        "Education",
+    } <= industries
     assert any(i != i.strip() or i == i.lower() for i in industries)  # " Retail", "healthcare"
     assert 0.03 < sum(r["industry"] is None for r in rows) / 4000 < 0.09
     customers = [r for r in rows if r["lifecyclestage"] == "customer"]
     assert sum(int(r["num_purchases"]) >= 1 for r in customers) / len(customers) > 0.95
     assert all(r["num_purchases"] == "0" for r in rows if r["lifecyclestage"] == "lead")
-    big = [float(r["annualrevenue"]) for r in rows
-           if r["annualrevenue"] and r["employees"] and int(r["employees"]) >= 500]
-    small = [float(r["annualrevenue"]) for r in rows
-             if r["annualrevenue"] and r["employees"] and int(r["employees"]) < 50]
+    big = [
+        float(r["annualrevenue"])
+        for r in rows
+        if r["annualrevenue"] and r["employees"] and int(r["employees"]) >= 500
+    ]
+    small = [
+        float(r["annualrevenue"])
+        for r in rows
+        if r["annualrevenue"] and r["employees"] and int(r["employees"]) < 50
+    ]
     assert sum(big) / len(big) > 10 * sum(small) / len(small)
     for row in rows:
         assert ISO_MS.match(row["createdate"]) and row["createdate"] < "2025-06-30"
         assert row["createdate"] <= row["lastmodifieddate"] < "2025-06-30"
         assert row["notes_last_updated"] is None or ISO_MS.match(row["notes_last_updated"])
         assert row["recent_deal_close_date"] is None or re.match(
-            r"^\d{4}-\d{2}-\d{2}$", row["recent_deal_close_date"])
+            r"^\d{4}-\d{2}-\d{2}$", row["recent_deal_close_date"]
+        )
         assert row["hs_email_optout"] in ("true", "false")
         assert row["employees"] is None or row["employees"].isdigit()
 
 
 def test_seed_does_not_depend_on_hash_randomisation():
-    script = ("import hashlib, json; from connectors.sandbox import generate_contacts; "
-              "print(hashlib.sha1(json.dumps(generate_contacts(500, 3)).encode()).hexdigest())")
+    script = (
+        "import hashlib, json; from connectors.sandbox import generate_contacts; "
+        "print(hashlib.sha1(json.dumps(generate_contacts(500, 3)).encode()).hexdigest())"
+    )
     digests = {
-        subprocess.run([sys.executable, "-c", script], env={"PYTHONHASHSEED": seed},
-                       capture_output=True, text=True, check=True,
-                       cwd=Path(__file__).resolve().parents[1]).stdout
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={"PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parents[1],
+        ).stdout
         for seed in ("1", "2")
     }
     assert len(digests) == 1

@@ -183,6 +183,7 @@ class HubSpotConnector:
             ),
         )
         self._search_pacer = MinInterval(SEARCH_MIN_INTERVAL_SECONDS)
+        self._group_ready = False
         self._rate_limit = RateLimitStatus()
         client = HubSpot(
             access_token=settings.token.get_secret_value(),
@@ -317,6 +318,8 @@ class HubSpotConnector:
             )
 
     def _ensure_property_group(self) -> None:
+        if self._group_ready:
+            return
         try:
             self._call(
                 "create property group",
@@ -327,6 +330,7 @@ class HubSpotConnector:
         except RequestRejected as exc:
             if exc.status != 409:  # 409: the group exists already
                 raise
+        self._group_ready = True
 
     def _create_property(self, spec: SegmentField) -> None:
         hubspot_type, field_type = FIELD_TYPES_BY_KIND[spec.kind]

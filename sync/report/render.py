@@ -1,0 +1,184 @@
+"""``segsync report``: one self-contained HTML file about the segments and the runs.
+
+Everything the page needs is inside it (CSS and charts; there is no script), so it can be
+mailed, archived, or opened on a laptop without network. All text from the CRM or the config
+goes through Jinja's autoescaping: a contact whose company is ``<script>...`` shows as text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from sync.report import charts, formatting, stats
+from sync.report.model import ClusterProfile, ReportInput
+
+RECENT_RUNS = 10
+"""Runs listed in the run history table (the chart shows more)."""
+
+TOP_OVERLAPS = 3
+
+
+@dataclass(frozen=True)
+class SegmentCard:
+    """One segment's profile card."""
+
+    name: str
+    kind: str
+    priority: int
+    definition: str
+    description: str
+    members: int
+    share: float
+    change: int | None
+    primary: int
+    outcome: dict[str, float]
+    traits: list[stats.Trait]
+    traits_chart: str | None
+
+
+@dataclass(frozen=True)
+class ClusterCard:
+    """One cluster's profile card."""
+
+    name: str
+    size: int
+    share: float
+    means_chart: str | None
+    categories: list[tuple[str, list[tuple[str, float]]]]
+
+
+def render_report(report: ReportInput, path: Path | str) -> Path:
+    """Write the report to ``path`` (parent folders are created) and return the path."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(render_html(report), encoding="utf-8")
+    return target
+
+
+def render_html(report: ReportInput) -> str:
+    """The report as one HTML document."""
+    return _environment().get_template("report.html.j2").render(_context(report))
+
+
+def _environment() -> Environment:
+    environment = Environment(
+        loader=PackageLoader("sync.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(
+        count=formatting.count,
+        percent=formatting.percent,
+        signed=formatting.signed,
+        amount=formatting.amount,
+        moment=formatting.moment,
+        duration=_duration,
+    )
+    return environment
+
+
+def _context(report: ReportInput) -> dict[str, Any]:
+    sizes = stats.segment_sizes(report)
+    shared, jaccard = stats.overlap(report.membership)
+    outcomes = stats.outcomes(report)
+    used = stats.segment_fields(report)
+    fields = stats.completeness(report, used)
+    runs = stats.run_history(report.run_history)
+    has_segments = not sizes.empty
+    return {
+        "title": report.title,
+        "generated_at": report.generated_at,
+        "contacts": len(report.contacts),
+        "unmatched": stats.unmatched_count(report),
+        "sizes": sizes,
+        "has_previous": report.previous_sizes is not None,
+        "sizes_chart": charts.segment_sizes(sizes) if has_segments else None,
+        "overlap_chart": charts.overlap(shared, jaccard) if len(shared) > 1 else None,
+        "top_overlaps": _top_overlaps(shared),
+        "clusters": [_cluster_card(report, cluster) for cluster in report.clusters],
+        "conversion": report.conversion,
+        "conversion_label": report.label(report.conversion.field) if report.conversion else "",
+        "revenue_label": report.label(report.revenue_field) if report.revenue_field else "",
+        "outcomes": outcomes,
+        "outcomes_chart": (
+            charts.outcomes(outcomes) if has_segments and len(outcomes.columns) > 1 else None
+        ),
+        "cards": [_segment_card(report, sizes, outcomes, name) for name in sizes.index],
+        "fields": fields,
+        "fields_chart": charts.completeness(fields) if not fields.empty else None,
+        "used_fields": fields[fields["used"]],
+        "runs": runs,
+        "recent_runs": runs.iloc[::-1].head(RECENT_RUNS),
+        "last_run": runs.iloc[-1] if not runs.empty else None,
+        "history_chart": charts.run_history(runs) if not runs.empty else None,
+    }
+
+
+def _segment_card(
+    report: ReportInput, sizes: pd.DataFrame, outcomes: pd.DataFrame, name: str
+) -> SegmentCard:
+    definition = next(segment for segment in report.segments if segment.name == name)
+    row = sizes.loc[name]
+    found = stats.key_traits(report, report.membership[name], skip=definition.fields)
+    return SegmentCard(
+        name=name,
+        kind=definition.kind,
+        priority=definition.priority,
+        definition=definition.definition,
+        description=definition.description,
+        members=int(row["members"]),
+        share=float(row["share"]),
+        change=None if pd.isna(row["change"]) else int(row["change"]),
+        primary=int(row["primary"]),
+        outcome=outcomes.loc[name].to_dict(),
+        traits=found,
+        traits_chart=charts.traits(found) if found else None,
+    )
+
+
+def _cluster_card(report: ReportInput, cluster: ClusterProfile) -> ClusterCard:
+    labels = [report.label(str(feature)) for feature in cluster.means.index]
+    return ClusterCard(
+        name=cluster.segment,
+        size=cluster.size,
+        share=cluster.share,
+        means_chart=charts.cluster_means(cluster.means, labels) if len(cluster.means) else None,
+        categories=[
+            (report.label(field), list(values)) for field, values in cluster.top_categories.items()
+        ],
+    )
+
+
+def _top_overlaps(shared: pd.DataFrame) -> list[tuple[str, str, int, float]]:
+    """The largest overlaps between two segments: names, shared contacts, share of the smaller."""
+    names = list(shared.index)
+    pairs = [
+        (first, second, int(shared.loc[first, second]))
+        for i, first in enumerate(names)
+        for second in names[i + 1 :]
+        if shared.loc[first, second] > 0
+    ]
+    pairs.sort(key=lambda pair: -pair[2])
+    return [
+        (first, second, both, both / min(shared.loc[first, first], shared.loc[second, second]))
+        for first, second, both in pairs[:TOP_OVERLAPS]
+    ]
+
+
+def _duration(seconds: float) -> str:
+    """A run's length as a person says it: ``45 s``, ``3 min 20 s``, ``1 h 05 min``."""
+    if pd.isna(seconds):
+        return "–"
+    whole = int(round(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
