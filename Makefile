@@ -14,7 +14,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/segsync demo
 
+# The report's browser test needs Debian's chromium; without it (no root, no apt) it is skipped.
 test: $(STAMP)
+	-bash scripts/install-browser.sh
 	$(VENV)/bin/pytest
 
 clean:
@@ -22,3 +24,4 @@ clean:
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/segments.py
+	$(VENV)/bin/python bench/clusters.py

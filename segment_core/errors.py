@@ -101,3 +101,26 @@ def _either(options: Sequence[str]) -> str:
     if len(quoted) == 1:
         return quoted[0]
     return f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+class ConfigError(ValueError):
+    """A feature, cluster, audit or validation setting that cannot be used.
+
+    ``path`` is the key path in the configuration (``features.rfm.recency``,
+    ``clusters[0].n_clusters``), so the message says exactly which key to fix; ``suggestions``
+    are close matches for a misspelt key or field.
+    """
+
+    def __init__(
+        self, message: str, *, path: str | None = None, suggestions: Sequence[str] = ()
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.suggestions = tuple(suggestions)
+
+    def __str__(self) -> str:
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        if self.suggestions:
+            text += f" (did you mean {_either(self.suggestions)}?)"
+        return text

@@ -1,5 +1,14 @@
 """From rule matches to one primary segment per contact, with the reason a sales rep sees.
 
+Rule segments and cluster segments (``ClusterSegmentSet``: one segment per cluster, every
+contact in exactly one cluster of a set, all clusters at the set's priority) resolve together:
+``membership_table`` takes the cluster sets alongside the rule segments and ``resolve`` ranks
+both kinds by priority. The reason names the primary segment and why the contact is in it,
+then the other segments it is in::
+
+    Enterprise Healthcare: industry in ("Healthcare") and employees >= 1000; also in At risk
+    Cluster 'Enterprise · Healthcare': employees high, industry Healthcare; also in At risk
+
 Resolution is vectorised over membership *patterns* (which segments a contact is in) rather than
 contacts: ten segments allow at most 1,024 patterns however many contacts there are, so the
 per-pattern Python below runs a bounded number of times and everything per-contact is numpy.
@@ -9,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,30 +27,57 @@ from segment_core.coerce import CoercedFrame
 from segment_core.errors import RuleError
 from segment_core.evaluate import evaluate
 from segment_core.rules import describe
-from segment_core.segments import RuleSegment
+from segment_core.segments import ClusterSegment, RuleSegment, Segment
+
+if TYPE_CHECKING:
+    from segment_core.clusters import ClusterSegmentSet
 
 NO_MATCH_REASON = "no segment matched"
 
 
 def membership_table(
-    segments: Sequence[RuleSegment], frame: CoercedFrame, now: datetime
+    segments: Sequence[RuleSegment],
+    frame: CoercedFrame,
+    now: datetime,
+    cluster_sets: Sequence[ClusterSegmentSet] = (),
 ) -> pd.DataFrame:
     """Which contacts are in which segments: one bool column per segment, in config order.
 
-    Raises ``RuleError`` naming the segment whose rule does not fit the frame's fields.
+    The rule segments come first, then each cluster set's clusters (by cluster id), so the
+    columns line up with ``all_segments(segments, cluster_sets)``. Raises ``RuleError`` naming
+    the segment whose rule does not fit the frame's fields, and ``ValueError`` when two
+    segments (rule or cluster) share a name.
     """
-    _check_unique_names(segments)
+    _check_unique_names(all_segments(segments, cluster_sets))
     columns = {}
     for segment in segments:
         try:
             columns[segment.name] = evaluate(segment.rule, frame, now)
         except RuleError as error:
             raise error.with_segment(segment.name) from None
-    return pd.DataFrame(columns, index=frame.data.index, dtype=bool)
+    table = pd.DataFrame(columns, index=frame.data.index, dtype=bool)
+    if not cluster_sets:
+        return table
+    clustered = [cluster_set.memberships(frame) for cluster_set in cluster_sets]
+    return pd.concat([table, *clustered], axis=1)
+
+
+def all_segments(
+    segments: Sequence[RuleSegment], cluster_sets: Sequence[ClusterSegmentSet] = ()
+) -> list[Segment]:
+    """The rule segments, then every cluster set's cluster segments: what ``resolve`` ranks."""
+    return [*segments, *(segment for s in cluster_sets for segment in s.segments)]
+
+
+def segment_reason(segment: Segment) -> str:
+    """Why a contact is in ``segment``: ``"<name>: <rule as text>"``, or the cluster's traits."""
+    if isinstance(segment, ClusterSegment):
+        return segment.reason
+    return f"{segment.name}: {describe(segment.rule)}"
 
 
 def resolve(
-    memberships: pd.DataFrame, segments: Sequence[RuleSegment], fallback: str | None = None
+    memberships: pd.DataFrame, segments: Sequence[Segment], fallback: str | None = None
 ) -> pd.DataFrame:
     """Each contact's primary segment, all its segments and why, from ``membership_table``.
 
@@ -53,8 +90,11 @@ def resolve(
     - ``primary``: the primary segment's name, or ``fallback``;
     - ``segments``: a tuple of every matched name, by priority (highest first) then config order,
       so it starts with the primary;
-    - ``reason``: ``"<primary>: <its rule as text>"``, then ``"; also in <others>"`` when the
-      contact is in other segments, or ``"no segment matched"``.
+    - ``reason``: ``"<primary>: <its rule as text>"`` (for a cluster primary,
+      ``"Cluster '<name>': <its traits>"``), then ``"; also in <others>"`` when the contact is
+      in other segments, or ``"no segment matched"``.
+
+    ``segments`` may mix ``RuleSegment`` and ``ClusterSegment`` (see ``all_segments``).
     """
     _check_unique_names(segments)
     ranked = sorted(segments, key=lambda segment: -segment.priority)  # stable: ties keep order
@@ -76,11 +116,11 @@ def resolve(
     )
 
 
-def _reason(matched: Sequence[RuleSegment]) -> str:
+def _reason(matched: Sequence[Segment]) -> str:
     if not matched:
         return NO_MATCH_REASON
     primary, *others = matched
-    reason = f"{primary.name}: {describe(primary.rule)}"
+    reason = segment_reason(primary)
     if others:
         reason += f"; also in {', '.join(segment.name for segment in others)}"
     return reason
@@ -108,7 +148,7 @@ def _objects(items: Sequence[object]) -> np.ndarray:
     return array
 
 
-def _check_unique_names(segments: Sequence[RuleSegment]) -> None:
+def _check_unique_names(segments: Sequence[Segment]) -> None:
     names = [segment.name for segment in segments]
     if len(set(names)) != len(names):
         raise ValueError(f"segment names must be unique, got {names}")

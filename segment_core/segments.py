@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from segment_core.errors import RuleError
 from segment_core.expression import parse_expression
@@ -38,6 +39,32 @@ class RuleSegment:
     priority: int
     rule: Rule
     description: str = ""
+
+
+@dataclass(frozen=True)
+class ClusterSegment:
+    """One cluster of a cluster segment set, as a segment: its contacts are those the set's
+    model assigns to ``cluster_id``; every cluster of a set shares the set's ``priority``.
+
+    ``traits`` say what sets the cluster apart (``"employees high"``, ``"industry Healthcare"``)
+    and make up the reason a sales rep sees (see ``reason``).
+    """
+
+    name: str
+    priority: int
+    cluster_id: int
+    traits: tuple[str, ...] = ()
+    set_name: str = ""
+
+    @property
+    def reason(self) -> str:
+        """``Cluster 'Enterprise · Healthcare': employees high, industry Healthcare``."""
+        why = ", ".join(self.traits) if self.traits else "close to the average contact"
+        return f"Cluster '{self.name}': {why}"
+
+
+Segment: TypeAlias = RuleSegment | ClusterSegment
+"""Anything ``resolve`` can rank: a rule segment or one cluster of a cluster segment set."""
 
 
 def parse_rule(raw: object, path: str = "rule") -> Rule:

@@ -21,11 +21,22 @@ from pydantic_settings import (
 )
 
 from connectors.hubspot.settings import HubSpotSettings
+from connectors.salesforce.settings import SalesforceSettings
 from connectors.registry import available_connectors
 from sync.guardrails import Guardrails
 from sync.state import default_url
 
-SECRET_KEYS = frozenset({"token", "password", "security_token", "client_secret", "private_key"})
+SECRET_KEYS = frozenset(
+    {
+        "token",
+        "password",
+        "security_token",
+        "client_secret",
+        "private_key",
+        "session_id",
+        "webhook_url",
+    }
+)
 
 
 class ConfigError(Exception):
@@ -113,6 +124,7 @@ class Settings(BaseSettings):
 
     connector: str = Field("hubspot", description="Entry-point name of the CRM connector.")
     hubspot: HubSpotSettings = Field(default_factory=HubSpotSettings)
+    salesforce: SalesforceSettings = Field(default_factory=SalesforceSettings)
     sync: SyncOptions = Field(default_factory=SyncOptions)
     guardrails: Guardrails = Field(default_factory=Guardrails)
     segments: list[SegmentConfig] = Field(default_factory=list)

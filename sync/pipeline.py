@@ -307,8 +307,8 @@ class SyncRun:
         name = self.options.opt_out_field
         if not name:
             return set()
-        column = typed[name]
-        return set(column.index[column.fillna(False).astype(bool)])
+        opted = typed[name].astype(str).str.lower().eq("true")  # bool or "true" text
+        return set(opted.index[opted.to_numpy()])
 
     def _given_up(self) -> set[str]:
         """Contacts refused for good, or too often: not retried until a full resync clears them."""

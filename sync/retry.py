@@ -21,7 +21,7 @@ from tenacity import (
 )
 
 from connectors.base import RateLimited, RateLimitStatus, Transient
-from sync.pacing import Pacer
+from sync.pacing import BudgetExhausted, Pacer
 
 T = TypeVar("T")
 
@@ -106,7 +106,12 @@ class Retrier:
                 if self.pacer is not None and self.observe is not None:
                     self.pacer.observe(self.observe())
 
-        return self.policy.call(attempt, on_retry=self._count_retry)
+        try:
+            return self.policy.call(attempt, on_retry=self._count_retry)
+        except RateLimited as exc:
+            if exc.scope == "daily":  # resets at the account's midnight: end the run cleanly
+                raise BudgetExhausted(f"the CRM's daily request limit is used up ({exc})") from exc
+            raise
 
     def _count_retry(self, exc: BaseException) -> None:
         self.retries += 1

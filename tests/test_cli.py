@@ -97,7 +97,12 @@ def test_a_bad_rule_is_a_configuration_error_with_exit_2(
 def test_connectors_lists_the_builtin_hubspot_connector() -> None:
     result = runner.invoke(app, ["connectors"])
     assert result.exit_code == 0
-    assert result.output.split() == ["hubspot", "connectors.hubspot:HubSpotConnector"]
+    assert result.output.split() == [
+        "hubspot",
+        "connectors.hubspot:HubSpotConnector",
+        "salesforce",
+        "connectors.salesforce:SalesforceConnector",
+    ]
 
 
 def test_demo_runs_end_to_end_and_ends_in_sync() -> None:

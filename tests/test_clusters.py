@@ -47,8 +47,11 @@ def planted(n: int = 1200, seed: int = 3, missing: bool = True) -> tuple[Coerced
         employees[rng.random(n) < 0.05] = np.nan
         industry[rng.random(n) < 0.03] = None
     data = pd.DataFrame(
-        {"employees": employees, "engagement_score": engagement,
-         "industry": pd.array(industry, dtype="str")},
+        {
+            "employees": employees,
+            "engagement_score": engagement,
+            "industry": pd.array(industry, dtype="str"),
+        },
         index=pd.Index([f"c{i:05d}" for i in range(n)]),
     )
     return CoercedFrame(data, TYPES, pd.DataFrame()), group
@@ -70,8 +73,12 @@ def perturbed(frame: CoercedFrame, share: float, seed: int) -> tuple[CoercedFram
 
 
 def segmenter(**params) -> ClusterSegmenter:
-    defaults = dict(numeric=["employees", "engagement_score"], categorical=["industry"],
-                    n_clusters=4, feature_labels={"engagement_score": "engagement"})
+    defaults = dict(
+        numeric=["employees", "engagement_score"],
+        categorical=["industry"],
+        n_clusters=4,
+        feature_labels={"engagement_score": "engagement"},
+    )
     return ClusterSegmenter(**{**defaults, **params})
 
 
@@ -136,8 +143,11 @@ def test_predict_gives_ids_on_the_frame_index(data, fitted):
     assert predicted.index.equals(frame.data.index) and predicted.dtype == "int64"
     assert predicted.equals(fitted.labels_)
     # Categories never seen while fitting are grouped with the rare ones, not an error.
-    unseen = CoercedFrame(frame.data.head(3).assign(industry=pd.array(["Mining"] * 3, dtype="str")),
-                          TYPES, pd.DataFrame())
+    unseen = CoercedFrame(
+        frame.data.head(3).assign(industry=pd.array(["Mining"] * 3, dtype="str")),
+        TYPES,
+        pd.DataFrame(),
+    )
     assert len(fitted.predict(unseen)) == 3
 
 
@@ -184,7 +194,8 @@ def test_without_refit_a_stable_stored_model_is_kept(data, fitted):
     assert not kept.refitted_
     assert kept.fit_reason_.startswith("stored model kept")
     assert kept.drift_.share_shift < 0.10 and kept.drift_.distance_increase < 0.25
-    assert kept.pipeline_ is not None and kept.names_ == fitted.names_
+    np.testing.assert_array_equal(kept.cluster_centers_, fitted.cluster_centers_)
+    assert kept.names_ == fitted.names_ and kept.cluster_ids_ == fitted.cluster_ids_
     assert kept.labels_.equals(fitted.predict(changed_frame))
 
 
@@ -197,11 +208,28 @@ def test_drift_past_the_threshold_refits(data, fitted):
     assert model.refitted_ and model.fit_reason_.startswith("drift:")
     assert model.drift_.share_shift > 0.10
     # Everyone moves far from the stored centroids.
-    moved = CoercedFrame(frame.data.assign(engagement_score=frame.data["engagement_score"] + 200),
-                         TYPES, pd.DataFrame())
+    moved = CoercedFrame(
+        frame.data.assign(engagement_score=frame.data["engagement_score"] + 200),
+        TYPES,
+        pd.DataFrame(),
+    )
     drift = fitted.drift(moved)
     assert drift.distance_increase > 0.25
     assert segmenter().fit(moved, previous=fitted).refitted_
+
+
+def test_a_changed_k_refits_and_carries_the_matched_ids_over(data, fitted):
+    frame, _ = data
+    model = segmenter(n_clusters=5).fit(frame, previous=fitted.to_state())
+    assert model.refitted_
+    assert model.fit_reason_ == "parameters changed since the stored model: n_clusters"
+    # Four of the five clusters are matched to the stored four; the fifth gets the next id.
+    assert sorted(model.cluster_ids_) == [0, 1, 2, 3, 4]
+    carried = [cid for cid in range(4) if model.names_[cid] == fitted.names_[cid]]
+    assert len(carried) == 4 and len(set(model.names_.values())) == 5
+    # Most contacts of each stored cluster stay under its id (one cluster is split in two).
+    agreement = (model.labels_ == fitted.labels_).mean()
+    assert 0.6 <= agreement < 1.0
 
 
 def test_changed_features_fit_afresh(data, fitted):
@@ -225,8 +253,11 @@ def test_state_round_trip(data, fitted):
     assert loaded.predict(frame).equals(fitted.labels_)
     assert loaded.names_ == fitted.names_
     assert loaded.profiles_ == fitted.profiles_
-    assert loaded.get_params() == {**fitted.get_params(), "numeric": ["employees", "engagement_score"],
-                                   "categorical": ["industry"]}
+    assert loaded.get_params() == {
+        **fitted.get_params(),
+        "numeric": ["employees", "engagement_score"],
+        "categorical": ["industry"],
+    }
     assert loaded.segments(5) == fitted.segments(5)
 
 
@@ -249,8 +280,11 @@ def test_unfitted_and_bad_parameters_are_refused(data):
         ClusterSegmenter(["employees"], n_clusters=(5, 3)).fit(frame)
     with pytest.raises(ValueError, match="has no column.s. revenue"):
         ClusterSegmenter(["revenue"]).fit(frame)
-    with pytest.raises(ConfigError, match='a numeric feature needs a number or bool field, and '
-                                          '"industry" is a enumeration field'):
+    with pytest.raises(
+        ConfigError,
+        match="a numeric feature needs a number or bool field, and "
+        '"industry" is an enumeration field',
+    ):
         ClusterSegmenter(["industry"]).fit(frame)
     params = segmenter().get_params()
     assert params["n_clusters"] == 4 and params["random_state"] == 0
@@ -261,15 +295,25 @@ def test_unfitted_and_bad_parameters_are_refused(data):
 PROFILE_DATA = pd.DataFrame(
     {
         "employees": [100, 200, 300, np.nan, 1000, 1200, 1400, 1600],
-        "industry": ["Retail", "Retail", "Healthcare", None, "Healthcare", "Healthcare",
-                     "Healthcare", "Software"],
+        "industry": [
+            "Retail",
+            "Retail",
+            "Healthcare",
+            None,
+            "Healthcare",
+            "Healthcare",
+            "Healthcare",
+            "Software",
+        ],
     }
 )
 PROFILE_LABELS = np.array([0, 0, 0, 0, 1, 1, 1, 1])
 
 
 def test_profiles_have_exact_sizes_shares_means_and_lift():
-    profiles = profile_clusters(PROFILE_DATA, PROFILE_LABELS, ["employees"], ["industry"], [0, 1, 7])
+    profiles = profile_clusters(
+        PROFILE_DATA, PROFILE_LABELS, ["employees"], ["industry"], [0, 1, 7]
+    )
     present = [100, 200, 300, 1000, 1200, 1400, 1600]
     mean, spread = statistics.fmean(present), statistics.pstdev(present)
     low, high = profiles[0], profiles[1]
@@ -279,10 +323,12 @@ def test_profiles_have_exact_sizes_shares_means_and_lift():
     assert low.numeric[0].overall_mean == pytest.approx(mean)
     assert low.numeric[0].effect == pytest.approx((200 - mean) / spread)
     assert [(c.value, c.count, c.share, c.overall_share, c.lift) for c in low.categories] == [
-        ("Retail", 2, 0.5, 0.25, 2.0), ("Healthcare", 1, 0.25, 0.5, 0.5)
+        ("Retail", 2, 0.5, 0.25, 2.0),
+        ("Healthcare", 1, 0.25, 0.5, 0.5),
     ]
     assert [(c.value, c.count, c.share, c.lift) for c in high.categories] == [
-        ("Healthcare", 3, 0.75, 1.5), ("Software", 1, 0.25, 2.0)
+        ("Healthcare", 3, 0.75, 1.5),
+        ("Software", 1, 0.25, 2.0),
     ]
     # Retail: (0.5 - 0.25) / sqrt(0.25 * 0.75); Healthcare in cluster 1: (0.75 - 0.5) / 0.5.
     assert low.categories[0].effect == pytest.approx(0.25 / np.sqrt(0.1875))
@@ -327,7 +373,9 @@ def test_name_overrides_apply_by_cluster_id(data, fitted):
 
 
 def _profile(cid: int, *parts: str) -> ClusterProfile:
-    traits = tuple(Trait(f"f{i}", f"f{i}", 1.0 - i / 10, value=part) for i, part in enumerate(parts))
+    traits = tuple(
+        Trait(f"f{i}", f"f{i}", 1.0 - i / 10, value=part) for i, part in enumerate(parts)
+    )
     return ClusterProfile(cid, 1, 0.1, (), (), traits)
 
 
@@ -352,8 +400,12 @@ def test_cluster_names_settle_clashes():
     assert cluster_names(same) == {0: "A · cluster 0", 1: "A · cluster 1"}
     # An override takes its name from a generated one, and a clashing kept name is regenerated.
     assert cluster_names(profiles, overrides={4: "X"}, kept={2: "X", 0: "Old zero"}) == {
-        0: "Old zero", 1: "A · B · C", 2: "A · B · C · cluster 2", 3: "X · cluster 3",
-        4: "X", 5: "Y,Z",
+        0: "Old zero",
+        1: "A · B · C · E",
+        2: "A · B · C",
+        3: "X · cluster 3",
+        4: "X",
+        5: "Y,Z",
     }
     with pytest.raises(ValueError, match="overrides must be unique; repeated: Same"):
         cluster_names(profiles, overrides={0: "Same", 1: "Same"})
@@ -375,8 +427,11 @@ def test_cluster_and_rule_segments_resolve_together():
     frame = coerce_frame(SMALL_RAW, types)
     rules = parse_segments(
         [
-            {"name": "Enterprise Healthcare", "priority": 100,
-             "rule": 'industry in ("Healthcare") and employees >= 6000'},
+            {
+                "name": "Enterprise Healthcare",
+                "priority": 100,
+                "rule": 'industry in ("Healthcare") and employees >= 6000',
+            },
             {"name": "Small", "priority": 10, "rule": "employees < 1000"},
         ],
         types,
@@ -390,15 +445,22 @@ def test_cluster_and_rule_segments_resolve_together():
     segments = all_segments(rules, [personas])
     assert [type(s).__name__ for s in segments] == ["RuleSegment"] * 2 + ["ClusterSegment"] * 2
     big_segment = next(s for s in segments if s.name == big)
-    assert big_segment == ClusterSegment(big, 60, big_segment.cluster_id,
-                                         ("industry Healthcare", "employees high"), "Personas")
+    assert big_segment == ClusterSegment(
+        big, 60, big_segment.cluster_id, ("industry Healthcare", "employees high"), "Personas"
+    )
 
     memberships = membership_table(rules, frame, NOW, [personas])
     assert list(memberships.columns[:2]) == ["Enterprise Healthcare", "Small"]
     assert memberships[[big, small]].sum(axis=1).eq(1).all()
     assignments = resolve(memberships, segments, fallback="Other")
-    assert assignments["primary"].tolist() == [small, small, small, big,
-                                               "Enterprise Healthcare", "Enterprise Healthcare"]
+    assert assignments["primary"].tolist() == [
+        small,
+        small,
+        small,
+        big,
+        "Enterprise Healthcare",
+        "Enterprise Healthcare",
+    ]
     assert assignments["reason"].tolist() == [
         f"Cluster '{small}': employees low, industry Retail; also in Small",
         f"Cluster '{small}': employees low, industry Retail; also in Small",
@@ -412,8 +474,9 @@ def test_cluster_and_rule_segments_resolve_together():
 def test_cluster_names_may_not_clash_with_rule_segment_names():
     types = {"employees": "number", "industry": "enumeration"}
     frame = coerce_frame(SMALL_RAW, types)
-    model = ClusterSegmenter(["employees"], ["industry"], n_clusters=2,
-                             names={0: "Small", 1: "Large"}).fit(frame)
+    model = ClusterSegmenter(
+        ["employees"], ["industry"], n_clusters=2, names={0: "Small", 1: "Large"}
+    ).fit(frame)
     rules = parse_segments([{"name": "Small", "priority": 1, "rule": "employees < 1000"}], types)
     with pytest.raises(ValueError, match="segment names must be unique"):
         membership_table(rules, frame, NOW, [ClusterSegmentSet("Sizes", 1, model)])
@@ -424,16 +487,27 @@ def test_cluster_names_may_not_clash_with_rule_segment_names():
 
 def test_parse_cluster_sets_reads_the_documented_shape():
     (config,) = parse_cluster_sets(
-        [{"name": "Personas", "priority": 60, "numeric": ["employees", "engagement_score"],
-          "categorical": ["industry"], "n_clusters": [3, 8], "names": {"0": "Key accounts"},
-          "feature_labels": {"engagement_score": "engagement"}, "random_state": 7,
-          "drift_threshold": 0.3}],
+        [
+            {
+                "name": "Personas",
+                "priority": 60,
+                "numeric": ["employees", "engagement_score"],
+                "categorical": ["industry"],
+                "n_clusters": [3, 8],
+                "names": {"0": "Key accounts"},
+                "feature_labels": {"engagement_score": "engagement"},
+                "random_state": 7,
+                "drift_threshold": 0.3,
+            }
+        ],
         TYPES,
     )
     assert (config.name, config.priority) == ("Personas", 60)
     model = config.segmenter()
     assert (model.numeric, model.categorical, model.n_clusters) == (
-        ("employees", "engagement_score"), ("industry",), (3, 8)
+        ("employees", "engagement_score"),
+        ("industry",),
+        (3, 8),
     )
     assert (model.names, model.random_state, model.drift_threshold) == ({0: "Key accounts"}, 7, 0.3)
     assert parse_cluster_sets(None) == []
@@ -443,23 +517,39 @@ def test_parse_cluster_sets_reads_the_documented_shape():
     ("item", "message"),
     [
         ({"priority": 1, "numeric": ["employees"]}, 'clusters[0]: missing key "name"'),
-        ({"name": "P", "priority": 1}, 'clusters[0]: expected features: "numeric" and/or '
-                                       '"categorical" fields'),
-        ({"name": "P", "priority": 1, "numeric": ["employes"]},
-         'clusters[0].numeric[0]: unknown field "employes" (did you mean "employees"?)'),
-        ({"name": "P", "priority": 1, "categorical": ["employees"]},
-         "clusters[0].categorical[0]: a categorical feature needs a string or enumeration or bool "
-         'field, and "employees" is a number field'),
-        ({"name": "P", "priority": 1, "numeric": ["employees"], "n_clusters": 1},
-         "clusters[0].n_clusters: expected a whole number >= 2, got the number 1"),
-        ({"name": "P", "priority": 1, "numeric": ["employees"], "n_clusters": [6, 3]},
-         "clusters[0].n_clusters: the range [6, 3] is empty (low bound first)"),
-        ({"name": "P", "priority": 1, "numeric": ["employees"], "names": {"first": "A"}},
-         "clusters[0].names.first: expected a cluster id (a whole number), got 'first'"),
-        ({"name": "P", "priority": 1, "numeric": ["employees"], "n_clusers": 3},
-         'clusters[0]: unknown key "n_clusers" (did you mean "n_clusters"?)'),
-        ({"name": "P", "priority": 1, "numeric": ["employees"], "drift_threshold": -1},
-         "clusters[0].drift_threshold: expected a number >= 0, got the number -1"),
+        (
+            {"name": "P", "priority": 1},
+            'clusters[0]: expected features: "numeric" and/or "categorical" fields',
+        ),
+        (
+            {"name": "P", "priority": 1, "numeric": ["employes"]},
+            'clusters[0].numeric[0]: unknown field "employes" (did you mean "employees"?)',
+        ),
+        (
+            {"name": "P", "priority": 1, "categorical": ["employees"]},
+            "clusters[0].categorical[0]: a categorical feature needs a string, enumeration or bool "
+            'field, and "employees" is a number field',
+        ),
+        (
+            {"name": "P", "priority": 1, "numeric": ["employees"], "n_clusters": 1},
+            "clusters[0].n_clusters: expected a whole number >= 2, got the number 1",
+        ),
+        (
+            {"name": "P", "priority": 1, "numeric": ["employees"], "n_clusters": [6, 3]},
+            "clusters[0].n_clusters: the range [6, 3] is empty (low bound first)",
+        ),
+        (
+            {"name": "P", "priority": 1, "numeric": ["employees"], "names": {"first": "A"}},
+            "clusters[0].names.first: expected a cluster id (a whole number), got 'first'",
+        ),
+        (
+            {"name": "P", "priority": 1, "numeric": ["employees"], "n_clusers": 3},
+            'clusters[0]: unknown key "n_clusers" (did you mean "n_clusters"?)',
+        ),
+        (
+            {"name": "P", "priority": 1, "numeric": ["employees"], "drift_threshold": -1},
+            "clusters[0].drift_threshold: expected a number >= 0, got the number -1",
+        ),
     ],
 )
 def test_parse_cluster_sets_errors_name_the_key(item, message):

@@ -31,8 +31,18 @@ FIELD_TYPES = {"close": "date", "num_purchases": "number", "total_revenue": "num
 # Frequency has ties (three 1s, two 5s) and one missing; monetary ties 900 and misses c08.
 RAW = pd.DataFrame(
     {
-        "close": ["2024-05-30", "2024-05-20", "2024-05-10", "2024-04-30", "2024-04-01",
-                  "2024-03-01", "2024-02-01", "2024-01-01", "2023-06-01", "2023-01-01"],
+        "close": [
+            "2024-05-30",
+            "2024-05-20",
+            "2024-05-10",
+            "2024-04-30",
+            "2024-04-01",
+            "2024-03-01",
+            "2024-02-01",
+            "2024-01-01",
+            "2023-06-01",
+            "2023-01-01",
+        ],
         "num_purchases": ["20", "1", "8", "1", "5", "5", "12", "2", "1", None],
         "total_revenue": ["5000", "100", "2500", "300", "900", "900", "7000", None, "50", "0"],
     },
@@ -65,8 +75,15 @@ def test_rfm_scores_and_segments_on_a_hand_made_frame():
     pd.testing.assert_frame_equal(frame.data[list(expected.columns)], expected)
     segments = frame.data["rfm_segment"]
     assert segments.iloc[:9].tolist() == [
-        "Champions", "New customers", "Loyal customers", "Promising", "Need attention",
-        "Need attention", "Cannot lose them", "Hibernating", "Lost",
+        "Champions",
+        "New customers",
+        "Loyal customers",
+        "Promising",
+        "Need attention",
+        "Need attention",
+        "Cannot lose them",
+        "Hibernating",
+        "Lost",
     ]
     assert pd.isna(segments.at["c10"])  # no frequency, so no segment
     assert frame.field_types["rfm_segment"] == "enumeration"
@@ -86,8 +103,9 @@ def test_rfm_missing_lowest_scores_missing_values_1():
 def test_rfm_scores_do_not_depend_on_row_order():
     config = parse_features({"rfm": RFM})
     straight = add_features(coerce_frame(RAW, FIELD_TYPES), config, NOW).data
-    shuffled = add_features(coerce_frame(RAW.iloc[[3, 9, 0, 7, 1, 5, 2, 8, 6, 4]], FIELD_TYPES),
-                            config, NOW).data
+    shuffled = add_features(
+        coerce_frame(RAW.iloc[[3, 9, 0, 7, 1, 5, 2, 8, 6, 4]], FIELD_TYPES), config, NOW
+    ).data
     pd.testing.assert_frame_equal(shuffled.loc[IDS], straight)
 
 
@@ -101,8 +119,10 @@ def test_quintile_scores_ties_share_a_score_and_lower_can_be_better():
 
 
 def test_rfm_recency_as_a_number_of_days_reads_fewer_as_better():
-    raw = pd.DataFrame({"days": ["1", "400", "30"], "n": ["3", "1", "2"], "m": ["1", "2", "3"]},
-                       index=["a", "b", "c"])
+    raw = pd.DataFrame(
+        {"days": ["1", "400", "30"], "n": ["3", "1", "2"], "m": ["1", "2", "3"]},
+        index=["a", "b", "c"],
+    )
     frame = coerce_frame(raw, {"days": "number", "n": "number", "m": "number"})
     config = parse_features({"rfm": {"recency": "days", "frequency": "n", "monetary": "m"}})
     out = add_features(frame, config, NOW).data
@@ -147,8 +167,13 @@ def test_days_since_counts_whole_days_back_from_now():
     raw = pd.DataFrame(
         {
             "closed": ["2024-05-31", "2024-06-01", "2024-06-03", None, "2023-06-01"],
-            "seen": ["2024-05-31T18:00:00Z", "2024-05-30T11:00:00Z", "2024-06-02T00:00:00Z",
-                     None, "2024-06-01T11:59:59Z"],
+            "seen": [
+                "2024-05-31T18:00:00Z",
+                "2024-05-30T11:00:00Z",
+                "2024-06-02T00:00:00Z",
+                None,
+                "2024-06-01T11:59:59Z",
+            ],
         },
         index=list("abcde"),
     )
@@ -191,14 +216,20 @@ ENGAGEMENT_RAW = pd.DataFrame(
     },
     index=["e1", "e2", "e3", "e4"],
 )
-ENGAGEMENT_TYPES = {"opens": "number", "purchases": "number", "subscribed": "bool",
-                    "days": "number", "flat": "number"}
+ENGAGEMENT_TYPES = {
+    "opens": "number",
+    "purchases": "number",
+    "subscribed": "bool",
+    "days": "number",
+    "flat": "number",
+}
 
 
 def engagement(weights, scaling="minmax"):
     frame = coerce_frame(ENGAGEMENT_RAW, ENGAGEMENT_TYPES)
-    config = parse_features({"engagement": {"weights": weights, "scaling": scaling}},
-                            ENGAGEMENT_TYPES)
+    config = parse_features(
+        {"engagement": {"weights": weights, "scaling": scaling}}, ENGAGEMENT_TYPES
+    )
     return add_features(frame, config, NOW).data["engagement_score"].tolist()
 
 
@@ -241,8 +272,11 @@ def test_engagement_can_weight_derived_features():
 def test_parse_features_reads_the_documented_shape():
     config = parse_features(
         {
-            "rfm": {"recency": "recent_deal_close_date", "frequency": "num_purchases",
-                    "monetary": "total_revenue"},
+            "rfm": {
+                "recency": "recent_deal_close_date",
+                "frequency": "num_purchases",
+                "monetary": "total_revenue",
+            },
             "engagement": {"weights": {"hs_email_open": 2, "num_purchases": 1}},
             "days_since": ["notes_last_updated"],
         }
@@ -261,7 +295,10 @@ def test_parse_features_reads_the_documented_shape():
         "engagement_score": "number",
     }
     assert config.source_fields() == (
-        "notes_last_updated", "recent_deal_close_date", "num_purchases", "total_revenue",
+        "notes_last_updated",
+        "recent_deal_close_date",
+        "num_purchases",
+        "total_revenue",
         "hs_email_open",
     )
     assert parse_features(None) == FeatureConfig()
@@ -271,34 +308,61 @@ def test_parse_features_reads_the_documented_shape():
     ("raw", "message"),
     [
         ({"rmf": {}}, 'features: unknown key "rmf" (did you mean "rfm"?)'),
-        ({"rfm": {"recency": "close", "frequency": "num_purchases"}},
-         'features.rfm: missing key "monetary"'),
-        ({"rfm": {**RFM, "recncy": "close"}},
-         'features.rfm: unknown key "recncy" (did you mean "recency" or "frequency"?)'),
-        ({"rfm": {**RFM, "frequency": 3}},
-         "features.rfm.frequency: expected a field name, got the number 3"),
-        ({"rfm": {**RFM, "frequency": "num_purchase"}},
-         'features.rfm.frequency: unknown field "num_purchase" (did you mean "num_purchases"?)'),
-        ({"rfm": {**RFM, "monetary": "close"}},
-         'features.rfm.monetary: RFM monetary needs a number field, and "close" is a date field'),
-        ({"rfm": {**RFM, "missing": "zero"}},
-         'features.rfm.missing: expected one of "keep", "lowest", got the string "zero"'),
-        ({"days_since": "close"},
-         'features.days_since: expected a list of field names, got the string "close"'),
-        ({"days_since": ["num_purchases"]},
-         "features.days_since[0]: days since needs a date or datetime field, and "
-         '"num_purchases" is a number field'),
-        ({"days_since": ["close", "close"]}, 'features.days_since[1]: field "close" is listed twice'),
+        (
+            {"rfm": {"recency": "close", "frequency": "num_purchases"}},
+            'features.rfm: missing key "monetary"',
+        ),
+        (
+            {"rfm": {**RFM, "recncy": "close"}},
+            'features.rfm: unknown key "recncy" (did you mean "recency" or "frequency"?)',
+        ),
+        (
+            {"rfm": {**RFM, "frequency": 3}},
+            "features.rfm.frequency: expected a field name, got the number 3",
+        ),
+        (
+            {"rfm": {**RFM, "frequency": "num_purchase"}},
+            'features.rfm.frequency: unknown field "num_purchase" (did you mean "num_purchases"?)',
+        ),
+        (
+            {"rfm": {**RFM, "monetary": "close"}},
+            'features.rfm.monetary: RFM monetary needs a number field, and "close" is a date field',
+        ),
+        (
+            {"rfm": {**RFM, "missing": "zero"}},
+            'features.rfm.missing: expected one of "keep", "lowest", got the string "zero"',
+        ),
+        (
+            {"days_since": "close"},
+            'features.days_since: expected a list of field names, got the string "close"',
+        ),
+        (
+            {"days_since": ["num_purchases"]},
+            "features.days_since[0]: days since needs a date or datetime field, and "
+            '"num_purchases" is a number field',
+        ),
+        (
+            {"days_since": ["close", "close"]},
+            'features.days_since[1]: field "close" is listed twice',
+        ),
         ({"engagement": {}}, 'features.engagement: missing key "weights"'),
-        ({"engagement": {"weights": {}}},
-         "features.engagement.weights: expected at least one field weight"),
-        ({"engagement": {"weights": {"num_purchases": "high"}}},
-         'features.engagement.weights.num_purchases: expected a number, got the string "high"'),
-        ({"engagement": {"weights": {"num_purchases": 0}}},
-         "features.engagement.weights.num_purchases: expected a non-zero weight "
-         "(leave the field out instead)"),
-        ({"engagement": {"weights": {"num_purchases": 1}, "scaling": "log"}},
-         'features.engagement.scaling: expected one of "minmax", "rank", got the string "log"'),
+        (
+            {"engagement": {"weights": {}}},
+            "features.engagement.weights: expected at least one field weight",
+        ),
+        (
+            {"engagement": {"weights": {"num_purchases": "high"}}},
+            'features.engagement.weights.num_purchases: expected a number, got the string "high"',
+        ),
+        (
+            {"engagement": {"weights": {"num_purchases": 0}}},
+            "features.engagement.weights.num_purchases: expected a non-zero weight "
+            "(leave the field out instead)",
+        ),
+        (
+            {"engagement": {"weights": {"num_purchases": 1}, "scaling": "log"}},
+            'features.engagement.scaling: expected one of "minmax", "rank", got the string "log"',
+        ),
     ],
 )
 def test_parse_features_errors_name_the_key(raw, message):

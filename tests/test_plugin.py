@@ -50,6 +50,8 @@ def test_the_installed_plugin_is_listed(plugin_path: Path) -> None:
         "segsync_csvcrm:CsvCrmConnector",
         "hubspot",
         "connectors.hubspot:HubSpotConnector",
+        "salesforce",
+        "connectors.salesforce:SalesforceConnector",
     ]
 
 
@@ -60,7 +62,7 @@ def test_segsync_syncs_through_the_plugin(plugin_path: Path, tmp_path: Path) -> 
         writer.writerows([[str(n), f"p{n}@example.com", str(n * 100)] for n in range(1, 121)])
     config = tmp_path / "segsync.toml"
     config.write_text(
-        f'connector = "csvcrm"\n[csvcrm]\ndirectory = "{tmp_path}"\n'
+        f'connector = "csvcrm"\n[sync]\nstate_dir = "{tmp_path}"\n[csvcrm]\ndirectory = "{tmp_path}"\n'
         '[[segments]]\nname = "Big"\npriority = 1\nrule = "employees >= 10000"\n'
     )
     first = segsync(plugin_path, "sync", "--config", str(config))

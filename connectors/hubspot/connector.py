@@ -54,7 +54,13 @@ T = TypeVar("T")
 
 
 def _field_type(hubspot_type: str, field_type: str) -> FieldType:
-    """HubSpot's (type, fieldType) pair in segsync's vocabulary; a checkbox enum is multi-select."""
+    """HubSpot's (type, fieldType) pair in segsync's vocabulary.
+
+    A checkbox enumeration is multi-select; a ``booleancheckbox`` enumeration (such as
+    ``hs_email_optout``) holds "true"/"false" and is a boolean.
+    """
+    if field_type == "booleancheckbox":
+        return "bool"
     if hubspot_type == "enumeration":
         return "multi_enumeration" if field_type == "checkbox" else "enumeration"
     if hubspot_type in ("number", "bool", "date", "datetime"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
@@ -145,7 +145,10 @@ def _drop_older_than(window: deque[float], horizon: float) -> None:
 
 FaultStatus = int | Literal["disconnect"]
 
-SUPPORTED_FAULTS = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+SUPPORTED_FAULTS: frozenset[FaultStatus] = frozenset(
+    {429, 500, 502, 503, 504, 520, 521, 522, 523, 524}
+)
+"""HubSpot's: its rate limit, the application's 500 and its edges' 502-504 and 52x."""
 
 
 @dataclass
@@ -165,18 +168,23 @@ class Fault:
 
 
 class FaultInjector:
-    """Holds the faults a test asked for and hands them out to matching requests, oldest first."""
+    """Holds the faults a test asked for and hands them out to matching requests, oldest first.
 
-    def __init__(self) -> None:
+    ``supported`` are the statuses the CRM is known to produce (HubSpot's by default), so a
+    test cannot inject a failure the real API never shows.
+    """
+
+    def __init__(self, supported: Collection[FaultStatus] = SUPPORTED_FAULTS) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        self._supported = frozenset(supported)
 
     def add(self, fault: Fault) -> None:
         """Queue a fault; validated here so a typo fails in the test, not as a silent no-op."""
-        if fault.status != "disconnect" and fault.status not in SUPPORTED_FAULTS:
+        if fault.status != "disconnect" and fault.status not in self._supported:
             raise ValueError(
                 f"unsupported fault status {fault.status!r}: use 'disconnect' or one of "
-                f"{sorted(SUPPORTED_FAULTS)}"
+                f"{sorted(self._supported, key=str)}"
             )
         if fault.remaining < 1:
             raise ValueError("count must be at least 1")

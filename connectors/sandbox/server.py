@@ -1,14 +1,17 @@
-"""HTTP plumbing for the sandbox CRM: a loopback server, a route table and JSON helpers.
+"""HTTP plumbing for the sandbox CRMs: a loopback server, a route table and JSON helpers.
 
-Nothing here knows about HubSpot. The server speaks HTTP/1.1 with exact Content-Length so that
-urllib3 (under the vendor SDKs) keeps its connections alive exactly as it does against the real
-API; a sandbox that closed every connection would hide connection-reuse bugs and run slower.
+Nothing here knows about a particular CRM. The server speaks HTTP/1.1 with exact Content-Length
+so that urllib3 (under the vendor SDKs) keeps its connections alive exactly as it does against
+the real API; a sandbox that closed every connection would hide connection-reuse bugs and run
+slower. It can also speak TLS, because some clients (simple-salesforce) only ever build
+``https://`` URLs.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import ssl
 import sys
 import threading
 import traceback
@@ -103,9 +106,18 @@ class LoopbackServer:
     matched) and returns the response; the server only does the wire work.
     """
 
-    def __init__(self, router: Router, app: Callable[[Request, Handler | None], Response]) -> None:
+    def __init__(
+        self,
+        router: Router,
+        app: Callable[[Request, Handler | None], Response],
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         handler_class = _make_handler(router, app)
-        self._httpd = _QuietServer(("127.0.0.1", 0), handler_class)
+        if ssl_context is None:
+            self._httpd: _QuietServer = _QuietServer(("127.0.0.1", 0), handler_class)
+        else:
+            self._httpd = _TLSServer(("127.0.0.1", 0), handler_class, ssl_context)
+        self._scheme = "http" if ssl_context is None else "https"
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -113,9 +125,14 @@ class LoopbackServer:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` — what an SDK takes as its ``host``."""
+        """``http://127.0.0.1:PORT`` (``https://`` with TLS) — what an SDK takes as its host."""
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self._scheme}://{host}:{port}"
+
+    @property
+    def port(self) -> int:
+        """The loopback port the server listens on."""
+        return int(self._httpd.server_address[1])
 
     def start(self) -> None:
         """Begin serving in a daemon thread."""
@@ -129,11 +146,40 @@ class LoopbackServer:
 
 
 class _QuietServer(ThreadingHTTPServer):
-    """Clients hanging up (a test's timeout, a closed pool) is normal, not worth a traceback."""
+    """Clients hanging up (a test's timeout, a closed pool, a TLS session torn down mid-record)
+    is normal, not worth a traceback."""
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
+        if not isinstance(sys.exc_info()[1], OSError):
             super().handle_error(request, client_address)
+
+
+class _TLSServer(_QuietServer):
+    """The same server behind TLS. The handshake runs in the request's own thread, so a slow or
+    broken client cannot stall the accept loop."""
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler_class: type[BaseHTTPRequestHandler],
+        ssl_context: ssl.SSLContext,
+    ) -> None:
+        super().__init__(address, handler_class)
+        self._ssl_context = ssl_context
+
+    def get_request(self) -> tuple[Any, Any]:
+        sock, address = super().get_request()
+        wrapped = self._ssl_context.wrap_socket(
+            sock, server_side=True, do_handshake_on_connect=False
+        )
+        return wrapped, address
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        try:
+            request.do_handshake()
+        except (ssl.SSLError, OSError):
+            return  # a client that gives up on TLS (e.g. it does not trust the CA) is normal
+        super().finish_request(request, client_address)
 
 
 def _make_handler(

@@ -11,13 +11,12 @@ from __future__ import annotations
 import base64
 import io
 import textwrap
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
@@ -38,6 +37,13 @@ STATUS_COLOURS = {"succeeded": GOOD, "failed": BAD, "aborted": WARN}
 WIDTH = 9.0
 """Inches; the HTML scales every chart to its container, so this only sets text size."""
 
+CARD_WIDTH = 4.6
+"""Inches of a chart inside a profile card, which is about half as wide as a section."""
+
+FONT_SIZE = 9
+CARD_FONT_SIZE = 11.5
+"""Points; a card's chart is shown at half the width of a section's, so its text is larger."""
+
 LABEL_WIDTH = 34
 """Characters per line of a long axis label before it wraps."""
 
@@ -46,7 +52,6 @@ HISTORY_RUNS = 60
 
 STYLE = {
     "font.family": "DejaVu Sans",
-    "font.size": 9,
     "text.color": TEXT,
     "axes.labelcolor": TEXT,
     "axes.edgecolor": LIGHT,
@@ -84,7 +89,9 @@ def segment_sizes(sizes: pd.DataFrame) -> str:
                 zorder=3,
             )
             axes.legend(loc="lower right")
-        for position, (members, change) in zip(positions, sizes[["members", "change"]].itertuples(index=False)):
+        for position, (members, change) in zip(
+            positions, sizes[["members", "change"]].itertuples(index=False)
+        ):
             label = axes.annotate(
                 formatting.count(int(members)),
                 (members, position),
@@ -129,7 +136,7 @@ def overlap(shared: pd.DataFrame, jaccard: pd.DataFrame) -> str:
                     formatting.count(int(shared.iat[row, column])),
                     ha="center",
                     va="center",
-                    fontsize=8,
+                    fontsize="small",
                     fontweight="bold" if row == column else "normal",
                     color="white" if jaccard.iat[row, column] > 0.55 else TEXT,
                 )
@@ -145,34 +152,39 @@ def overlap(shared: pd.DataFrame, jaccard: pd.DataFrame) -> str:
 
 
 def cluster_means(means: pd.DataFrame, labels: Sequence[str]) -> str:
-    """How far each feature's cluster mean is above or below the mean of all contacts, in %."""
+    """How far each feature's cluster mean is above or below the mean of all contacts, in %;
+    the two averages are written under each feature's name."""
     overall = means["overall"].to_numpy(dtype=float)
     cluster = means["cluster"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         relative = np.where(overall != 0, (cluster - overall) / np.abs(overall), np.nan)
-    with _style():
-        figure = Figure(figsize=(WIDTH * 0.62, 0.8 + 0.42 * len(means)))
+    drawn = np.nan_to_num(relative)
+    with _style(CARD_FONT_SIZE):
+        figure = Figure(figsize=(CARD_WIDTH, 0.8 + 0.55 * len(means)))
         axes = figure.subplots()
         positions = np.arange(len(means))[::-1]
-        drawn = np.nan_to_num(relative)
-        axes.barh(positions, drawn, color=[ACCENT if r >= 0 else WARN for r in drawn], height=0.6)
+        bars = axes.barh(
+            positions, drawn, color=[ACCENT if r >= 0 else WARN for r in drawn], height=0.6
+        )
+        axes.bar_label(
+            bars,
+            [
+                "n/a" if np.isnan(r) else f"{r:+.0%}".replace("-", formatting.MINUS)
+                for r in relative
+            ],
+            padding=3,
+            fontsize="small",
+        )
         axes.axvline(0, color=MUTED, linewidth=0.8)
-        for position, share, mean, average in zip(positions, relative, cluster, overall):
-            text = "no overall average" if np.isnan(share) else f"{share:+.0%}"
-            text += f"  (avg {formatting.value(mean)} vs {formatting.value(average)})"
-            axes.annotate(
-                text.replace("-", formatting.MINUS),
-                (0, position),
-                xytext=(6 if (np.isnan(share) or share >= 0) else -6, 0),
-                textcoords="offset points",
-                ha="left" if (np.isnan(share) or share >= 0) else "right",
-                va="center",
-                fontsize=8,
-                color=MUTED,
-            )
-        limit = max(float(np.nanmax(np.abs(drawn), initial=0.0)), 0.25) * 2.4
-        axes.set_xlim(-limit, limit)
-        axes.set_yticks(positions, _wrapped(labels, width=24))
+        limit = max(float(np.abs(drawn).max(initial=0.0)), 0.1) * 1.3
+        axes.set_xlim(-limit if (drawn < 0).any() else -0.05 * limit, limit)
+        axes.set_yticks(
+            positions,
+            [
+                f"{name}\navg {formatting.value(mean)} vs {formatting.value(average)}"
+                for name, mean, average in zip(_wrapped(labels, width=22), cluster, overall)
+            ],
+        )
         axes.xaxis.set_major_formatter(PercentFormatter(1.0))
         axes.set_xlabel("Cluster average compared with all contacts")
         return _data_uri(figure)
@@ -180,8 +192,8 @@ def cluster_means(means: pd.DataFrame, labels: Sequence[str]) -> str:
 
 def traits(found: Sequence[Trait]) -> str:
     """Each trait's share of the segment next to its share of all contacts."""
-    with _style():
-        figure = Figure(figsize=(WIDTH * 0.62, 0.9 + 0.55 * len(found)))
+    with _style(CARD_FONT_SIZE):
+        figure = Figure(figsize=(CARD_WIDTH, 0.9 + 0.55 * len(found)))
         axes = figure.subplots()
         positions = np.arange(len(found))[::-1]
         for offset, colour, label, shares in (
@@ -189,8 +201,10 @@ def traits(found: Sequence[Trait]) -> str:
             (-0.18, LIGHT, "All contacts", [t.overall_share for t in found]),
         ):
             bars = axes.barh(positions + offset, shares, height=0.34, color=colour, label=label)
-            axes.bar_label(bars, [formatting.percent(s) for s in shares], padding=3, fontsize=8)
-        axes.set_yticks(positions, _wrapped([t.label for t in found]))
+            axes.bar_label(
+                bars, [formatting.percent(s) for s in shares], padding=3, fontsize="small"
+            )
+        axes.set_yticks(positions, _wrapped([t.label for t in found], width=26))
         axes.set_xlim(0, 1.15)
         axes.xaxis.set_major_formatter(PercentFormatter(1.0))
         axes.legend(loc="lower right", ncols=2, bbox_to_anchor=(1, 1))
@@ -211,23 +225,32 @@ def outcomes(frame: pd.DataFrame) -> str:
     with _style():
         figure = Figure(figsize=(WIDTH, 0.9 + 0.42 * len(segments)), layout="constrained")
         positions = np.arange(len(segments))[::-1]
-        for index, (axes, (column, title)) in enumerate(zip(figure.subplots(1, len(panels), squeeze=False)[0], panels)):
+        for index, (axes, (column, title)) in enumerate(
+            zip(figure.subplots(1, len(panels), squeeze=False)[0], panels)
+        ):
             is_rate = column == "conversion_rate"
             show = formatting.percent if is_rate else formatting.amount
             bars = axes.barh(positions, segments[column], color=ACCENT, height=0.6)
-            axes.bar_label(bars, [show(v) for v in segments[column]], padding=3, fontsize=8)
-            axes.axvline(everyone[column], color=TEXT, linestyle="--", linewidth=1)
+            axes.bar_label(
+                bars,
+                [show(v) for v in segments[column]],
+                padding=3,
+                fontsize="small",
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6},
+            )
+            axes.axvline(everyone[column], color=TEXT, linestyle="--", linewidth=1, zorder=1)
             axes.annotate(
                 f"All contacts: {show(everyone[column])}",
                 (everyone[column], 1.0),
                 xycoords=("data", "axes fraction"),
                 xytext=(3, 2),
                 textcoords="offset points",
-                fontsize=8,
+                fontsize="small",
             )
             axes.set_title(title, pad=16)
             axes.set_xlim(0, max(float(frame[column].max()), 1e-9) * 1.3)
-            axes.xaxis.set_major_formatter(PercentFormatter(1.0) if is_rate else _thousands())
+            axes.xaxis.set_major_formatter(PercentFormatter(1.0) if is_rate else _compact())
+            axes.xaxis.set_major_locator(MaxNLocator(nbins=4))
             axes.set_yticks(positions, _wrapped(segments.index) if index == 0 else [])
         return _data_uri(figure)
 
@@ -240,7 +263,9 @@ def completeness(frame: pd.DataFrame) -> str:
         positions = np.arange(len(frame))[::-1]
         colours = [ACCENT if used else LIGHT for used in frame["used"]]
         bars = axes.barh(positions, frame["share"], color=colours, height=0.7)
-        axes.bar_label(bars, [formatting.percent(s) for s in frame["share"]], padding=3, fontsize=8)
+        axes.bar_label(
+            bars, [formatting.percent(s) for s in frame["share"]], padding=3, fontsize="small"
+        )
         axes.set_yticks(positions, _wrapped(frame["label"]))
         axes.set_xlim(0, 1.12)
         axes.xaxis.set_major_formatter(PercentFormatter(1.0))
@@ -262,9 +287,9 @@ def run_history(runs: pd.DataFrame) -> str:
     runs = runs.tail(HISTORY_RUNS).reset_index(drop=True)
     positions = np.arange(len(runs))
     with _style():
-        figure = Figure(figsize=(WIDTH, 6.2), layout="constrained")
+        figure = Figure(figsize=(WIDTH, 6.2))
         status, changes, refused, calls = figure.subplots(
-            4, 1, sharex=True, height_ratios=[0.35, 2, 1, 1]
+            4, 1, sharex=True, height_ratios=[0.35, 2, 1, 1], gridspec_kw={"hspace": 0.45}
         )
         status.scatter(
             positions,
@@ -288,13 +313,17 @@ def run_history(runs: pd.DataFrame) -> str:
             ("list_adds", GOOD, "Added to lists"),
             ("list_removes", WARN, "Removed from lists"),
         ):
-            changes.bar(positions, runs[column], bottom=bottom, color=colour, label=label, width=0.7)
+            changes.bar(
+                positions, runs[column], bottom=bottom, color=colour, label=label, width=0.7
+            )
             bottom += runs[column].to_numpy()
         changes.set_title("Changes written to the CRM")
-        changes.legend(loc="upper left", ncols=3, fontsize=8)
+        changes.legend(loc="upper left", ncols=3, fontsize="small")
         refused.bar(positions, runs["failures"], color=BAD, width=0.7)
         refused.set_title("Records the CRM refused")
-        calls.plot(positions, runs["api_calls"], color=TEXT, marker="o", markersize=3, linewidth=1.2)
+        calls.plot(
+            positions, runs["api_calls"], color=TEXT, marker="o", markersize=3, linewidth=1.2
+        )
         calls.set_title("API calls")
         calls.set_ylim(bottom=0)
         for axes in (changes, refused, calls):
@@ -310,9 +339,9 @@ def run_history(runs: pd.DataFrame) -> str:
 
 
 @contextmanager
-def _style() -> Iterator[None]:
+def _style(font_size: float = FONT_SIZE) -> Iterator[None]:
     """The report's look for the figures built inside, without touching global settings."""
-    with mpl.rc_context(STYLE):
+    with mpl.rc_context(STYLE | {"font.size": font_size}):
         yield
 
 
@@ -322,7 +351,7 @@ def _data_uri(figure: Figure) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _wrapped(labels: Sequence[str] | pd.Index, width: int = LABEL_WIDTH) -> list[str]:
+def _wrapped(labels: Iterable[object], width: int = LABEL_WIDTH) -> list[str]:
     return ["\n".join(textwrap.wrap(str(label), width)) or str(label) for label in labels]
 
 
@@ -330,13 +359,17 @@ def _thousands() -> FuncFormatter:
     return FuncFormatter(lambda number, _position: formatting.value(number))
 
 
+def _compact() -> FuncFormatter:
+    return FuncFormatter(lambda number, _position: formatting.compact(number))
+
+
 def _run_start_label(runs: pd.DataFrame) -> Callable[[float, int], str]:
     """Tick labels: the start of the run at each integer position, day and time."""
 
     def label(position: float, _tick: int) -> str:
-        index = int(round(position))
+        index = round(position)
         if index != position or not 0 <= index < len(runs):
             return ""
-        return runs["started_at"].iat[index].strftime("%b %d\n%H:%M")
+        return pd.Timestamp(runs["started_at"].iat[index]).strftime("%b %d\n%H:%M")
 
     return label

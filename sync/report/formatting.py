@@ -34,6 +34,14 @@ def amount(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def compact(number: float) -> str:
+    """An axis tick for large amounts: ``950``, ``12k``, ``1.5M``, ``2B``."""
+    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(number) >= threshold:
+            return f"{number / threshold:.1f}".removesuffix(".0") + suffix
+    return f"{number:.0f}"
+
+
 def value(value: float | pd.Timestamp) -> str:
     """A threshold in a label: a day for dates, whole numbers plain, small fractions to 0.01."""
     if isinstance(value, pd.Timestamp):

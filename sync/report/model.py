@@ -128,7 +128,10 @@ class ReportInput:
                 f"membership columns {list(self.membership.columns)} must be the segments "
                 f"in config order {names}"
             )
-        for frame_name, frame in (("membership", self.membership), ("assignments", self.assignments)):
+        for frame_name, frame in (
+            ("membership", self.membership),
+            ("assignments", self.assignments),
+        ):
             if not frame.index.equals(self.contacts.index):
                 raise ValueError(f"{frame_name} must have the contacts' index (contact ids)")
         missing = [column for column in ASSIGNMENT_COLUMNS if column not in self.assignments]
@@ -143,7 +146,9 @@ class ReportInput:
         ):
             if name is not None and name not in self.contacts:
                 raise ValueError(f"the {role} field {name!r} is not a contacts column")
-        if self.revenue_field and not pd.api.types.is_numeric_dtype(self.contacts[self.revenue_field]):
+        if self.revenue_field and not pd.api.types.is_numeric_dtype(
+            self.contacts[self.revenue_field]
+        ):
             raise ValueError(f"the revenue field {self.revenue_field!r} must be numeric")
         for run in self.run_history:
             absent = [key for key in RUN_KEYS if key not in run]

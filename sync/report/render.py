@@ -91,13 +91,13 @@ def _context(report: ReportInput) -> dict[str, Any]:
     used = stats.segment_fields(report)
     fields = stats.completeness(report, used)
     runs = stats.run_history(report.run_history)
+    traits = stats.trait_candidates(report)
     has_segments = not sizes.empty
     return {
         "title": report.title,
         "generated_at": report.generated_at,
         "contacts": len(report.contacts),
         "unmatched": stats.unmatched_count(report),
-        "sizes": sizes,
         "has_previous": report.previous_sizes is not None,
         "sizes_chart": charts.segment_sizes(sizes) if has_segments else None,
         "overlap_chart": charts.overlap(shared, jaccard) if len(shared) > 1 else None,
@@ -110,8 +110,7 @@ def _context(report: ReportInput) -> dict[str, Any]:
         "outcomes_chart": (
             charts.outcomes(outcomes) if has_segments and len(outcomes.columns) > 1 else None
         ),
-        "cards": [_segment_card(report, sizes, outcomes, name) for name in sizes.index],
-        "fields": fields,
+        "cards": [_segment_card(report, sizes, outcomes, traits, name) for name in sizes.index],
         "fields_chart": charts.completeness(fields) if not fields.empty else None,
         "used_fields": fields[fields["used"]],
         "runs": runs,
@@ -122,11 +121,15 @@ def _context(report: ReportInput) -> dict[str, Any]:
 
 
 def _segment_card(
-    report: ReportInput, sizes: pd.DataFrame, outcomes: pd.DataFrame, name: str
+    report: ReportInput,
+    sizes: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    trait_candidates: pd.DataFrame,
+    name: str,
 ) -> SegmentCard:
     definition = next(segment for segment in report.segments if segment.name == name)
     row = sizes.loc[name]
-    found = stats.key_traits(report, report.membership[name], skip=definition.fields)
+    found = stats.key_traits(trait_candidates, report.membership[name], skip=definition.fields)
     return SegmentCard(
         name=name,
         kind=definition.kind,
@@ -176,7 +179,7 @@ def _duration(seconds: float) -> str:
     """A run's length as a person says it: ``45 s``, ``3 min 20 s``, ``1 h 05 min``."""
     if pd.isna(seconds):
         return "–"
-    whole = int(round(seconds))
+    whole = round(seconds)
     if whole < 60:
         return f"{whole} s"
     if whole < 3600:

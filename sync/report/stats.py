@@ -102,29 +102,46 @@ def outcomes(report: ReportInput) -> pd.DataFrame:
     return frame
 
 
+def trait_candidates(report: ReportInput) -> pd.DataFrame:
+    """Every candidate trait as a yes/no column over all contacts, columns ``(field, label)``.
+
+    A candidate is a category of a text field, a yes/no, or the top or bottom quarter of a
+    number or date (quarters of all contacts). Built once per report and shared by every
+    segment's ``key_traits``.
+    """
+    columns = {
+        (name, label): has.to_numpy(dtype=bool)
+        for name in report.contacts.columns
+        for label, has in _trait_candidates(report.contacts[name], report.label(name))
+    }
+    index = pd.MultiIndex.from_tuples(list(columns), names=["field", "label"])
+    return pd.DataFrame(columns, index=report.contacts.index, columns=index)
+
+
 def key_traits(
-    report: ReportInput,
+    candidates: pd.DataFrame,
     in_segment: pd.Series,
     skip: Collection[str],
     limit: int = TRAITS_PER_SEGMENT,
 ) -> list[Trait]:
     """What is over-represented in the segment: at most ``limit`` traits, largest gap first.
 
-    A trait is a category of a text field, a yes/no, or the top or bottom quarter of a number
-    or date (quarters of all contacts). It counts when at least ``TRAIT_MIN_SHARE`` of the
-    segment has it and at least ``TRAIT_MIN_LIFT`` times the share of all contacts. Fields in
-    ``skip`` (the segment's own definition) are left out.
+    A candidate (``trait_candidates``) counts when at least ``TRAIT_MIN_SHARE`` of the segment
+    has it and at least ``TRAIT_MIN_LIFT`` times the share of all contacts. Fields in ``skip``
+    (the segment's own definition) are left out.
     """
     if not in_segment.any():
         return []
-    traits = []
-    for name in report.contacts.columns:
-        if name in skip:
-            continue
-        for label, has in _trait_candidates(report.contacts[name], report.label(name)):
-            segment_share, overall_share = float(has[in_segment].mean()), float(has.mean())
-            if segment_share >= TRAIT_MIN_SHARE and segment_share >= TRAIT_MIN_LIFT * overall_share:
-                traits.append(Trait(label, segment_share, overall_share))
+    kept = candidates.loc[:, ~candidates.columns.get_level_values("field").isin(list(skip))]
+    segment_shares = kept[in_segment.to_numpy(dtype=bool)].mean()
+    overall_shares = kept.mean()
+    traits = [
+        Trait(label, float(segment_share), float(overall_share))
+        for (_, label), segment_share, overall_share in zip(
+            kept.columns, segment_shares, overall_shares
+        )
+        if segment_share >= TRAIT_MIN_SHARE and segment_share >= TRAIT_MIN_LIFT * overall_share
+    ]
     traits.sort(key=lambda trait: (trait.overall_share - trait.segment_share, trait.label))
     return traits[:limit]
 
@@ -172,19 +189,27 @@ def _trait_candidates(column: pd.Series, label: str) -> Iterator[tuple[str, pd.S
 
 
 def _quarter_candidates(column: pd.Series, label: str) -> Iterator[tuple[str, pd.Series]]:
-    """The top and bottom quarters; where many share the extreme value (most contacts bought
-    nothing), "more than the least" and "less than the most" instead."""
+    """The top and bottom quarters of all contacts. Where a quarter or more share the extreme
+    value, that value itself, and then everything on the other side of it (most contacts
+    bought nothing: "= 0" and "above 0")."""
     values = column.dropna()
     if values.nunique() < 2:
         return
     low, high = values.min(), values.max()
     top, bottom = values.quantile(0.75), values.quantile(0.25)
-    if top > low:
+    if top == high:  # a quarter or more share the largest value
+        yield f"{label} = {formatting.value(high)}", (column == high).fillna(False)
+    elif top > low:
         yield f"{label} {_at_least(column)} {formatting.value(top)}", (column >= top).fillna(False)
     else:
         yield f"{label} above {formatting.value(low)}", (column > low).fillna(False)
-    if bottom < high:
-        yield f"{label} {_at_most(column)} {formatting.value(bottom)}", (column <= bottom).fillna(False)
+    if bottom == low:  # a quarter or more share the smallest value (most bought nothing)
+        yield f"{label} = {formatting.value(low)}", (column == low).fillna(False)
+    elif bottom < high:
+        yield (
+            f"{label} {_at_most(column)} {formatting.value(bottom)}",
+            (column <= bottom).fillna(False),
+        )
     else:
         yield f"{label} below {formatting.value(high)}", (column < high).fillna(False)
 
@@ -196,7 +221,9 @@ def _category_candidates(column: pd.Series, label: str) -> Iterator[tuple[str, p
     key = text.str.casefold()
     if key.nunique() > MAX_CATEGORIES:
         return
-    spelling = text.dropna().groupby(key.dropna()).agg(lambda values: values.value_counts().index[0])
+    spelling = (
+        text.dropna().groupby(key.dropna()).agg(lambda values: values.value_counts().index[0])
+    )
     for value, shown in spelling.items():
         yield f"{label}: {shown}", (key == value).fillna(False)
 
@@ -207,4 +234,3 @@ def _at_least(column: pd.Series) -> str:
 
 def _at_most(column: pd.Series) -> str:
     return "on or before" if pd.api.types.is_datetime64_any_dtype(column) else "≤"
-

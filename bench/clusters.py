@@ -1,0 +1,159 @@
+"""Speed of the analytical steps at scale: features, audit, clustering, resolution, validation.
+
+Run: .venv/bin/python bench/clusters.py [contacts]   (default 1,000,000). Prints figures only.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from segment_core import (
+    ClusterSegmenter,
+    ClusterSegmentSet,
+    CoercedFrame,
+    RuleSegment,
+    add_features,
+    all_segments,
+    audit,
+    membership_table,
+    parse_expression,
+    parse_features,
+    resolve,
+    validate_segments,
+)
+
+INDUSTRIES = np.array(["Healthcare", "Software", "Retail", "Energy", "Finance", "Education"])
+
+
+def contacts(n: int) -> CoercedFrame:
+    rng = np.random.default_rng(7)
+    group = rng.integers(0, 6, n)
+    now = pd.Timestamp("2024-06-01", tz="UTC")
+    days = rng.integers(0, 720, n)
+    first = np.array(["ann", "bob", "cy", "di", "ed", "flo", "gus", "hal"])[rng.integers(0, 8, n)]
+    data = pd.DataFrame(
+        {
+            "employees": rng.lognormal(4 + group * 0.6, 0.4),
+            "hs_email_open": rng.poisson(2 + group, n).astype("float64"),
+            "num_purchases": rng.poisson(1 + group % 3, n).astype("float64"),
+            "total_revenue": rng.gamma(2.0, 500 * (1 + group), n),
+            "last_activity": (now - pd.to_timedelta(days, unit="D")).astype("datetime64[us, UTC]"),
+            "industry": pd.array(INDUSTRIES[group], dtype="str"),
+            "email": pd.array(
+                [f"user{i % (n - n // 50)}@example.com" for i in range(n)], dtype="str"
+            ),
+            "firstname": pd.array(first, dtype="str"),
+            "lastname": pd.array(
+                np.char.add("l", (np.arange(n) % 50_000).astype(str)), dtype="str"
+            ),
+            "company": pd.array(
+                np.char.add("co", (np.arange(n) % 20_000).astype(str)), dtype="str"
+            ),
+        },
+        index=pd.Index(np.arange(n).astype(str)),
+    )
+    types = {
+        "employees": "number",
+        "hs_email_open": "number",
+        "num_purchases": "number",
+        "total_revenue": "number",
+        "last_activity": "datetime",
+        "industry": "enumeration",
+        "email": "string",
+        "firstname": "string",
+        "lastname": "string",
+        "company": "string",
+    }
+    return CoercedFrame(
+        data, types, pd.DataFrame(columns=["contact_id", "field", "value", "expected"])
+    )
+
+
+def timed(label: str, action):
+    started = time.perf_counter()
+    result = action()
+    print(f"{label:<44}{time.perf_counter() - started:>10.2f} s")
+    return result
+
+
+def main(n: int) -> None:
+    now = datetime(2024, 6, 1, tzinfo=timezone.utc)
+    print(f"contacts{n:>46,}")
+    frame = timed("build synthetic contacts", lambda: contacts(n))
+    features = parse_features(
+        {
+            "days_since": ["last_activity"],
+            "rfm": {
+                "recency": "last_activity",
+                "frequency": "num_purchases",
+                "monetary": "total_revenue",
+            },
+            "engagement": {"weights": {"hs_email_open": 2, "num_purchases": 1}},
+        }
+    )
+    frame = timed(
+        "add_features (days since, RFM, engagement)", lambda: add_features(frame, features, now)
+    )
+    segmenter = ClusterSegmenter(
+        ["employees", "engagement_score", "days_since_last_activity"],
+        ["industry"],
+        n_clusters=6,
+        n_init=3,
+    )
+    rules = [
+        RuleSegment(f"S{i}", i % 4, parse_expression(expression))
+        for i, expression in enumerate(
+            [
+                'industry = "Healthcare" and employees >= 500',
+                'rfm_segment = "Champions"',
+                'rfm_segment in ("At risk", "Cannot lose them")',
+                "engagement_score >= 60",
+                "days_since_last_activity > 365",
+                'industry in ("Software", "Finance")',
+                "total_revenue > 5000",
+                "num_purchases = 0",
+                "hs_email_open >= 8",
+                'rfm_segment = "Lost"',
+                "employees < 100",
+                'industry = "Retail"',
+                "engagement_score < 10",
+                "days_since_last_activity <= 30",
+            ]
+        )
+    ]
+    report = timed(
+        "audit (completeness, duplicates, formats)",
+        lambda: audit(frame, rules, clusters={"Personas": segmenter}),
+    )
+    print(f"  duplicate groups{len(report.duplicates):>38,}")
+    fitted = timed("cluster fit (MiniBatchKMeans, k = 6)", lambda: segmenter.fit(frame))
+    state = timed("to_state", fitted.to_state)
+    print(f"  state size (bytes){len(state):>36,}")
+    timed(
+        "fit with stored model, no drift (predict)",
+        lambda: ClusterSegmenter(**segmenter.get_params()).fit(frame, previous=state),
+    )
+    timed(
+        "refit with stored model (match ids)",
+        lambda: ClusterSegmenter(**segmenter.get_params()).fit(frame, previous=state, refit=True),
+    )
+    personas = ClusterSegmentSet("Personas", 2, fitted)
+    memberships = timed(
+        "membership_table (14 rules + 6 clusters)",
+        lambda: membership_table(rules, frame, now, [personas]),
+    )
+    segments = all_segments(rules, [personas])
+    assignments = timed("resolve", lambda: resolve(memberships, segments, fallback="Other"))
+    timed(
+        f"validate_segments ({memberships.shape[1]} segments)",
+        lambda: validate_segments(memberships, assignments=assignments),
+    )
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)

@@ -1,0 +1,386 @@
+"""The Salesforce connector: the connector protocol mapped onto ``simple-salesforce``.
+
+Contacts (or Leads, by configuration) are read with SOQL, or with a Bulk API 2.0 query job
+when a full pull is larger than ``bulk_threshold``; they are written with sObject Collections
+(200 records a call, one result per record). Lists are Campaigns and their members
+CampaignMembers. Incremental pages come in ascending ``SystemModstamp`` order, so the sync
+may save their cursor mid-run; full pulls are ordered by Id and carry no such promise.
+Every call goes through ``SalesforceClient`` (timeout, one re-login, typed errors); retrying
+is the sync layer's job.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from simple_salesforce import Salesforce, format_soql
+
+from connectors.base import (
+    AuthFailed,
+    ConnectorLimits,
+    ContactPage,
+    FieldInfo,
+    FieldType,
+    IdPage,
+    ListRef,
+    PropertyWrite,
+    RateLimitStatus,
+    RecordRejected,
+    RequestBudget,
+    SegmentField,
+    Transient,
+    WriteResult,
+)
+from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.errors import (
+    bulk_record_result,
+    named_field,
+    record_result,
+)
+from connectors.salesforce.fields import ContactFields, field_info
+from connectors.salesforce.paging import (
+    BULK_POLL_SECONDS,
+    BulkCursor,
+    Cursor,
+    KeyedQuery,
+    RestCursor,
+    bulk_page,
+    decode,
+    encode,
+    rest_page,
+)
+from connectors.salesforce.records import (
+    MODIFIED_FIELD,
+    bulk_row,
+    contact_from_csv,
+    contact_from_json,
+    sobject_row,
+)
+from connectors.salesforce.settings import SalesforceSettings
+
+QUERY_BATCH_SIZE = 2_000
+"""Records a REST query page holds (Salesforce's default and maximum batch size)."""
+COLLECTION_SIZE = 200
+"""Records one sObject Collections call takes."""
+BULK_PAGE_SIZE = 10_000
+"""Records a page of a Bulk API 2.0 query result holds: the unit of work of big pulls."""
+SOQL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+"""A field of the object itself: relationship paths (``Account.Name``) are not read."""
+MEMBER_ALREADY_ADDED = "DUPLICATE_VALUE"
+
+
+def select_list(fields: Sequence[str]) -> tuple[str, ...]:
+    """Id and SystemModstamp, then the requested fields once each: SOQL refuses duplicates,
+    and since field names go into the query text they must be plain API names."""
+    for field in fields:
+        if not SOQL_NAME.fullmatch(field):
+            raise ValueError(f"not a Salesforce field name: {field!r}")
+    unique: dict[str, str] = {}
+    for field in ("Id", MODIFIED_FIELD, *fields):
+        unique.setdefault(field.lower(), field)
+    return tuple(unique.values())
+
+
+def _at_most(items: Iterable[str], limit: int) -> list[str]:
+    chunk = list(items)
+    if len(chunk) > limit:
+        raise ValueError(f"at most {limit} records per call")
+    return chunk
+
+
+class SalesforceConnector:
+    """Salesforce contacts or leads, segsync's fields on them, and Campaigns as lists."""
+
+    name = "salesforce"
+
+    def __init__(self, settings: SalesforceSettings) -> None:
+        self.settings = settings
+        self.sobject = settings.object
+        self.member_field = f"{settings.object}Id"
+        self.client = SalesforceClient(settings)
+        self.fields = ContactFields(self.client)
+        self._types: dict[str, FieldType] | None = None
+        self.limits = ConnectorLimits(
+            read_page_size=QUERY_BATCH_SIZE,
+            write_batch_size=COLLECTION_SIZE,
+            list_read_page_size=QUERY_BATCH_SIZE,
+            list_change_batch_size=COLLECTION_SIZE,
+            budget=RequestBudget(
+                per_window=None, window_seconds=None, daily=settings.daily_requests
+            ),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> SalesforceConnector:
+        """Build from the raw ``[salesforce]`` config section (the entry-point contract)."""
+        return cls(SalesforceSettings.model_validate(settings))
+
+    def rate_limit_status(self) -> RateLimitStatus:
+        return self.client.rate_limit_status()
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def describe_fields(self) -> list[FieldInfo]:
+        return [field_info(described) for described in self.fields.describe()]
+
+    def read_contacts_page(self, fields: Sequence[str], cursor: str | None) -> ContactPage:
+        """A REST query page, or a Bulk API 2.0 page when the pull started above the threshold
+        (counted on the first page; the cursor then says which kind the pull is)."""
+        select = select_list(fields)
+        position = decode(cursor)
+        if isinstance(position, RestCursor) or (
+            position is None and self._count() <= self.settings.bulk_threshold
+        ):
+            return self._rest_contacts(KeyedQuery(self.sobject, select), fields, position)
+        return self._bulk_contacts(select, fields, position)
+
+    def read_changed_contacts_page(
+        self, fields: Sequence[str], since: datetime, cursor: str | None
+    ) -> ContactPage:
+        start = since - timedelta(seconds=self.settings.incremental_overlap_seconds)
+        query = KeyedQuery(
+            self.sobject,
+            select_list(fields),
+            key=MODIFIED_FIELD,
+            where=(format_soql(f"{MODIFIED_FIELD} >= {{}}", start),),
+        )
+        return self._rest_contacts(query, fields, decode(cursor))
+
+    def _count(self) -> int:
+        result = self.client.rest(
+            f"count {self.sobject}s", "query/", params={"q": f"SELECT COUNT() FROM {self.sobject}"}
+        )
+        return int(result["totalSize"])
+
+    def _rest_contacts(
+        self, query: KeyedQuery, fields: Sequence[str], cursor: Cursor | None
+    ) -> ContactPage:
+        records, next_cursor = rest_page(
+            self.client, f"read {self.sobject}s", query, cursor, fields
+        )
+        contacts = [contact_from_json(record, fields) for record in records]
+        return ContactPage(contacts=contacts, next_cursor=encode(next_cursor))
+
+    def _bulk_contacts(
+        self, select: Sequence[str], fields: Sequence[str], cursor: BulkCursor | None
+    ) -> ContactPage:
+        soql = f"SELECT {', '.join(select)} FROM {self.sobject}"
+        rows, next_cursor = bulk_page(
+            self.client,
+            f"bulk-read {self.sobject}s",
+            self.sobject,
+            soql,
+            cursor,
+            BULK_PAGE_SIZE,
+            fields,
+        )
+        types = self._field_types()
+        contacts = [contact_from_csv(row, fields, types) for row in rows]
+        return ContactPage(contacts=contacts, next_cursor=encode(next_cursor))
+
+    def _field_types(self) -> dict[str, FieldType]:
+        """Field types by lower-case name, for reading CSV, whose cells are all text."""
+        if self._types is None:
+            self._types = {info.name.lower(): info.type for info in self.describe_fields()}
+        return self._types
+
+    # -- fields ----------------------------------------------------------------------------
+
+    def ensure_segment_field(self, spec: SegmentField) -> None:
+        self.fields.ensure(spec)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write_properties(self, writes: Sequence[PropertyWrite]) -> list[WriteResult]:
+        """One sObject Collections update with ``allOrNone`` off: each record stands alone."""
+        _at_most((write.contact_id for write in writes), self.limits.write_batch_size)
+        if not writes:
+            return []
+        names = sorted({name for write in writes for name in write.values})
+        body = {
+            "allOrNone": False,
+            "records": [sobject_row(self.sobject, write) for write in writes],
+        }
+        results = self.client.rest(
+            f"update {self.sobject}s", "composite/sobjects", method="PATCH", body=body, fields=names
+        )
+        hidden = named_field((error for r in results for error in r.get("errors") or ()), names)
+        if hidden is not None:  # every record would fail alike: a permission, not bad data
+            raise AuthFailed(self.client.grant.message(hidden))
+        return [record_result(w.contact_id, r) for w, r in zip(writes, results, strict=True)]
+
+    def write_properties_bulk(self, writes: Sequence[PropertyWrite]) -> list[WriteResult]:
+        """Write any number of records with Bulk API 2.0 ingest jobs; one result per record.
+
+        For write-backs far above ``bulk_threshold``: the job does not fail on bad records, so
+        the failed ones are read back per job. Each job counts toward the org's daily limit of
+        ingest jobs, and the call waits for every job to finish.
+        """
+        if not writes:
+            return []
+        rows = [bulk_row(write) for write in writes]
+        names = sorted({name for write in writes for name in write.values})
+
+        def run(sf: Salesforce) -> list[dict[str, str]]:
+            jobs = getattr(sf.bulk2, self.sobject)
+            outcomes = jobs.update(records=rows, wait=BULK_POLL_SECONDS)
+            return [
+                failed
+                for outcome in outcomes
+                if outcome["numberRecordsFailed"]
+                for failed in csv.DictReader(
+                    io.StringIO(jobs.get_failed_records(outcome["job_id"]))
+                )
+            ]
+
+        failed_rows = self.client.call(f"bulk-update {self.sobject}s", run, fields=names)
+        failed = {row["Id"]: bulk_record_result(row["Id"], row["sf__Error"]) for row in failed_rows}
+        return [failed.get(w.contact_id) or WriteResult(w.contact_id, ok=True) for w in writes]
+
+    # -- lists -----------------------------------------------------------------------------
+
+    def find_list(self, name: str) -> ListRef | None:
+        """The oldest Campaign of that name (Salesforce does not keep names unique)."""
+        rows = self.client.query(
+            f"find campaign {name!r}",
+            format_soql(
+                "SELECT Id, Name FROM Campaign WHERE Name = {} ORDER BY CreatedDate ASC LIMIT 1",
+                name,
+            ),
+        )
+        return ListRef(id=str(rows[0]["Id"]), name=str(rows[0]["Name"])) if rows else None
+
+    def create_list(self, name: str) -> ListRef:
+        """An active Campaign that offers the configured member status."""
+        created = self.client.rest(
+            f"create campaign {name!r}",
+            "sobjects/Campaign/",
+            method="POST",
+            body={"Name": name, "IsActive": True},
+        )
+        campaign = ListRef(id=str(created["id"]), name=name)
+        self._ensure_member_status(campaign)
+        return campaign
+
+    def _ensure_member_status(self, campaign: ListRef) -> None:
+        """New campaigns offer "Sent" and "Responded"; add the configured status if missing."""
+        status = self.settings.campaign_status
+        rows = self.client.query(
+            f"read member statuses of campaign {campaign.name!r}",
+            format_soql(
+                "SELECT Label, SortOrder FROM CampaignMemberStatus WHERE CampaignId = {}",
+                campaign.id,
+            ),
+        )
+        if any(row["Label"] == status for row in rows):
+            return
+        self.client.rest(
+            f"add member status {status!r} to campaign {campaign.name!r}",
+            "sobjects/CampaignMemberStatus/",
+            method="POST",
+            body={
+                "CampaignId": campaign.id,
+                "Label": status,
+                "SortOrder": max((int(row["SortOrder"]) for row in rows), default=0) + 1,
+                "HasResponded": False,
+            },
+        )
+
+    def read_list_members_page(self, list_ref: ListRef, cursor: str | None) -> IdPage:
+        query = KeyedQuery(
+            "CampaignMember",
+            ("Id", self.member_field),
+            where=(format_soql("CampaignId = {}", list_ref.id), f"{self.member_field} != null"),
+        )
+        records, next_cursor = rest_page(
+            self.client, f"read members of campaign {list_ref.name!r}", query, decode(cursor)
+        )
+        return IdPage(
+            ids=[str(record[self.member_field]) for record in records],
+            next_cursor=encode(next_cursor),
+        )
+
+    def add_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
+        """Insert CampaignMembers for the ids that are not members yet.
+
+        Inserting an existing pair fails with ``DUPLICATE_VALUE``, so present members are
+        read first; one that appears in between (a concurrent run) still counts as added.
+        """
+        ids = _at_most(contact_ids, self.limits.list_change_batch_size)
+        present = self._members(list_ref, ids)
+        new = [contact_id for contact_id in ids if contact_id not in present]
+        if not new:
+            return
+        records = [
+            {
+                "attributes": {"type": "CampaignMember"},
+                "CampaignId": list_ref.id,
+                self.member_field: contact_id,
+                "Status": self.settings.campaign_status,
+            }
+            for contact_id in new
+        ]
+        results = self.client.rest(
+            f"add to campaign {list_ref.name!r}",
+            "composite/sobjects",
+            method="POST",
+            body={"allOrNone": False, "records": records},
+        )
+        _raise_failures(new, results)
+
+    def remove_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
+        """Delete the CampaignMembers of these ids; ids that are not members are ignored."""
+        ids = _at_most(contact_ids, self.limits.list_change_batch_size)
+        members = self._members(list_ref, ids)
+        if not members:
+            return
+        results = self.client.rest(
+            f"remove from campaign {list_ref.name!r}",
+            "composite/sobjects",
+            method="DELETE",
+            params={"ids": ",".join(members.values()), "allOrNone": "false"},
+        )
+        _raise_failures(list(members), results)
+
+    def _members(self, list_ref: ListRef, ids: Sequence[str]) -> dict[str, str]:
+        """CampaignMember Id by contact id, for those of ``ids`` in the campaign."""
+        if not ids:
+            return {}
+        rows = self.client.query(
+            f"read members of campaign {list_ref.name!r}",
+            format_soql(
+                f"SELECT Id, {self.member_field} FROM CampaignMember "
+                f"WHERE CampaignId = {{}} AND {self.member_field} IN {{}}",
+                list_ref.id,
+                list(ids),
+            ),
+        )
+        return {str(row[self.member_field]): str(row["Id"]) for row in rows}
+
+
+def _raise_failures(ids: Sequence[str], results: Sequence[Mapping[str, Any]]) -> None:
+    """Raise for the first record of a membership change that failed for a reason that needs
+    attention. A member added twice (``DUPLICATE_VALUE``, a concurrent run) or a contact or
+    member that is gone counts as done, as HubSpot reports missing ids without failing.
+
+    The rest of the call is applied either way (``allOrNone`` is off), and the change is
+    idempotent, so a lock makes the whole chunk transient: the retry redoes only what is left.
+    """
+    failures = [
+        outcome
+        for outcome in (record_result(i, r) for i, r in zip(ids, results, strict=True))
+        if not (outcome.ok or outcome.missing or outcome.code == MEMBER_ALREADY_ADDED)
+    ]
+    if any(failure.retryable for failure in failures):
+        raise Transient(f"Salesforce campaign members locked: {failures[0].message}")
+    if failures:
+        first = failures[0]
+        raise RecordRejected(first.contact_id, first.code, first.message, retryable=False)

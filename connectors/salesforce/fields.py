@@ -1,0 +1,262 @@
+"""Contact fields: describing them in segsync's types, and creating segsync's own.
+
+Segsync's fields are created with the Tooling API (``tooling/sobjects/CustomField``), so that
+they go through the client's session, timeout and single re-login like every other call:
+``sf.mdapi`` drives zeep with its own HTTP transport (no timeout, no CA bundle) and keeps the
+session id it was first built with. A new field is invisible to the integration user until
+field-level security grants it, so each ensure grants Read and Edit with a
+``FieldPermissions`` record on a permission set, then checks that the describe shows the field
+as updateable, and otherwise says exactly which permission a person has to grant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from simple_salesforce import format_soql
+
+from connectors.base import (
+    AuthFailed,
+    FieldInfo,
+    FieldType,
+    NotFound,
+    RequestRejected,
+    SegmentField,
+)
+from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.errors import FieldGrant
+
+FIELD_TYPES: dict[str, FieldType] = {
+    "picklist": "enumeration",
+    "multipicklist": "multi_enumeration",
+    "double": "number",
+    "int": "number",
+    "long": "number",
+    "currency": "number",
+    "percent": "number",
+    "date": "date",
+    "datetime": "datetime",
+    "boolean": "bool",
+}
+"""Salesforce describe types in segsync's vocabulary; every other type is a string."""
+LONG_TEXT_LENGTH = 32_768
+TEXT_VISIBLE_LINES = 3
+MULTI_SELECT_VISIBLE_LINES = 4
+CUSTOM_SUFFIX = "__c"
+
+
+def field_info(described: Mapping[str, Any]) -> FieldInfo:
+    """One entry of an sObject describe; enumerations list their active values, in order."""
+    field_type = FIELD_TYPES.get(described["type"], "string")
+    options: tuple[str, ...] = ()
+    if field_type in ("enumeration", "multi_enumeration"):
+        options = tuple(
+            value["value"] for value in described.get("picklistValues") or () if value["active"]
+        )
+    return FieldInfo(
+        name=described["name"], label=described["label"], type=field_type, options=options
+    )
+
+
+def _picklist_value(option: str) -> dict[str, Any]:
+    return {"fullName": option, "label": option, "default": False}
+
+
+def custom_field_metadata(spec: SegmentField) -> dict[str, Any]:
+    """The Tooling API ``Metadata`` of a new segsync field.
+
+    Select kinds are restricted picklists, so a typo in a write fails instead of adding a
+    stray value; the multi-select shows four lines; free text is a long text area.
+    """
+    metadata: dict[str, Any] = {"label": spec.label, "description": spec.description}
+    if spec.kind == "text":
+        return metadata | {
+            "type": "LongTextArea",
+            "length": LONG_TEXT_LENGTH,
+            "visibleLines": TEXT_VISIBLE_LINES,
+        }
+    value_set = {
+        "restricted": True,
+        "valueSetDefinition": {
+            "sorted": False,
+            "value": [_picklist_value(option) for option in spec.options],
+        },
+    }
+    if spec.kind == "multi_select":
+        return metadata | {
+            "type": "MultiselectPicklist",
+            "visibleLines": MULTI_SELECT_VISIBLE_LINES,
+            "valueSet": value_set,
+        }
+    return metadata | {"type": "Picklist", "valueSet": value_set}
+
+
+def with_options(metadata: Mapping[str, Any], options: Sequence[str]) -> dict[str, Any] | None:
+    """The field's metadata with the missing ``options`` appended, or None if none is missing.
+
+    The whole value list is sent back: the Metadata API deactivates values left out.
+    """
+    value_set = metadata.get("valueSet")
+    if not value_set:
+        raise RequestRejected(
+            f"Salesforce field {metadata.get('fullName') or ''} exists but is a "
+            f"{metadata.get('type')}, not a picklist: rename segsync's field in the config.",
+            status=400,
+        )
+    definition = value_set.get("valueSetDefinition") or {}
+    values = list(definition.get("value") or ())
+    present = {value["fullName"] for value in values}
+    missing = [option for option in options if option not in present]
+    if not missing:
+        return None
+    values += [_picklist_value(option) for option in missing]
+    return {
+        **metadata,
+        "valueSet": {**value_set, "valueSetDefinition": {**definition, "value": values}},
+    }
+
+
+@dataclass(frozen=True)
+class PermissionSet:
+    id: str
+    name: str
+
+
+class ContactFields:
+    """Describes the contact object and creates segsync's fields on it."""
+
+    def __init__(self, client: SalesforceClient) -> None:
+        self.client = client
+        self.sobject = client.settings.object
+        self._permission_set: PermissionSet | None = None
+
+    def describe(self) -> list[Mapping[str, Any]]:
+        """The raw ``fields`` of the object's describe: what the integration user can see."""
+        result = self.client.rest(f"describe {self.sobject}", f"sobjects/{self.sobject}/describe")
+        return list(result["fields"])
+
+    def ensure(self, spec: SegmentField) -> None:
+        """Create the field or add its missing options, grant it, and check it is visible."""
+        if not spec.name.endswith(CUSTOM_SUFFIX):
+            raise RequestRejected(
+                f"Salesforce custom field names end in {CUSTOM_SUFFIX}: name segsync's field "
+                f"{spec.name!r} e.g. {spec.name}{CUSTOM_SUFFIX} in the [sync] config.",
+                status=400,
+            )
+        field_id = self._custom_field_id(spec.name)
+        if field_id is None:
+            body = {
+                "FullName": f"{self.sobject}.{spec.name}",
+                "Metadata": custom_field_metadata(spec),
+            }
+            self.client.rest(
+                f"create field {spec.name}",
+                "tooling/sobjects/CustomField/",
+                method="POST",
+                body=body,
+            )
+        elif spec.kind != "text":
+            self._add_options(field_id, spec)
+        permission_set: PermissionSet | None = None
+        problem = ""
+        try:
+            permission_set = self._find_permission_set()
+            self._grant(spec.name, permission_set)
+        except (AuthFailed, NotFound, RequestRejected) as exc:
+            problem = f" (segsync could not grant it: {exc})"
+        if not self._is_updateable(spec.name):
+            name = permission_set.name if permission_set else self.client.settings.permission_set
+            raise AuthFailed(FieldGrant(self.sobject, name).message(spec.name) + problem)
+
+    def _custom_field_id(self, name: str) -> str | None:
+        soql = format_soql(
+            "SELECT Id FROM CustomField WHERE TableEnumOrId = {} AND DeveloperName = {}",
+            self.sobject,
+            name.removesuffix(CUSTOM_SUFFIX),
+        )
+        rows = self.client.query(f"find field {name}", soql, tooling=True)
+        return str(rows[0]["Id"]) if rows else None
+
+    def _add_options(self, field_id: str, spec: SegmentField) -> None:
+        path = f"tooling/sobjects/CustomField/{field_id}"
+        current = self.client.rest(f"read field {spec.name}", path)
+        metadata = with_options(current["Metadata"], spec.options)
+        if metadata is not None:
+            self.client.rest(
+                f"add options to field {spec.name}",
+                path,
+                method="PATCH",
+                body={"Metadata": metadata},
+            )
+
+    def _find_permission_set(self) -> PermissionSet:
+        """The configured permission set, or the only one assigned to the integration user."""
+        if self._permission_set is None:
+            configured = self.client.settings.permission_set
+            self._permission_set = (
+                self._named_permission_set(configured)
+                if configured
+                else self._assigned_permission_set()
+            )
+        return self._permission_set
+
+    def _named_permission_set(self, name: str) -> PermissionSet:
+        rows = self.client.query(
+            "find permission set",
+            format_soql("SELECT Id, Name FROM PermissionSet WHERE Name = {}", name),
+        )
+        if not rows:
+            raise NotFound(f"permission set {name} does not exist")
+        return PermissionSet(str(rows[0]["Id"]), str(rows[0]["Name"]))
+
+    def _assigned_permission_set(self) -> PermissionSet:
+        """The user comes from OAuth's ``userinfo``, which also answers a SOAP session."""
+        user = self.client.call("identify the integration user", lambda sf: sf.oauth2("userinfo"))
+        if not user:
+            raise NotFound("Salesforce did not say who the integration user is (userinfo)")
+        rows = self.client.query(
+            "find the integration user's permission sets",
+            format_soql(
+                "SELECT PermissionSetId, PermissionSet.Name FROM PermissionSetAssignment "
+                "WHERE AssigneeId = {} AND PermissionSet.IsOwnedByProfile = false",
+                user["user_id"],
+            ),
+        )
+        if len(rows) != 1:
+            names = ", ".join(sorted(row["PermissionSet"]["Name"] for row in rows)) or "none"
+            raise AuthFailed(
+                f"set permission_set in [salesforce]: the integration user has {len(rows)} "
+                f"permission sets ({names}) and segsync grants its fields on exactly one"
+            )
+        return PermissionSet(str(rows[0]["PermissionSetId"]), rows[0]["PermissionSet"]["Name"])
+
+    def _grant(self, name: str, permission_set: PermissionSet) -> None:
+        """Read and Edit on the field through the permission set; idempotent."""
+        field = f"{self.sobject}.{name}"
+        rows = self.client.query(
+            f"read field permissions of {field}",
+            format_soql(
+                "SELECT Id, PermissionsRead, PermissionsEdit FROM FieldPermissions "
+                "WHERE ParentId = {} AND SobjectType = {} AND Field = {}",
+                permission_set.id,
+                self.sobject,
+                field,
+            ),
+        )
+        access = {"PermissionsRead": True, "PermissionsEdit": True}
+        action = f"grant {field} to permission set {permission_set.name}"
+        if not rows:
+            body = {"ParentId": permission_set.id, "SobjectType": self.sobject, "Field": field}
+            self.client.rest(
+                action, "sobjects/FieldPermissions/", method="POST", body=body | access
+            )
+        elif not (rows[0]["PermissionsRead"] and rows[0]["PermissionsEdit"]):
+            path = f"sobjects/FieldPermissions/{rows[0]['Id']}"
+            self.client.rest(action, path, method="PATCH", body=access)
+
+    def _is_updateable(self, name: str) -> bool:
+        described = {field["name"].lower(): field for field in self.describe()}
+        field = described.get(name.lower())
+        return bool(field and field.get("updateable"))

@@ -1,0 +1,119 @@
+"""What every sandbox CRM shares: a served route table, injected faults and a call log.
+
+A sandbox CRM (HubSpot's, Salesforce's) is a loopback server whose requests first pass the
+faults a test asked for (the edge fails before the application sees anything), then the CRM's
+own checks and endpoint. Every request is recorded, so a test can prove what a client sent,
+e.g. that no batch was sent twice. Subclasses say how a request is served and how a fault
+looks on their CRM; the flow around them lives here once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import ssl
+import threading
+from collections import Counter
+from collections.abc import Collection
+from types import TracebackType
+from typing import Self
+
+from connectors.sandbox.limits import (
+    SUPPORTED_FAULTS,
+    Fault,
+    FaultInjector,
+    FaultStatus,
+    Policy,
+)
+from connectors.sandbox.server import Handler, LoopbackServer, Request, Response, Router
+
+
+@dataclasses.dataclass(frozen=True)
+class CallRecord:
+    """One request as the sandbox received it. ``status`` is 0 when the connection was dropped.
+
+    ``body_sha1`` (hex SHA-1 of the raw request body) identifies a payload, so two identical
+    batch writes show up as two records with the same digest.
+    """
+
+    method: str
+    route: str
+    status: int
+    body_sha1: str
+
+
+class SandboxServer:
+    """A running sandbox: ``router`` served on loopback until ``stop()`` (or the ``with`` ends).
+
+    ``calls`` counts requests per route template ("POST /crm/v3/lists", whatever trailing
+    slash the client used; the concrete path for unknown routes) and ``call_log`` lists them
+    in arrival order. Both include refused requests (401, rate limits, injected faults).
+    """
+
+    def __init__(
+        self,
+        router: Router,
+        ssl_context: ssl.SSLContext | None = None,
+        supported_faults: Collection[FaultStatus] = SUPPORTED_FAULTS,
+    ) -> None:
+        self.calls: Counter[str] = Counter()
+        self.call_log: list[CallRecord] = []
+        self._router = router
+        self._faults = FaultInjector(supported_faults)
+        self._record_lock = threading.Lock()
+        self._server = LoopbackServer(router, self._dispatch, ssl_context)
+        self._server.start()
+        self._stopped = False
+
+    def _add_fault(
+        self, status: FaultStatus, count: int, route: str | None, policy: Policy | None,
+        after_commit: bool,
+    ) -> None:
+        """Queue a fault after checking its route exists (a typo must fail in the test)."""
+        if route is not None and route not in self._router.route_keys():
+            raise ValueError(f"unknown route {route!r}; known: {self._router.route_keys()}")
+        self._faults.add(Fault(status, count, route, policy, after_commit))
+
+    def stop(self) -> None:
+        """Shut the server down and free its port. Safe to call twice."""
+        if not self._stopped:
+            self._stopped = True
+            self._server.stop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _serve(self, request: Request, handler: Handler | None, route: str) -> Response:
+        """The CRM's answer to a request no fault intercepted (auth, limits, the endpoint)."""
+        raise NotImplementedError
+
+    def _fault_response(self, fault: Fault, route: str) -> Response:
+        """What an injected non-disconnect fault looks like on this CRM."""
+        raise NotImplementedError
+
+    def _dispatch(self, request: Request, handler: Handler | None) -> Response:
+        route = request.route or f"{request.method} {request.path}"
+        fault = self._faults.take(route)
+        if fault is None:
+            response = self._serve(request, handler, route)
+        else:
+            if fault.after_commit:
+                self._serve(request, handler, route)
+            response = (Response(status=0, drop_connection=True) if fault.status == "disconnect"
+                        else self._fault_response(fault, route))
+        self._record(request, route, response)
+        return response
+
+    def _record(self, request: Request, route: str, response: Response) -> None:
+        digest = hashlib.sha1(request.body).hexdigest()
+        with self._record_lock:
+            self.calls[route] += 1
+            self.call_log.append(CallRecord(request.method, route, response.status, digest))

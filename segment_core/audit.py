@@ -1,0 +1,456 @@
+"""The data-quality audit to run before segmenting: is the data good enough to segment on?
+
+Segments are only Measurable when the fields they read are filled in, so the audit reports:
+
+- completeness: for every field of the frame and every field a rule or cluster set uses, how
+  many contacts have no value (a used field absent from the frame counts as empty for all), and
+  which segments a gap puts at risk: a segment or cluster set using a field that is at least
+  ``risk_threshold`` empty (every field a rule references counts, whatever its operator);
+- duplicate contacts: groups sharing a normalised email (trimmed, lowercased; for Gmail
+  addresses, optionally, dots and ``+tags`` dropped from the local part and ``googlemail.com``
+  read as ``gmail.com``), and groups sharing a normalised name and company (case, spacing and
+  punctuation ignored; a trailing legal form such as "Inc." or "GmbH" dropped from the company);
+- inconsistent formatting in categorical fields: values that differ only by case or spacing
+  ("Healthcare", "healthcare", " Healthcare"). Coercion strips surrounding spaces, so pass the
+  ``raw`` frame to see those too; the variant most used is named as the canonical one;
+- the cells that failed coercion (``CoercedFrame.problems``), by field, with examples.
+
+The checks that need fields the frame does not have (no email field, say) are skipped and
+named in ``AuditReport.notes``. Everything is vectorised over distinct values, so auditing a
+million contacts takes seconds.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from segment_core import options
+from segment_core.coerce import CoercedFrame
+from segment_core.errors import ConfigError
+from segment_core.fields import EXPECTED_VALUE, FieldType
+from segment_core.rules import referenced_fields
+from segment_core.segments import RuleSegment
+
+_GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
+_LEGAL_FORMS = (
+    "inc",
+    "incorporated",
+    "llc",
+    "ltd",
+    "limited",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "plc",
+    "gmbh",
+    "ag",
+    "sa",
+    "sas",
+    "sarl",
+    "bv",
+    "nv",
+    "oy",
+    "ab",
+    "pty",
+    "srl",
+    "spa",
+)
+_LEGAL_FORM_PATTERN = rf"(?:\s+(?:{'|'.join(_LEGAL_FORMS)}))+$"
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """What the audit looks at. The field names default to HubSpot's contact properties."""
+
+    risk_threshold: float = 0.2
+    email_field: str | None = "email"
+    name_fields: tuple[str, ...] = ("firstname", "lastname")
+    company_field: str | None = "company"
+    normalise_gmail: bool = True
+    categorical_fields: tuple[str, ...] | None = None
+    max_examples: int = 3
+
+
+@dataclass(frozen=True)
+class FieldCompleteness:
+    """How many contacts have no value in ``field``; ``field_type`` is None if it is not pulled."""
+
+    field: str
+    field_type: FieldType | None
+    missing: int
+    missing_share: float
+    used_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SegmentRisk:
+    """A segment (or cluster set) that uses a field at least ``risk_threshold`` empty."""
+
+    segment: str
+    field: str
+    missing_share: float
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    """Contacts that look like one person: same normalised email, or same name and company."""
+
+    kind: Literal["email", "name_company"]
+    key: str
+    contact_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FormatVariants:
+    """Spellings of one value of a categorical field that differ only by case or spacing."""
+
+    field: str
+    canonical: str
+    variants: tuple[tuple[str, int], ...]  # (value as received, contacts), most used first
+
+
+@dataclass(frozen=True)
+class CoercionIssue:
+    """Cells of ``field`` whose text is not a valid ``expected`` (they read as missing)."""
+
+    field: str
+    expected: str
+    count: int
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """The audit's findings; ``to_dict`` for JSON, ``summary`` for people."""
+
+    contacts: int
+    completeness: tuple[FieldCompleteness, ...]
+    segments_at_risk: tuple[SegmentRisk, ...]
+    duplicates: tuple[DuplicateGroup, ...]
+    format_variants: tuple[FormatVariants, ...]
+    coercion_problems: tuple[CoercionIssue, ...]
+    risk_threshold: float
+    notes: tuple[str, ...] = ()
+
+    @property
+    def duplicate_contacts(self) -> int:
+        """Contacts that are in at least one duplicate group."""
+        return len({cid for group in self.duplicates for cid in group.contact_ids})
+
+    @property
+    def clean(self) -> bool:
+        """Nothing at risk, no duplicates, no format variants, no unreadable cells."""
+        return not (
+            self.segments_at_risk
+            or self.duplicates
+            or self.format_variants
+            or self.coercion_problems
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        document = asdict(self)
+        document["duplicate_contacts"] = self.duplicate_contacts
+        for item in document["format_variants"]:
+            item["variants"] = [{"value": v, "contacts": n} for v, n in item["variants"]]
+        return _lists(document)
+
+    def summary(self) -> list[str]:
+        """One line per finding, for the run summary."""
+        lines = [f"{self.contacts:,} contacts audited"]
+        risks: dict[str, list[str]] = {}
+        for risk in self.segments_at_risk:
+            risks.setdefault(risk.field, []).append(risk.segment)
+        for item in self.completeness:
+            if item.field in risks:
+                where = (
+                    "not pulled"
+                    if item.field_type is None
+                    else (f"{item.missing:,} of {self.contacts:,} empty ({item.missing_share:.0%})")
+                )
+                lines.append(f"{item.field}: {where}; puts at risk: {', '.join(risks[item.field])}")
+        if self.duplicates:
+            kinds = {"email": 0, "name_company": 0}
+            for group in self.duplicates:
+                kinds[group.kind] += 1
+            lines.append(
+                f"{len(self.duplicates):,} duplicate groups "
+                f"({self.duplicate_contacts:,} contacts): "
+                f"{kinds['email']:,} by email, {kinds['name_company']:,} by name and company"
+            )
+        for item in self.format_variants:
+            spellings = ", ".join(f'"{value}" {count:,}' for value, count in item.variants)
+            lines.append(
+                f'{item.field}: {len(item.variants)} spellings of "{item.canonical}" ({spellings})'
+            )
+        for issue in self.coercion_problems:
+            examples = ", ".join(f'"{value}"' for value in issue.examples)
+            what = EXPECTED_VALUE.get(issue.expected, issue.expected)
+            verb = "value is" if issue.count == 1 else "values are"
+            lines.append(f"{issue.field}: {issue.count:,} {verb} not {what} (e.g. {examples})")
+        lines.extend(self.notes)
+        return lines
+
+
+def parse_audit(raw: Mapping[str, object] | None, path: str = "audit") -> AuditConfig:
+    """The ``[audit]`` table as an ``AuditConfig``; ``ConfigError`` names the bad key."""
+    if raw is None:
+        return AuditConfig()
+    keys = (
+        "risk_threshold",
+        "email_field",
+        "name_fields",
+        "company_field",
+        "normalise_gmail",
+        "categorical_fields",
+        "max_examples",
+    )
+    options.table(raw, path, keys)
+    values: dict[str, object] = {}
+    if "risk_threshold" in raw:
+        values["risk_threshold"] = options.number(
+            raw["risk_threshold"], options.join(path, "risk_threshold"), 0.0, 1.0
+        )
+    for key in ("email_field", "company_field"):
+        if key in raw:
+            values[key] = options.text(raw[key], options.join(path, key), "a field name")
+    for key in ("name_fields", "categorical_fields"):
+        if key in raw:
+            values[key] = options.names(raw[key], options.join(path, key))
+    if "normalise_gmail" in raw:
+        values["normalise_gmail"] = options.boolean(
+            raw["normalise_gmail"], options.join(path, "normalise_gmail")
+        )
+    if "max_examples" in raw:
+        values["max_examples"] = options.whole(
+            raw["max_examples"], options.join(path, "max_examples"), minimum=1
+        )
+    if values.get("name_fields") == ():
+        raise ConfigError(
+            "expected at least one field name", path=options.join(path, "name_fields")
+        )
+    return AuditConfig(**values)
+
+
+def audit(
+    frame: CoercedFrame,
+    segments: Sequence[RuleSegment] = (),
+    *,
+    clusters: Mapping[str, Sequence[str] | object] | None = None,
+    raw: pd.DataFrame | None = None,
+    config: AuditConfig | None = None,
+) -> AuditReport:
+    """Audit ``frame`` for the ``segments`` and cluster sets about to run on it.
+
+    ``clusters`` maps a cluster set's name to its feature fields, or to its (possibly unfitted)
+    ``ClusterSegmenter``. ``raw`` is the frame as pulled (text), to see spacing variants.
+    Audit the frame after ``add_features`` if rules use derived features.
+    """
+    config = config or AuditConfig()
+    data = frame.data
+    contacts = len(data)
+    uses = _uses(segments, clusters or {})
+    used_by: dict[str, list[str]] = {}
+    for user, fields in uses.items():
+        for name in fields:
+            used_by.setdefault(name, []).append(user)
+    missing_counts = data.isna().sum()
+    completeness = []
+    for name in [*data.columns, *(f for f in used_by if f not in data.columns)]:
+        present = name in data.columns
+        missing = int(missing_counts[name]) if present else contacts
+        completeness.append(
+            FieldCompleteness(
+                field=name,
+                field_type=frame.field_types.get(name) if present else None,
+                missing=missing,
+                missing_share=missing / contacts if contacts else 0.0,
+                used_by=tuple(used_by.get(name, ())),
+            )
+        )
+    share = {item.field: item.missing_share for item in completeness}
+    risks = tuple(
+        SegmentRisk(user, name, share[name])
+        for user, fields in uses.items()
+        for name in fields
+        if contacts and share[name] >= config.risk_threshold
+    )
+    notes: list[str] = []
+    duplicates = _duplicates(data, config, notes)
+    categorical = config.categorical_fields
+    if categorical is None:
+        categorical = tuple(
+            name
+            for name, field_type in frame.field_types.items()
+            if field_type == "enumeration" or (field_type == "string" and name in used_by)
+        )
+    variants = _format_variants(data, raw, categorical, notes)
+    return AuditReport(
+        contacts=contacts,
+        completeness=tuple(completeness),
+        segments_at_risk=risks,
+        duplicates=duplicates,
+        format_variants=variants,
+        coercion_problems=_coercion_issues(frame.problems, config.max_examples),
+        risk_threshold=config.risk_threshold,
+        notes=tuple(notes),
+    )
+
+
+def _uses(
+    segments: Sequence[RuleSegment], clusters: Mapping[str, object]
+) -> dict[str, tuple[str, ...]]:
+    """Each segment's and cluster set's fields, in config order."""
+    uses = {segment.name: referenced_fields(segment.rule) for segment in segments}
+    for name, features in clusters.items():
+        if hasattr(features, "numeric") and hasattr(features, "categorical"):
+            features = (*features.numeric, *features.categorical)
+        uses[name] = tuple(dict.fromkeys(features))
+    return uses
+
+
+# --- duplicates ----------------------------------------------------------------------------
+
+
+def normalise_email(emails: pd.Series, gmail: bool = True) -> pd.Series:
+    """Trimmed, lowercased emails; with ``gmail``, Gmail's dots and ``+tags`` dropped. Text
+    without exactly one "@" between non-empty parts is missing (not an address)."""
+
+    def normalise(text: pd.Series) -> pd.Series:
+        text = text.str.strip().str.lower()
+        text = text.where(text.str.fullmatch(r"[^@\s]+@[^@\s]+").fillna(False).astype(bool))
+        if gmail:
+            is_gmail = text.str.endswith(("@gmail.com", "@googlemail.com")).fillna(False)
+            local = text[is_gmail].str.extract(r"^([^+@]*)", expand=False)
+            text[is_gmail] = local.str.replace(".", "", regex=False) + "@gmail.com"
+        return text
+
+    return _on_distinct(emails, normalise)
+
+
+def normalise_name(text: pd.Series) -> pd.Series:
+    """Case-folded, with runs of spaces as one and surrounding spaces gone; empty is missing."""
+
+    def normalise(text: pd.Series) -> pd.Series:
+        cleaned = text.str.casefold().str.replace(r"\s+", " ", regex=True).str.strip()
+        return cleaned.mask(cleaned == "")
+
+    return _on_distinct(text, normalise)
+
+
+def normalise_company(text: pd.Series) -> pd.Series:
+    """Like ``normalise_name`` with punctuation as spaces and a trailing legal form dropped."""
+
+    def normalise(text: pd.Series) -> pd.Series:
+        cleaned = text.str.casefold().str.replace(r"[^\w\s]", " ", regex=True)
+        cleaned = cleaned.str.replace(r"\s+", " ", regex=True).str.strip()
+        without_form = cleaned.str.replace(_LEGAL_FORM_PATTERN, "", regex=True).str.strip()
+        cleaned = without_form.mask(without_form == "", cleaned)  # "Co" alone stays a name
+        return cleaned.mask(cleaned == "")
+
+    return _on_distinct(text, normalise)
+
+
+def _on_distinct(column: pd.Series, normalise) -> pd.Series:
+    """``normalise`` applied once per distinct value and spread back (CRM text repeats a lot)."""
+    codes, distinct = pd.factorize(column)
+    result = normalise(pd.Series(distinct, dtype="str")).to_numpy(dtype=object, na_value=None)
+    return pd.Series(np.append(result, None)[codes], index=column.index, dtype="str")
+
+
+def _duplicates(
+    data: pd.DataFrame, config: AuditConfig, notes: list[str]
+) -> tuple[DuplicateGroup, ...]:
+    groups: list[DuplicateGroup] = []
+    if config.email_field and config.email_field in data.columns:
+        keys = normalise_email(data[config.email_field], config.normalise_gmail)
+        groups += _groups("email", keys)
+    else:
+        notes.append(f'duplicates by email skipped: no "{config.email_field}" field')
+    needed = [*config.name_fields, config.company_field]
+    absent = [name for name in needed if name is None or name not in data.columns]
+    if absent:
+        quoted = ", ".join(f'"{name}"' for name in absent)
+        notes.append(f"duplicates by name and company skipped: no {quoted} field")
+    else:
+        parts = [data[field].astype("str").fillna("") for field in config.name_fields]
+        name = functools.reduce(lambda left, right: left + " " + right, parts)
+        keys = normalise_name(name) + " | " + normalise_company(data[config.company_field])
+        groups += _groups("name_company", keys)
+    return tuple(groups)
+
+
+def _groups(kind: Literal["email", "name_company"], keys: pd.Series) -> list[DuplicateGroup]:
+    """Groups of contacts sharing a key, by key; members in frame order."""
+    keys = keys.dropna()
+    repeated = keys[keys.duplicated(keep=False)]
+    if repeated.empty:
+        return []
+    values = repeated.to_numpy(dtype=object)
+    ids = repeated.index.astype(str).to_numpy(dtype=object)
+    order = np.argsort(values.astype(str), kind="stable")
+    values, ids = values[order], ids[order]
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    return [
+        DuplicateGroup(kind, str(values[start]), tuple(members))
+        for start, members in zip(starts, np.split(ids, starts[1:]))
+    ]
+
+
+# --- formatting ----------------------------------------------------------------------------
+
+
+def _format_variants(
+    data: pd.DataFrame, raw: pd.DataFrame | None, fields: Sequence[str], notes: list[str]
+) -> tuple[FormatVariants, ...]:
+    found: list[FormatVariants] = []
+    for name in fields:
+        if raw is not None and name in raw.columns:
+            column = raw[name]
+        elif name in data.columns:
+            column = data[name]
+        else:
+            notes.append(f'format check skipped for "{name}": not in the frame')
+            continue
+        counts = column.dropna().astype("str").value_counts(sort=False)
+        counts = counts[counts.index.str.strip() != ""]
+        if counts.empty:
+            continue
+        values = pd.Series(counts.index, dtype="str")
+        normal = values.str.casefold().str.replace(r"\s+", " ", regex=True).str.strip()
+        table = pd.DataFrame({"value": values, "normal": normal, "count": counts.to_numpy()})
+        table["untidy"] = table["value"] != table["value"].str.strip()
+        table = table[table.groupby("normal")["value"].transform("size") > 1]
+        table = table.sort_values(
+            ["normal", "count", "untidy", "value"], ascending=[True, False, True, True]
+        )
+        for _, group in table.groupby("normal", sort=True):
+            pairs = tuple((str(v), int(c)) for v, c in zip(group["value"], group["count"]))
+            found.append(FormatVariants(name, pairs[0][0], pairs))
+    return tuple(found)
+
+
+def _coercion_issues(problems: pd.DataFrame, max_examples: int) -> tuple[CoercionIssue, ...]:
+    if problems is None or problems.empty or "field" not in problems.columns:
+        return ()
+    issues = []
+    for name, group in problems.groupby("field", sort=False):
+        examples = tuple(str(v) for v in pd.unique(group["value"].astype(object))[:max_examples])
+        issues.append(
+            CoercionIssue(str(name), str(group["expected"].iloc[0]), len(group), examples)
+        )
+    return tuple(issues)
+
+
+def _lists(value: object) -> object:
+    if isinstance(value, dict):
+        return {key: _lists(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_lists(item) for item in value]
+    return value

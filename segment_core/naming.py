@@ -1,0 +1,76 @@
+"""Readable, unique cluster names from their most distinguishing traits.
+
+A generated name joins the cluster's strongest traits (see ``profiles``) with " · ", e.g.
+``Enterprise · Healthcare · high engagement``: a categorical trait reads as its category, a
+numeric one as "high <feature>" or "low <feature>". Names are unique across the set:
+
+1. names fixed by configuration (overrides by cluster id) are used as given, and must differ;
+2. names kept from the stored model (a cluster that kept its identity across a refit) are kept,
+   unless they clash with an override;
+3. every other cluster gets a name of its first ``max_traits`` traits; clusters whose names
+   clash with each other or with a fixed name take one more trait at a time while they have
+   more; any clash left is settled by appending `` · cluster <id>``. A cluster without a
+   distinguishing trait is ``Cluster <id>``.
+
+Generated names never contain ";" (it separates the options of a CRM multi-select).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+from segment_core.profiles import ClusterProfile
+
+SEPARATOR = " · "
+
+
+def cluster_names(
+    profiles: Mapping[int, ClusterProfile],
+    *,
+    overrides: Mapping[int, str] | None = None,
+    kept: Mapping[int, str] | None = None,
+    max_traits: int = 3,
+) -> dict[int, str]:
+    """A unique name per cluster id of ``profiles`` (see the module docstring for the order)."""
+    overrides = {cid: name for cid, name in (overrides or {}).items() if cid in profiles}
+    duplicated = [name for name, count in Counter(overrides.values()).items() if count > 1]
+    if duplicated:
+        raise ValueError(
+            f"cluster name overrides must be unique; repeated: {', '.join(duplicated)}"
+        )
+    names = dict(overrides)
+    for cluster_id, name in (kept or {}).items():
+        if cluster_id in profiles and cluster_id not in names and name not in names.values():
+            names[cluster_id] = name
+    pending = [cluster_id for cluster_id in sorted(profiles) if cluster_id not in names]
+    names.update(_generate(profiles, pending, set(names.values()), max_traits))
+    return {cluster_id: names[cluster_id] for cluster_id in sorted(profiles)}
+
+
+def _generate(
+    profiles: Mapping[int, ClusterProfile], pending: list[int], taken: set[str], max_traits: int
+) -> dict[int, str]:
+    parts = {
+        cid: [trait.name_part.replace(";", ",") for trait in profiles[cid].traits]
+        for cid in pending
+    }
+    used = {cid: min(max_traits, len(parts[cid])) for cid in pending}
+
+    def name(cid: int) -> str:
+        return SEPARATOR.join(parts[cid][: used[cid]]) or f"Cluster {cid}"
+
+    while True:
+        counts = Counter(name(cid) for cid in pending)
+        clashing = [cid for cid in pending if counts[name(cid)] > 1 or name(cid) in taken]
+        extendable = [cid for cid in clashing if used[cid] < len(parts[cid])]
+        if not extendable:
+            break
+        for cid in extendable:
+            used[cid] += 1
+    generated = {cid: name(cid) for cid in pending}
+    counts = Counter(generated.values())
+    for cid in pending:
+        if counts[generated[cid]] > 1 or generated[cid] in taken:
+            generated[cid] = f"{generated[cid]}{SEPARATOR}cluster {cid}"
+    return generated

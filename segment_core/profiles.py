@@ -1,0 +1,265 @@
+"""What each cluster looks like next to all contacts: sizes, feature means, top categories, lift,
+and the traits that set it apart (which name the cluster and explain membership).
+
+Effects are standardised differences, so numeric and categorical traits compare on one scale:
+
+- numeric: ``(cluster mean - overall mean) / overall standard deviation`` (population, over
+  contacts with a value; 0 when the feature does not vary or the cluster has no values);
+- category: ``(share in cluster - overall share) / sqrt(p (1 - p))`` with ``p`` the overall
+  share, i.e. the same standardised difference for the category's 0/1 indicator.
+
+Shares of a category are of all the cluster's contacts (a missing value is in no category);
+lift is ``share in cluster / overall share``. Statistics use the raw values, before imputation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class NumericStat:
+    """A numeric feature in one cluster: its mean against the overall mean (None: no values)."""
+
+    feature: str
+    mean: float | None
+    overall_mean: float | None
+    effect: float
+
+
+@dataclass(frozen=True)
+class CategoryStat:
+    """One category of a categorical feature in one cluster."""
+
+    feature: str
+    value: str
+    count: int
+    share: float
+    overall_share: float
+    lift: float
+    effect: float
+
+
+@dataclass(frozen=True)
+class Trait:
+    """A distinguishing trait: a numeric feature high or low, or an over-represented category."""
+
+    feature: str
+    label: str
+    effect: float
+    direction: Literal["high", "low"] | None = None
+    value: str | None = None
+
+    @property
+    def name_part(self) -> str:
+        """How the trait reads in a cluster name: ``high employees`` or ``Healthcare``."""
+        return self.value if self.value is not None else f"{self.direction} {self.label}"
+
+    @property
+    def reason_part(self) -> str:
+        """How the trait reads in a reason: ``employees high`` or ``industry Healthcare``."""
+        if self.value is not None:
+            return f"{self.label} {self.value}"
+        return f"{self.label} {self.direction}"
+
+
+@dataclass(frozen=True)
+class ClusterProfile:
+    """One cluster: ``size`` contacts, ``share`` of all, per-feature statistics and traits.
+
+    ``categories`` holds, per categorical feature, its most common categories in the cluster
+    (up to ``top_categories``, by count then value); ``traits`` is strongest first.
+    """
+
+    cluster_id: int
+    size: int
+    share: float
+    numeric: tuple[NumericStat, ...]
+    categories: tuple[CategoryStat, ...]
+    traits: tuple[Trait, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict (NaN written as None)."""
+        return _jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, object]) -> ClusterProfile:
+        return cls(
+            cluster_id=int(raw["cluster_id"]),
+            size=int(raw["size"]),
+            share=float(raw["share"]),
+            numeric=tuple(NumericStat(**item) for item in raw["numeric"]),
+            categories=tuple(CategoryStat(**item) for item in raw["categories"]),
+            traits=tuple(Trait(**item) for item in raw["traits"]),
+        )
+
+
+def feature_label(feature: str, labels: Mapping[str, str] | None = None) -> str:
+    """The readable name of a feature: its configured label, else underscores as spaces."""
+    if labels and feature in labels:
+        return labels[feature]
+    return feature.replace("_", " ").strip()
+
+
+def profile_clusters(
+    data: pd.DataFrame,
+    labels: pd.Series | np.ndarray,
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+    cluster_ids: Sequence[int],
+    *,
+    feature_labels: Mapping[str, str] | None = None,
+    min_effect: float = 0.5,
+    min_category_share: float = 0.5,
+    top_categories: int = 3,
+) -> dict[int, ClusterProfile]:
+    """A profile per cluster id (empty clusters included), from raw feature values and labels.
+
+    A trait is a numeric feature whose effect is at least ``min_effect`` in size ("high" or
+    "low"), or, per categorical feature, the category with the largest effect among those at
+    least ``min_effect`` that hold at least ``min_category_share`` of the cluster (so a cluster
+    named "Healthcare" is mostly Healthcare). Traits are ordered by effect size, strongest
+    first, then by feature order (numeric features first).
+    """
+    labels = np.asarray(labels)
+    total = len(labels)
+    ids = np.asarray(sorted(cluster_ids))
+    sizes = pd.Series(labels).value_counts().reindex(ids, fill_value=0)
+    numeric_stats = _numeric_stats(data, labels, numeric, ids)
+    category_stats = _category_stats(data, labels, categorical, ids, sizes, total)
+    profiles = {}
+    for cluster_id in ids.tolist():
+        stats = numeric_stats[cluster_id]
+        categories = category_stats[cluster_id]
+        traits = _traits(stats, categories, feature_labels, min_effect, min_category_share)
+        shown = tuple(
+            stat
+            for feature in categorical
+            for stat in sorted(
+                (c for c in categories if c.feature == feature), key=lambda c: (-c.count, c.value)
+            )[:top_categories]
+        )
+        size = int(sizes[cluster_id])
+        profiles[cluster_id] = ClusterProfile(
+            cluster_id=cluster_id,
+            size=size,
+            share=size / total if total else 0.0,
+            numeric=tuple(stats),
+            categories=shown,
+            traits=traits,
+        )
+    return profiles
+
+
+def _numeric_stats(
+    data: pd.DataFrame, labels: np.ndarray, numeric: Sequence[str], ids: np.ndarray
+) -> dict[int, list[NumericStat]]:
+    stats: dict[int, list[NumericStat]] = {int(i): [] for i in ids}
+    if not numeric:
+        return stats
+    values = data[list(numeric)].astype("float64")
+    means = values.groupby(labels).mean().reindex(ids)
+    overall_mean = values.mean()
+    overall_std = values.std(ddof=0)
+    for feature in numeric:
+        mu, sigma = overall_mean[feature], overall_std[feature]
+        for cluster_id in ids.tolist():
+            mean = means.at[cluster_id, feature]
+            usable = not (pd.isna(mean) or pd.isna(sigma) or sigma == 0)
+            effect = float((mean - mu) / sigma) if usable else 0.0
+            stats[cluster_id].append(NumericStat(feature, _number(mean), _number(mu), effect))
+    return stats
+
+
+def _category_stats(
+    data: pd.DataFrame,
+    labels: np.ndarray,
+    categorical: Sequence[str],
+    ids: np.ndarray,
+    sizes: pd.Series,
+    total: int,
+) -> dict[int, list[CategoryStat]]:
+    stats: dict[int, list[CategoryStat]] = {int(i): [] for i in ids}
+    for feature in categorical:
+        column = data[feature]
+        present = column.notna().to_numpy()
+        if not present.any():
+            continue
+        values = column.to_numpy()[present].astype(str)
+        counts = pd.crosstab(labels[present], values).reindex(ids, fill_value=0)
+        overall = counts.sum(axis=0) / total
+        for cluster_id in ids.tolist():
+            size = int(sizes[cluster_id])
+            row = counts.loc[cluster_id]
+            for value in counts.columns[row.to_numpy() > 0]:
+                count = int(row[value])
+                share = count / size
+                p = float(overall[value])
+                spread = math.sqrt(p * (1 - p))
+                stats[cluster_id].append(
+                    CategoryStat(
+                        feature=feature,
+                        value=str(value),
+                        count=count,
+                        share=share,
+                        overall_share=p,
+                        lift=share / p,
+                        effect=(share - p) / spread if spread > 0 else 0.0,
+                    )
+                )
+    return stats
+
+
+def _traits(
+    numeric: Sequence[NumericStat],
+    categories: Sequence[CategoryStat],
+    labels: Mapping[str, str] | None,
+    min_effect: float,
+    min_category_share: float,
+) -> tuple[Trait, ...]:
+    found: list[Trait] = []
+    for stat in numeric:
+        if abs(stat.effect) >= min_effect:
+            direction = "high" if stat.effect > 0 else "low"
+            found.append(
+                Trait(
+                    stat.feature,
+                    feature_label(stat.feature, labels),
+                    stat.effect,
+                    direction=direction,
+                )
+            )
+    qualifying = [
+        stat
+        for stat in categories
+        if stat.effect >= min_effect and stat.share >= min_category_share
+    ]
+    best: dict[str, CategoryStat] = {}
+    for stat in sorted(qualifying, key=lambda stat: (-stat.effect, stat.value)):
+        best.setdefault(stat.feature, stat)  # the strongest category of each feature
+    for stat in categories:  # in feature order
+        if best.get(stat.feature) is stat:
+            label = feature_label(stat.feature, labels)
+            found.append(Trait(stat.feature, label, stat.effect, value=stat.value))
+    order = {trait.feature: position for position, trait in enumerate(found)}
+    return tuple(sorted(found, key=lambda t: (-abs(t.effect), order[t.feature])))
+
+
+def _number(value: object) -> float | None:
+    return None if pd.isna(value) else float(value)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    return value

@@ -1,0 +1,25 @@
+"""The segment report: one self-contained HTML file of segment sizes, overlaps, profiles,
+field completeness and run history, for the sales reps and marketers who use the segments.
+
+    report = ReportInput(contacts, membership, assignments, rule_definitions(segments), ...)
+    render_report(report, "segsync-report.html")
+"""
+
+from sync.report.model import (
+    ClusterProfile,
+    Conversion,
+    ReportInput,
+    SegmentDefinition,
+    rule_definitions,
+)
+from sync.report.render import render_html, render_report
+
+__all__ = [
+    "ClusterProfile",
+    "Conversion",
+    "ReportInput",
+    "SegmentDefinition",
+    "render_html",
+    "render_report",
+    "rule_definitions",
+]

@@ -1,0 +1,152 @@
+"""A ``ReportInput`` from generated contacts, segmented by segment_core, for the report tests.
+
+Some config and CRM text is hostile on purpose (markup in a segment name, a description, a
+field label and a category) so the tests can check none of it reaches the page as markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+
+from connectors.sandbox import generate_contacts
+from connectors.sandbox.schema import PROPERTIES
+from segment_core import coerce_frame, membership_table, parse_segments, resolve
+from sync.report import ClusterProfile, Conversion, ReportInput, rule_definitions
+
+NOW = datetime(2025, 7, 1, 9, 30, tzinfo=UTC)
+CONTACTS = 3000
+SEED = 11
+
+SCRIPT_NAME = 'Launch <script>alert("name")</script>'
+SCRIPT_DESCRIPTION = "Imported by <img src=x onerror=alert(1)> from the old CRM"
+SCRIPT_LABEL = "Industry <b onmouseover=alert(2)>"
+SCRIPT_CATEGORY = "<script>alert('category')</script>"
+
+SEGMENTS = [
+    {
+        "name": "Healthcare accounts",
+        "priority": 100,
+        "description": "Healthcare and life-science companies of 200+ people.",
+        "rule": {
+            "all": [
+                {"field": "industry", "op": "in", "value": ["Healthcare", "Biotechnology"]},
+                {"field": "employees", "op": ">=", "value": 200},
+            ]
+        },
+    },
+    {
+        "name": "Key customers",
+        "priority": 90,
+        "rule": 'lifecyclestage = "customer" and total_revenue >= 50000',
+    },
+    {
+        "name": "Engaged prospects",
+        "priority": 50,
+        "rule": 'lifecyclestage in ("lead", "marketingqualifiedlead") and hs_email_open >= 5',
+    },
+    {"name": "Small business", "priority": 10, "rule": "employees < 50"},
+    {
+        "name": SCRIPT_NAME,
+        "priority": 5,
+        "description": SCRIPT_DESCRIPTION,
+        "rule": 'country = "Germany"',
+    },
+    {
+        "name": "Power users",  # stands in for a clustering result
+        "priority": 1,
+        "rule": "hs_email_open >= 15 and num_purchases >= 1",
+    },
+]
+CLUSTER = "Power users"
+CLUSTER_FEATURES = ("hs_email_open", "num_purchases", "employees", "annualrevenue")
+
+CHANGES = {"Healthcare accounts": 12, "Key customers": -7, "Engaged prospects": 0}
+"""Change since the last run per segment; the others are new since then."""
+
+STATUSES = ["succeeded"] * 9 + ["failed", "aborted", "succeeded"]
+
+
+def contacts_frame() -> pd.DataFrame:
+    rows = generate_contacts(CONTACTS, seed=SEED, reference_date=NOW.date())
+    frame = pd.DataFrame.from_records(
+        rows, index=pd.Index([str(101 + i) for i in range(len(rows))], name="id")
+    ).astype(object)
+    frame.loc[frame["industry"] == "Retail", "industry"] = SCRIPT_CATEGORY
+    return frame.drop(columns=["email", "firstname", "lastname"])
+
+
+def cluster_profile(data: pd.DataFrame, members: pd.Series) -> ClusterProfile:
+    means = pd.DataFrame(
+        {
+            "cluster": data.loc[members, list(CLUSTER_FEATURES)].mean(),
+            "overall": data[list(CLUSTER_FEATURES)].mean(),
+        }
+    )
+    size = int(members.sum())
+    top = {  # shares of the whole cluster, contacts without a value included
+        field: [
+            (str(value), count / size)
+            for value, count in data.loc[members, field].value_counts().head(3).items()
+        ]
+        for field in ("lifecyclestage", "industry")
+    }
+    return ClusterProfile(CLUSTER, size, float(members.mean()), means=means, top_categories=top)
+
+
+def run_history() -> list[dict[str, object]]:
+    runs = []
+    for number, status in enumerate(STATUSES, start=1):
+        started = NOW - timedelta(days=len(STATUSES) - number, minutes=30)
+        runs.append(
+            {
+                "id": number,
+                "started_at": started.isoformat(),
+                "finished_at": (started + timedelta(seconds=95 + number)).isoformat(),
+                "status": status,
+                "contacts": CONTACTS,
+                "writes": 0 if status == "aborted" else 40 * number,
+                "list_adds": 0 if status == "aborted" else 25 + number,
+                "list_removes": 0 if status == "aborted" else 10 + number,
+                "failures": 9 if status == "failed" else number % 3,
+                "api_calls": 60 + 3 * number,
+            }
+        )
+    return runs
+
+
+def build_report_input() -> ReportInput:
+    types = {prop["name"]: prop["type"] for prop in PROPERTIES}
+    raw = contacts_frame()
+    typed = coerce_frame(raw, {name: types[name] for name in raw.columns})
+    segments = parse_segments(SEGMENTS, types)
+    membership = membership_table(segments, typed, NOW)
+    assignments = resolve(membership, segments, fallback="Everyone else")
+    definitions = [
+        replace(
+            definition,
+            kind="cluster",
+            definition="Clustered on email opens and purchases (k-means, 6 clusters)",
+        )
+        if definition.name == CLUSTER
+        else definition
+        for definition in rule_definitions(segments)
+    ]
+    sizes = membership.sum()
+    labels = {prop["name"]: prop["label"] for prop in PROPERTIES} | {"industry": SCRIPT_LABEL}
+    return ReportInput(
+        contacts=typed.data,
+        membership=membership,
+        assignments=assignments,
+        segments=definitions,
+        clusters=[cluster_profile(typed.data, membership[CLUSTER])],
+        previous_sizes={name: int(sizes[name]) - change for name, change in CHANGES.items()},
+        run_history=run_history(),
+        conversion=Conversion("lifecyclestage", frozenset({"customer", "evangelist"})),
+        revenue_field="total_revenue",
+        field_labels=labels,
+        title="Acme CRM segments",
+        generated_at=NOW,
+    )
