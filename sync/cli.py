@@ -7,6 +7,7 @@ Exit codes: 0 done, 1 done but some records were refused, 2 configuration error,
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,8 @@ from connectors.registry import available_connectors, load_connector
 from segment_core.errors import RuleError
 from sync.config import ConfigError, load_settings
 from sync.guardrails import GuardrailTripped
+from sync.pipeline import run_sync
+from sync.progress import RichProgress
 from sync.pacing import BudgetExhausted
 from sync.state import SyncLocked
 from sync import history
@@ -140,15 +143,70 @@ def runs_show(ctx: typer.Context, run_id: int) -> None:
 
 
 @app.command()
+def report(
+    config: ConfigOption,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="HTML file (default: [report] output).")
+    ] = None,
+) -> None:
+    """Write the segment report: one self-contained HTML file that opens offline."""
+    from sync.report.build import write_report  # matplotlib loads only for reports
+
+    with exit_on_known_errors():
+        settings = load_settings(config)
+        connector = load_connector(settings.connector, settings.connector_settings())
+        try:
+            with RichProgress(console) as progress:
+                outcome = run_sync(connector, settings, dry_run=True, progress=progress, force=True)
+        finally:
+            connector.close()
+        path = write_report(outcome, settings, output)
+    console.print(f"Report written to {path}")
+
+
+@app.command()
+def schedule(configs: Annotated[list[Path], typer.Option("--config", "-c")]) -> None:
+    """Run every config's sync on its [sync] schedule, in one process, until SIGTERM/Ctrl-C."""
+    from sync.schedule import ScheduledSync, build_scheduler, run_until_stopped
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    with exit_on_known_errors():
+        by_name = {}
+        for path in configs:
+            settings = load_settings(path)
+            if not settings.sync.schedule:
+                raise ConfigError(f"{path}: sync.schedule is not set (a cron expression)")
+            by_name[settings.sync.name] = (path, settings.sync.schedule)
+        jobs = [ScheduledSync(name, cron) for name, (_, cron) in by_name.items()]
+        try:
+            scheduler = build_scheduler(jobs, run=lambda name: _scheduled_run(by_name[name][0]))
+        except ValueError as exc:
+            raise fail("Configuration error", exc, EXIT_CONFIG) from None
+    raise typer.Exit(run_until_stopped(scheduler))
+
+
+def _scheduled_run(config: Path) -> int:
+    """One scheduled sync; its errors are reported and recorded, never kill the scheduler."""
+    try:
+        _sync(config, dry_run=False, as_json=False, force=False, full=False)
+    except typer.Exit as done:
+        return int(done.exit_code)
+    return 0
+
+
+@app.command()
 def demo(
     contacts: Annotated[int, typer.Option(help="Contacts to seed into the sandbox.")] = 5000,
     seed: Annotated[int, typer.Option(help="Seed of the generated contacts.")] = 7,
+    report_path: Annotated[
+        Path, typer.Option("--report", help="Where to write the segment report.")
+    ] = Path("segsync-report.html"),
 ) -> None:
     """Start the sandbox CRM, seed it, and show segsync's whole pipeline on it."""
     from sync.demo import run_demo  # the sandbox is only imported when it is used
 
     with exit_on_known_errors():
-        run_demo(console, contacts=contacts, seed=seed)
+        run_demo(console, contacts=contacts, seed=seed, report_path=report_path)
 
 
 @app.command("connectors")

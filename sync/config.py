@@ -111,6 +111,23 @@ class SyncOptions(BaseModel):
         return pattern
 
 
+class ReportOptions(BaseModel):
+    """What ``segsync report`` measures per segment beyond its size."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conversion_field: str | None = Field(
+        None, description="Field telling whether a contact converted (e.g. lifecyclestage)."
+    )
+    conversion_values: list[str] = Field(
+        ["customer"], description="Values of conversion_field that count as converted."
+    )
+    revenue_field: str | None = Field(
+        None, description="Numeric revenue field (e.g. total_revenue)."
+    )
+    output: Path = Field(Path("segsync-report.html"), description="Where the report is written.")
+
+
 class Settings(BaseSettings):
     """The whole configuration. Sources, strongest first: environment, secrets dir, TOML file."""
 
@@ -127,6 +144,7 @@ class Settings(BaseSettings):
     salesforce: SalesforceSettings = Field(default_factory=SalesforceSettings)
     sync: SyncOptions = Field(default_factory=SyncOptions)
     guardrails: Guardrails = Field(default_factory=Guardrails)
+    report: ReportOptions = Field(default_factory=ReportOptions)
     segments: list[SegmentConfig] = Field(default_factory=list)
 
     def state_url(self) -> str:

@@ -22,6 +22,7 @@ from connectors.sandbox import SandboxCRM
 from sync.config import Settings, load_settings
 from sync.pipeline import run_sync
 from sync.progress import SilentProgress
+from sync.report.build import write_report
 from sync.runner import run_and_report
 
 DEMO_TOKEN = "sandbox-demo-token"
@@ -64,7 +65,7 @@ def simulate_a_week(crm: SandboxCRM, ids: list[str], seed: int) -> dict[str, int
     }
 
 
-def run_demo(console: Console, *, contacts: int, seed: int) -> None:
+def run_demo(console: Console, *, contacts: int, seed: int, report_path: Path) -> None:
     """Seed, sync, edit, sync again, then check that a third plan is empty."""
     with SandboxCRM(token=DEMO_TOKEN) as crm, tempfile.TemporaryDirectory() as state_dir:
         console.print(f"Sandbox CRM listening on {crm.base_url}")
@@ -95,9 +96,11 @@ def run_demo(console: Console, *, contacts: int, seed: int) -> None:
             check = run_sync(connector, settings, dry_run=True, progress=SilentProgress())
         finally:
             connector.close()
+            report = write_report(check, settings, report_path)
         verdict = "in sync" if check.plan.is_empty else "NOT in sync"
         console.print(
             f"\nRun 3 (dry run): {len(check.plan.writes)} property writes and "
             f"{check.plan.list_adds() + check.plan.list_removes()} list changes planned: "
             f"the CRM is {verdict}. {sum(crm.calls.values()):,} API calls served in all."
         )
+        console.print(f"Segment report: {report}")

@@ -57,6 +57,11 @@ class SyncOutcome:
     batches_planned: int = 0
     kept_out: dict[str, int] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
+    contacts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The typed fields the run read, for the report."""
+    memberships: pd.DataFrame = field(default_factory=pd.DataFrame)
+    segments: tuple[RuleSegment, ...] = ()
+    field_labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def dry_run(self) -> bool:
@@ -158,9 +163,11 @@ class SyncRun:
             ],
             field_types,
         )
+        report = self.settings.report
+        extra = {self.options.opt_out_field, report.conversion_field, report.revenue_field}
         read_fields = sorted(
             {name for s in segments for name in referenced_fields(s.rule)}
-            | ({self.options.opt_out_field} if self.options.opt_out_field else set())
+            | {name for name in extra if name and name in fields}
         )
         cursor = self.store.cursor()
         previous = self.store.last_run()
@@ -222,6 +229,10 @@ class SyncRun:
                 batches_planned=plan.batch_count(self.connector.limits),
                 kept_out={name: len(ids) for name, ids in kept_out.items()},
                 problems=tuple(problems),
+                contacts=typed.data,
+                memberships=memberships,
+                segments=tuple(segments),
+                field_labels={name: info.label for name, info in fields.items()},
             )
 
         if problems and not force:

@@ -105,10 +105,28 @@ def test_connectors_lists_the_builtin_hubspot_connector() -> None:
     ]
 
 
-def test_demo_runs_end_to_end_and_ends_in_sync() -> None:
-    result = runner.invoke(app, ["demo", "--contacts", "300"])
+def test_demo_runs_end_to_end_and_ends_in_sync(tmp_path: Path) -> None:
+    report = tmp_path / "demo.html"
+    result = runner.invoke(app, ["demo", "--contacts", "300", "--report", str(report)])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "Run 1: first sync (done)" in text
     assert "Run 2: only the difference (done)" in text
     assert "0 property writes and 0 list changes planned: the CRM is in sync" in text
+    html = report.read_text()
+    for section in ("overview", "sizes", "overlap", "segments", "completeness", "history"):
+        assert f'<section id="{section}"' in html
+    assert 'data-segment="Key customers"' in html
+
+
+def test_report_writes_the_segment_report_of_the_crm(
+    crm: SandboxCRM, config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crm.seed_contacts(120, seed=23)
+    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+    output = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", "--config", str(config), "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert f"Report written to {output}" in " ".join(result.output.split())
+    assert 'data-segment="Big"' in output.read_text()
+    assert writes_among(crm.calls) == {}

@@ -1,0 +1,70 @@
+"""From a sync run to a report: the segments it computed plus the run history it recorded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sync.config import Settings
+from sync.pipeline import SyncOutcome
+from sync.report.model import Conversion, ReportInput, rule_definitions
+from sync.report.render import render_report
+from sync.state import RunRecord, StateStore
+
+
+def _history(runs: list[RunRecord]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": run.id,
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
+            "status": run.status,
+            "contacts": run.contacts,
+            "writes": run.writes,
+            "list_adds": run.list_adds,
+            "list_removes": run.list_removes,
+            "failures": run.failures,
+            "api_calls": run.api_calls,
+        }
+        for run in reversed(runs)
+        if not run.dry_run
+    ]
+
+
+def _previous_sizes(runs: list[RunRecord], current_run: int) -> dict[str, int] | None:
+    """Segment sizes of the newest completed run before this one, from its stored summary."""
+    for run in runs:
+        if run.id < current_run and run.status in ("done", "done_with_failures"):
+            rows = json.loads(run.summary or "{}").get("segments", [])
+            return {row["segment"]: row["members"] for row in rows}
+    return None
+
+
+def write_report(outcome: SyncOutcome, settings: Settings, path: Path | None = None) -> Path:
+    """Render the report of ``outcome`` (with the sync's history) to ``path``."""
+    store = StateStore(settings.state_url(), settings.sync.name)
+    try:
+        runs = store.runs(limit=200)
+    finally:
+        store.close()
+    options = settings.report
+    contacts = outcome.contacts
+    conversion = (
+        Conversion(options.conversion_field, frozenset(options.conversion_values))
+        if options.conversion_field in contacts
+        else None
+    )
+    report = ReportInput(
+        contacts=contacts,
+        membership=outcome.memberships,
+        assignments=outcome.assignments,
+        segments=rule_definitions(outcome.segments),
+        previous_sizes=_previous_sizes(runs, outcome.run_id),
+        run_history=_history(runs),
+        conversion=conversion,
+        revenue_field=options.revenue_field if options.revenue_field in contacts else None,
+        field_labels=outcome.field_labels,
+        title=f"Segments of sync {settings.sync.name!r}",
+    )
+    return render_report(report, path or options.output)
