@@ -23,5 +23,6 @@ clean:
 	rm -rf $(VENV) .pytest_cache .segsync
 
 bench: $(STAMP)
+	$(VENV)/bin/python bench/pull.py
 	$(VENV)/bin/python bench/segments.py
 	$(VENV)/bin/python bench/clusters.py
