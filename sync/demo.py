@@ -73,30 +73,20 @@ def run_demo(console: Console, *, contacts: int, seed: int, report_path: Path) -
         console.print(f"Seeded {len(ids):,} generated B2B contacts (seed {seed}).\n")
         settings = demo_settings(crm.base_url, Path(state_dir))
         connector = load_connector(settings.connector, settings.connector_settings())
+
+        def sync(title: str) -> None:
+            run_and_report(console, connector, settings, dry_run=False, as_json=False, title=title)
+
         try:
-            run_and_report(
-                console,
-                connector,
-                settings,
-                dry_run=False,
-                as_json=False,
-                title="Run 1: first sync",
-            )
+            sync("Run 1: first sync")
             edits = simulate_a_week(crm, ids, seed)
             made = ", ".join(f"{count} {kind}" for kind, count in edits.items())
             console.print(f"\nA week passes in the CRM: {made}.\n")
-            run_and_report(
-                console,
-                connector,
-                settings,
-                dry_run=False,
-                as_json=False,
-                title="Run 2: only the difference",
-            )
+            sync("Run 2: only the difference")
             check = run_sync(connector, settings, dry_run=True, progress=SilentProgress())
         finally:
             connector.close()
-            report = write_report(check, settings, report_path)
+        report = write_report(check, settings, report_path)
         verdict = "in sync" if check.plan.is_empty else "NOT in sync"
         console.print(
             f"\nRun 3 (dry run): {len(check.plan.writes)} property writes and "

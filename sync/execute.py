@@ -123,7 +123,13 @@ class Executor:
         self.progress.finish(LISTS_STEP)
 
     def _find_or_create_list(self, name: str) -> ListRef:
-        """A list the plan saw missing may have been created since (by a person, a rerun)."""
-        return self._call(self.connector.find_list, name) or self._call(
-            self.connector.create_list, name
-        )
+        """A list the plan saw missing may have been created since (by a person, a rerun).
+
+        Finding and creating are retried as one unit: when a create's answer is lost, the
+        retry finds the list it made instead of failing on the duplicate name.
+        """
+
+        def find_or_create() -> ListRef:
+            return self.connector.find_list(name) or self.connector.create_list(name)
+
+        return self._call(find_or_create)

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from pathlib import Path
+from typing import Any
+
+from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import SandboxCRM
+from sync.pipeline import SyncOutcome, run_sync
+from sync.progress import SilentProgress
 from sync.retry import RetryPolicy
+from tests.conftest import make_settings
 
 SEGMENTS = [
     {"name": "Big", "priority": 100, "rule": {"field": "employees", "op": ">=", "value": 200}},
@@ -55,3 +62,16 @@ def assert_crm_holds_desired_state(crm: SandboxCRM, ids: list[str]) -> None:
         found = crm.store.list_by_name(f"segsync: {name}")
         assert found is not None, name
         assert crm.store.list_members(found["listId"]) == members, name
+
+
+def sync(
+    connector: HubSpotConnector,
+    crm: SandboxCRM,
+    state: Path,
+    segments: list[dict[str, Any]] = SEGMENTS,
+    **options: Any,
+) -> SyncOutcome:
+    """One sync of ``segments`` (the test segments by default), silent and with fast retries."""
+    settings = make_settings(crm, segments, state, **options.pop("sync_options", {}))
+    options.setdefault("dry_run", False)
+    return run_sync(connector, settings, progress=SilentProgress(), retry=FAST_RETRY, **options)

@@ -125,13 +125,15 @@ def build_report_input() -> ReportInput:
     membership = membership_table(segments, typed, NOW)
     assignments = resolve(membership, segments, fallback="Everyone else")
     definitions = [
-        replace(
-            definition,
-            kind="cluster",
-            definition="Clustered on email opens and purchases (k-means, 6 clusters)",
+        (
+            replace(
+                definition,
+                kind="cluster",
+                definition="Clustered on email opens and purchases (k-means, 6 clusters)",
+            )
+            if definition.name == CLUSTER
+            else definition
         )
-        if definition.name == CLUSTER
-        else definition
         for definition in rule_definitions(segments)
     ]
     sizes = membership.sum()

@@ -7,7 +7,6 @@ contact values; the assertions read the sandbox's own state, not segsync's accou
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,27 +14,17 @@ from connectors.base import RequestRejected
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import SandboxCRM
 from segment_core.errors import RuleError
-from sync.pipeline import SyncOutcome, run_sync
+from sync.pipeline import run_sync
 from sync.progress import SilentProgress
 from tests.conftest import make_settings, writes_among
 from tests.expectations import (
-    FAST_RETRY,
-    SEGMENTS,
+    sync,
     assert_crm_holds_desired_state,
     expected_segments,
 )
 
 CONTACTS = 400
 WRITE_ROUTE = "POST /crm/v3/objects/contacts/batch/update"
-
-
-def sync(
-    connector: HubSpotConnector, crm: SandboxCRM, state: Path, dry_run: bool = False, **options: Any
-) -> SyncOutcome:
-    settings = make_settings(crm, SEGMENTS, state)
-    return run_sync(
-        connector, settings, dry_run=dry_run, progress=SilentProgress(), retry=FAST_RETRY, **options
-    )
 
 
 def test_first_sync_writes_every_segment_and_second_sync_writes_nothing(
@@ -145,3 +134,23 @@ def test_the_connector_reports_a_rejected_record_without_failing_the_batch(
     assert crm.store.contact(good)["jobtitle"] == "CFO"
     with pytest.raises(RequestRejected):
         connector.create_list("")
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        "POST /crm/v3/lists",
+        "POST /crm/v3/properties/contacts",
+        "POST /crm/v3/objects/contacts/batch/update",
+        "PUT /crm/v3/lists/{listId}/memberships/add",
+    ],
+)
+def test_a_write_whose_answer_is_lost_is_not_an_error(
+    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path, route: str
+) -> None:
+    ids = crm.seed_contacts(CONTACTS, seed=18)
+    crm.inject_faults("disconnect", 1, route, after_commit=True)
+    outcome = sync(connector, crm, tmp_path)
+    assert outcome.status == "done"
+    assert outcome.retries == 1
+    assert_crm_holds_desired_state(crm, ids)

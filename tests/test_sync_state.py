@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -14,28 +13,13 @@ from connectors.sandbox import SandboxCRM, SandboxLimits
 from sync.cli import app
 from sync.guardrails import GuardrailTripped
 from sync.pacing import BudgetExhausted
-from sync.pipeline import SyncOutcome, run_sync
-from sync.progress import SilentProgress
 from sync.state import StateStore, SyncLocked
 from tests.conftest import TOKEN, hubspot_settings, make_settings, writes_among
-from tests.expectations import FAST_RETRY, SEGMENTS, assert_crm_holds_desired_state
+from tests.expectations import SEGMENTS, assert_crm_holds_desired_state, sync
 
 CONTACTS = 300
 SEARCH = "POST /crm/v3/objects/contacts/search"
 PULL = "GET /crm/v3/objects/contacts"
-
-
-def sync(
-    connector: HubSpotConnector,
-    crm: SandboxCRM,
-    state: Path,
-    segments: list[dict[str, Any]] = SEGMENTS,
-    **options: Any,
-) -> SyncOutcome:
-    settings = make_settings(crm, segments, state, **options.pop("sync_options", {}))
-    return run_sync(
-        connector, settings, dry_run=False, progress=SilentProgress(), retry=FAST_RETRY, **options
-    )
 
 
 def test_second_run_is_incremental_and_fixes_exactly_what_changed(
