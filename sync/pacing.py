@@ -41,6 +41,7 @@ class Pacer:
         self.waited_seconds = 0.0
         self._daily_max = self.budget.daily
         self._daily_remaining: int | None = None
+        self._first_remaining: int | None = None
 
     @property
     def _rate(self) -> float | None:
@@ -71,6 +72,8 @@ class Pacer:
             if status.daily_max is not None:
                 self._daily_max = status.daily_max
             if status.daily_remaining is not None:
+                if self._first_remaining is None:
+                    self._first_remaining = status.daily_remaining + 1  # before our 1st call
                 self._daily_remaining = status.daily_remaining
 
     def _refill(self, rate: float) -> None:
@@ -82,8 +85,16 @@ class Pacer:
     def _check_daily(self) -> None:
         if self._daily_remaining is not None and self._daily_remaining <= 0:
             raise BudgetExhausted("the CRM's daily request limit is used up")
-        if self._daily_max is not None and self.calls >= self._daily_max * self.daily_share:
+        spent = self._spent()
+        if self._daily_max is not None and spent >= self._daily_max * self.daily_share:
             raise BudgetExhausted(
-                f"this run used {self.calls:,} requests, its share ({self.daily_share:.0%}) of "
+                f"this run used {spent:,} requests, its share ({self.daily_share:.0%}) of "
                 f"the daily limit of {self._daily_max:,}"
             )
+
+    def _spent(self) -> int:
+        """Requests this run made: by the CRM's own daily counter when it reports one (a
+        connector call may take several requests), else by the calls admitted here."""
+        if self._first_remaining is not None and self._daily_remaining is not None:
+            return max(self.calls, self._first_remaining - self._daily_remaining)
+        return self.calls
