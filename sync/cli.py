@@ -8,10 +8,10 @@ Exit codes: 0 done, 1 done but some records were refused, 2 configuration error,
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,7 +20,8 @@ from rich.markup import escape
 from connectors.base import AuthFailed, ConnectorError
 from connectors.registry import available_connectors, load_connector
 from segment_core.errors import RuleError
-from sync.config import ConfigError, load_settings
+from sync.alerts import AlertPolicy
+from sync.config import ConfigError, Settings, load_settings
 from sync.guardrails import GuardrailTripped
 from sync.pipeline import run_sync
 from sync.progress import RichProgress
@@ -28,6 +29,7 @@ from sync.pacing import BudgetExhausted
 from sync.state import SyncLocked
 from sync import history
 from sync.runner import exit_code, run_and_report
+from sync.summary import summary_json
 
 EXIT_CONFIG = 2
 EXIT_AUTH = 3
@@ -83,21 +85,44 @@ FullOption = Annotated[
 def _sync(config: Path, *, dry_run: bool, as_json: bool, force: bool, full: bool) -> None:
     with exit_on_known_errors():
         settings = load_settings(config)
-        connector = load_connector(settings.connector, settings.connector_settings())
-        try:
-            outcome = run_and_report(
-                console,
-                connector,
-                settings,
-                dry_run=dry_run,
-                as_json=as_json,
-                title=f"segsync {settings.sync.name}",
-                force=force,
-                full=full,
-            )
-        finally:
-            connector.close()
+        with alerting(settings) as notify:
+            connector = load_connector(settings.connector, settings.connector_settings())
+            try:
+                outcome = run_and_report(
+                    console,
+                    connector,
+                    settings,
+                    dry_run=dry_run,
+                    as_json=as_json,
+                    title=f"segsync {settings.sync.name}",
+                    force=force,
+                    full=full,
+                )
+            finally:
+                connector.close()
+            notify(summary_json(outcome))
     raise typer.Exit(exit_code(outcome))
+
+
+@contextmanager
+def alerting(settings: Settings) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """Announce a failed or aborted run (and hand out ``notify`` for a finished one)."""
+    url = settings.alerts.webhook_url
+    policy = AlertPolicy(
+        url.get_secret_value() if url else None, settings.alerts.max_rejected_share
+    )
+
+    def notify(summary: dict[str, Any]) -> None:
+        policy.notify({**summary, "sync": settings.sync.name})
+
+    try:
+        yield notify
+    except GuardrailTripped as exc:
+        notify({"status": "aborted", "error": "; ".join(exc.args[0].problems)})
+        raise
+    except (ConnectorError, BudgetExhausted, RuleError, SyncLocked) as exc:
+        notify({"status": "failed", "error": str(exc)})
+        raise
 
 
 @app.command()

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NestedSecretsSettingsSource,
@@ -128,6 +128,19 @@ class ReportOptions(BaseModel):
     output: Path = Field(Path("segsync-report.html"), description="Where the report is written.")
 
 
+class AlertOptions(BaseModel):
+    """Where failed, aborted or heavily refused runs are announced (Slack-compatible webhook)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    webhook_url: SecretStr | None = Field(
+        None, description="From SEGSYNC_ALERTS__WEBHOOK_URL only: the URL is the credential."
+    )
+    max_rejected_share: float = Field(
+        0.05, ge=0, le=1, description="Alert when the CRM refuses more than this share of writes."
+    )
+
+
 class Settings(BaseSettings):
     """The whole configuration. Sources, strongest first: environment, secrets dir, TOML file."""
 
@@ -145,6 +158,7 @@ class Settings(BaseSettings):
     sync: SyncOptions = Field(default_factory=SyncOptions)
     guardrails: Guardrails = Field(default_factory=Guardrails)
     report: ReportOptions = Field(default_factory=ReportOptions)
+    alerts: AlertOptions = Field(default_factory=AlertOptions)
     segments: list[SegmentConfig] = Field(default_factory=list)
 
     def state_url(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 from connectors.sandbox import SandboxCRM
 from sync.cli import app
 from tests.conftest import TOKEN, writes_among
+from tests.test_alerts import Webhook, webhook  # noqa: F401 - the webhook fixture
 
 runner = CliRunner()
 
@@ -130,3 +132,16 @@ def test_report_writes_the_segment_report_of_the_crm(
     assert f"Report written to {output}" in " ".join(result.output.split())
     assert 'data-segment="Big"' in output.read_text()
     assert writes_among(crm.calls) == {}
+
+
+def test_a_failed_sync_posts_one_alert_without_the_token(
+    crm: SandboxCRM, config: Path, monkeypatch: pytest.MonkeyPatch, webhook: Webhook
+) -> None:
+    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", "pat-wrong-secret")
+    monkeypatch.setenv("SEGSYNC_ALERTS__WEBHOOK_URL", webhook.url)
+    result = runner.invoke(app, ["sync", "--config", str(config)])
+    assert result.exit_code == 3
+    assert len(webhook.bodies) == 1
+    text = webhook.bodies[0]["text"]
+    assert text.startswith(":x: Sync *default* failed: HubSpot rejected the access token (401)")
+    assert "pat-wrong-secret" not in json.dumps(webhook.bodies)
