@@ -7,6 +7,7 @@ Exit codes: 0 done, 1 done but some records were refused, 2 configuration error,
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,12 +20,13 @@ from rich.markup import escape
 
 from connectors.base import AuthFailed, ConnectorError
 from connectors.registry import available_connectors, load_connector
+from segment_core.audit import audit
 from segment_core.errors import RuleError
 from sync.alerts import AlertPolicy
 from sync.config import ConfigError, Settings, load_settings
 from sync.guardrails import GuardrailTripped
 from sync.pipeline import run_sync
-from sync.progress import RichProgress
+from sync.progress import RichProgress, SilentProgress
 from sync.pacing import BudgetExhausted
 from sync.state import SyncLocked
 from sync import history
@@ -187,6 +189,27 @@ def report(
             connector.close()
         path = write_report(outcome, settings, output)
     console.print(f"Report written to {path}")
+
+
+@app.command("audit")
+def audit_command(config: ConfigOption, as_json: JsonOption = False) -> None:
+    """Data-quality audit of the fields the segments use: gaps, segments at risk, bad cells."""
+    with exit_on_known_errors():
+        settings = load_settings(config)
+        connector = load_connector(settings.connector, settings.connector_settings())
+        try:
+            outcome = run_sync(
+                connector, settings, dry_run=True, progress=SilentProgress(), force=True
+            )
+        finally:
+            connector.close()
+        assert outcome.coerced is not None
+        report = audit(outcome.coerced, outcome.segments)
+    if as_json:
+        console.print_json(json.dumps(report.to_dict()))
+    else:
+        for line in report.summary():
+            console.print(line, highlight=False)
 
 
 @app.command()

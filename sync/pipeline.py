@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 
 from connectors.base import Connector, FieldInfo, ListRef, WriteResult
-from segment_core.coerce import coerce_frame
+from segment_core.coerce import CoercedFrame, coerce_frame
 from segment_core.resolve import membership_table, resolve
 from segment_core.rules import referenced_fields
 from segment_core.segments import RuleSegment, parse_segments
@@ -57,8 +57,8 @@ class SyncOutcome:
     batches_planned: int = 0
     kept_out: dict[str, int] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
-    contacts: pd.DataFrame = field(default_factory=pd.DataFrame)
-    """The typed fields the run read, for the report."""
+    coerced: CoercedFrame | None = None
+    """The typed fields the run read (and the cells that did not parse): report and audit."""
     memberships: pd.DataFrame = field(default_factory=pd.DataFrame)
     segments: tuple[RuleSegment, ...] = ()
     field_labels: dict[str, str] = field(default_factory=dict)
@@ -229,7 +229,7 @@ class SyncRun:
                 batches_planned=plan.batch_count(self.connector.limits),
                 kept_out={name: len(ids) for name, ids in kept_out.items()},
                 problems=tuple(problems),
-                contacts=typed.data,
+                coerced=typed,
                 memberships=memberships,
                 segments=tuple(segments),
                 field_labels={name: info.label for name, info in fields.items()},

@@ -145,3 +145,18 @@ def test_a_failed_sync_posts_one_alert_without_the_token(
     text = webhook.bodies[0]["text"]
     assert text.startswith(":x: Sync *default* failed: HubSpot rejected the access token (401)")
     assert "pat-wrong-secret" not in json.dumps(webhook.bodies)
+
+
+def test_audit_reports_the_completeness_of_the_rule_fields(
+    crm: SandboxCRM, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = crm.seed_contacts(200, seed=24)
+    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+    result = runner.invoke(app, ["audit", "--config", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    missing = sum(1 for i in ids if not (crm.store.contact(i).get("employees") or "").strip())
+    employees = next(f for f in report["completeness"] if f["field"] == "employees")
+    assert (report["contacts"], employees["missing"]) == (200, missing)
+    assert employees["used_by"] == ["Big"]
+    assert writes_among(crm.calls) == {}

@@ -49,7 +49,8 @@ def write_report(outcome: SyncOutcome, settings: Settings, path: Path | None = N
     finally:
         store.close()
     options = settings.report
-    contacts = outcome.contacts
+    assert outcome.coerced is not None
+    contacts = outcome.coerced.data
     conversion = (
         Conversion(options.conversion_field, frozenset(options.conversion_values))
         if options.conversion_field in contacts
