@@ -38,7 +38,6 @@ class Pacer:
         self._tokens = float(self.budget.per_window or 0)
         self._updated = self.clock()
         self.calls = 0
-        self.waited_seconds = 0.0
         self._daily_max = self.budget.daily
         self._daily_remaining: int | None = None
         self._first_remaining: int | None = None
@@ -58,7 +57,6 @@ class Pacer:
                 self._refill(rate)
                 if self._tokens < 1:
                     wait = (1 - self._tokens) / rate
-                    self.waited_seconds += wait
                     self.sleep(wait)
                     self._refill(rate)
                 self._tokens -= 1

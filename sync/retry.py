@@ -91,7 +91,6 @@ class Retrier:
         self.observe = observe
         self.attempts = 0
         self.retries = 0
-        self.rate_limited = 0
 
     def call(self, fn: Callable[..., T], *args: object) -> T:
         """Call ``fn(*args)`` under the retry policy, counting attempts and retries."""
@@ -113,7 +112,5 @@ class Retrier:
                 raise BudgetExhausted(f"the CRM's daily request limit is used up ({exc})") from exc
             raise
 
-    def _count_retry(self, exc: BaseException) -> None:
+    def _count_retry(self, _exc: BaseException) -> None:
         self.retries += 1
-        if isinstance(exc, RateLimited):
-            self.rate_limited += 1

@@ -287,13 +287,9 @@ class StateStore:
     def finish_run(self, run_id: int, status: str, **values: Any) -> None:
         self.update_run(run_id, status=status, finished_at=utcnow(), **values)
 
-    def last_run(self, *, finished_ok: bool = False, before: int | None = None) -> RunRecord | None:
-        """The newest run (optionally the newest that completed its writes)."""
+    def last_run(self) -> RunRecord | None:
+        """The newest run that was meant to write (dry runs are plans, not runs)."""
         query = select(runs).where(runs.c.sync_name == self.sync_name, runs.c.dry_run.is_(False))
-        if finished_ok:
-            query = query.where(runs.c.status.in_(("done", "done_with_failures")))
-        if before is not None:
-            query = query.where(runs.c.id < before)
         row = self._first(query.order_by(runs.c.id.desc()))
         return _run(row) if row else None
 

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any
 
 from connectors.base import (
     AuthFailed,
@@ -49,8 +49,6 @@ FIELD_TYPES_BY_KIND = {
     "multi_select": ("enumeration", "checkbox"),
     "text": ("string", "textarea"),
 }
-
-T = TypeVar("T")
 
 
 def _field_type(hubspot_type: str, field_type: str) -> FieldType:
