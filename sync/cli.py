@@ -20,7 +20,6 @@ from rich.markup import escape
 
 from connectors.base import AuthFailed, ConnectorError
 from connectors.registry import available_connectors, load_connector
-from segment_core.audit import audit
 from segment_core.errors import RuleError
 from sync.alerts import AlertPolicy
 from sync.config import ConfigError, Settings, load_settings
@@ -203,8 +202,7 @@ def audit_command(config: ConfigOption, as_json: JsonOption = False) -> None:
             )
         finally:
             connector.close()
-        assert outcome.coerced is not None
-        report = audit(outcome.coerced, outcome.segments)
+        report = outcome.segmentation.audit
     if as_json:
         console.print_json(json.dumps(report.to_dict()))
     else:

@@ -23,6 +23,11 @@ from pydantic_settings import (
 from connectors.hubspot.settings import HubSpotSettings
 from connectors.salesforce.settings import SalesforceSettings
 from connectors.registry import available_connectors
+from segment_core.audit import parse_audit
+from segment_core.clusters import parse_cluster_sets
+from segment_core.errors import ConfigError as SegmentConfigError
+from segment_core.features import parse_features
+from segment_core.validation import parse_validation
 from sync.guardrails import Guardrails
 from sync.state import default_url
 
@@ -160,6 +165,18 @@ class Settings(BaseSettings):
     report: ReportOptions = Field(default_factory=ReportOptions)
     alerts: AlertOptions = Field(default_factory=AlertOptions)
     segments: list[SegmentConfig] = Field(default_factory=list)
+    features: dict[str, Any] | None = Field(
+        None, description="Derived fields: days_since, rfm, engagement (segment_core.features)."
+    )
+    clusters: list[dict[str, Any]] | None = Field(
+        None, description="Cluster segment sets, each a [[clusters]] table."
+    )
+    audit: dict[str, Any] | None = Field(
+        None, description="Data-quality audit options (segment_core.audit)."
+    )
+    validation: dict[str, Any] | None = Field(
+        None, description="Segment validation thresholds (segment_core.validation)."
+    )
 
     def state_url(self) -> str:
         return self.sync.state_url or default_url(self.sync.state_dir)
@@ -234,7 +251,20 @@ def load_settings(path: Path, secrets_dir: str | None = None) -> Settings:
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(path, exc)) from None
     _check_extra_sections(path, settings)
+    _check_segment_sections(path, settings)
     return settings
+
+
+def _check_segment_sections(path: Path, settings: Settings) -> None:
+    """The features, clusters, audit and validation keys, checked before any CRM call; their
+    fields are checked against the CRM's field list when a run has read it."""
+    try:
+        parse_features(settings.features)
+        parse_cluster_sets(settings.clusters)
+        parse_audit(settings.audit)
+        parse_validation(settings.validation)
+    except SegmentConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
 
 
 def _check_extra_sections(path: Path, settings: Settings) -> None:

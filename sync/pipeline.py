@@ -20,10 +20,7 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 
 from connectors.base import Connector, FieldInfo, ListRef, WriteResult
-from segment_core.coerce import CoercedFrame, coerce_frame
-from segment_core.resolve import membership_table, resolve
-from segment_core.rules import referenced_fields
-from segment_core.segments import RuleSegment, parse_segments
+from segment_core.segments import Segment
 from sync.config import Settings
 from sync.execute import ExecutionResult, Executor
 from sync.guardrails import GuardrailTripped, guardrail_problems
@@ -32,6 +29,7 @@ from sync.plan import Plan, SegmentTarget, build_plan, kept_out_of_lists
 from sync.progress import ProgressSink
 from sync.pull import pull_changed_contacts, pull_contacts, read_members
 from sync.retry import Retrier, RetryPolicy
+from sync.segmentation import Segmentation, SegmentationConfig
 from sync.state import RecordFailure, StateStore
 from sync.summary import summary_json
 
@@ -48,7 +46,7 @@ class SyncOutcome:
     mode: str
     status: str
     targets: tuple[SegmentTarget, ...]
-    assignments: pd.DataFrame
+    segmentation: Segmentation
     plan: Plan
     result: ExecutionResult | None
     api_calls: int
@@ -57,11 +55,11 @@ class SyncOutcome:
     batches_planned: int = 0
     kept_out: dict[str, int] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
-    coerced: CoercedFrame | None = None
-    """The typed fields the run read (and the cells that did not parse): report and audit."""
-    memberships: pd.DataFrame = field(default_factory=pd.DataFrame)
-    segments: tuple[RuleSegment, ...] = ()
     field_labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def assignments(self) -> pd.DataFrame:
+        return self.segmentation.assignments
 
     @property
     def dry_run(self) -> bool:
@@ -104,7 +102,7 @@ class StoreCheckpoint:
         )
 
 
-def segment_targets(settings: Settings, segments: list[RuleSegment]) -> tuple[SegmentTarget, ...]:
+def segment_targets(settings: Settings, segments: Sequence[Segment]) -> tuple[SegmentTarget, ...]:
     pattern = settings.sync.list_name_pattern
     return tuple(
         SegmentTarget(s.name, s.priority, pattern.format(segment=s.name)) for s in segments
@@ -153,27 +151,20 @@ class SyncRun:
         o = self.options
         return [o.segment_property, o.segments_property, o.reason_property]
 
-    def execute(self, *, dry_run: bool, force: bool, full: bool) -> SyncOutcome:
+    def execute(self, *, dry_run: bool, force: bool, full: bool, refit: bool) -> SyncOutcome:
+        """Read, segment, plan and check; then, unless ``dry_run``, apply the plan."""
         fields = {info.name: info for info in self.retrier.call(self.connector.describe_fields)}
-        field_types = {name: info.type for name, info in fields.items()}
-        segments = parse_segments(
-            [
-                s.model_dump(include={"name", "priority", "rule", "description"})
-                for s in self.settings.segments
-            ],
-            field_types,
+        config = SegmentationConfig.bind(
+            self.settings, {name: info.type for name, info in fields.items()}
         )
         report = self.settings.report
-        extra = {self.options.opt_out_field, report.conversion_field, report.revenue_field}
-        read_fields = sorted(
-            {name for s in segments for name in referenced_fields(s.rule)}
-            | {name for name in extra if name and name in fields}
+        read_fields = config.read_fields(
+            [self.options.opt_out_field, report.conversion_field, report.revenue_field]
         )
         cursor = self.store.cursor()
         previous = self.store.last_run()
-        mode = self._mode(full, dry_run, cursor, fields, read_fields)
-        run_id = self.store.start_run(mode, dry_run)
-        self.run_id = run_id
+        mode = self._mode(full, cursor, fields, read_fields)
+        self.run_id = run_id = self.store.start_run(mode, dry_run)
         started = datetime.now(timezone.utc)
         if mode == "full":
             rule_values, current, modified = self._full_pull(read_fields, dry_run)
@@ -181,37 +172,34 @@ class SyncRun:
             assert cursor is not None
             rule_values, current, modified = self._incremental_pull(read_fields, cursor[0])
 
-        typed = coerce_frame(rule_values, {name: field_types[name] for name in read_fields})
-        memberships = membership_table(segments, typed, self.now)
-        assignments = resolve(memberships, segments, fallback=self.options.fallback_segment)
-        targets = segment_targets(self.settings, segments)
+        segmentation = config.segment(
+            rule_values,
+            self.now,
+            self.store.models(),
+            fallback=self.options.fallback_segment,
+            refit=refit,
+        )
         killed = previous is not None and previous.status == "running"
-        lists, members = self._lists(targets, read_all=mode == "full" or killed, dry_run=dry_run)
-        opted_out = self._opted_out(typed.data)
-        kept_out = kept_out_of_lists(
+        targets = segment_targets(self.settings, segmentation.segments)
+        plan, kept_out, members = self._plan(
+            segmentation,
+            config.holdouts,
             targets,
-            assignments,
-            {s.name: s.holdout for s in self.settings.segments},
-            opted_out,
+            fields,
+            current,
+            read_all=mode == "full" or killed,
+            dry_run=dry_run,
         )
-        plan = build_plan(
-            options=self.options,
-            targets=targets,
-            assignments=assignments,
-            existing_fields=fields,
-            current_values=current,
-            lists=lists,
-            members=members,
-            kept_out=kept_out,
-            skip_writes=self._given_up(),
-        )
-        problems = guardrail_problems(
-            plan,
-            rules=self.settings.guardrails,
-            list_sizes={name: len(ids) for name, ids in members.items()},
-            contacts=len(assignments),
-            previous_contacts=cursor[1] if cursor else None,
-            full_pull=mode == "full",
+        problems = (
+            guardrail_problems(
+                plan,
+                rules=self.settings.guardrails,
+                list_sizes={name: len(ids) for name, ids in members.items()},
+                contacts=len(segmentation.assignments),
+                previous_contacts=cursor[1] if cursor else None,
+                full_pull=mode == "full",
+            )
+            + segmentation.validation_problems()
         )
 
         def outcome(status: str, result: ExecutionResult | None) -> SyncOutcome:
@@ -220,7 +208,7 @@ class SyncRun:
                 mode=mode,
                 status=status,
                 targets=targets,
-                assignments=assignments,
+                segmentation=segmentation,
                 plan=plan,
                 result=result,
                 api_calls=self.retrier.attempts,
@@ -229,9 +217,6 @@ class SyncRun:
                 batches_planned=plan.batch_count(self.connector.limits),
                 kept_out={name: len(ids) for name, ids in kept_out.items()},
                 problems=tuple(problems),
-                coerced=typed,
-                memberships=memberships,
-                segments=tuple(segments),
                 field_labels={name: info.label for name, info in fields.items()},
             )
 
@@ -239,18 +224,57 @@ class SyncRun:
             raise GuardrailTripped(outcome("guardrail_abort", None))
         if dry_run:
             return outcome("planned", None)
-        checkpoint = StoreCheckpoint(self.store, run_id)
-        result = Executor(self.connector, self.retrier, self.progress, checkpoint).run(plan)
-        self.store.forget_contacts(result.missing)
+        result = self._apply(plan)
+        for name, state in segmentation.models().items():
+            self.store.save_model(name, state)
         previous_cursor = cursor[0] if cursor else None
-        seen = len(assignments) if mode == "full" else (cursor[1] if cursor else len(assignments))
+        contacts = len(segmentation.assignments)
+        seen = contacts if mode == "full" else (cursor[1] if cursor else contacts)
         self.store.save_cursor(_watermark(modified, started, previous_cursor), seen)
         return outcome("done_with_failures" if result.failures else "done", result)
+
+    def _plan(
+        self,
+        segmentation: Segmentation,
+        holdouts: Mapping[str, float],
+        targets: tuple[SegmentTarget, ...],
+        fields: Mapping[str, FieldInfo],
+        current: pd.DataFrame,
+        *,
+        read_all: bool,
+        dry_run: bool,
+    ) -> tuple[Plan, dict[str, set[str]], dict[str, set[str]]]:
+        """The plan, the contacts kept out of each list (holdout, opt-out) and the lists' members."""
+        lists, members = self._lists(targets, read_all=read_all, dry_run=dry_run)
+        kept_out = kept_out_of_lists(
+            targets,
+            segmentation.assignments,
+            holdouts,
+            self._opted_out(segmentation.frame.data),
+        )
+        plan = build_plan(
+            options=self.options,
+            targets=targets,
+            assignments=segmentation.assignments,
+            existing_fields=fields,
+            current_values=current,
+            lists=lists,
+            members=members,
+            kept_out=kept_out,
+            skip_writes=self._given_up(),
+        )
+        return plan, kept_out, members
+
+    def _apply(self, plan: Plan) -> ExecutionResult:
+        """Write the plan, each acknowledged batch checkpointed; forget contacts that are gone."""
+        checkpoint = StoreCheckpoint(self.store, self.run_id)
+        result = Executor(self.connector, self.retrier, self.progress, checkpoint).run(plan)
+        self.store.forget_contacts(result.missing)
+        return result
 
     def _mode(
         self,
         full: bool,
-        dry_run: bool,
         cursor: tuple[datetime, int] | None,
         fields: Mapping[str, FieldInfo],
         read_fields: Sequence[str],
@@ -344,6 +368,7 @@ def run_sync(
     now: datetime | None = None,
     force: bool = False,
     full: bool = False,
+    refit: bool = False,
     store: StateStore | None = None,
 ) -> SyncOutcome:
     """Run one sync under the sync's lock, recording it in the run history."""
@@ -360,7 +385,7 @@ def run_sync(
     try:
         with store.lock():
             try:
-                outcome = run.execute(dry_run=dry_run, force=force, full=full)
+                outcome = run.execute(dry_run=dry_run, force=force, full=full, refit=refit)
             except GuardrailTripped as exc:
                 _finish(store, exc.args[0])
                 raise

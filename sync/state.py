@@ -533,11 +533,11 @@ class StateStore:
 
     # -- models --------------------------------------------------------------------------
 
-    def load_model(self, name: str) -> bytes | None:
-        row = self._first(
-            select(models.c.blob).where(models.c.sync_name == self.sync_name, models.c.name == name)
-        )
-        return bytes(row.blob) if row else None
+    def models(self) -> dict[str, bytes]:
+        """Every stored cluster model of this sync, by cluster set name."""
+        query = select(models.c.name, models.c.blob).where(models.c.sync_name == self.sync_name)
+        with self.engine.connect() as connection:
+            return {row.name: bytes(row.blob) for row in connection.execute(query)}
 
     def save_model(self, name: str, blob: bytes) -> None:
         with self.transaction() as tx:

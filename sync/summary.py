@@ -54,6 +54,46 @@ def summary_json(outcome: SyncOutcome) -> dict[str, Any]:
         ],
         "api_calls": outcome.api_calls,
         "retries": outcome.retries,
+        "clusters": cluster_summary(outcome),
+        "audit": audit_summary(outcome),
+        "validation": [
+            {
+                "kind": f.kind,
+                "severity": f.severity,
+                "segments": list(f.segments),
+                "message": f.message,
+            }
+            for f in outcome.segmentation.validation.findings
+        ],
+    }
+
+
+def cluster_summary(outcome: SyncOutcome) -> list[dict[str, Any]]:
+    """Each cluster set: its clusters and whether this run refitted it, and why."""
+    return [
+        {
+            "set": cluster_set.name,
+            "clusters": [segment.name for segment in cluster_set.segments],
+            "refitted": bool(cluster_set.segmenter.refitted_),
+            "why": cluster_set.segmenter.fit_reason_,
+        }
+        for cluster_set in outcome.segmentation.cluster_sets
+    ]
+
+
+def audit_summary(outcome: SyncOutcome) -> dict[str, Any]:
+    """The data-quality audit in counts: no contact values, since this lands in run history
+    and alerts (duplicate keys would be e-mail addresses)."""
+    report = outcome.segmentation.audit
+    return {
+        "segments_at_risk": [
+            {"segment": r.segment, "field": r.field, "missing_share": round(r.missing_share, 4)}
+            for r in report.segments_at_risk
+        ],
+        "duplicate_groups": len(report.duplicates),
+        "duplicate_contacts": report.duplicate_contacts,
+        "format_variants": sorted({v.field for v in report.format_variants}),
+        "unparsable_cells": {issue.field: issue.count for issue in report.coercion_problems},
     }
 
 
@@ -87,8 +127,23 @@ def print_summary(console: Console, outcome: SyncOutcome, title: str) -> None:
         f"{len(data['failures']):,} records refused · "
         f"{data['api_calls']:,} API calls · {data['retries']} retries"
     )
+    print_segment_checks(console, outcome)
     if outcome.dry_run:
         print_plan_sample(console, outcome)
+
+
+def print_segment_checks(console: Console, outcome: SyncOutcome) -> None:
+    """Clusters, data-quality audit and segment validation, one line per finding."""
+    for item in cluster_summary(outcome):
+        verb = "refitted" if item["refitted"] else "kept its stored model"
+        console.print(
+            f"Cluster set {item['set']}: {len(item['clusters'])} clusters, {verb} ({item['why']})",
+            highlight=False,
+        )
+    for line in outcome.segmentation.audit.summary()[1:]:
+        console.print(f"Audit: {line}", highlight=False)
+    for finding in outcome.segmentation.validation.findings:
+        console.print(f"Validation {finding.severity}: {finding.message}", highlight=False)
 
 
 def print_plan_sample(console: Console, outcome: SyncOutcome) -> None:

@@ -6,9 +6,18 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from sync.config import Settings
 from sync.pipeline import SyncOutcome
-from sync.report.model import Conversion, ReportInput, rule_definitions
+from segment_core.clusters import ClusterSegmentSet
+from sync.report.model import (
+    ClusterProfile,
+    Conversion,
+    ReportInput,
+    SegmentDefinition,
+    rule_definitions,
+)
 from sync.report.render import render_report
 from sync.state import RunRecord, StateStore
 
@@ -41,6 +50,44 @@ def _previous_sizes(runs: list[RunRecord], current_run: int) -> dict[str, int] |
     return None
 
 
+def cluster_definitions(cluster_set: ClusterSegmentSet) -> list[SegmentDefinition]:
+    """One definition per cluster: which features the set clusters on, and its traits."""
+    segmenter = cluster_set.segmenter
+    fields = (*segmenter.numeric, *segmenter.categorical)
+    return [
+        SegmentDefinition(
+            name=segment.name,
+            priority=segment.priority,
+            definition=f"cluster {segment.cluster_id} of k-means set {cluster_set.name!r} over "
+            f"{', '.join(fields)}; {segment.reason}",
+            kind="cluster",
+            fields=tuple(fields),
+        )
+        for segment in cluster_set.segments
+    ]
+
+
+def cluster_profiles(cluster_set: ClusterSegmentSet) -> list[ClusterProfile]:
+    """The report's view of each cluster: feature means against all contacts, top categories."""
+    segmenter = cluster_set.segmenter
+    profiles = []
+    for segment in cluster_set.segments:
+        profile = segmenter.profiles_[segment.cluster_id]
+        means = pd.DataFrame(
+            {
+                "cluster": [stat.mean for stat in profile.numeric],
+                "overall": [stat.overall_mean for stat in profile.numeric],
+            },
+            index=[stat.feature for stat in profile.numeric],
+            dtype=float,
+        )
+        top: dict[str, list[tuple[str, float]]] = {}
+        for stat in profile.categories:
+            top.setdefault(stat.feature, []).append((stat.value, stat.share))
+        profiles.append(ClusterProfile(segment.name, profile.size, profile.share, means, top))
+    return profiles
+
+
 def write_report(outcome: SyncOutcome, settings: Settings, path: Path | None = None) -> Path:
     """Render the report of ``outcome`` (with the sync's history) to ``path``."""
     store = StateStore(settings.state_url(), settings.sync.name)
@@ -49,8 +96,8 @@ def write_report(outcome: SyncOutcome, settings: Settings, path: Path | None = N
     finally:
         store.close()
     options = settings.report
-    assert outcome.coerced is not None
-    contacts = outcome.coerced.data
+    segmentation = outcome.segmentation
+    contacts = segmentation.frame.data
     conversion = (
         Conversion(options.conversion_field, frozenset(options.conversion_values))
         if options.conversion_field in contacts
@@ -58,9 +105,13 @@ def write_report(outcome: SyncOutcome, settings: Settings, path: Path | None = N
     )
     report = ReportInput(
         contacts=contacts,
-        membership=outcome.memberships,
-        assignments=outcome.assignments,
-        segments=rule_definitions(outcome.segments),
+        membership=segmentation.memberships,
+        assignments=segmentation.assignments,
+        segments=[
+            *rule_definitions(segmentation.rule_segments),
+            *(d for s in segmentation.cluster_sets for d in cluster_definitions(s)),
+        ],
+        clusters=[p for s in segmentation.cluster_sets for p in cluster_profiles(s)],
         previous_sizes=_previous_sizes(runs, outcome.run_id),
         run_history=_history(runs),
         conversion=conversion,

@@ -1,0 +1,157 @@
+"""The segmenting step of a run: from the CRM's text values to each contact's segments.
+
+It binds the configuration's ``[features]``, ``[[segments]]``, ``[[clusters]]``, ``[audit]``
+and ``[validation]`` to the CRM's own field list, says which fields a run must pull, and
+turns the pulled contacts into memberships and assignments, with the audit and validation
+reports that the run summary shows. Cluster models come in and go out as stored state, so a
+cluster keeps its identity and name from run to run (see ``segment_core.clusters``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+
+from segment_core.audit import AuditConfig, AuditReport, audit, parse_audit
+from segment_core.clusters import ClusterSegmentSet, ClusterSetConfig, parse_cluster_sets
+from segment_core.coerce import CoercedFrame, coerce_frame
+from segment_core.features import FeatureConfig, add_features, parse_features
+from segment_core.fields import FieldType
+from segment_core.resolve import all_segments, membership_table, resolve
+from segment_core.rules import referenced_fields
+from segment_core.segments import RuleSegment, Segment, parse_segments
+from segment_core.validation import (
+    SegmentValidationError,
+    ValidationConfig,
+    ValidationReport,
+    parse_validation,
+    validate_segments,
+)
+from sync.config import Settings
+
+
+@dataclass(frozen=True)
+class SegmentationConfig:
+    """The segment configuration, checked against the CRM's fields and types."""
+
+    crm_field_types: Mapping[str, FieldType]
+    features: FeatureConfig
+    segments: tuple[RuleSegment, ...]
+    cluster_sets: tuple[ClusterSetConfig, ...]
+    audit: AuditConfig
+    validation: ValidationConfig
+    holdouts: Mapping[str, float]
+
+    @classmethod
+    def bind(
+        cls, settings: Settings, crm_field_types: Mapping[str, FieldType]
+    ) -> SegmentationConfig:
+        """Parse every segment setting against the CRM's fields; errors name the key."""
+        features = parse_features(settings.features, crm_field_types)
+        known = {**crm_field_types, **features.field_types()}
+        segments = parse_segments(
+            [
+                s.model_dump(include={"name", "priority", "rule", "description"})
+                for s in settings.segments
+            ],
+            known,
+        )
+        return cls(
+            crm_field_types=dict(crm_field_types),
+            features=features,
+            segments=tuple(segments),
+            cluster_sets=tuple(parse_cluster_sets(settings.clusters, known)),
+            audit=parse_audit(settings.audit),
+            validation=parse_validation(settings.validation),
+            holdouts={s.name: s.holdout for s in settings.segments},
+        )
+
+    def read_fields(self, extra: Sequence[str | None] = ()) -> list[str]:
+        """The CRM fields a run pulls: those the rules, features, clusters and audit read, plus
+        ``extra`` ones (opt-out, report fields) that exist in the CRM."""
+        used = {name for s in self.segments for name in referenced_fields(s.rule)}
+        used |= set(self.features.source_fields())
+        for cluster_set in self.cluster_sets:
+            used |= set(cluster_set.params.get("numeric", ()))
+            used |= set(cluster_set.params.get("categorical", ()))
+        audit_fields = [self.audit.email_field, *self.audit.name_fields, self.audit.company_field]
+        wanted = used | {name for name in (*audit_fields, *extra) if name}
+        return sorted(name for name in wanted if name in self.crm_field_types)
+
+    def segment(
+        self,
+        contacts: pd.DataFrame,
+        now: datetime,
+        stored_models: Mapping[str, bytes],
+        *,
+        fallback: str | None = None,
+        refit: bool = False,
+    ) -> Segmentation:
+        """Type the pulled ``contacts`` (text, one column per read field), derive features,
+        audit, cluster, match rules and resolve each contact's primary segment."""
+        typed = coerce_frame(contacts, {name: self.crm_field_types[name] for name in contacts})
+        frame = add_features(typed, self.features, now)
+        fitted = tuple(
+            ClusterSegmentSet(
+                config.name,
+                config.priority,
+                config.segmenter().fit(frame, previous=stored_models.get(config.name), refit=refit),
+            )
+            for config in self.cluster_sets
+        )
+        report = audit(
+            frame,
+            self.segments,
+            clusters={s.name: s.segmenter for s in fitted},
+            raw=contacts,
+            config=self.audit,
+        )
+        memberships = membership_table(self.segments, frame, now, fitted)
+        every = all_segments(self.segments, fitted)
+        assignments = resolve(memberships, every, fallback=fallback)
+        return Segmentation(
+            frame=frame,
+            rule_segments=self.segments,
+            cluster_sets=fitted,
+            segments=tuple(every),
+            memberships=memberships,
+            assignments=assignments,
+            audit=report,
+            validation=_validate(memberships, assignments, self.validation),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Segmentation:
+    """One run's segments: typed contacts (with features), memberships, assignments, reports."""
+
+    frame: CoercedFrame
+    rule_segments: tuple[RuleSegment, ...]
+    cluster_sets: tuple[ClusterSegmentSet, ...]
+    segments: tuple[Segment, ...]
+    memberships: pd.DataFrame
+    assignments: pd.DataFrame
+    audit: AuditReport
+    validation: ValidationReport
+
+    def models(self) -> dict[str, bytes]:
+        """Each cluster set's fitted model as stored state."""
+        return {s.name: s.segmenter.to_state() for s in self.cluster_sets}
+
+    def validation_problems(self) -> list[str]:
+        """Strict-mode validation errors: they stop a run before it writes, like a guardrail."""
+        return [f"segment validation: {finding.message}" for finding in self.validation.errors]
+
+
+def _validate(
+    memberships: pd.DataFrame, assignments: pd.DataFrame, config: ValidationConfig
+) -> ValidationReport:
+    """The validation report; in strict mode its findings are errors, returned, not raised,
+    so the run can report all of them and abort like a guardrail."""
+    try:
+        return validate_segments(memberships, config, assignments)
+    except SegmentValidationError as error:
+        return error.report
