@@ -10,7 +10,8 @@ numeric one as "high <feature>" or "low <feature>". Names are unique across the 
 3. every other cluster gets a name of its first ``max_traits`` traits; clusters whose names
    clash with each other or with a fixed name take one more trait at a time while they have
    more; any clash left is settled by appending `` · cluster <id>``. A cluster without a
-   distinguishing trait is ``Cluster <id>``.
+   distinguishing trait is ``Typical contacts``. A generated name starts with a capital, as a
+   segment name in a CRM list does (``Low employees · Retail``).
 
 Generated names never contain ";" (it separates the options of a CRM multi-select).
 """
@@ -23,6 +24,7 @@ from collections.abc import Mapping
 from segment_core.profiles import ClusterProfile
 
 SEPARATOR = " · "
+TRAITLESS_NAME = "Typical contacts"
 
 
 def cluster_names(
@@ -58,7 +60,8 @@ def _generate(
     used = {cid: min(max_traits, len(parts[cid])) for cid in pending}
 
     def name(cid: int) -> str:
-        return SEPARATOR.join(parts[cid][: used[cid]]) or f"Cluster {cid}"
+        joined = SEPARATOR.join(parts[cid][: used[cid]]) or TRAITLESS_NAME
+        return joined[:1].upper() + joined[1:]
 
     while True:
         counts = Counter(name(cid) for cid in pending)

@@ -12,7 +12,15 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NestedSecretsSettingsSource,
@@ -178,6 +186,13 @@ class Settings(BaseSettings):
         None, description="Segment validation thresholds (segment_core.validation)."
     )
 
+    _source: Path | None = PrivateAttr(None)
+
+    @property
+    def source(self) -> str:
+        """Where this configuration was read from, for error messages."""
+        return str(self._source) if self._source else "the configuration"
+
     def state_url(self) -> str:
         return self.sync.state_url or default_url(self.sync.state_dir)
 
@@ -252,6 +267,7 @@ def load_settings(path: Path, secrets_dir: str | None = None) -> Settings:
         raise ConfigError(_format_validation_error(path, exc)) from None
     _check_extra_sections(path, settings)
     _check_segment_sections(path, settings)
+    settings._source = path
     return settings
 
 

@@ -1,6 +1,8 @@
 """``segsync demo``: the whole product on the embedded sandbox CRM, in one command.
 
-It seeds a sandbox with generated B2B contacts, syncs the demo segments, lets "a week" of
+It seeds a sandbox with generated B2B contacts, shows the plan of a first sync (nothing
+written), syncs the demo segments (rules over CRM fields and RFM features, plus k-means
+cluster segments, with the data-quality audit and segment validation), lets "a week" of
 CRM edits happen (people change records, one overwrites segsync's own property, contacts are
 archived), syncs again — writing only the difference — and finally proves the CRM now holds
 exactly the desired state by planning once more: zero changes.
@@ -74,10 +76,14 @@ def run_demo(console: Console, *, contacts: int, seed: int, report_path: Path) -
         settings = demo_settings(crm.base_url, Path(state_dir))
         connector = load_connector(settings.connector, settings.connector_settings())
 
-        def sync(title: str) -> None:
-            run_and_report(console, connector, settings, dry_run=False, as_json=False, title=title)
+        def sync(title: str, dry_run: bool = False) -> None:
+            run_and_report(
+                console, connector, settings, dry_run=dry_run, as_json=False, title=title
+            )
 
         try:
+            sync("Plan: what a first sync would write", dry_run=True)
+            console.print()
             sync("Run 1: first sync")
             edits = simulate_a_week(crm, ids, seed)
             made = ", ".join(f"{count} {kind}" for kind, count in edits.items())

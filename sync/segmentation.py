@@ -18,6 +18,8 @@ import pandas as pd
 from segment_core.audit import AuditConfig, AuditReport, audit, parse_audit
 from segment_core.clusters import ClusterSegmentSet, ClusterSetConfig, parse_cluster_sets
 from segment_core.coerce import CoercedFrame, coerce_frame
+from segment_core.errors import ConfigError as SegmentConfigError
+from segment_core.errors import RuleError
 from segment_core.features import FeatureConfig, add_features, parse_features
 from segment_core.fields import FieldType
 from segment_core.resolve import all_segments, membership_table, resolve
@@ -30,7 +32,7 @@ from segment_core.validation import (
     parse_validation,
     validate_segments,
 )
-from sync.config import Settings
+from sync.config import ConfigError, Settings
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,16 @@ class SegmentationConfig:
     def bind(
         cls, settings: Settings, crm_field_types: Mapping[str, FieldType]
     ) -> SegmentationConfig:
-        """Parse every segment setting against the CRM's fields; errors name the key."""
+        """Parse every segment setting against the CRM's fields; errors name the file and key."""
+        try:
+            return cls._bind(settings, crm_field_types)
+        except (SegmentConfigError, RuleError) as exc:
+            raise ConfigError(f"{settings.source}: {exc}") from None
+
+    @classmethod
+    def _bind(
+        cls, settings: Settings, crm_field_types: Mapping[str, FieldType]
+    ) -> SegmentationConfig:
         features = parse_features(settings.features, crm_field_types)
         known = {**crm_field_types, **features.field_types()}
         segments = parse_segments(

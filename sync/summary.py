@@ -133,17 +133,38 @@ def print_summary(console: Console, outcome: SyncOutcome, title: str) -> None:
 
 
 def print_segment_checks(console: Console, outcome: SyncOutcome) -> None:
-    """Clusters, data-quality audit and segment validation, one line per finding."""
+    """Clusters, data-quality audit and segment validation, one short line each."""
     for item in cluster_summary(outcome):
-        verb = "refitted" if item["refitted"] else "kept its stored model"
+        how = f"fitted: {item['why']}" if item["refitted"] else item["why"]
         console.print(
-            f"Cluster set {item['set']}: {len(item['clusters'])} clusters, {verb} ({item['why']})",
-            highlight=False,
+            f"Cluster set {item['set']}: {len(item['clusters'])} clusters ({how})", highlight=False
         )
-    for line in outcome.segmentation.audit.summary()[1:]:
+    for line in audit_lines(audit_summary(outcome)):
         console.print(f"Audit: {line}", highlight=False)
     for finding in outcome.segmentation.validation.findings:
         console.print(f"Validation {finding.severity}: {finding.message}", highlight=False)
+
+
+def audit_lines(audit: dict[str, Any]) -> list[str]:
+    """The audit summary in words (``segsync audit`` gives the detail)."""
+    lines = [
+        f"{risk['field']} is {risk['missing_share']:.0%} empty: puts {risk['segment']} at risk"
+        for risk in audit["segments_at_risk"]
+    ]
+    if audit["duplicate_groups"]:
+        lines.append(
+            f"{audit['duplicate_contacts']:,} contacts look like duplicates "
+            f"({audit['duplicate_groups']:,} groups)"
+        )
+    if audit["format_variants"]:
+        lines.append(
+            "values spelt several ways (case or spaces) in " + ", ".join(audit["format_variants"])
+        )
+    lines += [
+        f"{field}: {count:,} values do not read as the field's type"
+        for field, count in audit["unparsable_cells"].items()
+    ]
+    return lines
 
 
 def print_plan_sample(console: Console, outcome: SyncOutcome) -> None:

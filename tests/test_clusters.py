@@ -393,7 +393,7 @@ def test_cluster_names_settle_clashes():
         1: "A · B · C · E",
         2: "A · B · C",
         3: "X",
-        4: "Cluster 4",
+        4: "Typical contacts",
         5: "Y,Z",
     }
     same = {0: _profile(0, "A"), 1: _profile(1, "A")}
@@ -440,7 +440,7 @@ def test_cluster_and_rule_segments_resolve_together():
         "Personas", 60, ClusterSegmenter(["employees"], ["industry"], n_clusters=2).fit(frame)
     )
     # Healthcare: share 1 vs 0.5, effect 1.0; employees: +0.98 standard deviations.
-    big, small = "Healthcare · high employees", "low employees · Retail"
+    big, small = "Healthcare · high employees", "Low employees · Retail"
     assert sorted(personas.segmenter.names_.values()) == [big, small]
     segments = all_segments(rules, [personas])
     assert [type(s).__name__ for s in segments] == ["RuleSegment"] * 2 + ["ClusterSegment"] * 2

@@ -1,0 +1,219 @@
+"""Features, cluster sets, audit and validation in real runs against the sandbox CRM.
+
+Expectations are computed here from the sandbox's raw values (dates, counts) or from the
+stored cluster model itself, not from the run's own frames, so the wiring cannot agree with
+itself by accident.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from connectors.hubspot import HubSpotConnector
+from connectors.sandbox import SandboxCRM
+from segment_core.clusters import ClusterSegmenter
+from segment_core.coerce import coerce_frame
+from sync.cli import app
+from sync.config import SegmentConfig, Settings, SyncOptions
+from sync.guardrails import GuardrailTripped
+from sync.pipeline import SyncOutcome, run_sync
+from sync.progress import SilentProgress
+from sync.state import StateStore
+from sync.summary import summary_json
+from tests.conftest import TOKEN, hubspot_settings, writes_among
+from tests.expectations import FAST_RETRY, SEGMENTS, expected_segments
+
+NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
+"""The sandbox seeds relative to its default reference date; runs here share one clock."""
+
+CLUSTERS = [
+    {
+        "name": "Behaviour",
+        "priority": 5,
+        "numeric": ["hs_email_open", "num_purchases"],
+        "categorical": ["lifecyclestage"],
+        "n_clusters": 3,
+        "random_state": 0,
+    }
+]
+CLUSTER_FIELDS = {
+    "hs_email_open": "number",
+    "num_purchases": "number",
+    "lifecyclestage": "enumeration",
+}
+
+
+def settings(
+    crm: SandboxCRM, state: Path, segments: list[dict[str, Any]], **sections: Any
+) -> Settings:
+    return Settings(
+        hubspot=hubspot_settings(crm),
+        sync=SyncOptions(state_dir=state),
+        segments=[SegmentConfig(**segment) for segment in segments],
+        **sections,
+    )
+
+
+def run(connector: HubSpotConnector, config: Settings, **options: Any) -> SyncOutcome:
+    return run_sync(
+        connector,
+        config,
+        dry_run=False,
+        progress=SilentProgress(),
+        retry=FAST_RETRY,
+        now=NOW,
+        **options,
+    )
+
+
+def list_members(crm: SandboxCRM, segment: str) -> set[str]:
+    found = crm.store.list_by_name(f"segsync: {segment}")
+    assert found is not None, segment
+    return crm.store.list_members(found["listId"])
+
+
+def test_a_cluster_set_syncs_its_clusters_and_keeps_its_model_between_runs(
+    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+) -> None:
+    ids = crm.seed_contacts(400, seed=81)
+    config = settings(crm, tmp_path, SEGMENTS, clusters=CLUSTERS)
+    first = run(connector, config)
+
+    store = StateStore(config.state_url(), config.sync.name)
+    model = ClusterSegmenter.from_state(store.models()["Behaviour"])
+    store.close()
+    raw = pd.DataFrame.from_dict(
+        {i: {f: crm.store.contact(i).get(f) for f in CLUSTER_FIELDS} for i in ids}, orient="index"
+    )
+    predicted = model.predict(coerce_frame(raw, CLUSTER_FIELDS))
+    names = model.names_
+    assert len(names) == 3
+    for cluster_id, name in names.items():
+        assert list_members(crm, name) == set(predicted.index[predicted == cluster_id])
+    for contact_id in ids:
+        values = crm.store.contact(contact_id)
+        rules = expected_segments(values)
+        cluster = names[predicted[contact_id]]
+        assert values["segsync_segment"] == (rules[0] if rules else cluster), contact_id
+        assert values["segsync_segments"] == ";".join([*rules, cluster]), contact_id
+    assert {c["set"]: c["refitted"] for c in summary_json(first)["clusters"]} == {"Behaviour": True}
+
+    second = run(connector, config)
+    assert second.mode == "incremental" and second.plan.is_empty
+    kept = second.segmentation.cluster_sets[0].segmenter
+    assert not kept.refitted_ and kept.names_ == names
+
+    refitted = run(connector, config, refit=True)
+    assert refitted.segmentation.cluster_sets[0].segmenter.refitted_
+    assert refitted.segmentation.cluster_sets[0].segmenter.names_ == names
+    assert refitted.plan.is_empty
+
+
+def quintile(values: pd.Series) -> pd.Series:
+    """The textbook quintile score of each known value: 1 + floor(5 (rank - 0.5) / n)."""
+    known = values.dropna()
+    ranks = known.rank(method="average")
+    return ranks.map(lambda rank: math.floor(5 * (rank - 0.5) / len(known)) + 1)
+
+
+def test_rfm_and_days_since_features_drive_rule_segments(
+    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+) -> None:
+    ids = crm.seed_contacts(400, seed=82)
+    features = {
+        "days_since": ["notes_last_updated"],
+        "rfm": {
+            "recency": "recent_deal_close_date",
+            "frequency": "num_purchases",
+            "monetary": "total_revenue",
+        },
+    }
+    segments = [
+        {"name": "Champions", "priority": 20, "rule": 'rfm_segment = "Champions"'},
+        {"name": "Quiet", "priority": 10, "rule": "days_since_notes_last_updated > 60"},
+    ]
+    run(connector, settings(crm, tmp_path, segments, features=features))
+
+    values = pd.DataFrame.from_dict({i: crm.store.contact(i) for i in ids}, orient="index")
+    closed = pd.to_datetime(values["recent_deal_close_date"], utc=True)
+    purchases = pd.to_numeric(values["num_purchases"])
+    recency, frequency = quintile(closed.astype("int64").where(closed.notna())), quintile(purchases)
+    champions = set(recency.index[(recency == 5) & (frequency.reindex(recency.index) >= 4)])
+    noted = pd.to_datetime(values["notes_last_updated"], utc=True)
+    quiet = set(noted.index[(pd.Timestamp(NOW) - noted) / pd.Timedelta(days=1) > 60])
+
+    assert champions and quiet
+    assert list_members(crm, "Champions") == champions
+    assert list_members(crm, "Quiet") == quiet
+
+
+def test_strict_validation_stops_the_run_before_any_write(
+    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+) -> None:
+    crm.seed_contacts(200, seed=83)
+    config = settings(crm, tmp_path, SEGMENTS, validation={"min_share": 0.5, "strict": True})
+    with pytest.raises(GuardrailTripped) as tripped:
+        run(connector, config)
+    problems = tripped.value.args[0].problems
+    assert any(p.startswith('segment validation: segment "Buyers" has ') for p in problems)
+    assert writes_among(crm.calls) == {}
+
+
+def test_validation_warnings_and_the_audit_are_in_the_run_summary(
+    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crm.seed_contacts(200, seed=84)
+    path = tmp_path / "segsync.toml"
+    path.write_text(
+        f'[hubspot]\nbase_url = "{crm.base_url}"\n[sync]\nstate_dir = "{tmp_path}"\n'
+        "[validation]\nmin_share = 0.5\n"
+        '[[segments]]\nname = "Engaged"\npriority = 1\nrule = "hs_email_open >= 5"\n'
+    )
+    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+    result = CliRunner().invoke(app, ["sync", "--config", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    engaged = [f for f in summary["validation"] if f["segments"] == ["Engaged"]]
+    assert [f["kind"] for f in engaged] == ["too_small"]
+    assert engaged[0]["severity"] == "warning"
+    assert summary["audit"]["duplicate_groups"] > 0  # the seed plants duplicates
+    assert "@" not in json.dumps(summary["audit"])  # counts, never addresses
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        (
+            '[[clusters]]\nname = "B"\npriority = 1\nnumeric = ["hs_email_open"]\nn_cluster = 3\n',
+            'clusters[0]: unknown key "n_cluster" (did you mean "n_clusters"?)',
+        ),
+        (
+            '[features.rfm]\nrecency = "recent_deal_close_dat"\nfrequency = "num_purchases"\n'
+            'monetary = "total_revenue"\n',
+            'features.rfm.recency: unknown field "recent_deal_close_dat" '
+            '(did you mean "recent_deal_close_date"?)',
+        ),
+    ],
+)
+def test_a_bad_feature_or_cluster_key_is_a_configuration_error_naming_it(
+    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, section: str, message: str
+) -> None:
+    crm.seed_contacts(20, seed=85)
+    path = tmp_path / "segsync.toml"
+    path.write_text(
+        f'[hubspot]\nbase_url = "{crm.base_url}"\n[sync]\nstate_dir = "{tmp_path}"\n'
+        '[[segments]]\nname = "Engaged"\npriority = 1\nrule = "hs_email_open >= 5"\n' + section
+    )
+    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+    result = CliRunner().invoke(app, ["sync", "--config", str(path)])
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert writes_among(crm.calls) == {}
