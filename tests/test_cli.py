@@ -91,7 +91,8 @@ def test_a_bad_rule_is_a_configuration_error_with_exit_2(
     result = runner.invoke(app, ["sync", "--config", str(path)])
     assert result.exit_code == 2
     assert result.output.strip() == (
-        'Configuration error: segment "Big": unknown field "employes" (did you mean "employees"?)'
+        f'Configuration error: {path}: segment "Big": unknown field "employes" '
+        '(did you mean "employees"?)'
     )
     assert writes_among(crm.calls) == {}
 
