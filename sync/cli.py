@@ -27,7 +27,7 @@ from sync.guardrails import GuardrailTripped
 from sync.pipeline import run_sync
 from sync.progress import RichProgress, SilentProgress
 from sync.pacing import BudgetExhausted
-from sync.state import SyncLocked
+from sync.state import StateStore, SyncLocked
 from sync import history
 from sync.runner import exit_code, run_and_report
 from sync.summary import summary_json
@@ -38,6 +38,8 @@ EXIT_GUARDRAIL = 4
 EXIT_BUDGET = 5
 EXIT_CRM = 6
 EXIT_LOCKED = 7
+EXIT_USAGE = 2
+"""A bad argument (an unknown contact id) exits like a configuration error, as usage errors do."""
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -81,9 +83,15 @@ ForceOption = Annotated[
 FullOption = Annotated[
     bool, typer.Option("--full", help="Pull every contact and list, not only changes.")
 ]
+RefitOption = Annotated[
+    bool,
+    typer.Option("--refit", help="Refit the cluster sets even if the contacts did not drift."),
+]
 
 
-def _sync(config: Path, *, dry_run: bool, as_json: bool, force: bool, full: bool) -> None:
+def _sync(
+    config: Path, *, dry_run: bool, as_json: bool, force: bool, full: bool, refit: bool = False
+) -> None:
     with exit_on_known_errors():
         settings = load_settings(config)
         with alerting(settings) as notify:
@@ -98,6 +106,7 @@ def _sync(config: Path, *, dry_run: bool, as_json: bool, force: bool, full: bool
                     title=f"segsync {settings.sync.name}",
                     force=force,
                     full=full,
+                    refit=refit,
                 )
             finally:
                 connector.close()
@@ -133,9 +142,10 @@ def sync(
     as_json: JsonOption = False,
     force: ForceOption = False,
     full: FullOption = False,
+    refit: RefitOption = False,
 ) -> None:
     """Sync the config's segments into the CRM it names (only the differences are written)."""
-    _sync(config, dry_run=dry_run, as_json=as_json, force=force, full=full)
+    _sync(config, dry_run=dry_run, as_json=as_json, force=force, full=full, refit=refit)
 
 
 @app.command()
@@ -260,3 +270,29 @@ def list_connectors() -> None:
     """List the installed CRM connectors (entry-point group ``segsync.connectors``)."""
     for name, entry_point in sorted(available_connectors().items()):
         console.print(f"{name}  {entry_point.value}", highlight=False)
+
+
+@app.command()
+def explain(
+    contact_id: Annotated[str, typer.Argument(help="The contact's id in the CRM.")],
+    config: ConfigOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Why a contact is in its segments: each rule's conditions, each cluster, the primary."""
+    from sync.explain import NotExplainable, explain_from_state, print_explanation
+
+    with exit_on_known_errors():
+        settings = load_settings(config)
+        connector = load_connector(settings.connector, settings.connector_settings())
+        store = StateStore(settings.state_url(), settings.sync.name)
+        try:
+            explanation = explain_from_state(connector, settings, store, contact_id)
+        except NotExplainable as exc:
+            raise fail("Cannot explain", exc, EXIT_USAGE) from None
+        finally:
+            store.close()
+            connector.close()
+    if as_json:
+        console.print_json(json.dumps(explanation.to_dict()))
+    else:
+        print_explanation(console, explanation)

@@ -29,7 +29,7 @@ from sync.plan import Plan, SegmentTarget, build_plan, kept_out_of_lists
 from sync.progress import ProgressSink
 from sync.pull import pull_changed_contacts, pull_contacts, read_members
 from sync.retry import Retrier, RetryPolicy
-from sync.segmentation import Segmentation, SegmentationConfig
+from sync.segmentation import Segmentation, SegmentationConfig, text_frame
 from sync.state import RecordFailure, StateStore
 from sync.summary import summary_json
 
@@ -109,14 +109,6 @@ def segment_targets(settings: Settings, segments: Sequence[Segment]) -> tuple[Se
     )
 
 
-def _frame(rows: Mapping[str, Mapping[str, str | None]], columns: Sequence[str]) -> pd.DataFrame:
-    """Contacts as a text frame: index = contact id, one column per field, str or None."""
-    frame = pd.DataFrame.from_dict(dict(rows), orient="index", dtype=object)
-    frame = frame.reindex(index=list(rows), columns=list(columns)).astype(object)
-    frame.index = frame.index.astype(object)
-    return frame.where(frame.notna(), None)
-
-
 def _watermark(pulled: pd.Series, started: datetime, previous: datetime | None) -> datetime:
     """Where the next incremental pull starts: the newest change seen, minus a safety overlap."""
     newest = pulled.dropna().max() if len(pulled) else None
@@ -157,10 +149,7 @@ class SyncRun:
         config = SegmentationConfig.bind(
             self.settings, {name: info.type for name, info in fields.items()}
         )
-        report = self.settings.report
-        read_fields = config.read_fields(
-            [self.options.opt_out_field, report.conversion_field, report.revenue_field]
-        )
+        read_fields = config.read_fields()
         cursor = self.store.cursor()
         previous = self.store.last_run()
         mode = self._mode(full, cursor, fields, read_fields)
@@ -314,8 +303,8 @@ class SyncRun:
         synced = self.store.synced_fields()
         synced.update(_rows(changed[self.sync_fields]))
         self.store.save_mirror(_rows(changed[read_fields]), replace=False)
-        rule_values = _frame(mirror, read_fields)
-        current = _frame(synced, self.sync_fields).reindex(rule_values.index)
+        rule_values = text_frame(mirror, read_fields)
+        current = text_frame(synced, self.sync_fields).reindex(rule_values.index)
         return rule_values, current, modified
 
     def _lists(

@@ -25,9 +25,10 @@ def run_and_report(
     title: str,
     force: bool = False,
     full: bool = False,
+    refit: bool = False,
 ) -> SyncOutcome:
     """Run one sync with progress bars (or silently, for JSON) and print its summary."""
-    options = {"dry_run": dry_run, "force": force, "full": full}
+    options = {"dry_run": dry_run, "force": force, "full": full, "refit": refit}
     if as_json:
         outcome = run_sync(connector, settings, progress=SilentProgress(), **options)
         console.print_json(json.dumps(summary_json(outcome)))

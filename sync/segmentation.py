@@ -35,6 +35,16 @@ from segment_core.validation import (
 from sync.config import ConfigError, Settings
 
 
+def text_frame(
+    rows: Mapping[str, Mapping[str, str | None]], columns: Sequence[str]
+) -> pd.DataFrame:
+    """Contacts as a text frame: index = contact id, one column per field, str or None."""
+    frame = pd.DataFrame.from_dict(dict(rows), orient="index", dtype=object)
+    frame = frame.reindex(index=list(rows), columns=list(columns)).astype(object)
+    frame.index = frame.index.astype(object)
+    return frame.where(frame.notna(), None)
+
+
 @dataclass(frozen=True)
 class SegmentationConfig:
     """The segment configuration, checked against the CRM's fields and types."""
@@ -46,6 +56,9 @@ class SegmentationConfig:
     audit: AuditConfig
     validation: ValidationConfig
     holdouts: Mapping[str, float]
+    extra_fields: tuple[str, ...]
+    """Fields read for the sync and the report rather than for segments: opt-out, conversion,
+    revenue."""
 
     @classmethod
     def bind(
@@ -78,18 +91,27 @@ class SegmentationConfig:
             audit=parse_audit(settings.audit),
             validation=parse_validation(settings.validation),
             holdouts={s.name: s.holdout for s in settings.segments},
+            extra_fields=tuple(
+                name
+                for name in (
+                    settings.sync.opt_out_field,
+                    settings.report.conversion_field,
+                    settings.report.revenue_field,
+                )
+                if name
+            ),
         )
 
-    def read_fields(self, extra: Sequence[str | None] = ()) -> list[str]:
-        """The CRM fields a run pulls: those the rules, features, clusters and audit read, plus
-        ``extra`` ones (opt-out, report fields) that exist in the CRM."""
+    def read_fields(self) -> list[str]:
+        """The CRM fields a run pulls: those the rules, features, clusters, audit, opt-out and
+        report read, where the CRM has them."""
         used = {name for s in self.segments for name in referenced_fields(s.rule)}
         used |= set(self.features.source_fields())
         for cluster_set in self.cluster_sets:
             used |= set(cluster_set.params.get("numeric", ()))
             used |= set(cluster_set.params.get("categorical", ()))
         audit_fields = [self.audit.email_field, *self.audit.name_fields, self.audit.company_field]
-        wanted = used | {name for name in (*audit_fields, *extra) if name}
+        wanted = used | {name for name in (*audit_fields, *self.extra_fields) if name}
         return sorted(name for name in wanted if name in self.crm_field_types)
 
     def segment(
