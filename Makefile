@@ -24,5 +24,5 @@ clean:
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/pull.py
-	$(VENV)/bin/python bench/segments.py
+	$(VENV)/bin/python bench/segment.py
 	$(VENV)/bin/python bench/clusters.py

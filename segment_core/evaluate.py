@@ -12,6 +12,11 @@ Semantics, chosen so a rule never matches a contact on the strength of data it d
   none of them", ``contains`` "has this option" (ignoring case).
 - Dates: ``before``/``after`` are strict. ``within N days`` means from N days before ``now`` up
   to ``now`` (future values do not match); for date fields both ends are whole days in UTC.
+
+Text tests (``contains``, ``starts with`` and every multi-select operator) run once per distinct
+value and are spread back to the contacts by code: any text test is Python per value, and CRM
+text repeats a few values (job titles, options) across millions of contacts. A rule factorizes
+each such field once, however many conditions read it.
 """
 
 from __future__ import annotations
@@ -50,35 +55,43 @@ def evaluate(rule: Rule, frame: CoercedFrame, now: datetime) -> pd.Series:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now must be timezone-aware, got {now!r}")
     check_rule(None, rule, frame.field_types)
-    mask = _mask(rule, frame, pd.Timestamp(now).tz_convert("UTC"))
+    mask = _mask(rule, frame, pd.Timestamp(now).tz_convert("UTC"), {})
     return pd.Series(mask, index=frame.data.index, dtype=bool)
 
 
-def _mask(rule: Rule, frame: CoercedFrame, now: pd.Timestamp) -> np.ndarray:
+def _mask(
+    rule: Rule, frame: CoercedFrame, now: pd.Timestamp, texts: dict[str, _DistinctText]
+) -> np.ndarray:
     match rule:
-        case Condition(field=field):
-            return _condition_mask(rule, frame.data[field], frame.field_types[field], now)
+        case Condition():
+            return _condition_mask(rule, frame, now, texts)
         case Not(inner):
-            return ~_mask(inner, frame, now)
+            return ~_mask(inner, frame, now, texts)
         case AllOf(rules):
-            return np.logical_and.reduce([_mask(member, frame, now) for member in rules])
+            return np.logical_and.reduce([_mask(member, frame, now, texts) for member in rules])
         case AnyOf(rules):
-            return np.logical_or.reduce([_mask(member, frame, now) for member in rules])
+            return np.logical_or.reduce([_mask(member, frame, now, texts) for member in rules])
 
 
 def _condition_mask(
-    condition: Condition, column: pd.Series, field_type: FieldType, now: pd.Timestamp
+    condition: Condition,
+    frame: CoercedFrame,
+    now: pd.Timestamp,
+    texts: dict[str, _DistinctText],
 ) -> np.ndarray:
+    field, op = condition.field, condition.op
+    column, field_type = frame.data[field], frame.field_types[field]
     present = column.notna().to_numpy()
-    if condition.op is Op.IS_SET:
+    if op is Op.IS_SET:
         return present
-    if condition.op is Op.IS_EMPTY:
+    if op is Op.IS_EMPTY:
         return ~present
     operand = coerce_operand(condition, field_type)
-    if field_type == "multi_enumeration":
-        matched = _match_options(condition.op, operand, column)
-    else:
-        matched = _match_values(condition.op, operand, column, field_type, now)
+    if field_type == "multi_enumeration" or op in (Op.CONTAINS, Op.STARTS_WITH):
+        if field not in texts:
+            texts[field] = _DistinctText(column)
+        return present & _match_text(op, operand, texts[field], field_type)
+    matched = _match_values(op, operand, column, field_type, now)
     return present & matched.to_numpy(dtype=bool, na_value=False)
 
 
@@ -93,24 +106,42 @@ def _match_values(
             return column.isin(operand)
         case Op.NOT_IN:
             return ~column.isin(operand)
-        case Op.CONTAINS:
-            return column.str.lower().str.contains(operand.lower(), regex=False)
-        case Op.STARTS_WITH:
-            return column.str.lower().str.startswith(operand.lower())
         case Op.WITHIN:
             return _within(column, operand, field_type, now)
         case _:
             return _COMPARISONS[op](column, operand)
 
 
-def _match_options(op: Op, operand: object, column: pd.Series) -> pd.Series:
-    """Membership tests on the canonical ``";a;b;"`` form that ``coerce_frame`` builds."""
+class _DistinctText:
+    """A text column as its distinct values (as given and lower-cased) and each contact's code."""
+
+    def __init__(self, column: pd.Series) -> None:
+        self.codes, distinct = pd.factorize(column)  # a missing value gets code -1
+        self.values: list[str] = distinct.tolist()
+
+    @functools.cached_property
+    def lowered(self) -> list[str]:
+        return [value.lower() for value in self.values]
+
+    def spread(self, test: Callable[[str], bool], values: list[str]) -> np.ndarray:
+        """``test`` of each distinct value (from ``values``, in order), per contact."""
+        hits = np.fromiter(map(test, values), dtype=bool, count=len(values))
+        return np.append(hits, False)[self.codes]  # code -1, a missing value: no match
+
+
+def _match_text(op: Op, operand: object, text: _DistinctText, field_type: FieldType) -> np.ndarray:
+    """``contains``/``starts with`` on text, and the multi-select operators on the canonical
+    ``";a;b;"`` form that ``coerce_frame`` builds (so an option is one substring test)."""
+    if field_type != "multi_enumeration":
+        needle = operand.lower()
+        if op is Op.CONTAINS:
+            return text.spread(lambda value: needle in value, text.lowered)
+        return text.spread(lambda value: value.startswith(needle), text.lowered)
     if op is Op.CONTAINS:
-        return column.str.lower().str.contains(f";{operand.lower()};", regex=False)
-    options = operand if isinstance(operand, tuple) else (operand,)
-    has_any = functools.reduce(
-        operator.or_, (column.str.contains(f";{option};", regex=False) for option in options)
-    )
+        option = f";{operand.lower()};"
+        return text.spread(lambda value: option in value, text.lowered)
+    options = [f";{option};" for option in (operand if isinstance(operand, tuple) else (operand,))]
+    has_any = text.spread(lambda value: any(option in value for option in options), text.values)
     return has_any if op in (Op.EQ, Op.IN) else ~has_any
 
 

@@ -26,9 +26,11 @@ Semantics:
   field, calendar days in UTC: ``now``'s own date counts as 0). A value in the future gives a
   negative count; a missing value a missing count.
 - RFM scores: 1 to 5 by the contact's mid-rank percentile among contacts that have a value,
-  ``score = floor(5 * (average_rank - 0.5) / n) + 1``. Equal values always share a score (their
-  average rank), so the result does not depend on row order, and ``n`` distinct values split
-  into equal fifths. Higher is better: a later recency date, more purchases, more revenue. A
+  ``score = floor(5 * (rank - 0.5) / n) + 1``. Equal values share the lowest rank of their
+  group (``rank(method="min")``), so the result does not depend on row order, ``n`` distinct
+  values split into equal fifths, and a large tie at the bottom stays at the bottom: on real
+  purchase data half the customers bought once, and they must score F = 1 (with average ranks
+  they would all score 2, and "Lost", "Promising" and "New customers" could never occur). Higher is better: a later recency date, more purchases, more revenue. A
   ``number`` recency field is read as "days since" (fewer is better). Missing values are left
   missing by default (``missing = "keep"``: a contact without purchase data gets no RFM
   segment, as a rule never matches on data that is not there); ``missing = "lowest"`` scores
@@ -293,10 +295,11 @@ def days_since(column: pd.Series, field_type: FieldType, now: pd.Timestamp) -> p
 def quintile_scores(values: pd.Series, higher_is_better: bool = True, bins: int = 5) -> pd.Series:
     """Scores 1 to ``bins`` by mid-rank percentile among the present values (NaN stays NaN).
 
-    ``floor(bins * (average_rank - 0.5) / n) + 1``: equal values share a score whatever their
-    order, and ``n`` distinct values fill the bins equally (10 values: two per score).
+    ``floor(bins * (rank - 0.5) / n) + 1`` with ties at the lowest rank of their group: equal
+    values share a score whatever their order, the worst tie group scores 1, and ``n`` distinct
+    values fill the bins equally (10 values: two per score).
     """
-    ranks = values.rank(method="average", ascending=higher_is_better)
+    ranks = values.rank(method="min", ascending=higher_is_better)
     present = int(ranks.notna().sum())
     if present == 0:
         return pd.Series(np.nan, index=values.index, dtype="float64")

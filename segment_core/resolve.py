@@ -100,12 +100,13 @@ def resolve(
     ranked = sorted(segments, key=lambda segment: -segment.priority)  # stable: ties keep order
     matrix = memberships.loc[:, [segment.name for segment in ranked]].to_numpy(dtype=bool)
     patterns, pattern_of_contact = _unique_rows(matrix)
+    why = {segment.name: segment_reason(segment) for segment in ranked}  # once, not per pattern
     primaries, names, reasons = [], [], []
     for pattern in patterns:
         matched = [segment for segment, hit in zip(ranked, pattern) if hit]
         primaries.append(matched[0].name if matched else fallback)
         names.append(tuple(segment.name for segment in matched))
-        reasons.append(_reason(matched))
+        reasons.append(_reason(matched, why))
     index = memberships.index
     return pd.DataFrame(
         {
@@ -116,11 +117,11 @@ def resolve(
     )
 
 
-def _reason(matched: Sequence[Segment]) -> str:
+def _reason(matched: Sequence[Segment], why: dict[str, str]) -> str:
     if not matched:
         return NO_MATCH_REASON
     primary, *others = matched
-    reason = segment_reason(primary)
+    reason = why[primary.name]
     if others:
         reason += f"; also in {', '.join(segment.name for segment in others)}"
     return reason

@@ -61,8 +61,8 @@ def scores_of(frame, column):
 def test_rfm_scores_and_segments_on_a_hand_made_frame():
     frame = add_features(coerce_frame(RAW, FIELD_TYPES), parse_features({"rfm": RFM}), NOW)
     nan = float("nan")
-    # Frequency: present n = 9; average ranks 1s -> 2, 2 -> 4, 5s -> 5.5, 8 -> 7, 12 -> 8,
-    # 20 -> 9; score = floor(5 (rank - 0.5) / 9) + 1.
+    # Frequency: present n = 9; ranks (ties at their lowest) 1s -> 1, 2 -> 4, 5s -> 5, 8 -> 7,
+    # 12 -> 8, 20 -> 9; score = floor(5 (rank - 0.5) / 9) + 1.
     expected = pd.DataFrame(
         {
             "rfm_recency_score": [5, 5, 4, 4, 3, 3, 2, 2, 1, 1],
@@ -111,7 +111,9 @@ def test_rfm_scores_do_not_depend_on_row_order():
 
 def test_quintile_scores_ties_share_a_score_and_lower_can_be_better():
     values = pd.Series([10.0, 10.0, 10.0, 10.0])
-    assert quintile_scores(values).tolist() == [3, 3, 3, 3]  # average rank 2.5 of 4
+    assert quintile_scores(values).tolist() == [1, 1, 1, 1]  # all at the group's rank 1 of 4
+    one_time_buyers = pd.Series([1.0] * 6 + [2.0, 3.0, 4.0, 9.0])
+    assert quintile_scores(one_time_buyers).tolist() == [1] * 6 + [4, 4, 5, 5]
     days = pd.Series([1.0, 30.0, 7.0, np.nan, 365.0])
     assert quintile_scores(days, higher_is_better=False).tolist()[:3] == [5, 2, 4]
     assert quintile_scores(days, higher_is_better=False).tolist()[4] == 1

@@ -13,7 +13,7 @@ import pytest
 from connectors.base import RequestRejected
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import SandboxCRM
-from segment_core.errors import RuleError
+from sync.config import ConfigError
 from sync.pipeline import run_sync
 from sync.progress import SilentProgress
 from tests.conftest import make_settings, writes_among
@@ -90,10 +90,10 @@ def test_a_misspelt_field_fails_before_any_write(
         [{"name": "Big", "priority": 1, "rule": {"field": "employes", "op": ">", "value": 5}}],
         tmp_path,
     )
-    with pytest.raises(RuleError) as caught:
+    with pytest.raises(ConfigError) as caught:
         run_sync(connector, settings, dry_run=False, progress=SilentProgress())
     message = str(caught.value)
-    assert 'segment "Big"' in message
+    assert message.startswith('the configuration: segment "Big"')
     assert '"employes"' in message
     assert '"employees"' in message
     assert writes_among(crm.calls) == {}
