@@ -35,11 +35,16 @@ class Contact:
 
     CRMs send every value as text; typing them is segment_core's job, driven by ``FieldInfo``.
     ``modified_at`` is the CRM's system modification time, the cursor of incremental pulls.
+    ``merged_from`` names the records the CRM merged into this one (HubSpot's
+    ``hs_merged_object_ids``): those ids are gone from every read, and a caller that remembers
+    them must forget them, or carry what it knew of them over to this id. Connectors whose CRM
+    keeps no such trail leave it empty.
     """
 
     id: str
     properties: dict[str, str | None]
     modified_at: datetime | None = None
+    merged_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,13 +120,19 @@ class RequestBudget:
 
 @dataclass(frozen=True)
 class ConnectorLimits:
-    """Batch sizes per call and the request budget, so the sync layer can plan and pace."""
+    """Batch sizes per call and the request budget, so the sync layer can plan and pace.
+
+    ``max_concurrency`` is how many write calls the executor may have in flight at once: a
+    CRM's latency, not its rate limit, caps a one-call-at-a-time client, so parallel calls
+    are what reach the budget. 1 where the CRM or its client cannot take parallel calls.
+    """
 
     read_page_size: int
     write_batch_size: int
     list_read_page_size: int
     list_change_batch_size: int
     budget: RequestBudget
+    max_concurrency: int = 1
 
 
 SegmentFieldKind = Literal["single_select", "multi_select", "text"]
@@ -191,6 +202,33 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+
+
+AccessStatus = Literal["ok", "failed", "unchecked"]
+
+
+@dataclass(frozen=True)
+class AccessCheck:
+    """One permission a sync needs, as probed: ``detail`` says what was seen or, when the check
+    failed, exactly what to grant (the scope, the permission and where to set it)."""
+
+    name: str
+    status: AccessStatus
+    detail: str = ""
+
+
+@runtime_checkable
+class AccessChecking(Protocol):
+    """What a connector may add so that ``segsync check`` can confirm its permissions.
+
+    Optional: the sync never calls it, and a connector without it is reported as reachable
+    with its permissions unchecked.
+    """
+
+    def check_access(self, segment_fields: Sequence[str]) -> list[AccessCheck]:
+        """Probe, read-only and in a few calls, every permission a sync needs: reading
+        contacts, writing (or creating) ``segment_fields``, managing lists. A refused
+        permission is a failed check, not an exception; bad credentials raise ``AuthFailed``."""
 
 
 class ConnectorError(Exception):

@@ -1,14 +1,14 @@
 """The ``segsync`` command line.
 
 Exit codes: 0 done, 1 done but some records were refused, 2 configuration error,
-3 authentication error, 4 guardrail abort (nothing written), 5 request budget spent
-(resumable), 6 the CRM kept failing after retries, 7 another run of the sync is in progress.
+3 authentication error (bad credentials or a missing permission), 4 guardrail abort (nothing
+written), 5 request budget spent (resumable), 6 the CRM kept failing after retries (or could
+not be reached), 7 another run of the sync is in progress.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,12 +18,20 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from connectors.base import AuthFailed, ConnectorError
+from connectors.base import AuthFailed, Connector, ConnectorError
 from connectors.registry import available_connectors, load_connector
 from segment_core.errors import RuleError
 from sync.alerts import AlertPolicy
 from sync.config import ConfigError, Settings, load_settings
 from sync.guardrails import GuardrailTripped
+from sync.logs import LogLevel, configure_logging, logging_configured, release_library_levels
+from sync.sandbox_serve import (
+    DEFAULT_PORT,
+    DEFAULT_SECRETS_DIR,
+    SandboxKind,
+    SandboxNotStarted,
+    serve,
+)
 from sync.pipeline import run_sync
 from sync.progress import RichProgress, SilentProgress
 from sync.pacing import BudgetExhausted
@@ -44,6 +52,35 @@ EXIT_USAGE = 2
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
 errors = Console(stderr=True)
+
+
+@app.callback()
+def main(
+    log_level: Annotated[
+        LogLevel | None,
+        typer.Option(
+            help="Log at this level and above, segsync's and its HTTP libraries' records "
+            "(debug: every request), with email addresses and secrets redacted."
+        ),
+    ] = None,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(help="Append the log to this file instead of stderr (at info by default)."),
+    ] = None,
+) -> None:
+    """Options before the command apply to every command."""
+    if log_level is not None or log_file is not None:
+        try:
+            configure_logging(log_level or "info", log_file)
+        except OSError as exc:
+            raise fail("Cannot open the log file", exc, EXIT_CONFIG) from None
+
+
+def open_connector(settings: Settings) -> Connector:
+    """The config's connector; building it resets library log levels, so release them."""
+    connector = load_connector(settings.connector, settings.connector_settings())
+    release_library_levels()
+    return connector
 
 
 def fail(label: str, exc: BaseException | str, code: int) -> typer.Exit:
@@ -95,7 +132,7 @@ def _sync(
     with exit_on_known_errors():
         settings = load_settings(config)
         with alerting(settings) as notify:
-            connector = load_connector(settings.connector, settings.connector_settings())
+            connector = open_connector(settings)
             try:
                 outcome = run_and_report(
                     console,
@@ -190,7 +227,7 @@ def report(
 
     with exit_on_known_errors():
         settings = load_settings(config)
-        connector = load_connector(settings.connector, settings.connector_settings())
+        connector = open_connector(settings)
         try:
             with RichProgress(console) as progress:
                 outcome = run_sync(connector, settings, dry_run=True, progress=progress, force=True)
@@ -205,7 +242,7 @@ def audit_command(config: ConfigOption, as_json: JsonOption = False) -> None:
     """Data-quality audit of the fields the segments use: gaps, segments at risk, bad cells."""
     with exit_on_known_errors():
         settings = load_settings(config)
-        connector = load_connector(settings.connector, settings.connector_settings())
+        connector = open_connector(settings)
         try:
             outcome = run_sync(
                 connector, settings, dry_run=True, progress=SilentProgress(), force=True
@@ -221,11 +258,22 @@ def audit_command(config: ConfigOption, as_json: JsonOption = False) -> None:
 
 
 @app.command()
-def schedule(configs: Annotated[list[Path], typer.Option("--config", "-c")]) -> None:
+def schedule(
+    configs: Annotated[list[Path], typer.Option("--config", "-c")],
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="Run each scheduled sync once now, one after another, then exit with the "
+            "highest exit code among them (for a trial, or an outside scheduler).",
+        ),
+    ] = False,
+) -> None:
     """Run every config's sync on its [sync] schedule, in one process, until SIGTERM/Ctrl-C."""
     from sync.schedule import ScheduledSync, build_scheduler, run_until_stopped
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if not logging_configured():
+        configure_logging("info")
     with exit_on_known_errors():
         by_name = {}
         for path in configs:
@@ -238,6 +286,8 @@ def schedule(configs: Annotated[list[Path], typer.Option("--config", "-c")]) -> 
             scheduler = build_scheduler(jobs, run=lambda name: _scheduled_run(by_name[name][0]))
         except ValueError as exc:
             raise fail("Configuration error", exc, EXIT_CONFIG) from None
+    if once:  # every expression was checked above, as for a real start
+        raise typer.Exit(max(_scheduled_run(path) for path, _ in by_name.values()))
     raise typer.Exit(run_until_stopped(scheduler))
 
 
@@ -252,7 +302,7 @@ def _scheduled_run(config: Path) -> int:
 
 @app.command()
 def demo(
-    contacts: Annotated[int, typer.Option(help="Contacts to seed into the sandbox.")] = 5000,
+    contacts: Annotated[int, typer.Option(min=1, help="Contacts to seed into the sandbox.")] = 5000,
     seed: Annotated[int, typer.Option(help="Seed of the generated contacts.")] = 7,
     report_path: Annotated[
         Path, typer.Option("--report", help="Where to write the segment report.")
@@ -273,6 +323,80 @@ def list_connectors() -> None:
 
 
 @app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the config.")] = Path("segsync.toml"),
+    sandbox: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="Point the config at `segsync sandbox serve` on URL, with the demo's segments "
+            "and a schedule of every minute.",
+        ),
+    ] = None,
+    schedule_cron: Annotated[
+        str | None,
+        typer.Option("--schedule", metavar="CRON", help="Set sync.schedule, a cron expression."),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented config: every key with its default (or, --sandbox, ready to run)."""
+    from sync.init_config import config_text, write_config
+
+    try:
+        write_config(path, config_text(sandbox, schedule_cron), force=overwrite)
+    except FileExistsError:
+        raise fail(
+            "Not written", f"{path} exists; pass --force to overwrite it", EXIT_CONFIG
+        ) from None
+    except ValueError as exc:
+        raise fail("Configuration error", exc, EXIT_CONFIG) from None
+    if sandbox:
+        run = f"SEGSYNC_SECRETS_DIR={DEFAULT_SECRETS_DIR} segsync schedule --config {path}"
+        next_step = f"Run it on its schedule: {run}"
+    else:
+        next_step = f"Then: segsync check --config {path}"
+    for line in (f"Config written to {path}.", next_step):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def check(config: ConfigOption, as_json: JsonOption = False) -> None:
+    """Validate the config, reach the CRM, confirm every permission a sync needs; write nothing."""
+    from sync.check import print_checks, run_checks
+
+    result = run_checks(config, open_connector)
+    if as_json:
+        console.print_json(json.dumps(result.to_dict()))
+    else:
+        print_checks(console, result, f"segsync check {config}")
+    exit_codes = {None: 0, "config": EXIT_CONFIG, "auth": EXIT_AUTH, "crm": EXIT_CRM}
+    raise typer.Exit(exit_codes[result.problem])
+
+
+sandbox_app = typer.Typer(
+    help="The sandbox CRM: HubSpot's or Salesforce's API, served locally.", no_args_is_help=True
+)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    port: Annotated[int, typer.Option(min=0, max=65535, help="0: any free port.")] = DEFAULT_PORT,
+    contacts: Annotated[int, typer.Option(min=0, help="Generated contacts to seed.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of the generated contacts.")] = 7,
+    crm: Annotated[SandboxKind, typer.Option(help="Which CRM's API to serve.")] = "hubspot",
+    secrets_dir: Annotated[
+        Path, typer.Option(help="Where its token goes (SEGSYNC_SECRETS_DIR of the configs).")
+    ] = DEFAULT_SECRETS_DIR,
+) -> None:
+    """Run a seeded sandbox CRM on 127.0.0.1 until Ctrl-C or SIGTERM; print its URL and token."""
+    try:
+        serve(console, kind=crm, port=port, contacts=contacts, seed=seed, secrets_dir=secrets_dir)
+    except SandboxNotStarted as exc:
+        raise fail("Sandbox not started", exc, EXIT_CONFIG) from None
+
+
+@app.command()
 def explain(
     contact_id: Annotated[str, typer.Argument(help="The contact's id in the CRM.")],
     config: ConfigOption,
@@ -283,7 +407,7 @@ def explain(
 
     with exit_on_known_errors():
         settings = load_settings(config)
-        connector = load_connector(settings.connector, settings.connector_settings())
+        connector = open_connector(settings)
         store = StateStore(settings.state_url(), settings.sync.name)
         try:
             explanation = explain_from_state(connector, settings, store, contact_id)

@@ -156,7 +156,7 @@ class SyncRun:
         self.run_id = run_id = self.store.start_run(mode, dry_run)
         started = datetime.now(timezone.utc)
         if mode == "full":
-            rule_values, current, modified = self._full_pull(read_fields, dry_run)
+            rule_values, current, modified = self._full_pull(read_fields, fields, dry_run)
         else:
             assert cursor is not None
             rule_values, current, modified = self._incremental_pull(read_fields, cursor[0])
@@ -280,11 +280,15 @@ class SyncRun:
         return "incremental" if mirrored is not None and set(read_fields) <= mirrored else "full"
 
     def _full_pull(
-        self, read_fields: list[str], dry_run: bool
+        self, read_fields: list[str], fields: Mapping[str, FieldInfo], dry_run: bool
     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+        # Only the segsync fields the CRM has: Salesforce refuses a query naming a missing one,
+        # and on a first sync the plan has yet to create them.
+        present = [name for name in self.sync_fields if name in fields]
         raw, modified = pull_contacts(
-            self.connector, read_fields + self.sync_fields, self.retrier, self.progress
+            self.connector, read_fields + present, self.retrier, self.progress
         )
+        raw = raw.reindex(columns=read_fields + self.sync_fields).astype(object)
         rule_values = raw[read_fields]
         current = raw[self.sync_fields]
         if not dry_run:
@@ -295,9 +299,16 @@ class SyncRun:
     def _incremental_pull(
         self, read_fields: list[str], since: datetime
     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+        merges: dict[str, str] = {}
         changed, modified = pull_changed_contacts(
-            self.connector, read_fields + self.sync_fields, since, self.retrier, self.progress
+            self.connector,
+            read_fields + self.sync_fields,
+            since,
+            self.retrier,
+            self.progress,
+            merges=merges,
         )
+        self.store.absorb_merged(merges)  # merged-away ids: forgotten, memberships moved
         mirror = self.store.mirror()
         mirror.update(_rows(changed[read_fields]))
         synced = self.store.synced_fields()

@@ -1,11 +1,14 @@
 """Reading the CRM's current state: contacts page by page, and list members.
 
-Each page is one retried call, so a dropped connection costs one page, not the pull.
+Each page is one retried call, so a dropped connection costs one page, not the pull. A pull
+also notes the contacts the CRM merged into others (``Contact.merged_from``): those are gone
+from the CRM even if a page read them before the merge, so the pull leaves them out, and a
+caller that keeps state about contacts can ask for them (``merges``) to forget them too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -38,22 +41,32 @@ def iter_pages(fetch: Callable[[str | None], P], retrier: Retrier) -> Iterator[P
 
 
 def _collect(
-    pages: Iterator[ContactPage], fields: Sequence[str], progress: ProgressSink
+    pages: Iterator[ContactPage],
+    fields: Sequence[str],
+    progress: ProgressSink,
+    merges: dict[str, str] | None,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Pages into a text frame (index = contact id) and the contacts' modification times.
 
-    A contact seen twice (incremental pulls overlap) keeps its last copy.
+    A contact seen twice (incremental pulls overlap) keeps its last copy. A contact another
+    pulled one absorbed is dropped, and ``merges`` (when given) gets old id → surviving id.
     """
     rows: dict[str, dict[str, str | None]] = {}
     modified: dict[str, datetime | None] = {}
+    absorbed: dict[str, str] = {}
     progress.start(PULL_STEP, None)
     for page in pages:
         for contact in page.contacts:
             rows.pop(contact.id, None)
             rows[contact.id] = contact.properties
             modified[contact.id] = contact.modified_at
+            absorbed.update(dict.fromkeys(contact.merged_from, contact.id))
         progress.advance(PULL_STEP, len(page.contacts))
     progress.finish(PULL_STEP)
+    for old in absorbed:
+        rows.pop(old, None)
+    if merges is not None:
+        merges.update({old: _survivor(absorbed, old) for old in absorbed})
     frame = (
         pd.DataFrame.from_records(
             list(rows.values()), index=pd.Index(list(rows), dtype=object, name="id")
@@ -66,15 +79,32 @@ def _collect(
     return frame.where(frame.notna(), None), times
 
 
+def _survivor(absorbed: Mapping[str, str], contact_id: str) -> str:
+    """Where a merged-away id ended up: a record absorbed again later passes its ids on."""
+    seen = {contact_id}
+    while (contact_id := absorbed.get(contact_id, contact_id)) not in seen:
+        seen.add(contact_id)
+    return contact_id
+
+
 def pull_contacts(
-    connector: Connector, fields: Sequence[str], retrier: Retrier, progress: ProgressSink
+    connector: Connector,
+    fields: Sequence[str],
+    retrier: Retrier,
+    progress: ProgressSink,
+    *,
+    merges: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """Every contact with the requested fields, and when each was last modified."""
+    """Every contact with the requested fields, and when each was last modified.
+
+    ``merges``, when given, is filled with each merged-away id and the pulled contact that
+    absorbed it (see ``StateStore.absorb_merged``).
+    """
 
     def fetch(cursor: str | None) -> ContactPage:
         return connector.read_contacts_page(fields, cursor)
 
-    return _collect(iter_pages(fetch, retrier), fields, progress)
+    return _collect(iter_pages(fetch, retrier), fields, progress, merges)
 
 
 def pull_changed_contacts(
@@ -83,13 +113,19 @@ def pull_changed_contacts(
     since: datetime,
     retrier: Retrier,
     progress: ProgressSink,
+    *,
+    merges: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """The contacts modified since ``since``, de-duplicated, and when each was modified."""
+    """The contacts modified since ``since``, de-duplicated, and when each was modified.
+
+    ``merges`` as for ``pull_contacts``: a merge's new record carries the merge's time, so an
+    incremental pull sees every merge made since ``since``.
+    """
 
     def fetch(cursor: str | None) -> ContactPage:
         return connector.read_changed_contacts_page(fields, since, cursor)
 
-    return _collect(iter_pages(fetch, retrier), fields, progress)
+    return _collect(iter_pages(fetch, retrier), fields, progress, merges)
 
 
 def read_members(connector: Connector, list_ref: ListRef, retrier: Retrier) -> set[str]:

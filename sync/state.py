@@ -374,7 +374,8 @@ class StateStore:
             return {row.contact_id: json.loads(row.fields) for row in connection.execute(query)}
 
     def replace_synced(self, values: Mapping[str, Mapping[str, str]]) -> None:
-        """After a full pull: the CRM's own values become the synced state."""
+        """After a full pull: the CRM's own values become the synced state, and the refusals
+        of contacts the pull did not find (deleted, merged away) are forgotten with them."""
         with self.transaction() as tx:
             tx.execute(delete(synced).where(synced.c.sync_name == self.sync_name))
             self._insert_chunks(
@@ -384,6 +385,16 @@ class StateStore:
                     {"sync_name": self.sync_name, "contact_id": cid, "fields": json.dumps(v)}
                     for cid, v in values.items()
                 ),
+            )
+            refused = tx.execute(
+                select(record_failures.c.contact_id).where(
+                    record_failures.c.sync_name == self.sync_name
+                )
+            )
+            self._delete_ids(
+                tx,
+                record_failures,
+                [row.contact_id for row in refused if row.contact_id not in values],
             )
 
     def _merge_synced(self, tx: Connection, written: Mapping[str, Mapping[str, str]]) -> None:
@@ -481,8 +492,36 @@ class StateStore:
         if not ids:
             return
         with self.transaction() as tx:
-            for table in (contacts, synced, members, record_failures):
-                self._delete_ids(tx, table, ids)
+            self._forget(tx, ids)
+
+    def absorb_merged(self, merges: Mapping[str, str]) -> None:
+        """Contacts the CRM merged into others (old id → surviving id), as a pull reported them.
+
+        The old ids are forgotten, and each survivor takes over their list memberships, as the
+        CRM carries a merged record's static list memberships over to the new one: so a later
+        incremental plan removes the survivor from the lists it should not be in. The
+        survivor's own values come from the pull that reported the merge.
+        """
+        old_ids = list(merges)
+        if not old_ids:
+            return
+        with self.transaction() as tx:
+            carried: dict[str, list[str]] = {}
+            for start in range(0, len(old_ids), CHUNK):
+                for row in tx.execute(
+                    select(members.c.segment, members.c.contact_id).where(
+                        members.c.sync_name == self.sync_name,
+                        members.c.contact_id.in_(old_ids[start : start + CHUNK]),
+                    )
+                ):
+                    carried.setdefault(row.segment, []).append(merges[row.contact_id])
+            self._forget(tx, old_ids)
+            for segment, survivors in carried.items():
+                self._add_members(tx, segment, list(dict.fromkeys(survivors)))
+
+    def _forget(self, tx: Connection, ids: list[str]) -> None:
+        for table in (contacts, synced, members, record_failures):
+            self._delete_ids(tx, table, ids)
 
     # -- cursor ------------------------------------------------------------------------------
 

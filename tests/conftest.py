@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import SalesforceSandbox, SandboxCRM
 from sync.config import SegmentConfig, Settings, SyncOptions
 
 TOKEN = "sandbox-test-token"
@@ -20,6 +20,12 @@ TOKEN = "sandbox-test-token"
 @pytest.fixture
 def crm() -> Iterator[SandboxCRM]:
     with SandboxCRM(token=TOKEN) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def sf_box() -> Iterator[SalesforceSandbox]:
+    with SalesforceSandbox() as sandbox:
         yield sandbox
 
 

@@ -1,32 +1,95 @@
 """What the CRM must hold after a sync of the test segments, computed without segment_core.
 
 The tests' segments are simple enough to evaluate by hand from the sandbox's raw values, so
-a bug in segment_core or the planner cannot hide by agreeing with itself.
+a bug in segment_core or the planner cannot hide by agreeing with itself. The same segments
+run on HubSpot and Salesforce, whose fields are named differently (``CrmNames``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SandboxCRM
+from connectors.salesforce import SalesforceConnector
+from connectors.sandbox import SalesforceSandbox, SandboxCRM
+from sync.config import SegmentConfig, Settings, SyncOptions
 from sync.pipeline import SyncOutcome, run_sync
 from sync.progress import SilentProgress
 from sync.retry import RetryPolicy
 from tests.conftest import make_settings
+from tests.test_contract_salesforce import salesforce_settings
 
-SEGMENTS = [
-    {"name": "Big", "priority": 100, "rule": {"field": "employees", "op": ">=", "value": 200}},
-    {"name": "Engaged", "priority": 50, "rule": "hs_email_open >= 5"},
-    {"name": "Buyers", "priority": 50, "rule": "num_purchases > 0 and employees < 200"},
-]
+
+@dataclass(frozen=True)
+class CrmNames:
+    """What the test segments' rule fields, and segsync's own fields, are called on one CRM."""
+
+    employees: str
+    opens: str
+    purchases: str
+    segment: str
+    segments: str
+    reason: str
+
+    def rules(self) -> dict[str, str]:
+        """Each test segment's rule, as segsync writes it into the reason."""
+        return {
+            "Big": f"{self.employees} >= 200",
+            "Engaged": f"{self.opens} >= 5",
+            "Buyers": f"{self.purchases} > 0 and {self.employees} < 200",
+        }
+
+    def segment_config(self) -> list[dict[str, Any]]:
+        """The test segments in this CRM's names; Big's rule is a table, the others text."""
+        rules: dict[str, Any] = self.rules()
+        rules["Big"] = {"field": self.employees, "op": ">=", "value": 200}
+        priorities = {"Big": 100, "Engaged": 50, "Buyers": 50}
+        return [{"name": n, "priority": p, "rule": rules[n]} for n, p in priorities.items()]
+
+    def sync_options(self) -> dict[str, str]:
+        """The ``[sync]`` settings that name segsync's fields."""
+        return {
+            "segment_property": self.segment,
+            "segments_property": self.segments,
+            "reason_property": self.reason,
+        }
+
+
+SEGSYNC_FIELDS = {
+    "segment": "segsync_segment",
+    "segments": "segsync_segments",
+    "reason": "segsync_reason",
+}
+SALESFORCE_FIELDS = {
+    "segment": "Segment__c",
+    "segments": "Segments__c",
+    "reason": "Segment_Reason__c",
+}
+HUBSPOT = CrmNames("employees", "hs_email_open", "num_purchases", **SEGSYNC_FIELDS)
+SALESFORCE_CONTACTS = CrmNames(
+    "Employees__c", "Email_Opens__c", "Purchases__c", **SALESFORCE_FIELDS
+)
+SALESFORCE_LEADS = CrmNames(
+    "NumberOfEmployees", "Email_Opens__c", "Purchases__c", **SALESFORCE_FIELDS
+)
+"""A Lead keeps its headcount in a standard field, a Contact in a custom one."""
+SEGMENTS = HUBSPOT.segment_config()
 FAST_RETRY = RetryPolicy(initial_wait=0.01, max_wait=0.05)
 
 
-def number(values: Mapping[str, str | None], name: str) -> float | None:
+class CrmView(Protocol):
+    """How a test reads a sandbox CRM's own state (``tests.contract.CrmBackend`` is one)."""
+
+    def values(self, contact_id: str) -> Mapping[str, Any]: ...
+
+    def list_members(self, list_name: str) -> set[str] | None: ...
+
+
+def number(values: Mapping[str, Any], name: str) -> float | None:
     text = values.get(name)
     try:
         return float(text) if text not in (None, "") else None
@@ -34,11 +97,11 @@ def number(values: Mapping[str, str | None], name: str) -> float | None:
         return None
 
 
-def expected_segments(values: Mapping[str, str | None]) -> list[str]:
+def expected_segments(values: Mapping[str, Any], names: CrmNames = HUBSPOT) -> list[str]:
     """The segments a contact belongs to, in priority order (ties: config order)."""
-    employees = number(values, "employees")
-    opens = number(values, "hs_email_open")
-    purchases = number(values, "num_purchases")
+    employees = number(values, names.employees)
+    opens = number(values, names.opens)
+    purchases = number(values, names.purchases)
     matched = []
     if employees is not None and employees >= 200:
         matched.append("Big")
@@ -49,19 +112,59 @@ def expected_segments(values: Mapping[str, str | None]) -> list[str]:
     return matched
 
 
-def assert_crm_holds_desired_state(crm: SandboxCRM, ids: list[str]) -> None:
+def expected_reason(matched: list[str], names: CrmNames) -> str:
+    """What segsync writes as the reason: the primary's rule, then the other segments."""
+    if not matched:
+        return ""
+    primary, *others = matched
+    also = f"; also in {', '.join(others)}" if others else ""
+    return f"{primary}: {names.rules()[primary]}{also}"
+
+
+def assert_holds_desired_state(crm: CrmView, ids: list[str], names: CrmNames) -> None:
+    """Every contact's three segsync fields and every segment's list, exactly."""
     expected_lists: dict[str, set[str]] = {s["name"]: set() for s in SEGMENTS}
     for contact_id in ids:
-        values = crm.store.contact(contact_id)
-        matched = expected_segments(values)
-        assert (values.get("segsync_segment") or "") == (matched[0] if matched else ""), contact_id
-        assert (values.get("segsync_segments") or "") == ";".join(matched), contact_id
+        values = crm.values(contact_id)
+        matched = expected_segments(values, names)
+        assert (values.get(names.segment) or "") == (matched[0] if matched else ""), contact_id
+        assert (values.get(names.segments) or "") == ";".join(matched), contact_id
+        assert (values.get(names.reason) or "") == expected_reason(matched, names), contact_id
         for name in matched:
             expected_lists[name].add(contact_id)
     for name, members in expected_lists.items():
-        found = crm.store.list_by_name(f"segsync: {name}")
-        assert found is not None, name
-        assert crm.store.list_members(found["listId"]) == members, name
+        assert crm.list_members(f"segsync: {name}") == members, name
+
+
+class _HubSpotView:
+    def __init__(self, crm: SandboxCRM) -> None:
+        self.crm = crm
+
+    def values(self, contact_id: str) -> Mapping[str, Any]:
+        return self.crm.store.contact(contact_id)
+
+    def list_members(self, list_name: str) -> set[str] | None:
+        found = self.crm.store.list_by_name(list_name)
+        return self.crm.store.list_members(found["listId"]) if found else None
+
+
+class SalesforceView:
+    """A sandbox org's contacts (or leads) and campaigns; members are contact or lead ids."""
+
+    def __init__(self, sf_box: SalesforceSandbox, sobject: str = "Contact") -> None:
+        self.sf_box = sf_box
+        self.sobject = sobject
+
+    def values(self, contact_id: str) -> Mapping[str, Any]:
+        return self.sf_box.store.record(self.sobject, contact_id)
+
+    def list_members(self, list_name: str) -> set[str] | None:
+        found = self.sf_box.store.campaign_by_name(list_name)
+        return self.sf_box.store.campaign_members(found["Id"]) if found else None
+
+
+def assert_crm_holds_desired_state(crm: SandboxCRM, ids: list[str]) -> None:
+    assert_holds_desired_state(_HubSpotView(crm), ids, HUBSPOT)
 
 
 def sync(
@@ -73,5 +176,41 @@ def sync(
 ) -> SyncOutcome:
     """One sync of ``segments`` (the test segments by default), silent and with fast retries."""
     settings = make_settings(crm, segments, state, **options.pop("sync_options", {}))
+    options.setdefault("dry_run", False)
+    return run_sync(connector, settings, progress=SilentProgress(), retry=FAST_RETRY, **options)
+
+
+def salesforce_sync_settings(
+    connector: SalesforceConnector, state: Path, names: CrmNames, **sync: Any
+) -> Settings:
+    """The test segments, on the fields ``names`` gives, for the connector's org and object."""
+    return Settings(
+        connector="salesforce",
+        salesforce=connector.settings,
+        sync=SyncOptions(state_dir=state, **names.sync_options(), **sync),
+        segments=[SegmentConfig(**segment) for segment in names.segment_config()],
+    )
+
+
+@contextmanager
+def salesforce_org(
+    sf_box: SalesforceSandbox, names: CrmNames = SALESFORCE_CONTACTS, **settings: Any
+) -> Iterator[SalesforceConnector]:
+    """The Salesforce connector on the sandbox org (``settings`` override the defaults)."""
+    salesforce = SalesforceConnector(salesforce_settings(sf_box, **settings))
+    try:
+        yield salesforce
+    finally:
+        salesforce.close()
+
+
+def sync_salesforce(
+    connector: SalesforceConnector,
+    state: Path,
+    names: CrmNames = SALESFORCE_CONTACTS,
+    **options: Any,
+) -> SyncOutcome:
+    """One sync of the test segments into a sandbox org, silent and with fast retries."""
+    settings = salesforce_sync_settings(connector, state, names, **options.pop("sync_options", {}))
     options.setdefault("dry_run", False)
     return run_sync(connector, settings, progress=SilentProgress(), retry=FAST_RETRY, **options)

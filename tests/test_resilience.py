@@ -17,15 +17,17 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from connectors.base import RateLimited, Transient
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import CallRecord, SandboxCRM
+from connectors.sandbox.base import SandboxServer
 from sync.pipeline import run_sync
 from sync.progress import SilentProgress
-from tests.conftest import TOKEN, hubspot_settings, make_settings
+from tests.conftest import READ_ROUTES, TOKEN, hubspot_settings, make_settings
 from tests.expectations import FAST_RETRY, SEGMENTS, assert_crm_holds_desired_state
 
 SEGSYNC = Path(sys.executable).with_name("segsync")
@@ -33,35 +35,39 @@ TRIALS = 20
 CONTACTS = 350
 
 
-def write_config(path: Path, crm: SandboxCRM, state: Path) -> Path:
-    lines = [
-        f'[sync]\nstate_dir = "{state}"\n',
-        f'[hubspot]\nbase_url = "{crm.base_url}"\ntimeout_seconds = 5\n',
-    ]
-    for segment in SEGMENTS:
+def segments_toml(segments: list[dict[str, Any]]) -> str:
+    """``[[segments]]`` tables for the test segments (rules as text or as one-condition tables)."""
+    tables = []
+    for segment in segments:
         rule = segment["rule"]
         toml_rule = (
             json.dumps(rule)
             if isinstance(rule, str)
             else (f'{{ field = "{rule["field"]}", op = "{rule["op"]}", value = {rule["value"]} }}')
         )
-        lines.append(
+        tables.append(
             f'[[segments]]\nname = "{segment["name"]}"\npriority = {segment["priority"]}\n'
             f"rule = {toml_rule}\n"
         )
-    path.write_text("\n".join(lines))
+    return "\n".join(tables)
+
+
+def write_config(path: Path, crm: SandboxCRM, state: Path) -> Path:
+    path.write_text(
+        f'[sync]\nstate_dir = "{state}"\n\n'
+        f'[hubspot]\nbase_url = "{crm.base_url}"\ntimeout_seconds = 5\n\n' + segments_toml(SEGMENTS)
+    )
     return path
 
 
-def completed_writes_sent_twice(crm: SandboxCRM) -> list[tuple[str, str]]:
-    """(route, body digest) pairs of write calls the CRM completed more than once."""
-    reads = {"POST /crm/v3/objects/contacts/search"}
+def completed_writes_sent_twice(
+    sandbox: SandboxServer, reads: frozenset[str] = READ_ROUTES
+) -> list[tuple[str, str, str]]:
+    """(route, query, body digest) of write calls the CRM completed more than once."""
     done = Counter(
-        (record.route, record.body_sha1)
-        for record in crm.call_log
-        if not record.route.startswith("GET ")
-        and record.route not in reads
-        and 200 <= record.status < 300
+        (record.route, record.query, record.body_sha1)
+        for record in sandbox.call_log
+        if is_write(record, reads) and 200 <= record.status < 300
     )
     return [key for key, count in done.items() if count > 1]
 
@@ -80,21 +86,36 @@ def sync_in_process(crm: SandboxCRM, state: Path) -> None:
         connector.close()
 
 
-def is_write(record: CallRecord) -> bool:
-    return not record.route.startswith("GET ") and not record.route.endswith("/search")
+def is_write(record: CallRecord, reads: frozenset[str] = READ_ROUTES) -> bool:
+    """Whether a call changes the CRM: anything but a GET or one of the CRM's POST reads."""
+    return not record.route.startswith("GET ") and record.route not in reads
+
+
+def start_sync(config: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``segsync sync`` as its own process, so that it can be killed anywhere."""
+    return subprocess.Popen(
+        [str(SEGSYNC), "sync", "--config", str(config), "--json"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def kill_at_write(
-    process: subprocess.Popen[bytes], crm: SandboxCRM, writes: int, delay: float
+    process: subprocess.Popen[bytes],
+    sandbox: SandboxServer,
+    writes: int,
+    delay: float,
+    reads: frozenset[str] = READ_ROUTES,
 ) -> bool:
     """SIGKILL the process ``delay`` seconds after the sandbox logs its ``writes``-th write.
 
     The sandbox logs a request once it has answered it, so small delays kill the client
     between the CRM's answer and the client's own record of it — the hardest moment.
     """
-    start = len(crm.call_log)
+    start = len(sandbox.call_log)
     while process.poll() is None:
-        if sum(1 for record in crm.call_log[start:] if is_write(record)) >= writes:
+        if sum(1 for record in sandbox.call_log[start:] if is_write(record, reads)) >= writes:
             time.sleep(delay)
             process.send_signal(signal.SIGKILL)
             process.wait()
@@ -115,13 +136,7 @@ def test_a_run_killed_anywhere_resumes_to_the_exact_state(trial: int, tmp_path: 
                 crm.store.set_properties(
                     contact_id, {"employees": str(rng.choice([5, 150, 900])), "hs_email_open": "7"}
                 )
-        env = {**os.environ, "SEGSYNC_HUBSPOT__TOKEN": TOKEN}
-        process = subprocess.Popen(
-            [str(SEGSYNC), "sync", "--config", str(config), "--json"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        process = start_sync(config, {"SEGSYNC_HUBSPOT__TOKEN": TOKEN})
         write_calls_of_a_whole_run = 4 if trial % 2 else 12
         kill_at_write(process, crm, rng.randint(1, write_calls_of_a_whole_run), rng.random() / 200)
         sync_in_process(crm, tmp_path / "state")

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from connectors.base import (
+    AccessCheck,
     AuthFailed,
     Contact,
     ContactPage,
@@ -31,12 +32,16 @@ from connectors.base import (
     SegmentField,
     WriteResult,
 )
-from connectors.hubspot.errors import translate
+from connectors.hubspot.errors import parse_body, translate
 from connectors.hubspot.settings import HubSpotSettings
 
 CONTACT_OBJECT_TYPE_ID = "0-1"
 MODIFIED_PROPERTY = "lastmodifieddate"
 """Contacts' modification time; other HubSpot objects call it ``hs_lastmodifieddate``."""
+MERGED_IDS_PROPERTY = "hs_merged_object_ids"
+"""The ids a merge folded into a contact, ``;``-separated. A merge makes a new record (new id,
+``lastmodifieddate`` = the merge) and the old ids leave every list and search result, so this
+is the only trace of them a pull sees."""
 SEARCH_PAGE_SIZE = 200
 SEARCH_RESULT_WINDOW = 10_000
 """HubSpot's search refuses to page past 10,000 results of one query (400)."""
@@ -44,6 +49,14 @@ SEARCH_MIN_INTERVAL_SECONDS = 0.22
 """Search has its own bucket of 5 requests a second per account and no rate-limit headers:
 space calls a little more than 1/5 s apart so timer jitter never puts six in one second."""
 PROPERTY_GROUP = "segsync"
+ACCESS_CHECK_LIST = "segsync access check"
+"""A list name looked up only to prove lists can be read: it need not exist."""
+TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
+WRITE_SCOPES = (
+    ("write contacts", "crm.objects.contacts.write"),
+    ("create properties", "crm.schemas.contacts.write"),
+    ("manage lists", "crm.lists.write"),
+)
 FIELD_TYPES_BY_KIND = {
     "single_select": ("enumeration", "select"),
     "multi_select": ("enumeration", "checkbox"),
@@ -97,7 +110,13 @@ def _epoch_ms(moment: datetime) -> int:
 
 def _contact(row: Any) -> Contact:
     properties = dict(row.properties or {})
-    return Contact(id=row.id, properties=properties, modified_at=_modified_at(properties))
+    merged = (properties.get(MERGED_IDS_PROPERTY) or "").split(";")
+    return Contact(
+        id=row.id,
+        properties=properties,
+        modified_at=_modified_at(properties),
+        merged_from=tuple(i for i in merged if i and i != row.id),
+    )
 
 
 class SearchCursor:
@@ -155,6 +174,25 @@ def _next_search_cursor(position: SearchCursor, contacts: list[Contact]) -> str 
     return SearchCursor(restart_ms, 0).encode()
 
 
+def _required_scopes(exc: BaseException) -> list[str]:
+    """The scopes a 403 ``MISSING_SCOPES`` body names (any one of them admits the call)."""
+    body = parse_body(getattr(exc, "body", None))
+    return [
+        scope
+        for error in body.get("errors") or ()
+        if isinstance(error, Mapping)
+        for key in ("requiredGranularScopes", "requiredScopes")  # granular since 2023
+        for scope in (error.get("context") or {}).get(key) or ()
+    ]
+
+
+def _grant(scopes: Sequence[str]) -> str:
+    return (
+        f"give the private app the scope {' or '.join(scopes)} (HubSpot: Settings → "
+        "Integrations → Private Apps → the app → Scopes) and commit the change"
+    )
+
+
 def _options(values: Sequence[str]) -> list[dict[str, Any]]:
     return [
         {"label": value, "value": value, "hidden": False, "displayOrder": order}
@@ -185,6 +223,9 @@ class HubSpotConnector:
                 window_seconds=10.0,
                 daily=settings.daily_requests,
             ),
+            # HubSpot caps rates, not parallel calls; 5 stays inside the SDK's connection pool
+            # (5 per CPU) and reaches 19 requests/s at up to ~250 ms a call.
+            max_concurrency=5,
         )
         self._search_pacer = MinInterval(SEARCH_MIN_INTERVAL_SECONDS)
         self._group_ready = False
@@ -258,7 +299,7 @@ class HubSpotConnector:
             self._contacts.get_page_with_http_info,
             limit=self.limits.read_page_size,
             after=cursor,
-            properties=list(fields),
+            properties=list(dict.fromkeys([*fields, MERGED_IDS_PROPERTY])),
             archived=False,
         )
         next_page = data.paging.next if data.paging else None
@@ -280,7 +321,7 @@ class HubSpotConnector:
         body = {
             "filterGroups": [{"filters": [modified_filter]}],
             "sorts": [{"propertyName": MODIFIED_PROPERTY, "direction": "ASCENDING"}],
-            "properties": sorted({*fields, MODIFIED_PROPERTY}),
+            "properties": sorted({*fields, MODIFIED_PROPERTY, MERGED_IDS_PROPERTY}),
             "limit": SEARCH_PAGE_SIZE,
             "after": str(position.offset) if position.offset else None,
         }
@@ -434,6 +475,97 @@ class HubSpotConnector:
         if len(ids) > self.limits.list_change_batch_size:
             raise ValueError(f"at most {self.limits.list_change_batch_size} ids per call")
         self._call(f"{verb} list {list_ref.name!r}", method, list_ref.id, ids)
+
+    # -- segsync check --------------------------------------------------------------------
+
+    def check_access(self, segment_fields: Sequence[str]) -> list[AccessCheck]:
+        """Read one contact, segsync's property definitions and a list by name: that proves
+        the read scopes. Write scopes cannot be tried without writing, so they are looked up
+        in the private app's token info; they stay unchecked when HubSpot does not give it."""
+        timeout = self.settings.timeout_seconds
+        checks = [
+            self._probe(
+                "read contacts",
+                lambda: self._contacts.get_page_with_http_info(
+                    limit=1, archived=False, _request_timeout=timeout
+                ),
+                scope="crm.objects.contacts.read",
+            )
+        ]
+        for name in segment_fields:
+            checks.append(
+                self._probe(
+                    f"read property {name}",
+                    lambda name=name: self._properties.get_by_name_with_http_info(
+                        "contacts", name, _request_timeout=timeout
+                    ),
+                    scope="crm.schemas.contacts.read",
+                    found="exists",
+                    absent="not created yet: the first sync creates it",
+                )
+            )
+        checks.append(
+            self._probe(
+                "read lists",
+                lambda: self._lists.get_by_name_with_http_info(
+                    ACCESS_CHECK_LIST, CONTACT_OBJECT_TYPE_ID, _request_timeout=timeout
+                ),
+                scope="crm.lists.read",
+                absent="scope crm.lists.read",
+            )
+        )
+        granted = self._granted_scopes()
+        for name, scope in WRITE_SCOPES:
+            if granted is None:
+                detail = f"HubSpot did not list the token's scopes (not a private app?): {scope}"
+                checks.append(AccessCheck(name, "unchecked", detail))
+            elif scope in granted:
+                checks.append(AccessCheck(name, "ok", f"scope {scope}"))
+            else:
+                checks.append(AccessCheck(name, "failed", _grant([scope])))
+        return checks
+
+    def _probe(
+        self,
+        name: str,
+        read: Callable[[], Any],
+        *,
+        scope: str,
+        found: str | None = None,
+        absent: str | None = None,
+    ) -> AccessCheck:
+        """One read proving ``scope`` (``found`` says what it read); a 403 names the scopes to
+        grant; a 404 (nothing of that name yet) proves it too when ``absent`` says so."""
+        try:
+            read()
+        except Exception as exc:  # noqa: BLE001 - translate() re-raises what it cannot type
+            status = getattr(exc, "status", None)
+            if status == 403:
+                return AccessCheck(name, "failed", _grant(_required_scopes(exc) or [scope]))
+            if status == 404 and absent is not None:
+                return AccessCheck(name, "ok", absent)
+            raise translate(exc, name) from exc
+        return AccessCheck(name, "ok", found or f"scope {scope}")
+
+    def _granted_scopes(self) -> set[str] | None:
+        """The private-app token's scopes from HubSpot's token info (a call that needs none),
+        or None when HubSpot does not give them, e.g. for an OAuth token."""
+        assert self.settings.token is not None  # checked in __init__
+        token = self.settings.token.get_secret_value()
+        try:
+            response = self._contacts.api_client.rest_client.request(
+                "POST",
+                self.settings.base_url.rstrip("/") + TOKEN_INFO_PATH,
+                headers={"Authorization": f"Bearer {token}"},
+                body={"tokenKey": token},
+                _request_timeout=self.settings.timeout_seconds,
+            )
+        except Exception as exc:  # noqa: BLE001 - no answer only leaves the scopes unchecked
+            if getattr(exc, "status", None) == 401:
+                raise translate(exc, "read token info") from exc
+            return None
+        scopes = parse_body(response.data).get("scopes")
+        return {str(scope) for scope in scopes} if isinstance(scopes, list) else None
 
     def close(self) -> None:
         for api_client in self._api_clients:

@@ -21,6 +21,7 @@ from typing import Any
 from simple_salesforce import Salesforce, format_soql
 
 from connectors.base import (
+    AccessCheck,
     AuthFailed,
     ConnectorLimits,
     ContactPage,
@@ -28,6 +29,7 @@ from connectors.base import (
     FieldType,
     IdPage,
     ListRef,
+    NotFound,
     PropertyWrite,
     RateLimitStatus,
     RecordRejected,
@@ -42,7 +44,7 @@ from connectors.salesforce.errors import (
     named_field,
     record_result,
 )
-from connectors.salesforce.fields import ContactFields, field_info
+from connectors.salesforce.fields import CUSTOM_SUFFIX, ContactFields, field_info
 from connectors.salesforce.paging import (
     BULK_POLL_SECONDS,
     BulkCursor,
@@ -86,6 +88,10 @@ def select_list(fields: Sequence[str]) -> tuple[str, ...]:
     return tuple(unique.values())
 
 
+def _where(conditions: Sequence[str]) -> str:
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
 def _at_most(items: Iterable[str], limit: int) -> list[str]:
     chunk = list(items)
     if len(chunk) > limit:
@@ -102,6 +108,12 @@ class SalesforceConnector:
         self.settings = settings
         self.sobject = settings.object
         self.member_field = f"{settings.object}Id"
+        # A converted lead is read-only (writes fail with CANNOT_UPDATE_CONVERTED_LEAD) and its
+        # person is a contact now: a Lead sync leaves it out of its pulls, and leaves alone its
+        # campaign members, which moved to the contact (they carry both ids).
+        leads = settings.object == "Lead"
+        self.live: tuple[str, ...] = ("IsConverted = false",) if leads else ()
+        self.converted_out: tuple[str, ...] = ("ContactId = null",) if leads else ()
         self.client = SalesforceClient(settings)
         self.fields = ContactFields(self.client)
         self._types: dict[str, FieldType] | None = None
@@ -113,6 +125,10 @@ class SalesforceConnector:
             budget=RequestBudget(
                 per_window=None, window_seconds=None, daily=settings.daily_requests
             ),
+            # One call at a time: the client's lazy login and session renewal are not
+            # thread-safe, and parallel CampaignMember inserts into one campaign contend for
+            # its row lock (UNABLE_TO_LOCK_ROW).
+            max_concurrency=1,
         )
 
     @classmethod
@@ -139,7 +155,8 @@ class SalesforceConnector:
         if isinstance(position, RestCursor) or (
             position is None and self._count() <= self.settings.bulk_threshold
         ):
-            return self._rest_contacts(KeyedQuery(self.sobject, select), fields, position)
+            query = KeyedQuery(self.sobject, select, where=self.live)
+            return self._rest_contacts(query, fields, position)
         return self._bulk_contacts(select, fields, position)
 
     def read_changed_contacts_page(
@@ -150,13 +167,15 @@ class SalesforceConnector:
             self.sobject,
             select_list(fields),
             key=MODIFIED_FIELD,
-            where=(format_soql(f"{MODIFIED_FIELD} >= {{}}", start),),
+            where=(format_soql(f"{MODIFIED_FIELD} >= {{}}", start), *self.live),
         )
         return self._rest_contacts(query, fields, decode(cursor))
 
     def _count(self) -> int:
         result = self.client.rest(
-            f"count {self.sobject}s", "query/", params={"q": f"SELECT COUNT() FROM {self.sobject}"}
+            f"count {self.sobject}s",
+            "query/",
+            params={"q": f"SELECT COUNT() FROM {self.sobject}{_where(self.live)}"},
         )
         return int(result["totalSize"])
 
@@ -172,7 +191,7 @@ class SalesforceConnector:
     def _bulk_contacts(
         self, select: Sequence[str], fields: Sequence[str], cursor: BulkCursor | None
     ) -> ContactPage:
-        soql = f"SELECT {', '.join(select)} FROM {self.sobject}"
+        soql = f"SELECT {', '.join(select)} FROM {self.sobject}{_where(self.live)}"
         rows, next_cursor = bulk_page(
             self.client,
             f"bulk-read {self.sobject}s",
@@ -298,7 +317,11 @@ class SalesforceConnector:
         query = KeyedQuery(
             "CampaignMember",
             ("Id", self.member_field),
-            where=(format_soql("CampaignId = {}", list_ref.id), f"{self.member_field} != null"),
+            where=(
+                format_soql("CampaignId = {}", list_ref.id),
+                f"{self.member_field} != null",
+                *self.converted_out,
+            ),
         )
         records, next_cursor = rest_page(
             self.client, f"read members of campaign {list_ref.name!r}", query, decode(cursor)
@@ -337,9 +360,10 @@ class SalesforceConnector:
         _raise_failures(new, results)
 
     def remove_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
-        """Delete the CampaignMembers of these ids; ids that are not members are ignored."""
+        """Delete the CampaignMembers of these ids; ids that are not members are ignored, as are
+        converted leads' (their contact's now)."""
         ids = _at_most(contact_ids, self.limits.list_change_batch_size)
-        members = self._members(list_ref, ids)
+        members = self._members(list_ref, ids, *self.converted_out)
         if not members:
             return
         results = self.client.rest(
@@ -350,8 +374,8 @@ class SalesforceConnector:
         )
         _raise_failures(list(members), results)
 
-    def _members(self, list_ref: ListRef, ids: Sequence[str]) -> dict[str, str]:
-        """CampaignMember Id by contact id, for those of ``ids`` in the campaign."""
+    def _members(self, list_ref: ListRef, ids: Sequence[str], *where: str) -> dict[str, str]:
+        """CampaignMember Id by contact id, for those of ``ids`` in the campaign (and ``where``)."""
         if not ids:
             return {}
         rows = self.client.query(
@@ -361,9 +385,69 @@ class SalesforceConnector:
                 f"WHERE CampaignId = {{}} AND {self.member_field} IN {{}}",
                 list_ref.id,
                 list(ids),
-            ),
+            )
+            + "".join(f" AND {condition}" for condition in where),
         )
         return {str(row[self.member_field]): str(row["Id"]) for row in rows}
+
+    # -- segsync check ---------------------------------------------------------------------
+
+    def check_access(self, segment_fields: Sequence[str]) -> list[AccessCheck]:
+        """Describe the person object, Campaign and CampaignMember. A describe answers for the
+        integration user, so its flags and the fields it shows (field-level security) say what
+        a sync may do, without writing anything."""
+        plural = f"{self.sobject}s"
+        person = self._describe(self.sobject)
+        visible = {field["name"].lower(): field for field in person.get("fields") or ()}
+        campaign, member = self._describe("Campaign"), self._describe("CampaignMember")
+        # Campaign members follow the campaign's access, and only marketing users manage them.
+        campaigns = self._object_grant("Read, Create and Edit", "Campaigns") + (
+            " and tick Marketing User on its user record (Setup → Users)"
+        )
+        return [
+            _flag(f"read {plural}", person, "queryable", self._object_grant("Read", plural)),
+            _flag(f"update {plural}", person, "updateable", self._object_grant("Edit", plural)),
+            *(self._field_check(name, visible.get(name.lower())) for name in segment_fields),
+            _flag("create campaigns", campaign, "createable", campaigns),
+            _flag("add campaign members", member, "createable", campaigns),
+            _flag("remove campaign members", member, "deletable", campaigns),
+        ]
+
+    def _describe(self, sobject: str) -> Mapping[str, Any]:
+        """The object's describe; empty when the user may not see the object at all."""
+        try:
+            return self.client.rest(f"describe {sobject}", f"sobjects/{sobject}/describe")
+        except NotFound:
+            return {}
+
+    def _object_grant(self, permission: str, plural: str) -> str:
+        """Where a person grants an object permission to the integration user."""
+        permission_set = self.settings.permission_set or "<permission set>"
+        return (
+            f"grant {permission} on {plural} to the integration user (Setup → Permission Sets → "
+            f"{permission_set} → Object Settings → {plural} → Edit)"
+        )
+
+    def _field_check(self, field: str, described: Mapping[str, Any] | None) -> AccessCheck:
+        """Whether segsync can write ``field``; one it cannot see yet is created or granted by
+        the first sync (``ContactFields.ensure``), so it is left unchecked."""
+        name = f"write field {field}"
+        if not field.endswith(CUSTOM_SUFFIX):
+            detail = f"custom field names end in {CUSTOM_SUFFIX}: set e.g. {field}{CUSTOM_SUFFIX}"
+            return AccessCheck(name, "failed", detail + " in [sync]")
+        if described is None:
+            detail = "not visible yet: the first sync creates it and grants it Read and Edit"
+            return AccessCheck(name, "unchecked", detail)
+        if described.get("updateable"):
+            return AccessCheck(name, "ok", "visible and updateable")
+        return AccessCheck(name, "failed", self.client.grant.message(field))
+
+
+def _flag(name: str, described: Mapping[str, Any], flag: str, fix: str) -> AccessCheck:
+    """Ok when the describe sets ``flag`` for the integration user, else failed with ``fix``."""
+    if described.get(flag):
+        return AccessCheck(name, "ok", f"describe says {flag}")
+    return AccessCheck(name, "failed", fix)
 
 
 def _raise_failures(ids: Sequence[str], results: Sequence[Mapping[str, Any]]) -> None:

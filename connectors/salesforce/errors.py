@@ -38,9 +38,12 @@ from connectors.base import (
 RETRYABLE_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})
 """Record-level codes that pass on a retry. Flows and triggers wrap them in their own codes
 (``CANNOT_EXECUTE_FLOW_TRIGGER``), so the message is searched as well."""
-MISSING_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
+MISSING_CODES = frozenset(
+    {"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "CANNOT_UPDATE_CONVERTED_LEAD"}
+)
 """Record-level codes for a record that is gone: in the recycle bin, or merged or purged (an
-unknown id). A lookup to a missing record gives the second too, but segsync writes no lookups."""
+unknown id), or a lead converted into a contact (read-only from then on). A lookup to a missing
+record gives the second too, but segsync writes no lookups."""
 CONCURRENT_LIMIT_WAIT_SECONDS = 20.0
 """Salesforce caps requests running 20 s or longer; a slot frees up within about that."""
 INVALID_QUERY_LOCATOR = "INVALID_QUERY_LOCATOR"

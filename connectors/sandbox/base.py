@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Collection
 from types import TracebackType
 from typing import Self
+from urllib.parse import urlencode
 
 from connectors.sandbox.limits import (
     SUPPORTED_FAULTS,
@@ -33,13 +34,16 @@ class CallRecord:
     """One request as the sandbox received it. ``status`` is 0 when the connection was dropped.
 
     ``body_sha1`` (hex SHA-1 of the raw request body) identifies a payload, so two identical
-    batch writes show up as two records with the same digest.
+    batch writes show up as two records with the same digest. ``query`` is the query string
+    (sorted): the payload of a request that has no body, such as the ids of a Salesforce
+    Collections DELETE.
     """
 
     method: str
     route: str
     status: int
     body_sha1: str
+    query: str = ""
 
 
 class SandboxServer:
@@ -55,13 +59,14 @@ class SandboxServer:
         router: Router,
         ssl_context: ssl.SSLContext | None = None,
         supported_faults: Collection[FaultStatus] = SUPPORTED_FAULTS,
+        port: int = 0,
     ) -> None:
         self.calls: Counter[str] = Counter()
         self.call_log: list[CallRecord] = []
         self._router = router
         self._faults = FaultInjector(supported_faults)
         self._record_lock = threading.Lock()
-        self._server = LoopbackServer(router, self._dispatch, ssl_context)
+        self._server = LoopbackServer(router, self._dispatch, ssl_context, port)
         self._server.start()
         self._stopped = False
 
@@ -114,6 +119,8 @@ class SandboxServer:
 
     def _record(self, request: Request, route: str, response: Response) -> None:
         digest = hashlib.sha1(request.body).hexdigest()
+        query = urlencode(sorted(request.query.items()), doseq=True)
+        record = CallRecord(request.method, route, response.status, digest, query)
         with self._record_lock:
             self.calls[route] += 1
-            self.call_log.append(CallRecord(request.method, route, response.status, digest))
+            self.call_log.append(record)

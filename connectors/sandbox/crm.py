@@ -2,15 +2,17 @@
 
 It wires the store and the HubSpot handlers into a ``SandboxServer`` and puts the cross-cutting
 behaviour of the real API in front of every request, in HubSpot's order: faults a test injected
-(``base``), bearer-token authentication, rate limits, then the endpoint.
+(``base``), bearer-token authentication, the token's scopes, rate limits, then the endpoint.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Collection
 from datetime import date
 
-from connectors.sandbox import hubspot
+from connectors.sandbox import hubspot, hubspot_scopes
 from connectors.sandbox.base import CallRecord, SandboxServer
 from connectors.sandbox.limits import (
     Fault,
@@ -31,16 +33,30 @@ class SandboxCRM(SandboxServer):
 
     ``calls`` counts requests per route template ("POST /crm/v3/lists", whatever trailing
     slash the client used; the concrete path for unknown routes) and ``call_log`` lists them
-    in arrival order. Both include refused requests (401, 429, injected faults).
+    in arrival order. Both include refused requests (401, 403, 429, injected faults).
+
+    ``scopes`` are the private-app scopes the token holds (None: all of them); a route none of
+    whose scopes it holds is refused with HubSpot's 403 ``MISSING_SCOPES``. ``port`` 0 takes a
+    free port.
+
+    ``latency`` seconds are spent on every request before it is served, as on a round trip to
+    the real API (~0.1-0.3 s): loopback answers in milliseconds, which would hide whether a
+    client can reach its rate limit one call at a time.
     """
 
-    def __init__(self, token: str = "sandbox-token", limits: SandboxLimits | None = None) -> None:
+    def __init__(self, token: str = "sandbox-token", limits: SandboxLimits | None = None,
+                 scopes: Collection[str] | None = None, port: int = 0,
+                 latency: float = 0.0) -> None:
         self.store = SandboxStore()
         self._token = token
+        self._latency = latency
+        self._scopes = frozenset(hubspot_scopes.ALL_SCOPES if scopes is None else scopes)
         self._limiter = RateLimiter(limits or SandboxLimits())
         router = Router()
         hubspot.HubSpotApi(self.store).register(router)
-        super().__init__(router)
+        router.add("POST", hubspot_scopes.TOKEN_INFO_PATH, hubspot_scopes.token_info(
+            token, self._scopes, hubspot.PORTAL_ID, hubspot.APP_ID))
+        super().__init__(router, port=port)
 
     @property
     def base_url(self) -> str:
@@ -73,8 +89,13 @@ class SandboxCRM(SandboxServer):
         self._add_fault(status, count, route, policy, after_commit)
 
     def _serve(self, request: Request, handler: Handler | None, route: str) -> Response:
+        if self._latency:
+            time.sleep(self._latency)
         if request.headers.get("Authorization") != f"Bearer {self._token}":
             return hubspot.unauthorized()
+        refused = hubspot_scopes.missing_scopes(route, self._scopes)
+        if refused is not None:
+            return refused
         search = route == hubspot.SEARCH_ROUTE
         usage = self._limiter.admit(search)
         if usage.refused_by is not None:

@@ -242,28 +242,30 @@ class SalesforceRestApi:
         """``GET /sobjects``: every object the user can see."""
         return json_response(200, {
             "encoding": "UTF-8", "maxBatchSize": MAX_COLLECTION,
-            "sobjects": [_object_summary(s, request.params["version"])
+            "sobjects": [self._summary(s, request.params["version"])
                          for s in self._all_schemas()]})
 
     def sobject_info(self, request: Request) -> Response:
         """``GET /sobjects/{type}``: basic information and recent items (none)."""
         schema = self._known_type(request.params["sobject"], status=404)
         return json_response(200, {
-            "objectDescribe": _object_summary(schema, request.params["version"]),
+            "objectDescribe": self._summary(schema, request.params["version"]),
             "recentItems": []})
 
     def describe(self, request: Request) -> Response:
         """``GET /sobjects/{type}/describe``: fields without field-level security for the
-        user are left out, as Salesforce does."""
+        user are left out, as Salesforce does, and read-only ones are neither createable nor
+        updateable; the object's flags say what the user may do with its records."""
         with self._store.transaction():
             schema = self._known_type(request.params["sobject"], status=404)
-            fields = [_describe_field(f) for f in self._store.visible_fields(schema)]
+            fields = [_describe_field(f, self._store.field_editable(schema.name, f.name))
+                      for f in self._store.visible_fields(schema)]
             children = [
                 {"childSObject": child.name, "field": f.name, "relationshipName": None,
                  "cascadeDelete": child.name == "CampaignMember", "deprecatedAndHidden": False}
                 for child in self._all_schemas() for f in child.fields.values()
                 if f.reference_to == (schema.name,)]
-        summary = _object_summary(schema, request.params["version"])
+        summary = self._summary(schema, request.params["version"])
         return json_response(200, {**summary, "fields": fields, "childRelationships": children,
                                    "recordTypeInfos": []})
 
@@ -377,30 +379,34 @@ class SalesforceRestApi:
     def _all_schemas(self) -> list[ObjectSchema]:
         return [self._store.known_schema(d.name) for d in OBJECTS]
 
+    def _summary(self, schema: ObjectSchema, version: str) -> dict[str, Any]:
+        """The object's describe header; its flags count the user's object permissions."""
+        definition = schema.definition
+        base = f"/services/data/{version}/sobjects/{definition.name}"
+        permitted = self._store.object_permitted
+        return {
+            "name": definition.name, "label": definition.label,
+            "labelPlural": definition.label_plural, "keyPrefix": definition.key_prefix,
+            "custom": False,
+            "createable": definition.createable and permitted(definition.name, "create"),
+            "updateable": definition.updateable and permitted(definition.name, "edit"),
+            "deletable": definition.deletable and permitted(definition.name, "delete"),
+            "queryable": True, "retrieveable": True, "searchable": True,
+            "urls": {"sobject": base, "describe": f"{base}/describe",
+                     "rowTemplate": f"{base}/{{ID}}"},
+        }
 
-def _object_summary(schema: ObjectSchema, version: str) -> dict[str, Any]:
-    definition = schema.definition
-    base = f"/services/data/{version}/sobjects/{definition.name}"
-    return {
-        "name": definition.name, "label": definition.label,
-        "labelPlural": definition.label_plural, "keyPrefix": definition.key_prefix,
-        "custom": False, "createable": definition.createable,
-        "updateable": definition.updateable, "deletable": definition.deletable,
-        "queryable": True, "retrieveable": True, "searchable": True,
-        "urls": {"sobject": base, "describe": f"{base}/describe",
-                 "rowTemplate": f"{base}/{{ID}}"},
-    }
 
-
-def _describe_field(definition: FieldDef) -> dict[str, Any]:
-    """One field as describe reports it (the properties a client reads)."""
+def _describe_field(definition: FieldDef, editable: bool) -> dict[str, Any]:
+    """One field as describe reports it (the properties a client reads); ``editable`` is the
+    user's field-level Edit permission."""
     return {
         "name": definition.name, "label": definition.label, "type": definition.type,
         "soapType": SOAP_TYPES.get(definition.type, "xsd:string"),
         "length": definition.length, "precision": definition.precision,
         "scale": definition.scale, "digits": definition.digits,
-        "nillable": definition.nillable, "createable": definition.createable,
-        "updateable": definition.updateable, "custom": definition.custom,
+        "nillable": definition.nillable, "createable": definition.createable and editable,
+        "updateable": definition.updateable and editable, "custom": definition.custom,
         "calculated": definition.computed,
         "defaultedOnCreate": definition.default is not None or definition.system,
         "defaultValue": definition.default if definition.type != "boolean" else None,

@@ -81,6 +81,14 @@ def request_limit_exceeded() -> RestError:
     return RestError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
 
 
+def concurrent_limit_exceeded() -> RestError:
+    """403 while the org already runs as many long requests (20 s or more) as it may: 25, or
+    5 on developer orgs (Salesforce's limits cheat sheet). The text is the one captured in a
+    SOAP fault of the same error; REST's error array carries it the same way."""
+    return RestError(403, "REQUEST_LIMIT_EXCEEDED",
+                     "ConcurrentRequests (Concurrent API Requests) Limit exceeded.")
+
+
 def json_parser_error(message: str) -> RestError:
     """400 for a body that is not the JSON the endpoint expects (wording: sandbox text)."""
     return RestError(400, "JSON_PARSER_ERROR", message)

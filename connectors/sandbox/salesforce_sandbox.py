@@ -23,6 +23,7 @@ from connectors.sandbox.salesforce import SalesforceRestApi
 from connectors.sandbox.salesforce_auth import Credentials, Sessions, bearer
 from connectors.sandbox.salesforce_bulk import BulkApi
 from connectors.sandbox.salesforce_errors import (
+    concurrent_limit_exceeded,
     invalid_session,
     not_found,
     request_limit_exceeded,
@@ -39,8 +40,9 @@ from connectors.sandbox.seed import DEFAULT_REFERENCE_DATE
 from connectors.sandbox.server import Handler, Request, Response, Router
 from connectors.sandbox.tls import SALESFORCE_HOSTNAMES, ThrowawayCA
 
-SALESFORCE_FAULTS: frozenset[FaultStatus] = frozenset({500, 502, 503, 504})
-"""What Salesforce's stack answers when it fails (it does not use 429 on these APIs)."""
+SALESFORCE_FAULTS: frozenset[FaultStatus] = frozenset({403, 500, 502, 503, 504})
+"""What Salesforce's stack answers when it fails or is busy: it does not use 429 on these APIs
+but 403 ``REQUEST_LIMIT_EXCEEDED``, here the concurrent-request limit."""
 LOGIN_HOSTS = ("https://login.salesforce.com", "https://test.salesforce.com")
 _VERSION = re.compile(r"^v\d{2}\.\d$")
 
@@ -51,10 +53,12 @@ class SalesforceSandbox(SandboxServer):
     ``daily_limit`` (None: report 100,000 and never refuse) caps API requests per rolling
     24 hours. ``calls`` counts requests per route template ("GET
     /services/data/{version}/query") and ``call_log`` lists them, refused ones included.
+    ``port`` 0 takes a free port.
     """
 
     def __init__(self, daily_limit: int | None = None, *, username: str = USERNAME,
-                 password: str = "sandbox-password", security_token: str = "SBXTOKEN42") -> None:
+                 password: str = "sandbox-password", security_token: str = "SBXTOKEN42",
+                 port: int = 0) -> None:
         self.store = SalesforceStore()
         self.username, self.password, self.security_token = username, password, security_token
         self._sessions = Sessions()
@@ -68,7 +72,11 @@ class SalesforceSandbox(SandboxServer):
         BulkApi(self.store, writer).register(router)
         SoapApi(self.store, self._sessions, Credentials(username, password, security_token),
                 lambda: self.instance, self._gate).register(router)
-        super().__init__(router, self._ca.server_context(), SALESFORCE_FAULTS)
+        try:
+            super().__init__(router, self._ca.server_context(), SALESFORCE_FAULTS, port)
+        except OSError:  # the port is taken: leave no CA file behind
+            self._ca.cleanup()
+            raise
         self._proxy = ConnectProxy(("127.0.0.1", self._server.port))
 
     @property
@@ -126,9 +134,9 @@ class SalesforceSandbox(SandboxServer):
     def inject_faults(self, status: FaultStatus, count: int = 1, route: str | None = None, *,
                       after_commit: bool = False) -> None:
         """Make the next ``count`` requests to ``route`` (any route when None) fail with a
-        5xx (500, 502, 503, 504, as Salesforce's error array) or "disconnect" (the
-        connection closes unanswered). With ``after_commit`` the request is carried out first
-        and only its answer is lost."""
+        5xx (500, 502, 503, 504, as Salesforce's error array), 403 (the concurrent-request
+        limit, with ``Sforce-Limit-Info``) or "disconnect" (the connection closes unanswered).
+        With ``after_commit`` the request is carried out first and only its answer is lost."""
         self._add_fault(status, count, route, None, after_commit)
 
     def inject_record_errors(self, status_code: str = "UNABLE_TO_LOCK_ROW",
@@ -171,5 +179,7 @@ class SalesforceSandbox(SandboxServer):
         return "REQUEST_LIMIT_EXCEEDED" if self._usage.admit().refused else None
 
     def _fault_response(self, fault: Fault, route: str) -> Response:
+        if fault.status == 403:
+            return concurrent_limit_exceeded().response(self._usage.peek().header())
         return server_error(int(fault.status))
 

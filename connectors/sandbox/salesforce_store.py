@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from connectors.sandbox import salesforce_ids
 from connectors.sandbox.salesforce_custom_fields import metadata_of
@@ -35,6 +36,7 @@ FIRST_RECORD_NUMBER = 20_000_000_000
 
 USERNAME = "integration@segsync-sandbox.example"
 PERMISSION_SET_NAME = "Segsync_Integration"
+ObjectPermission = Literal["create", "edit", "delete"]
 
 
 @dataclass
@@ -77,6 +79,7 @@ class SalesforceStore:
         self._custom_fields: dict[str, CustomFieldRecord] = {}
         self._memberships: dict[tuple[str, str], str] = {}
         self._journal: dict[str, SObjectRecord | None] | None = None
+        self._revoked: set[tuple[str, ObjectPermission]] = set()
         self.user_id = ""
         self._bootstrap(self._clock_ms())
 
@@ -149,6 +152,18 @@ class SalesforceStore:
         with self._lock:
             for record in self._granting(sobject, field):
                 self._purge(record)
+
+    def revoke_object_permission(self, sobject: str, permission: ObjectPermission) -> None:
+        """An admin takes Create, Edit or Delete on an object away from the integration user.
+        Only describe shows it (``createable``, ``updateable``, ``deletable`` false): writes
+        are still carried out, as the sandbox does not model object permissions further."""
+        with self._lock:
+            self._revoked.add((self.known_schema(sobject).name, permission))
+
+    def object_permitted(self, sobject: str, permission: ObjectPermission) -> bool:
+        """Whether the integration user holds ``permission`` on the object."""
+        with self._lock:
+            return (self.known_schema(sobject).name, permission) not in self._revoked
 
     def _permission(self, sobject: str, field: str, permission: str) -> bool:
         with self._lock:
@@ -302,9 +317,8 @@ class SalesforceStore:
             record = SObjectRecord(self.new_id(schema.definition.key_prefix), schema.name, {})
             self._remember(record.id, None)
             record.values.update({k: v for k, v in values.items() if v is not None})
-            for definition in schema.fields.values():
-                if (definition.createable and definition.default is not None
-                        and definition.name not in record.values):
+            for definition in schema.fields.values():  # read-only ones too: IsConverted
+                if definition.default is not None and definition.name not in record.values:
                     record.values[definition.name] = definition.default
             record.values.update({
                 "CreatedDate": created, "CreatedById": self._actor(),
@@ -402,6 +416,71 @@ class SalesforceStore:
         """A person deletes a record: it goes to the recycle bin."""
         with self._lock:
             self.soft_delete(self._known(sobject, record_id))
+
+    def convert_lead(self, lead_id: str, contact_id: str | None = None) -> str:
+        """A person converts a lead (Salesforce's ``convertLead``); the contact's id.
+
+        Without ``contact_id`` a new contact is made from the lead (name, e-mail, title, source,
+        opt-out, city and country, and the custom fields both objects have, as an admin maps
+        them) under a new account named after its company; with one, the lead is attached to
+        that existing contact, whose values stay as they are (sandbox choice). Salesforce's
+        "Considerations for Converting Leads": the lead's campaign members move to the contact
+        (they keep ``LeadId`` and gain ``ContactId``) and the lead becomes read-only, with
+        ``IsConverted``, ``ConvertedContactId``, ``ConvertedAccountId`` and ``ConvertedDate``
+        set. Where the contact is already a member of the campaign, the contact's member stays
+        and the lead's goes: one member per campaign and person (which one Salesforce keeps is
+        not documented). KeyError for an unknown, deleted or converted lead or contact.
+        """
+        with self._lock:
+            lead = self._known("Lead", lead_id)
+            if lead.deleted_ms is not None or lead.values.get("IsConverted"):
+                raise KeyError(f"lead {lead_id!r} is deleted or converted")
+            now = self._clock_ms()
+            if contact_id is None:
+                contact = self._contact_from_lead(lead, now)
+            else:
+                contact = self._known("Contact", contact_id)
+                if contact.deleted_ms is not None:
+                    raise KeyError(f"contact {contact_id!r} is deleted")
+                self.write(contact, {})
+            for member in self.rows("CampaignMember"):
+                if member.values.get("LeadId") != lead.id:
+                    continue
+                campaign = member.values["CampaignId"]
+                if self.membership(campaign, contact.id) is not None:
+                    self.soft_delete(member)
+                    continue
+                del self._memberships[(campaign, lead.id)]
+                self.write(member, {"ContactId": contact.id})
+                self._memberships[(campaign, contact.id)] = member.id
+            self.write(lead, {
+                "IsConverted": True, "Status": "Closed - Converted",
+                "ConvertedContactId": contact.id,
+                "ConvertedAccountId": contact.values.get("AccountId"),
+                "ConvertedDate": time.strftime("%Y-%m-%d", time.gmtime(now / 1000)),
+            })
+            return contact.id
+
+    def _contact_from_lead(self, lead: SObjectRecord, now: int) -> SObjectRecord:
+        """The account and contact a conversion creates from a lead's values."""
+        values = lead.values
+        account = self.insert("Account", {
+            "Name": values["Company"], "Industry": values.get("Industry"),
+            "NumberOfEmployees": values.get("NumberOfEmployees"),
+            "AnnualRevenue": values.get("AnnualRevenue"),
+            "BillingCity": values.get("City"), "BillingCountry": values.get("Country"),
+        }, now)
+        lead_schema, contact_schema = self.known_schema("Lead"), self.known_schema("Contact")
+        mapped = {name: value for name, value in values.items()
+                  if (definition := lead_schema.field(name)) is not None and definition.custom
+                  and contact_schema.field(name) is not None}
+        return self.insert("Contact", {
+            **mapped, "AccountId": account.id, "FirstName": values.get("FirstName"),
+            "LastName": values["LastName"], "Email": values.get("Email"),
+            "Title": values.get("Title"), "LeadSource": values.get("LeadSource"),
+            "HasOptedOutOfEmail": values.get("HasOptedOutOfEmail", False),
+            "MailingCity": values.get("City"), "MailingCountry": values.get("Country"),
+        }, now)
 
     def campaign_by_name(self, name: str) -> dict[str, Any] | None:
         """The live campaign with this exact name as REST JSON shows it, or None."""

@@ -135,6 +135,9 @@ class RecordWriter:
             raise RecordFailure(RecordError(  # captured (amp-labs fixtures)
                 "MISSING_ARGUMENT", "Id not specified in an update call"))
         record = self.existing(schema, decoded.record_id)
+        if record.values.get("IsConverted"):  # code documented, text as Marketo's docs cite it
+            raise RecordFailure(RecordError("CANNOT_UPDATE_CONVERTED_LEAD",
+                                            "cannot reference converted lead"))
         if decoded.error is not None:
             raise RecordFailure(decoded.error)
         self._injected(record.id)

@@ -133,6 +133,10 @@ PROPERTIES: list[dict[str, Any]] = [
     _prop("recent_deal_close_date", "Recent Deal Close Date", "date", "date", "deal_information",
           description="Date last deal associated with contact was won.",
           read_only=True, calculated=True),
+    _prop("hs_merged_object_ids", "Merged Contact IDs", "enumeration", "checkbox",
+          "contactinformation", description="The list of Contact record IDs that have been "
+          "merged into this Contact. This value is set automatically by HubSpot.",
+          read_only=True),
     _prop("employees", "Company Headcount", "number", "number", "contactinformation",
           description="Number of employees at the contact's company.", hubspot_defined=False),
     _prop("num_purchases", "Number of Purchases", "number", "number", "deal_information",

@@ -100,7 +100,9 @@ class Router:
 
 
 class LoopbackServer:
-    """A threaded HTTP server on 127.0.0.1 (a free port) that hands each request to ``app``.
+    """A threaded HTTP server on 127.0.0.1 that hands each request to ``app``.
+
+    ``port`` 0 takes a free port (tests); a fixed one suits a sandbox people point configs at.
 
     ``app`` receives the parsed request with its route already resolved (None when no route
     matched) and returns the response; the server only does the wire work.
@@ -111,12 +113,13 @@ class LoopbackServer:
         router: Router,
         app: Callable[[Request, Handler | None], Response],
         ssl_context: ssl.SSLContext | None = None,
+        port: int = 0,
     ) -> None:
         handler_class = _make_handler(router, app)
         if ssl_context is None:
-            self._httpd: _QuietServer = _QuietServer(("127.0.0.1", 0), handler_class)
+            self._httpd: _QuietServer = _QuietServer(("127.0.0.1", port), handler_class)
         else:
-            self._httpd = _TLSServer(("127.0.0.1", 0), handler_class, ssl_context)
+            self._httpd = _TLSServer(("127.0.0.1", port), handler_class, ssl_context)
         self._scheme = "http" if ssl_context is None else "https"
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(

@@ -26,6 +26,9 @@ sorts or compares ids as text instead of numbers then gets the order visibly wro
 
 FIRST_LIST_ID = 11
 
+MERGED_IDS_PROPERTY = "hs_merged_object_ids"
+"""HubSpot's "Merged Contact IDs": the ids a merge folded into a record, ``;``-separated."""
+
 DAY_MS = 86_400_000
 
 
@@ -89,6 +92,8 @@ class ContactRecord:
     created_ms: int
     updated_ms: int
     archived_ms: int | None = None
+    merged_into: int | None = None
+    """The record a merge folded this one into: reads skip it, addressing it reaches that one."""
 
     def value(self, name: str) -> str | None:
         """A property's value as HubSpot returns it: text, or None when unset."""
@@ -211,22 +216,69 @@ class SandboxStore:
                 lst.members.pop(record.id, None)
 
     def active_contact(self, contact_id: str) -> ContactRecord | None:
-        """The live (non-archived) contact with this id; None for unknown or malformed ids."""
+        """The live (non-archived) contact this id addresses; None for unknown or malformed ids.
+
+        An id a merge folded away addresses the record the merge made, as HubSpot keeps old
+        ids pointing at it (see ``merge_contacts``).
+        """
         if not contact_id.isdigit():
             return None
         with self._lock:
             record = self._contacts.get(int(contact_id))
+            while record is not None and record.merged_into is not None:
+                record = self._contacts[record.merged_into]
             return record if record is not None and record.archived_ms is None else None
 
+    def merge_contacts(self, primary_id: str, merged_id: str) -> str:
+        """Merge two live contacts the way HubSpot does today; the id of the resulting record.
+
+        HubSpot's changelog ("Updated merge functionality for contacts and companies"): a merge
+        creates a new record with a new id, the primary's values win and the other's fill what
+        the primary lacks, and both old ids keep pointing at the new record. The originals
+        leave every read (neither live nor archived); the new record lists every id it absorbed
+        (both originals and whatever they had absorbed) in ``hs_merged_object_ids``; static
+        list memberships of either carry over (integrators' reports; HubSpot does not document
+        it). KeyError for an id that is not a live contact, ValueError for merging one with
+        itself.
+        """
+        with self._lock:
+            primary, other = self.active_contact(primary_id), self.active_contact(merged_id)
+            if primary is None or other is None:
+                raise KeyError(primary_id if primary is None else merged_id)
+            if primary is other:
+                raise ValueError(f"contact {primary.id} cannot be merged into itself")
+            absorbed = {str(primary.id), str(other.id)} | {
+                part
+                for record in (primary, other)
+                for part in (record.values.get(MERGED_IDS_PROPERTY) or "").split(";")
+                if part
+            }
+            values = {**other.values, **primary.values}
+            values[MERGED_IDS_PROPERTY] = ";".join(sorted(absorbed, key=int))
+            now = self._clock_ms()
+            merged = ContactRecord(
+                self._next_contact_id, values, min(primary.created_ms, other.created_ms), now
+            )
+            self._contacts[merged.id] = merged
+            self._contact_ids.append(merged.id)
+            self._next_contact_id += 1
+            for lst in self._lists.values():
+                joined = [lst.members.pop(r.id) for r in (primary, other) if r.id in lst.members]
+                if joined:
+                    lst.members[merged.id] = min(joined)
+            primary.merged_into = other.merged_into = merged.id
+            return str(merged.id)
+
     def contacts_from(self, first_id: int, archived: bool) -> Iterator[ContactRecord]:
-        """Contacts with id >= ``first_id`` in ascending id order, archived or live ones only.
+        """Contacts with id >= ``first_id`` in ascending id order, archived or live ones only;
+        records a merge folded away are neither.
 
         Call inside ``transaction()``: the iterator reads live state.
         """
         ids = self._contact_ids
         for index in range(bisect.bisect_left(ids, first_id), len(ids)):
             record = self._contacts[ids[index]]
-            if (record.archived_ms is not None) == archived:
+            if record.merged_into is None and (record.archived_ms is not None) == archived:
                 yield record
 
     def write_values(self, record: ContactRecord, values: Mapping[str, str]) -> None:

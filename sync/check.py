@@ -1,0 +1,134 @@
+"""``segsync check``: is this config ready to sync? Nothing is written to the CRM.
+
+It validates the config, reaches the CRM with its credentials, confirms every permission a
+sync needs (the connector's own probes, ``connectors.base.AccessChecking``) and checks the
+segment rules against the CRM's fields. Each step is a row with, when it failed, what to do
+about it. The first failed row says what kind of problem it is, which the command line turns
+into its exit code, so a deploy script can tell a config mistake from a missing permission
+from a CRM that cannot be reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from connectors.base import AccessCheck, AccessChecking, AuthFailed, Connector, ConnectorError
+from connectors.registry import UnknownConnector
+from sync.config import ConfigError, Settings, load_settings
+from sync.segmentation import SegmentationConfig
+
+Problem = Literal["config", "auth", "crm"]
+"""What a failed check calls for: fixing the config, the credentials or permissions, or the
+CRM's reachability."""
+
+STYLES = {"ok": "green", "failed": "bold red", "unchecked": "yellow"}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The checks in the order they ran; ``problem`` is the kind of the first failed one."""
+
+    checks: tuple[AccessCheck, ...]
+    problem: Problem | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.problem is None,
+            "problem": self.problem,
+            "checks": [asdict(check) for check in self.checks],
+        }
+
+
+def run_checks(path: Path, open_connector: Callable[[Settings], Connector]) -> CheckResult:
+    """Every check of the config at ``path``; stops early only when the next ones cannot run.
+
+    ``open_connector`` builds the config's connector, as the command line does for a sync."""
+    rows: list[tuple[AccessCheck, Problem]] = []
+    try:
+        settings = load_settings(path)
+    except ConfigError as exc:
+        return _result([(AccessCheck("configuration", "failed", str(exc)), "config")])
+    detail = f"{path}: connector {settings.connector}, {len(settings.segments)} segments"
+    rows.append((AccessCheck("configuration", "ok", detail), "config"))
+    try:
+        connector = open_connector(settings)
+    except UnknownConnector as exc:
+        return _result(rows + [(AccessCheck("connector", "failed", str(exc)), "config")])
+    except AuthFailed as exc:
+        return _result(rows + [(AccessCheck("credentials", "failed", str(exc)), "auth")])
+    except ConnectorError as exc:
+        return _result(rows + [(AccessCheck("connector", "failed", str(exc)), "crm")])
+    try:
+        rows += _crm_checks(connector, settings)
+    finally:
+        connector.close()
+    return _result(rows)
+
+
+def _crm_checks(connector: Connector, settings: Settings) -> list[tuple[AccessCheck, Problem]]:
+    """Reach the CRM, probe the permissions, then check the rules against its fields."""
+    options = settings.sync
+    segment_fields = [options.segment_property, options.segments_property, options.reason_property]
+    try:
+        if isinstance(connector, AccessChecking):
+            access = connector.check_access(segment_fields)
+        else:  # a plugin's connector: reaching the CRM is all that can be shown
+            connector.describe_fields()
+            detail = f"reachable, permissions not checked ({connector.name!r} cannot check them)"
+            access = [AccessCheck("permissions", "unchecked", detail)]
+    except AuthFailed as exc:
+        return [(AccessCheck("credentials", "failed", str(exc)), "auth")]
+    except ConnectorError as exc:
+        return [(AccessCheck("reach the CRM", "failed", str(exc)), "crm")]
+    rows: list[tuple[AccessCheck, Problem]] = [
+        (AccessCheck("reach the CRM", "ok", f"{connector.name}, credentials accepted"), "crm")
+    ]
+    rows += [(check, "auth") for check in access]
+    refused = any(check.status == "failed" for check in access)
+    return rows + [_rules_check(connector, settings, refused=refused)]
+
+
+def _rules_check(
+    connector: Connector, settings: Settings, *, refused: bool
+) -> tuple[AccessCheck, Problem]:
+    """The segment config bound to the CRM's field list, as a sync binds it before pulling."""
+    name = "segment rules"
+    try:
+        types = {field.name: field.type for field in connector.describe_fields()}
+        SegmentationConfig.bind(settings, types)
+    except ConfigError as exc:
+        return AccessCheck(name, "failed", str(exc)), "config"
+    except ConnectorError as exc:
+        if refused:  # the missing permissions above are the cause
+            return AccessCheck(name, "unchecked", "the CRM's fields could not be read"), "auth"
+        kind: Problem = "auth" if isinstance(exc, AuthFailed) else "crm"
+        return AccessCheck(name, "failed", str(exc)), kind
+    detail = f"{len(settings.segments)} segments check against {len(types)} CRM fields"
+    return AccessCheck(name, "ok", detail), "config"
+
+
+def _result(rows: list[tuple[AccessCheck, Problem]]) -> CheckResult:
+    problem = next((kind for check, kind in rows if check.status == "failed"), None)
+    return CheckResult(tuple(check for check, _ in rows), problem)
+
+
+def print_checks(console: Console, result: CheckResult, title: str) -> None:
+    """The checks as a table: one row each, the fix in the last column when one failed."""
+    table = Table(title=escape(title), box=box.SIMPLE_HEAD)
+    table.add_column("Check")
+    table.add_column("Result")
+    table.add_column("Detail or fix", overflow="fold")
+    for check in result.checks:
+        status = f"[{STYLES[check.status]}]{check.status}[/]"
+        table.add_row(escape(check.name), status, escape(check.detail))
+    console.print(table)
+    verdict = "ready to sync" if result.problem is None else "NOT ready to sync"
+    console.print(f"The config is {verdict}.", highlight=False)

@@ -1,0 +1,126 @@
+"""``segsync sandbox serve``: the sandbox CRM as a long-lived local server to point configs at.
+
+Its credential (HubSpot token, Salesforce session id) is new at every start and is written to
+the secrets directory under the name segsync's config loader reads (``hubspot__token``,
+``salesforce__session_id``). A config from ``segsync init --sandbox`` therefore runs with
+``SEGSYNC_SECRETS_DIR`` pointing there: no secret in the config file or the shell history.
+The file is removed when the server stops.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Literal
+
+from rich.console import Console
+
+if TYPE_CHECKING:  # the sandbox is imported only when one is started
+    from connectors.sandbox.base import SandboxServer
+
+SandboxKind = Literal["hubspot", "salesforce"]
+DEFAULT_PORT = 8787
+DEFAULT_SECRETS_DIR = Path(".segsync/secrets")
+
+
+class SandboxNotStarted(Exception):
+    """The port is taken or the secrets directory cannot be written; the message says which."""
+
+
+@dataclass(frozen=True)
+class Running:
+    """A started sandbox, the secret a config needs to reach it, and how to use it."""
+
+    sandbox: SandboxServer
+    base_url: str
+    secret_key: str
+    secret: str
+    usage: tuple[str, ...]
+
+
+def start(kind: SandboxKind, *, port: int, contacts: int, seed: int) -> Running:
+    """Start and seed a sandbox on 127.0.0.1:``port`` (0: any free port)."""
+    from connectors.sandbox import SalesforceSandbox, SandboxCRM
+
+    if kind == "hubspot":
+        token = f"pat-sandbox-{secrets.token_hex(16)}"
+        crm = SandboxCRM(token=token, port=port)
+        crm.seed_contacts(contacts, seed=seed, reference_date=date.today())
+        usage = (f"Point a config at it: segsync init --sandbox {crm.base_url}",)
+        return Running(crm, crm.base_url, "hubspot__token", token, usage)
+    org = SalesforceSandbox(port=port)
+    org.seed_contacts(contacts, seed=seed, reference_date=date.today())
+    usage = (
+        f'In [salesforce]: instance_url = "{org.instance_url}", ca_bundle = "{org.ca_path}" '
+        '(the sandbox\'s own CA); connector = "salesforce".',
+    )
+    return Running(org, org.instance_url, "salesforce__session_id", org.session_id, usage)
+
+
+def serve(
+    console: Console,
+    *,
+    kind: SandboxKind,
+    port: int,
+    contacts: int,
+    seed: int,
+    secrets_dir: Path,
+) -> None:
+    """Run a sandbox until Ctrl-C or SIGTERM, its secret in ``secrets_dir`` meanwhile."""
+    try:
+        running = start(kind, port=port, contacts=contacts, seed=seed)
+    except OSError as exc:
+        raise SandboxNotStarted(
+            f"cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}): stop what uses it "
+            "or pass another --port"
+        ) from None
+    secret_file = secrets_dir / running.secret_key
+    try:
+        _write_secret(secret_file, running.secret)
+    except OSError as exc:
+        running.sandbox.stop()
+        raise SandboxNotStarted(f"cannot write {secret_file}: {exc.strerror or exc}") from None
+    lines = (
+        f"Sandbox {kind} listening on {running.base_url} with {contacts:,} contacts (seed {seed}).",
+        f"Its credential: {running.secret} (written to {secret_file}).",
+        *running.usage,
+        f"Run configs with SEGSYNC_SECRETS_DIR={secrets_dir}. Stop with Ctrl-C or SIGTERM.",
+    )
+    try:
+        for line in lines:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+        _wait_for_stop()
+    finally:
+        running.sandbox.stop()
+        secret_file.unlink(missing_ok=True)
+    console.print("Sandbox stopped.")
+
+
+def _write_secret(path: Path, secret: str) -> None:
+    """Write ``secret`` readable by its owner only (created so, never briefly world-readable)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(secret)
+
+
+def _wait_for_stop() -> None:
+    """Block until Ctrl-C, or SIGTERM (how service managers and ``kill`` stop a process)."""
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,289 @@
+"""``segsync check``: the config, the credentials and every permission, without writing."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from connectors.sandbox import SalesforceSandbox, SandboxCRM
+from connectors.sandbox.hubspot import HubSpotApi
+from connectors.sandbox.hubspot_scopes import ALL_SCOPES, ROUTE_SCOPES, TOKEN_INFO_PATH
+from connectors.sandbox.server import Router
+from connectors.sandbox.store import SandboxStore
+from sync.cli import app
+from tests.conftest import TOKEN, writes_among
+from tests.test_plugin import plugin_path, segsync  # noqa: F401 - the plugin_path fixture
+
+runner = CliRunner()
+
+HUBSPOT_CONFIG = """
+[sync]
+state_dir = "{state_dir}"
+
+[hubspot]
+base_url = "{base_url}"
+timeout_seconds = 5
+
+[[segments]]
+name = "Big"
+priority = 10
+rule = '{rule}'
+"""
+
+TOKEN_INFO = f"POST {TOKEN_INFO_PATH}"
+
+
+def hubspot_config(tmp_path: Path, base_url: str, rule: str = "employees >= 50") -> Path:
+    path = tmp_path / "segsync.toml"
+    path.write_text(HUBSPOT_CONFIG.format(state_dir=tmp_path, base_url=base_url, rule=rule))
+    return path
+
+
+def check(path: Path) -> tuple[int, dict[str, Any]]:
+    result = runner.invoke(app, ["check", "--config", str(path), "--json"])
+    return result.exit_code, json.loads(result.output)
+
+
+def statuses(report: dict[str, Any]) -> dict[str, str]:
+    return {row["name"]: row["status"] for row in report["checks"]}
+
+
+def details(report: dict[str, Any]) -> dict[str, str]:
+    return {row["name"]: row["detail"] for row in report["checks"]}
+
+
+def test_every_sandbox_route_needs_a_scope() -> None:
+    router = Router()
+    HubSpotApi(SandboxStore()).register(router)
+    assert set(router.route_keys()) == set(ROUTE_SCOPES)
+
+
+def test_a_ready_config_passes_every_check_and_writes_nothing(
+    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crm.seed_contacts(20, seed=31)
+    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+    code, report = check(hubspot_config(tmp_path, crm.base_url))
+    assert (code, report["ok"], report["problem"]) == (0, True, None)
+    assert set(statuses(report).values()) == {"ok"}
+    assert list(statuses(report)) == [
+        "configuration",
+        "reach the CRM",
+        "read contacts",
+        "read property segsync_segment",
+        "read property segsync_segments",
+        "read property segsync_reason",
+        "read lists",
+        "write contacts",
+        "create properties",
+        "manage lists",
+        "segment rules",
+    ]
+    assert details(report)["read property segsync_segment"] == (
+        "not created yet: the first sync creates it"
+    )
+    assert writes_among(crm.calls) == {TOKEN_INFO: 1}  # a read that HubSpot makes a POST
+
+
+def test_missing_scopes_are_named_with_where_to_grant_them_and_exit_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    granted = ALL_SCOPES - {"crm.lists.read", "crm.lists.write"}
+    with SandboxCRM(token=TOKEN, scopes=granted) as crm:
+        monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+        path = hubspot_config(tmp_path, crm.base_url)
+        code, report = check(path)
+        table = runner.invoke(app, ["check", "--config", str(path)])
+    assert (code, report["problem"]) == (3, "auth")
+    failed = {name for name, status in statuses(report).items() if status == "failed"}
+    assert failed == {"read lists", "manage lists"}
+    assert details(report)["read lists"] == (
+        "give the private app the scope crm.lists.read (HubSpot: Settings → Integrations → "
+        "Private Apps → the app → Scopes) and commit the change"
+    )
+    assert "the scope crm.lists.write" in details(report)["manage lists"]
+    assert statuses(report)["segment rules"] == "ok"
+    assert table.exit_code == 3
+    text = " ".join(table.output.split())
+    assert "read lists failed give the private app the scope crm.lists.read (HubSpot:" in text
+    assert table.output.rstrip().endswith("The config is NOT ready to sync.")
+
+
+def test_write_scopes_stay_unchecked_when_hubspot_does_not_list_them(
+    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crm.inject_faults(500, route=TOKEN_INFO)  # as for an OAuth token: no private-app info
+    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+    code, report = check(hubspot_config(tmp_path, crm.base_url))
+    assert (code, report["problem"]) == (0, None)
+    unchecked = {name for name, status in statuses(report).items() if status == "unchecked"}
+    assert unchecked == {"write contacts", "create properties", "manage lists"}
+    assert details(report)["manage lists"] == (
+        "HubSpot did not list the token's scopes (not a private app?): crm.lists.write"
+    )
+
+
+def test_a_wrong_token_fails_the_credentials_with_exit_3(
+    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", "pat-na1-wrong")
+    result = runner.invoke(app, ["check", "--config", str(hubspot_config(tmp_path, crm.base_url))])
+    assert result.exit_code == 3
+    code, report = check(hubspot_config(tmp_path, crm.base_url))
+    assert statuses(report) == {"configuration": "ok", "credentials": "failed"}
+    assert details(report)["credentials"].startswith("HubSpot rejected the access token (401)")
+    assert "pat-na1-wrong" not in result.output
+
+
+def test_a_missing_token_fails_the_credentials_with_exit_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SEGSYNC_HUBSPOT__TOKEN", raising=False)
+    code, report = check(hubspot_config(tmp_path, "http://127.0.0.1:9"))
+    assert (code, report["problem"]) == (3, "auth")
+    assert details(report)["credentials"].startswith("No HubSpot token: set SEGSYNC_HUBSPOT__TOKEN")
+
+
+def test_a_config_error_is_exit_2(tmp_path: Path) -> None:
+    code, report = check(tmp_path / "missing.toml")
+    assert (code, report["problem"]) == (2, "config")
+    assert statuses(report) == {"configuration": "failed"}
+    assert "no such config file" in details(report)["configuration"]
+
+
+def test_a_rule_on_an_unknown_field_is_exit_2(
+    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+    code, report = check(hubspot_config(tmp_path, crm.base_url, rule="employes >= 50"))
+    assert (code, report["problem"]) == (2, "config")
+    assert statuses(report)["segment rules"] == "failed"
+    assert (
+        'unknown field "employes" (did you mean "employees"?)' in details(report)["segment rules"]
+    )
+
+
+def test_an_unreachable_crm_is_exit_6(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as probe:  # a port nothing listens on once it is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+    code, report = check(hubspot_config(tmp_path, f"http://127.0.0.1:{port}"))
+    assert (code, report["problem"]) == (6, "crm")
+    assert statuses(report)["reach the CRM"] == "failed"
+    assert "connection failed" in details(report)["reach the CRM"]
+
+
+# -- Salesforce ----------------------------------------------------------------------------
+
+SALESFORCE_CONFIG = """
+connector = "salesforce"
+
+[salesforce]
+instance_url = "{instance_url}"
+ca_bundle = "{ca_bundle}"
+permission_set = "Segsync_Integration"
+timeout_seconds = 10
+
+[sync]
+state_dir = "{state_dir}"
+segment_property = "Segsync_Segment__c"
+segments_property = "Segsync_Segments__c"
+reason_property = "{reason}"
+
+[[segments]]
+name = "Big"
+priority = 10
+rule = 'Employees__c >= 50'
+"""
+
+
+@pytest.fixture
+def org(monkeypatch: pytest.MonkeyPatch) -> Iterator[SalesforceSandbox]:
+    with SalesforceSandbox() as box:
+        monkeypatch.setenv("SEGSYNC_SALESFORCE__SESSION_ID", box.session_id)
+        yield box
+
+
+def salesforce_config(tmp_path: Path, org: SalesforceSandbox, reason: str) -> Path:
+    path = tmp_path / "segsync.toml"
+    path.write_text(
+        SALESFORCE_CONFIG.format(
+            instance_url=org.instance_url, ca_bundle=org.ca_path, state_dir=tmp_path, reason=reason
+        )
+    )
+    return path
+
+
+def test_salesforce_fields_not_created_yet_are_unchecked_and_pass(
+    org: SalesforceSandbox, tmp_path: Path
+) -> None:
+    code, report = check(salesforce_config(tmp_path, org, "Segsync_Reason__c"))
+    assert (code, report["problem"]) == (0, None)
+    assert statuses(report) == {
+        "configuration": "ok",
+        "reach the CRM": "ok",
+        "read Contacts": "ok",
+        "update Contacts": "ok",
+        "write field Segsync_Segment__c": "unchecked",
+        "write field Segsync_Segments__c": "unchecked",
+        "write field Segsync_Reason__c": "unchecked",
+        "create campaigns": "ok",
+        "add campaign members": "ok",
+        "remove campaign members": "ok",
+        "segment rules": "ok",
+    }
+
+
+def test_salesforce_missing_permissions_say_what_to_grant(
+    org: SalesforceSandbox, tmp_path: Path
+) -> None:
+    [grant] = [
+        row
+        for row in org.store.rows("FieldPermissions")
+        if row.values["Field"] == "Contact.Email_Opens__c"
+    ]
+    org.store.set_fields("FieldPermissions", grant.id, {"PermissionsEdit": False})
+    org.store.revoke_object_permission("Campaign", "create")
+    code, report = check(salesforce_config(tmp_path, org, "Email_Opens__c"))
+    assert (code, report["problem"]) == (3, "auth")
+    failed = {name for name, status in statuses(report).items() if status == "failed"}
+    assert failed == {"write field Email_Opens__c", "create campaigns"}
+    assert details(report)["write field Email_Opens__c"].startswith(
+        "Salesforce field Contact.Email_Opens__c is not visible to the integration user: grant "
+        "Read and Edit on Contact.Email_Opens__c to permission set Segsync_Integration"
+    )
+    assert details(report)["create campaigns"] == (
+        "grant Read, Create and Edit on Campaigns to the integration user (Setup → Permission "
+        "Sets → Segsync_Integration → Object Settings → Campaigns → Edit) and tick Marketing "
+        "User on its user record (Setup → Users)"
+    )
+
+
+def test_a_plugin_connector_is_reachable_with_permissions_unchecked(
+    plugin_path: Path, tmp_path: Path  # noqa: F811 - the fixture
+) -> None:
+    (tmp_path / "contacts.csv").write_text("id,employees\n1,100\n2,5\n")
+    config = tmp_path / "segsync.toml"
+    config.write_text(
+        f'connector = "csvcrm"\n[sync]\nstate_dir = "{tmp_path}"\n[csvcrm]\ndirectory = '
+        f'"{tmp_path}"\n[[segments]]\nname = "Big"\npriority = 1\nrule = "employees >= 50"\n'
+    )
+    result = segsync(plugin_path, "check", "--config", str(config), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert statuses(report) == {
+        "configuration": "ok",
+        "reach the CRM": "ok",
+        "permissions": "unchecked",
+        "segment rules": "ok",
+    }
+    assert details(report)["permissions"] == (
+        "reachable, permissions not checked ('csvcrm' cannot check them)"
+    )
