@@ -24,13 +24,7 @@ A pure library: it knows nothing of connectors or syncing. The usual flow::
 """
 
 from segment_core.audit import AuditConfig, AuditReport, audit, parse_audit
-from segment_core.clusters import (
-    ClusterSegmenter,
-    ClusterSegmentSet,
-    ClusterSetConfig,
-    Drift,
-    parse_cluster_sets,
-)
+from segment_core.cluster_config import ClusterSetConfig, parse_cluster_sets
 from segment_core.coerce import CoercedFrame, coerce_frame, coerce_literal
 from segment_core.errors import CoercionError, ConfigError, RuleError
 from segment_core.evaluate import evaluate
@@ -122,3 +116,14 @@ __all__ = [
     "segment_reason",
     "validate_segments",
 ]
+
+_LAZY = frozenset({"ClusterSegmenter", "ClusterSegmentSet", "Drift"})
+"""Names from ``segment_core.clusters``, imported on first use: it loads scikit-learn."""
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        from segment_core import clusters
+
+        return getattr(clusters, name)
+    raise AttributeError(f"module 'segment_core' has no attribute {name!r}")

@@ -269,7 +269,7 @@ def schedule(
         ),
     ] = False,
 ) -> None:
-    """Run every config's sync on its [sync] schedule, in one process, until SIGTERM/Ctrl-C."""
+    """Run every config's sync on its sync.schedule cron, in one process, until SIGTERM/Ctrl-C."""
     from sync.schedule import ScheduledSync, build_scheduler, run_until_stopped
 
     if not logging_configured():

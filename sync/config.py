@@ -32,7 +32,7 @@ from connectors.hubspot.settings import HubSpotSettings
 from connectors.salesforce.settings import SalesforceSettings
 from connectors.registry import available_connectors
 from segment_core.audit import parse_audit
-from segment_core.clusters import parse_cluster_sets
+from segment_core.cluster_config import parse_cluster_sets
 from segment_core.errors import ConfigError as SegmentConfigError
 from segment_core.features import parse_features
 from segment_core.validation import parse_validation
@@ -244,7 +244,7 @@ def read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(
-            f"{path}: no such config file (copy config.example.toml to start)"
+            f"{path}: no such config file (run `segsync init` to write one)"
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from segment_core.audit import AuditConfig, AuditReport, audit, parse_audit
-from segment_core.clusters import ClusterSegmentSet, ClusterSetConfig, parse_cluster_sets
+from segment_core.cluster_config import ClusterSetConfig, parse_cluster_sets
 from segment_core.coerce import CoercedFrame, coerce_frame
 from segment_core.errors import ConfigError as SegmentConfigError
 from segment_core.errors import RuleError
@@ -33,6 +34,9 @@ from segment_core.validation import (
     validate_segments,
 )
 from sync.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from segment_core.clusters import ClusterSegmentSet
 
 
 def text_frame(
@@ -125,6 +129,8 @@ class SegmentationConfig:
     ) -> Segmentation:
         """Type the pulled ``contacts`` (text, one column per read field), derive features,
         audit, cluster, match rules and resolve each contact's primary segment."""
+        from segment_core.clusters import ClusterSegmentSet  # scikit-learn: only when segmenting
+
         typed = coerce_frame(contacts, {name: self.crm_field_types[name] for name in contacts})
         frame = add_features(typed, self.features, now)
         fitted = tuple(

@@ -13,7 +13,8 @@ from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from segment_core.audit import AuditConfig, parse_audit
-from segment_core.clusters import ClusterSegmenter, parse_cluster_sets
+from segment_core.cluster_config import parse_cluster_sets
+from segment_core.clusters import ClusterSegmenter
 from segment_core.features import EngagementConfig, FeatureConfig, RFMConfig, parse_features
 from segment_core.validation import ValidationConfig, parse_validation
 from sync.cli import app
