@@ -47,6 +47,45 @@ def make_settings(
     )
 
 
+HUBSPOT_CONFIG = """
+[sync]
+name = "{name}"
+state_dir = "{state_dir}"
+{schedule}
+
+[hubspot]
+base_url = "{base_url}"
+timeout_seconds = 10
+
+[[segments]]
+name = "Big"
+priority = 10
+rule = '{rule}'
+"""
+
+
+def write_hubspot_config(
+    directory: Path,
+    base_url: str,
+    *,
+    name: str = "default",
+    schedule: str | None = None,
+    rule: str = "employees >= 50",
+) -> Path:
+    """A config file syncing one segment ("Big") into the HubSpot at ``base_url``."""
+    path = directory / ("segsync.toml" if name == "default" else f"{name}.toml")
+    path.write_text(
+        HUBSPOT_CONFIG.format(
+            name=name,
+            state_dir=directory,
+            schedule=f'schedule = "{schedule}"' if schedule else "",
+            base_url=base_url,
+            rule=rule,
+        )
+    )
+    return path
+
+
 READ_ROUTES = frozenset({"POST /crm/v3/objects/contacts/search"})
 """The one HubSpot read that is a POST."""
 

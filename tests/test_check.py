@@ -17,32 +17,13 @@ from connectors.sandbox.hubspot_scopes import ALL_SCOPES, ROUTE_SCOPES, TOKEN_IN
 from connectors.sandbox.server import Router
 from connectors.sandbox.store import SandboxStore
 from sync.cli import app
-from tests.conftest import TOKEN, writes_among
+from tests.conftest import TOKEN, write_hubspot_config, writes_among
 from tests.test_plugin import plugin_path, segsync  # noqa: F401 - the plugin_path fixture
 
 runner = CliRunner()
 
-HUBSPOT_CONFIG = """
-[sync]
-state_dir = "{state_dir}"
-
-[hubspot]
-base_url = "{base_url}"
-timeout_seconds = 5
-
-[[segments]]
-name = "Big"
-priority = 10
-rule = '{rule}'
-"""
 
 TOKEN_INFO = f"POST {TOKEN_INFO_PATH}"
-
-
-def hubspot_config(tmp_path: Path, base_url: str, rule: str = "employees >= 50") -> Path:
-    path = tmp_path / "segsync.toml"
-    path.write_text(HUBSPOT_CONFIG.format(state_dir=tmp_path, base_url=base_url, rule=rule))
-    return path
 
 
 def check(path: Path) -> tuple[int, dict[str, Any]]:
@@ -69,7 +50,7 @@ def test_a_ready_config_passes_every_check_and_writes_nothing(
 ) -> None:
     crm.seed_contacts(20, seed=31)
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
-    code, report = check(hubspot_config(tmp_path, crm.base_url))
+    code, report = check(write_hubspot_config(tmp_path, crm.base_url))
     assert (code, report["ok"], report["problem"]) == (0, True, None)
     assert set(statuses(report).values()) == {"ok"}
     assert list(statuses(report)) == [
@@ -97,7 +78,7 @@ def test_missing_scopes_are_named_with_where_to_grant_them_and_exit_3(
     granted = ALL_SCOPES - {"crm.lists.read", "crm.lists.write"}
     with SandboxCRM(token=TOKEN, scopes=granted) as crm:
         monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
-        path = hubspot_config(tmp_path, crm.base_url)
+        path = write_hubspot_config(tmp_path, crm.base_url)
         code, report = check(path)
         table = runner.invoke(app, ["check", "--config", str(path)])
     assert (code, report["problem"]) == (3, "auth")
@@ -120,7 +101,7 @@ def test_write_scopes_stay_unchecked_when_hubspot_does_not_list_them(
 ) -> None:
     crm.inject_faults(500, route=TOKEN_INFO)  # as for an OAuth token: no private-app info
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
-    code, report = check(hubspot_config(tmp_path, crm.base_url))
+    code, report = check(write_hubspot_config(tmp_path, crm.base_url))
     assert (code, report["problem"]) == (0, None)
     unchecked = {name for name, status in statuses(report).items() if status == "unchecked"}
     assert unchecked == {"write contacts", "create properties", "manage lists"}
@@ -133,9 +114,11 @@ def test_a_wrong_token_fails_the_credentials_with_exit_3(
     crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", "pat-na1-wrong")
-    result = runner.invoke(app, ["check", "--config", str(hubspot_config(tmp_path, crm.base_url))])
+    result = runner.invoke(
+        app, ["check", "--config", str(write_hubspot_config(tmp_path, crm.base_url))]
+    )
     assert result.exit_code == 3
-    code, report = check(hubspot_config(tmp_path, crm.base_url))
+    code, report = check(write_hubspot_config(tmp_path, crm.base_url))
     assert statuses(report) == {"configuration": "ok", "credentials": "failed"}
     assert details(report)["credentials"].startswith("HubSpot rejected the access token (401)")
     assert "pat-na1-wrong" not in result.output
@@ -145,7 +128,7 @@ def test_a_missing_token_fails_the_credentials_with_exit_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SEGSYNC_HUBSPOT__TOKEN", raising=False)
-    code, report = check(hubspot_config(tmp_path, "http://127.0.0.1:9"))
+    code, report = check(write_hubspot_config(tmp_path, "http://127.0.0.1:9"))
     assert (code, report["problem"]) == (3, "auth")
     assert details(report)["credentials"].startswith("No HubSpot token: set SEGSYNC_HUBSPOT__TOKEN")
 
@@ -161,7 +144,7 @@ def test_a_rule_on_an_unknown_field_is_exit_2(
     crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
-    code, report = check(hubspot_config(tmp_path, crm.base_url, rule="employes >= 50"))
+    code, report = check(write_hubspot_config(tmp_path, crm.base_url, rule="employes >= 50"))
     assert (code, report["problem"]) == (2, "config")
     assert statuses(report)["segment rules"] == "failed"
     assert (
@@ -174,7 +157,7 @@ def test_an_unreachable_crm_is_exit_6(tmp_path: Path, monkeypatch: pytest.Monkey
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
-    code, report = check(hubspot_config(tmp_path, f"http://127.0.0.1:{port}"))
+    code, report = check(write_hubspot_config(tmp_path, f"http://127.0.0.1:{port}"))
     assert (code, report["problem"]) == (6, "crm")
     assert statuses(report)["reach the CRM"] == "failed"
     assert "connection failed" in details(report)["reach the CRM"]

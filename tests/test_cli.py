@@ -10,31 +10,15 @@ from typer.testing import CliRunner
 
 from connectors.sandbox import SandboxCRM
 from sync.cli import app
-from tests.conftest import TOKEN, writes_among
+from tests.conftest import TOKEN, write_hubspot_config, writes_among
 from tests.test_alerts import Webhook, webhook  # noqa: F401 - the webhook fixture
 
 runner = CliRunner()
 
-CONFIG = """
-[sync]
-state_dir = "{state_dir}"
-
-[hubspot]
-base_url = "{base_url}"
-timeout_seconds = 5
-
-[[segments]]
-name = "Big"
-priority = 10
-rule = 'employees >= 50'
-"""
-
 
 @pytest.fixture
 def config(tmp_path: Path, crm: SandboxCRM) -> Path:
-    path = tmp_path / "segsync.toml"
-    path.write_text(CONFIG.format(base_url=crm.base_url, state_dir=tmp_path))
-    return path
+    return write_hubspot_config(tmp_path, crm.base_url)
 
 
 def test_sync_then_resync_plans_nothing(
@@ -81,12 +65,7 @@ def test_a_bad_rule_is_a_configuration_error_with_exit_2(
     crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     crm.seed_contacts(20, seed=22)
-    path = tmp_path / "segsync.toml"
-    path.write_text(
-        CONFIG.format(base_url=crm.base_url, state_dir=tmp_path).replace(
-            "employees >=", "employes >="
-        )
-    )
+    path = write_hubspot_config(tmp_path, crm.base_url, rule="employes >= 50")
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
     result = runner.invoke(app, ["sync", "--config", str(path)])
     assert result.exit_code == 2

@@ -12,52 +12,20 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from connectors.sandbox import SandboxCRM
 from sync.cli import app
-from tests.conftest import TOKEN, writes_among
+from tests.conftest import TOKEN, write_hubspot_config, writes_among
 
 runner = CliRunner()
 
-CONFIG = """
-[sync]
-name = "{name}"
-state_dir = "{state_dir}"
-{schedule}
 
-[hubspot]
-base_url = "{base_url}"
-timeout_seconds = 5
-
-[[segments]]
-name = "Big"
-priority = 10
-rule = '{rule}'
-"""
-
-
-def write_config(
-    tmp_path: Path,
-    crm: SandboxCRM,
-    *,
-    name: str = "default",
-    schedule: str | None = None,
-    rule: str = "employees >= 50",
-) -> Path:
-    path = tmp_path / f"{name}.toml"
-    path.write_text(
-        CONFIG.format(
-            name=name,
-            state_dir=tmp_path,
-            schedule=f'schedule = "{schedule}"' if schedule else "",
-            base_url=crm.base_url,
-            rule=rule,
-        )
-    )
-    return path
+def write_config(tmp_path: Path, crm: SandboxCRM, **options: Any) -> Path:
+    return write_hubspot_config(tmp_path, crm.base_url, **options)
 
 
 @pytest.fixture

@@ -16,24 +16,11 @@ from pathlib import Path
 from connectors.sandbox import SalesforceSandbox, SandboxCRM
 from connectors.sandbox.hubspot_scopes import ALL_SCOPES
 from connectors.sandbox.salesforce_schema import ORG_ID
+from tests.conftest import write_hubspot_config
 
 SEGSYNC = Path(sys.executable).with_name("segsync")
 HUBSPOT_TOKEN = "pat-na1-3f6c1e2a-9b7d-4c55-8e21-a0b1c2d3e4f5"
 """Shaped like a real private-app token."""
-
-HUBSPOT_CONFIG = """
-[sync]
-state_dir = "{state_dir}"
-
-[hubspot]
-base_url = "{base_url}"
-timeout_seconds = 10
-
-[[segments]]
-name = "Big"
-priority = 10
-rule = 'employees >= 50'
-"""
 
 
 def debug_run(tmp_path: Path, config: str, env: dict[str, str]) -> tuple[int, str]:
@@ -67,7 +54,7 @@ def test_a_debug_log_of_a_hubspot_sync_has_every_request_and_no_token_or_email(
 ) -> None:
     with SandboxCRM(token=HUBSPOT_TOKEN) as crm:
         ids = crm.seed_contacts(150, seed=41)
-        config = HUBSPOT_CONFIG.format(state_dir=tmp_path, base_url=crm.base_url)
+        config = write_hubspot_config(tmp_path, crm.base_url).read_text()
         code, text = debug_run(tmp_path, config, {"SEGSYNC_HUBSPOT__TOKEN": HUBSPOT_TOKEN})
     assert code == 0, text[-2000:]
     assert '"POST /crm/v3/objects/contacts/batch/update HTTP/1.1" 200' in text  # urllib3
@@ -80,7 +67,7 @@ def test_a_debug_log_of_a_failing_hubspot_sync_has_no_token_or_email(tmp_path: P
     granted = ALL_SCOPES - {"crm.lists.write"}  # fails after pulling and writing contacts
     with SandboxCRM(token=HUBSPOT_TOKEN, scopes=granted) as crm:
         ids = crm.seed_contacts(150, seed=42)
-        config = HUBSPOT_CONFIG.format(state_dir=tmp_path, base_url=crm.base_url)
+        config = write_hubspot_config(tmp_path, crm.base_url).read_text()
         code, text = debug_run(tmp_path, config, {"SEGSYNC_HUBSPOT__TOKEN": HUBSPOT_TOKEN})
     assert code == 3, text[-2000:]
     assert '"POST /crm/v3/lists/ HTTP/1.1" 403' in text
