@@ -217,3 +217,29 @@ def test_a_bad_feature_or_cluster_key_is_a_configuration_error_naming_it(
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
     assert writes_among(crm.calls) == {}
+
+
+def test_sync_refit_refits_the_stored_cluster_model_and_keeps_its_names(
+    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crm.seed_contacts(300, seed=86)
+    path = tmp_path / "segsync.toml"
+    path.write_text(
+        f'[hubspot]\nbase_url = "{crm.base_url}"\n[sync]\nstate_dir = "{tmp_path}"\n'
+        '[[segments]]\nname = "Engaged"\npriority = 10\nrule = "hs_email_open >= 5"\n'
+        '[[clusters]]\nname = "Behaviour"\npriority = 1\nnumeric = ["hs_email_open", '
+        '"num_purchases"]\ncategorical = ["lifecyclestage"]\nn_clusters = 3\nrandom_state = 0\n'
+    )
+    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+
+    def clusters(*flags: str) -> dict[str, Any]:
+        result = CliRunner().invoke(app, ["sync", "--config", str(path), "--json", *flags])
+        assert result.exit_code == 0, result.output
+        (only,) = json.loads(result.output)["clusters"]
+        return only
+
+    first, kept, refitted = clusters(), clusters(), clusters("--refit")
+    assert (first["refitted"], first["why"]) == (True, "no stored model")
+    assert kept["refitted"] is False and kept["why"].startswith("stored model kept")
+    assert (refitted["refitted"], refitted["why"]) == (True, "refit requested")
+    assert first["clusters"] == kept["clusters"] == refitted["clusters"]
