@@ -1,26 +1,36 @@
 """The executor: carries out a plan against a connector, batch by batch.
 
 It is the only part of the sync that writes to the CRM. Every call goes through the run's
-``Retrier`` (pacing and retries); every batch that reaches the CRM is reported to the
-checkpoint before the next one starts, so a run killed at any moment leaves a record of
-exactly what was done. Per-record rejections are collected, never raised.
+``Retrier`` (pacing and retries). Independent batches (property writes, list member chunks) run
+on up to ``limits.max_concurrency`` threads: one call at a time, a CRM's latency rather than its
+rate limit would cap the run, and the pacer keeps all threads together within the rate. Each
+batch the CRM acknowledged is reported to the checkpoint as soon as its answer is back, on the
+calling thread (the state store is not thread-safe), so a run killed at any moment leaves a
+record of exactly what was done. Per-record rejections are collected, never raised.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from functools import partial
+from typing import Any, Generic, Protocol, TypeVar
 
-from connectors.base import Connector, ListRef, WriteResult
+from connectors.base import Connector, ListRef, PropertyWrite, WriteResult
 from sync.plan import ListChange, Plan
 from sync.progress import ProgressSink
 from sync.retry import Retrier
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 WRITE_STEP = "Writing segment properties"
 LISTS_STEP = "Updating lists"
+SETUP_REQUESTS = 3
+"""Requests one setup call may make: ensuring a field takes up to three on HubSpot (create
+the property group, read the property, create or patch it), finding-or-creating a list two.
+The pacer keeps room for all of them, so the CRM's window is never overrun."""
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -63,6 +73,15 @@ class ExecutionResult:
     list_removes: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Batch(Generic[R]):
+    """One call to the CRM (``send``, run on a worker) and how to record its answer
+    (``record``, run on the executor's own thread)."""
+
+    send: Callable[[], R]
+    record: Callable[[R], None]
+
+
 class Executor:
     """Applies one plan through one connector."""
 
@@ -77,12 +96,13 @@ class Executor:
         self._call = retrier.call
         self.progress = progress
         self.checkpoint = checkpoint or NoCheckpoint()
+        self.workers = connector.limits.max_concurrency
         self.result = ExecutionResult()
 
     def run(self, plan: Plan) -> ExecutionResult:
         """Fields first (writes need their options), then properties, then lists."""
         for spec in plan.fields:
-            self._call(self.connector.ensure_segment_field, spec)
+            self._call(self.connector.ensure_segment_field, spec, requests=SETUP_REQUESTS)
             self.checkpoint.batch_done("field", spec.name, 1)
         self._write_properties(plan)
         self._apply_list_changes(plan.list_changes)
@@ -91,8 +111,8 @@ class Executor:
     def _write_properties(self, plan: Plan) -> None:
         self.progress.start(WRITE_STEP, len(plan.writes))
         values = {write.contact_id: write.values for write in plan.writes}
-        for batch in chunks(plan.writes, self.connector.limits.write_batch_size):
-            outcomes = self._call(self.connector.write_properties, batch)
+
+        def record(batch: Sequence[PropertyWrite], outcomes: list[WriteResult]) -> None:
             written = {o.contact_id: values[o.contact_id] for o in outcomes if o.ok}
             missing = [o.contact_id for o in outcomes if not o.ok and o.missing]
             refused = [o for o in outcomes if not o.ok and not o.missing]
@@ -103,24 +123,80 @@ class Executor:
             self.result.missing.extend(missing)
             self.result.failures.extend(refused)
             self.progress.advance(WRITE_STEP, len(batch))
+
+        self._run_batches(
+            _Batch(
+                partial(self._call, self.connector.write_properties, batch), partial(record, batch)
+            )
+            for batch in chunks(plan.writes, self.connector.limits.write_batch_size)
+        )
         self.progress.finish(WRITE_STEP)
 
     def _apply_list_changes(self, changes: Sequence[ListChange]) -> None:
+        """Every list is found or created first, then all member chunks run as one pool."""
         size = self.connector.limits.list_change_batch_size
         self.progress.start(LISTS_STEP, sum(len(c.add) + len(c.remove) for c in changes))
+        batches: list[_Batch[None]] = []
         for change in changes:
             list_ref = change.list_ref or self._find_or_create_list(change.list_name)
-            for ids in chunks(change.add, size):
-                self._call(self.connector.add_list_members, list_ref, ids)
-                self.checkpoint.batch_done("list_add", change.segment, len(ids), added=ids)
-                self.progress.advance(LISTS_STEP, len(ids))
-            for ids in chunks(change.remove, size):
-                self._call(self.connector.remove_list_members, list_ref, ids)
-                self.checkpoint.batch_done("list_remove", change.segment, len(ids), removed=ids)
-                self.progress.advance(LISTS_STEP, len(ids))
+            batches.extend(
+                self._list_batch("list_add", change.segment, list_ref, ids)
+                for ids in chunks(change.add, size)
+            )
+            batches.extend(
+                self._list_batch("list_remove", change.segment, list_ref, ids)
+                for ids in chunks(change.remove, size)
+            )
+        self._run_batches(batches)
+        for change in changes:
             self.result.list_adds[change.segment] = len(change.add)
             self.result.list_removes[change.segment] = len(change.remove)
         self.progress.finish(LISTS_STEP)
+
+    def _list_batch(
+        self, kind: str, segment: str, list_ref: ListRef, ids: Sequence[str]
+    ) -> _Batch[None]:
+        """One chunk of a list's additions (``list_add``) or removals (``list_remove``)."""
+        adding = kind == "list_add"
+        send = self.connector.add_list_members if adding else self.connector.remove_list_members
+
+        def record(_answer: None) -> None:
+            self.checkpoint.batch_done(
+                kind, segment, len(ids), added=ids if adding else (), removed=() if adding else ids
+            )
+            self.progress.advance(LISTS_STEP, len(ids))
+
+        return _Batch(partial(self._call, send, list_ref, ids), record)
+
+    def _run_batches(self, batches: Iterable[_Batch[Any]]) -> None:
+        """Send the batches, up to ``workers`` at a time, recording each answer on this thread.
+
+        After a failure no new batch is sent, but those already in flight are waited for and
+        recorded before the first failure is raised: the checkpoint must not miss a batch the
+        CRM carried out.
+        """
+        todo = iter(batches)
+        in_flight: dict[Future[Any], _Batch[Any]] = {}
+        failure: BaseException | None = None
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="segsync-batch") as pool:
+            while True:
+                while failure is None and len(in_flight) < self.workers:
+                    batch = next(todo, None)
+                    if batch is None:
+                        break
+                    in_flight[pool.submit(batch.send)] = batch
+                if not in_flight:
+                    break
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    batch = in_flight.pop(future)
+                    error = future.exception()
+                    if error is None:
+                        batch.record(future.result())
+                    elif failure is None:
+                        failure = error
+        if failure is not None:
+            raise failure
 
     def _find_or_create_list(self, name: str) -> ListRef:
         """A list the plan saw missing may have been created since (by a person, a rerun).
@@ -132,4 +208,4 @@ class Executor:
         def find_or_create() -> ListRef:
             return self.connector.find_list(name) or self.connector.create_list(name)
 
-        return self._call(find_or_create)
+        return self._call(find_or_create, requests=SETUP_REQUESTS)

@@ -7,6 +7,7 @@ exponential backoff with jitter grows past it on repeated failures, up to a cap.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,7 +78,7 @@ class Retrier:
     """One run's gateway to the CRM: every call is paced, retried under the policy, and counted.
 
     ``observe`` is called after every attempt (successful or not) so the pacer can read the
-    rate-limit figures the CRM just sent.
+    rate-limit figures the CRM just sent. Safe to call from several threads at once.
     """
 
     def __init__(
@@ -91,19 +92,26 @@ class Retrier:
         self.observe = observe
         self.attempts = 0
         self.retries = 0
+        self._lock = threading.Lock()
 
-    def call(self, fn: Callable[..., T], *args: object) -> T:
-        """Call ``fn(*args)`` under the retry policy, counting attempts and retries."""
+    def call(self, fn: Callable[..., T], *args: object, requests: int = 1) -> T:
+        """Call ``fn(*args)`` under the retry policy, counting attempts and retries.
+
+        ``requests`` is how many requests one call of ``fn`` may make, so the pacer can keep
+        room for all of them.
+        """
 
         def attempt() -> T:
             if self.pacer is not None:
-                self.pacer.acquire()
-            self.attempts += 1
+                self.pacer.acquire(requests)
+            self._count_attempt()
             try:
                 return fn(*args)
             finally:
-                if self.pacer is not None and self.observe is not None:
-                    self.pacer.observe(self.observe())
+                if self.pacer is not None:
+                    self.pacer.release(requests)
+                    if self.observe is not None:
+                        self.pacer.observe(self.observe())
 
         try:
             return self.policy.call(attempt, on_retry=self._count_retry)
@@ -112,5 +120,10 @@ class Retrier:
                 raise BudgetExhausted(f"the CRM's daily request limit is used up ({exc})") from exc
             raise
 
+    def _count_attempt(self) -> None:
+        with self._lock:
+            self.attempts += 1
+
     def _count_retry(self, _exc: BaseException) -> None:
-        self.retries += 1
+        with self._lock:
+            self.retries += 1

@@ -1,0 +1,308 @@
+"""A whole sync of N contacts against the sandbox HubSpot at a set rate limit.
+
+Run: .venv/bin/python bench/sync.py [contacts] [--rate R] [--latency S] [--workers W]
+[--sample M]   (default: 100,000 contacts at 190 requests per 10 s; 2000 is a smoke check)
+
+The sandbox enforces ``--rate`` requests per rolling 10 s (by default HubSpot Professional's
+190; on a 2-core machine the client and the in-process sandbox share the CPU and top out near
+250) and the connector is told the same limit, as a configured one would be. ``--latency``
+adds seconds to every request, as a round trip to the real API does (loopback answers in
+milliseconds); ``--workers`` overrides the connector's ``max_concurrency``, to compare with one
+call at a time.
+
+Three runs on one portal: a full run; an hour later, after people changed 1% of the contacts,
+an incremental run that also re-reads every contact the full run wrote (segsync's own writes
+bump ``lastmodifieddate``): the settling run; another hour and 1% later, the incremental run
+the targets are about. The portal's clock is moved on by hand between them. Then the naive
+baseline, one record per call and one call at a time, measured on a sample and scaled.
+
+Every figure comes from the sandbox's call log; nothing is asserted. Definitions:
+
+- minimum calls = pages to read the contacts that need reading (full: every contact, 100 a
+  page; incremental: those people changed, 200 a search page) + the plan's write calls
+  (ceil(writes / 100) batch updates, one call per 1,000 list members added or removed per list,
+  one per missing field) + setup: reading the field list, looking up each segment's list by
+  name, creating the missing lists, and the property group when fields are created.
+- floor = the calls at the rate limit: non-search calls / (rate per second) + search calls / 5
+  (HubSpot's separate search bucket of 5 a second).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+# Run as a script, this file's directory comes first on the path, and its name hides the
+# ``sync`` package.
+sys.path = [entry for entry in sys.path if Path(entry).resolve() != Path(__file__).parent.resolve()]
+
+from pydantic import SecretStr
+from rich.box import SIMPLE_HEAD
+from rich.console import Console
+from rich.table import Table
+
+from connectors.hubspot import HubSpotConnector, HubSpotSettings
+from connectors.hubspot.connector import SEARCH_PAGE_SIZE
+from connectors.sandbox import SandboxCRM, SandboxLimits
+from connectors.sandbox.store import wall_clock_ms
+from sync.config import SegmentConfig, Settings, SyncOptions
+from sync.pipeline import SyncOutcome, run_sync
+from sync.progress import RichProgress
+
+TOKEN = "bench-token"
+SEARCH_ROUTE = "POST /crm/v3/objects/contacts/search"
+SEARCH_PER_SECOND = 5
+CHANGED_SHARE = 0.01
+HOUR_MS = 3_600_000
+SEGMENTS = [
+    {
+        "name": "Healthcare accounts",
+        "priority": 100,
+        "rule": 'industry in ("Healthcare", "Biotechnology") and employees >= 50',
+    },
+    {
+        "name": "Key customers",
+        "priority": 90,
+        "rule": 'lifecyclestage = "customer" and total_revenue >= 50000',
+    },
+    {
+        "name": "Engaged prospects",
+        "priority": 50,
+        "holdout": 0.1,
+        "rule": 'lifecyclestage in ("lead", "marketingqualifiedlead") and hs_email_open >= 5',
+    },
+    {"name": "Small business", "priority": 10, "rule": "employees < 50"},
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Figures:
+    """One run as the sandbox saw it, against what it had to do."""
+
+    label: str
+    calls: int
+    minimum: int
+    seconds: float
+    floor: float
+    rate_limited: int | None
+    steps: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Seconds each long step took (pull, writes, lists)."""
+
+    def scaled(self, label: str, factor: float, minimum: int, rate: float) -> Figures:
+        """An estimate of the same run ``factor`` times the size: calls per contact and seconds
+        per call as measured (429s are not estimated)."""
+        calls = round(self.calls * factor)
+        return Figures(label, calls, minimum, self.seconds / self.calls * calls, calls / rate, None)
+
+    def step_line(self) -> str:
+        steps = " · ".join(
+            f"{step.lower()} {seconds:.1f} s" for step, seconds in self.steps.items()
+        )
+        rest = self.seconds - sum(self.steps.values())
+        return f"{self.label}: {steps} · the rest (planning, state store) {rest:.1f} s"
+
+
+class StepTimes:
+    """Rich progress bars that also note how long each step took."""
+
+    def __init__(self, bars: RichProgress) -> None:
+        self.bars = bars
+        self.started: dict[str, float] = {}
+        self.seconds: dict[str, float] = {}
+
+    def start(self, step: str, total: int | None) -> None:
+        self.started[step] = time.perf_counter()
+        self.bars.start(step, total)
+
+    def advance(self, step: str, amount: int = 1) -> None:
+        self.bars.advance(step, amount)
+
+    def finish(self, step: str) -> None:
+        self.seconds[step] = time.perf_counter() - self.started[step]
+        self.bars.finish(step)
+
+
+class PortalClock:
+    """The sandbox portal's clock, which the bench moves on by hand.
+
+    The bench compresses hours of a portal's life into minutes, but an incremental pull re-reads
+    everything modified within 5 minutes (plus its own duration) of the newest change it saw:
+    edits an hour apart must carry times an hour apart, and segsync's writes after them later
+    times still.
+    """
+
+    def __init__(self) -> None:
+        self.offset_ms = 0
+
+    def __call__(self) -> int:
+        return wall_clock_ms() + self.offset_ms
+
+
+class Bench:
+    """One sandbox portal at one rate limit and latency, and the connector syncing it."""
+
+    def __init__(self, crm: SandboxCRM, state: Path, rate: int, workers: int | None) -> None:
+        self.crm = crm
+        self.rate = rate / 10
+        self.settings = Settings(
+            hubspot=HubSpotSettings(
+                base_url=crm.base_url, token=SecretStr(TOKEN), requests_per_ten_seconds=rate
+            ),
+            sync=SyncOptions(state_dir=state),
+            segments=[SegmentConfig(**segment) for segment in SEGMENTS],
+        )
+        self.connector = HubSpotConnector(self.settings.hubspot)
+        if workers is not None:
+            self.connector.limits = dataclasses.replace(
+                self.connector.limits, max_concurrency=workers
+            )
+
+    def run(self, label: str, console: Console, needs_reading: int | None = None) -> Figures:
+        """One sync; ``needs_reading`` is how many contacts people changed (incremental runs)."""
+        console.rule(label)
+        before = len(self.crm.call_log)
+        started = time.perf_counter()
+        with RichProgress(console) as bars:
+            steps = StepTimes(bars)
+            outcome = run_sync(self.connector, self.settings, dry_run=False, progress=steps)
+        seconds = time.perf_counter() - started
+        log = self.crm.call_log[before:]
+        searches = sum(record.route == SEARCH_ROUTE for record in log)
+        return Figures(
+            label=f"{label} ({outcome.mode})",
+            calls=len(log),
+            minimum=self.minimum(outcome, needs_reading),
+            seconds=seconds,
+            floor=(len(log) - searches) / self.rate + searches / SEARCH_PER_SECOND,
+            rate_limited=sum(record.status == 429 for record in log),
+            steps=steps.seconds,
+        )
+
+    def minimum(self, outcome: SyncOutcome, needs_reading: int | None) -> int:
+        """The calls this run could not have done without (see the module's docstring)."""
+        limits = self.connector.limits
+        if needs_reading is None:
+            reads = -(-len(outcome.assignments) // limits.read_page_size)
+        else:
+            reads = max(1, -(-needs_reading // SEARCH_PAGE_SIZE))
+        setup = (
+            1
+            + len(outcome.targets)
+            + sum(change.list_ref is None for change in outcome.plan.list_changes)
+            + (1 if outcome.plan.fields else 0)
+        )
+        return reads + outcome.plan.batch_count(limits) + setup
+
+
+def change_contacts(crm: SandboxCRM, clock: PortalClock, ids: list[str], rng: random.Random) -> int:
+    """An hour of people's edits: 1% of the contacts gain email opens, at times spread over it."""
+    changed = rng.sample(ids, max(1, int(len(ids) * CHANGED_SHARE)))
+    start = clock.offset_ms
+    for done, contact_id in enumerate(changed, 1):
+        clock.offset_ms = start + done * HOUR_MS // len(changed)
+        opens = float(crm.store.contact(contact_id).get("hs_email_open") or 0)
+        crm.store.set_properties(contact_id, {"hs_email_open": str(int(opens) + rng.randint(1, 6))})
+    return len(changed)
+
+
+@contextmanager
+def portal(
+    contacts: int, rate: int, latency: float, workers: int | None
+) -> Iterator[tuple[Bench, list[str], PortalClock]]:
+    """A seeded sandbox enforcing ``rate`` per 10 s, and a fresh state store, for one bench."""
+    limits = SandboxLimits(ten_secondly=rate, daily=None)
+    with SandboxCRM(TOKEN, limits, latency=latency) as crm, tempfile.TemporaryDirectory() as state:
+        clock = PortalClock()
+        crm.store._clock_ms = clock  # the store's clock hook: time passes between the runs
+        ids = crm.seed_contacts(contacts, seed=1)
+        bench = Bench(crm, Path(state), rate, workers)
+        try:
+            yield bench, ids, clock
+        finally:
+            bench.connector.close()
+
+
+def naive(console: Console, sample: int, rate: int, latency: float) -> Figures:
+    """The same first sync with one record per call and one call at a time."""
+    with portal(sample, rate, latency, workers=1) as (bench, _, _):
+        bench.connector.limits = dataclasses.replace(
+            bench.connector.limits, write_batch_size=1, list_change_batch_size=1
+        )
+        return bench.run(f"Naive, {sample:,} measured", console)
+
+
+def table(rows: list[Figures]) -> Table:
+    grid = Table(title="segsync against the sandbox HubSpot", title_justify="left", box=SIMPLE_HEAD)
+    grid.add_column("Run", no_wrap=True)
+    for name in ("Calls", "Minimum", "Calls/min", "Wall s", "Floor s", "Wall/floor", "429s"):
+        grid.add_column(name, justify="right")
+    for row in rows:
+        grid.add_row(
+            row.label,
+            f"{row.calls:,}",
+            f"{row.minimum:,}",
+            f"{row.calls / row.minimum:.3f}",
+            f"{row.seconds:,.1f}",
+            f"{row.floor:,.1f}",
+            f"{row.seconds / row.floor:.2f}",
+            "n/a" if row.rate_limited is None else f"{row.rate_limited:,}",
+        )
+    return grid
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("contacts", nargs="?", type=int, default=100_000)
+    parser.add_argument("--rate", type=int, default=190, help="requests per 10 s (default 190)")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
+    parser.add_argument("--workers", type=int, help="calls in flight (default: the connector's)")
+    parser.add_argument(
+        "--sample", type=int, help="contacts of the naive run (default: a tenth, at most 1,000)"
+    )
+    args = parser.parse_args()
+    console = Console()
+    rng = random.Random(1)
+    with portal(args.contacts, args.rate, args.latency, args.workers) as (bench, ids, clock):
+        console.print(
+            f"{args.contacts:,} contacts, {args.rate} requests per 10 s, "
+            f"{args.latency * 1000:.0f} ms added per request, "
+            f"{bench.connector.limits.max_concurrency} write calls in flight at most"
+        )
+        full = bench.run("First run", console)
+        changed = change_contacts(bench.crm, clock, ids, rng)
+        settling = bench.run("Settling run", console, changed)
+        changed = change_contacts(bench.crm, clock, ids, rng)
+        incremental = bench.run("1% run", console, changed)
+    tenth = min(1000, max(1, args.contacts // 10))
+    sample = min(args.sample, args.contacts) if args.sample else tenth
+    measured = naive(console, sample, args.rate, args.latency)
+    estimate = measured.scaled(
+        f"Naive, {args.contacts:,} estimated", args.contacts / sample, full.minimum, bench.rate
+    )
+    console.width = max(console.width, 100)  # the bars are done: room for the table
+    console.print(table([full, settling, incremental, measured, estimate]))
+    for figures in (full, settling, incremental):
+        console.print(figures.step_line())
+    console.print(
+        f"People changed {changed:,} contacts before each incremental run; the settling run "
+        "also re-read every contact the first run wrote.\n"
+        f"First run: calls/minimum {full.calls / full.minimum:.3f} (target <= 1.05), "
+        f"wall/floor {full.seconds / full.floor:.2f} (target <= 1.15), "
+        f"429s {full.rate_limited} (target 0).\n"
+        f"1% run: {incremental.calls:,} calls, {incremental.calls / full.calls:.1%} of the first "
+        f"run's (target <= 3%); the settling run: {settling.calls / full.calls:.1%}.\n"
+        f"Naive baseline: {estimate.calls / full.calls:.0f}x the calls and "
+        f"{estimate.seconds / full.seconds:.0f}x the wall time of the first run (estimate: "
+        f"{sample:,} contacts measured, calls per contact and seconds per call held)."
+    )
+
+
+if __name__ == "__main__":
+    main()
