@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
-from connectors.base import Connector, FieldInfo, ListRef, WriteResult
+from connectors.base import Connector, FieldInfo, ListRef, RequestBudget, WriteResult
 from segment_core.segments import Segment
 from sync.config import Settings
 from sync.execute import ExecutionResult, Executor
@@ -56,6 +56,10 @@ class SyncOutcome:
     kept_out: dict[str, int] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
     field_labels: dict[str, str] = field(default_factory=dict)
+    current_values: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The segsync fields as the CRM held them: the "before" of each planned write."""
+    requests_per_second: float | None = None
+    """The connector's sustained rate limit, to estimate how long the plan takes."""
 
     @property
     def assignments(self) -> pd.DataFrame:
@@ -207,6 +211,8 @@ class SyncRun:
                 kept_out={name: len(ids) for name, ids in kept_out.items()},
                 problems=tuple(problems),
                 field_labels={name: info.label for name, info in fields.items()},
+                current_values=current,
+                requests_per_second=_rate(self.connector.limits.budget),
             )
 
         if problems and not force:
@@ -351,6 +357,12 @@ class SyncRun:
         return {
             f.contact_id for f in self.store.failures() if not f.retryable or f.attempts >= limit
         }
+
+
+def _rate(budget: RequestBudget) -> float | None:
+    if budget.per_window and budget.window_seconds:
+        return budget.per_window / budget.window_seconds
+    return None
 
 
 def _rows(frame: pd.DataFrame) -> dict[str, dict[str, str | None]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -172,9 +173,23 @@ def print_plan_sample(console: Console, outcome: SyncOutcome) -> None:
     if outcome.plan.fields:
         names = ", ".join(spec.name for spec in outcome.plan.fields)
         console.print(f"Fields to create or extend: {names}")
+    calls = outcome.batches_planned
+    rate = outcome.requests_per_second
+    at_rate = f", about {calls / rate:,.1f} s at {rate:g} requests/s" if rate else ""
+    console.print(f"Estimated: {calls:,} write call{'' if calls == 1 else 's'}{at_rate}.")
+    before = outcome.current_values
     for write in outcome.plan.writes[:PLAN_SAMPLE_SIZE]:
-        values = ", ".join(f"{key}={value!r}" for key, value in write.values.items())
-        console.print(f"  contact {write.contact_id}: {values}")
+        console.print(f"  contact {write.contact_id}:", highlight=False)
+        for key, value in write.values.items():
+            old = before.at[write.contact_id, key] if write.contact_id in before.index else None
+            console.print(
+                f"    {key}: {old or '(empty)'!s} → {value or '(empty)'}", highlight=False
+            )
     if len(outcome.plan.writes) > PLAN_SAMPLE_SIZE:
         console.print(f"  … and {len(outcome.plan.writes) - PLAN_SAMPLE_SIZE:,} more")
     console.print("Dry run: nothing was written.")
+
+
+def _shown(value: object) -> str:
+    """A property value as a person reads it; nothing at all reads as "(empty)"."""
+    return "(empty)" if value is None or pd.isna(value) or value == "" else str(value)

@@ -66,6 +66,21 @@ def test_plan_shows_the_changes_and_writes_nothing(
     assert writes_among(crm.calls) == {}
 
 
+def test_plan_shows_each_sampled_write_before_and_after_and_its_cost(
+    crm: SandboxCRM, tmp_path: Path, token: None
+) -> None:
+    ids = crm.seed_contacts(60, seed=53)
+    config = str(write_config(tmp_path, crm))
+    assert runner.invoke(app, ["sync", "--config", config]).exit_code == 0
+    big = next(i for i in ids if crm.store.contact(i).get("segsync_segment") == "Big")
+    crm.store.set_properties(big, {"segsync_segment": "Edited by hand"})
+    result = runner.invoke(app, ["plan", "--config", config])
+    assert result.exit_code == 0, result.output
+    assert f"contact {big}:\n    segsync_segment: Edited by hand → Big\n" in result.output
+    assert "Estimated: 1 write call, about 0.1 s at 19 requests/s." in result.output
+    assert crm.store.contact(big)["segsync_segment"] == "Edited by hand"
+
+
 def test_plan_without_a_config_file_is_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["plan", "--config", str(tmp_path / "nope.toml")])
     assert result.exit_code == 2
