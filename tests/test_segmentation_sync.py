@@ -74,6 +74,20 @@ def run(connector: HubSpotConnector, config: Settings, **options: Any) -> SyncOu
     )
 
 
+def engaged_config(
+    crm: SandboxCRM, directory: Path, monkeypatch: pytest.MonkeyPatch, sections: str = ""
+) -> Path:
+    """A config file with one rule segment ("Engaged") and ``sections`` of TOML after it; the
+    token goes into the environment, where the CLI reads it."""
+    path = directory / "segsync.toml"
+    path.write_text(
+        f'[hubspot]\nbase_url = "{crm.base_url}"\n[sync]\nstate_dir = "{directory}"\n'
+        '[[segments]]\nname = "Engaged"\npriority = 10\nrule = "hs_email_open >= 5"\n' + sections
+    )
+    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+    return path
+
+
 def list_members(crm: SandboxCRM, segment: str) -> set[str]:
     found = crm.store.list_by_name(f"segsync: {segment}")
     assert found is not None, segment
@@ -171,13 +185,7 @@ def test_validation_warnings_and_the_audit_are_in_the_run_summary(
     crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     crm.seed_contacts(200, seed=84)
-    path = tmp_path / "segsync.toml"
-    path.write_text(
-        f'[hubspot]\nbase_url = "{crm.base_url}"\n[sync]\nstate_dir = "{tmp_path}"\n'
-        "[validation]\nmin_share = 0.5\n"
-        '[[segments]]\nname = "Engaged"\npriority = 1\nrule = "hs_email_open >= 5"\n'
-    )
-    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+    path = engaged_config(crm, tmp_path, monkeypatch, "[validation]\nmin_share = 0.5\n")
     result = CliRunner().invoke(app, ["sync", "--config", str(path), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
@@ -207,12 +215,7 @@ def test_a_bad_feature_or_cluster_key_is_a_configuration_error_naming_it(
     crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, section: str, message: str
 ) -> None:
     crm.seed_contacts(20, seed=85)
-    path = tmp_path / "segsync.toml"
-    path.write_text(
-        f'[hubspot]\nbase_url = "{crm.base_url}"\n[sync]\nstate_dir = "{tmp_path}"\n'
-        '[[segments]]\nname = "Engaged"\npriority = 1\nrule = "hs_email_open >= 5"\n' + section
-    )
-    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+    path = engaged_config(crm, tmp_path, monkeypatch, section)
     result = CliRunner().invoke(app, ["sync", "--config", str(path)])
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
@@ -223,14 +226,13 @@ def test_sync_refit_refits_the_stored_cluster_model_and_keeps_its_names(
     crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     crm.seed_contacts(300, seed=86)
-    path = tmp_path / "segsync.toml"
-    path.write_text(
-        f'[hubspot]\nbase_url = "{crm.base_url}"\n[sync]\nstate_dir = "{tmp_path}"\n'
-        '[[segments]]\nname = "Engaged"\npriority = 10\nrule = "hs_email_open >= 5"\n'
+    path = engaged_config(
+        crm,
+        tmp_path,
+        monkeypatch,
         '[[clusters]]\nname = "Behaviour"\npriority = 1\nnumeric = ["hs_email_open", '
-        '"num_purchases"]\ncategorical = ["lifecyclestage"]\nn_clusters = 3\nrandom_state = 0\n'
+        '"num_purchases"]\ncategorical = ["lifecyclestage"]\nn_clusters = 3\nrandom_state = 0\n',
     )
-    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
 
     def clusters(*flags: str) -> dict[str, Any]:
         result = CliRunner().invoke(app, ["sync", "--config", str(path), "--json", *flags])
