@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
-from connectors.base import Connector, FieldInfo, ListRef, RequestBudget, WriteResult
+from connectors.base import Connector, FieldInfo, ListRef, WriteResult
 from segment_core.segments import Segment
 from sync.config import Settings
 from sync.execute import ExecutionResult, Executor
@@ -212,7 +212,7 @@ class SyncRun:
                 problems=tuple(problems),
                 field_labels={name: info.label for name, info in fields.items()},
                 current_values=current,
-                requests_per_second=_rate(self.connector.limits.budget),
+                requests_per_second=self.connector.limits.budget.per_second,
             )
 
         if problems and not force:
@@ -295,6 +295,7 @@ class SyncRun:
             self.connector, read_fields + present, self.retrier, self.progress
         )
         raw = raw.reindex(columns=read_fields + self.sync_fields).astype(object)
+        raw = raw.where(raw.notna(), None)  # a field the CRM lacks reads as empty, not NaN
         rule_values = raw[read_fields]
         current = raw[self.sync_fields]
         if not dry_run:
@@ -357,12 +358,6 @@ class SyncRun:
         return {
             f.contact_id for f in self.store.failures() if not f.retryable or f.attempts >= limit
         }
-
-
-def _rate(budget: RequestBudget) -> float | None:
-    if budget.per_window and budget.window_seconds:
-        return budget.per_window / budget.window_seconds
-    return None
 
 
 def _rows(frame: pd.DataFrame) -> dict[str, dict[str, str | None]]:

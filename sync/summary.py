@@ -182,9 +182,7 @@ def print_plan_sample(console: Console, outcome: SyncOutcome) -> None:
         console.print(f"  contact {write.contact_id}:", highlight=False)
         for key, value in write.values.items():
             old = before.at[write.contact_id, key] if write.contact_id in before.index else None
-            console.print(
-                f"    {key}: {old or '(empty)'!s} → {value or '(empty)'}", highlight=False
-            )
+            console.print(f"    {key}: {_shown(old)} → {_shown(value)}", highlight=False)
     if len(outcome.plan.writes) > PLAN_SAMPLE_SIZE:
         console.print(f"  … and {len(outcome.plan.writes) - PLAN_SAMPLE_SIZE:,} more")
     console.print("Dry run: nothing was written.")

@@ -71,6 +71,8 @@ def test_plan_shows_each_sampled_write_before_and_after_and_its_cost(
 ) -> None:
     ids = crm.seed_contacts(60, seed=53)
     config = str(write_config(tmp_path, crm))
+    first = runner.invoke(app, ["plan", "--config", config])  # the fields do not exist yet
+    assert "    segsync_segment: (empty) → Big\n" in first.output and "nan" not in first.output
     assert runner.invoke(app, ["sync", "--config", config]).exit_code == 0
     big = next(i for i in ids if crm.store.contact(i).get("segsync_segment") == "Big")
     crm.store.set_properties(big, {"segsync_segment": "Edited by hand"})
