@@ -117,6 +117,13 @@ class RequestBudget:
     window_seconds: float | None
     daily: int | None
 
+    @property
+    def per_second(self) -> float | None:
+        """The sustained rate the window allows (None: no window limit)."""
+        if self.per_window and self.window_seconds:
+            return self.per_window / self.window_seconds
+        return None
+
 
 @dataclass(frozen=True)
 class ConnectorLimits:
@@ -133,6 +140,14 @@ class ConnectorLimits:
     list_change_batch_size: int
     budget: RequestBudget
     max_concurrency: int = 1
+    setup_requests: int = 1
+    """Requests one setup call (ensure a field, find-or-create a list) may make: the pacer keeps
+    room for all of them, so the CRM's window is never overrun."""
+
+    def __post_init__(self) -> None:
+        for name in ("max_concurrency", "setup_requests"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"ConnectorLimits.{name} must be at least 1")
 
 
 SegmentFieldKind = Literal["single_select", "multi_select", "text"]

@@ -407,15 +407,17 @@ def explain(
 
     with exit_on_known_errors():
         settings = load_settings(config)
-        connector = open_connector(settings)
         store = StateStore(settings.state_url(), settings.sync.name)
         try:
-            explanation = explain_from_state(connector, settings, store, contact_id)
+            connector = open_connector(settings)
+            try:
+                explanation = explain_from_state(connector, settings, store, contact_id)
+            finally:
+                connector.close()
         except NotExplainable as exc:
             raise fail("Cannot explain", exc, EXIT_USAGE) from None
         finally:
             store.close()
-            connector.close()
     if as_json:
         console.print_json(json.dumps(explanation.to_dict()))
     else:

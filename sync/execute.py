@@ -27,10 +27,6 @@ R = TypeVar("R")
 
 WRITE_STEP = "Writing segment properties"
 LISTS_STEP = "Updating lists"
-SETUP_REQUESTS = 3
-"""Requests one setup call may make: ensuring a field takes up to three on HubSpot (create
-the property group, read the property, create or patch it), finding-or-creating a list two.
-The pacer keeps room for all of them, so the CRM's window is never overrun."""
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -102,7 +98,11 @@ class Executor:
     def run(self, plan: Plan) -> ExecutionResult:
         """Fields first (writes need their options), then properties, then lists."""
         for spec in plan.fields:
-            self._call(self.connector.ensure_segment_field, spec, requests=SETUP_REQUESTS)
+            self._call(
+                self.connector.ensure_segment_field,
+                spec,
+                requests=self.connector.limits.setup_requests,
+            )
             self.checkpoint.batch_done("field", spec.name, 1)
         self._write_properties(plan)
         self._apply_list_changes(plan.list_changes)
@@ -191,10 +191,12 @@ class Executor:
                 for future in done:
                     batch = in_flight.pop(future)
                     error = future.exception()
-                    if error is None:
+                    try:
+                        if error is not None:
+                            raise error
                         batch.record(future.result())
-                    elif failure is None:
-                        failure = error
+                    except BaseException as exc:  # the batches in flight are still recorded
+                        failure = failure or exc
         if failure is not None:
             raise failure
 
@@ -208,4 +210,4 @@ class Executor:
         def find_or_create() -> ListRef:
             return self.connector.find_list(name) or self.connector.create_list(name)
 
-        return self._call(find_or_create, requests=SETUP_REQUESTS)
+        return self._call(find_or_create, requests=self.connector.limits.setup_requests)

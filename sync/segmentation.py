@@ -129,18 +129,9 @@ class SegmentationConfig:
     ) -> Segmentation:
         """Type the pulled ``contacts`` (text, one column per read field), derive features,
         audit, cluster, match rules and resolve each contact's primary segment."""
-        from segment_core.clusters import ClusterSegmentSet  # scikit-learn: only when segmenting
-
         typed = coerce_frame(contacts, {name: self.crm_field_types[name] for name in contacts})
         frame = add_features(typed, self.features, now)
-        fitted = tuple(
-            ClusterSegmentSet(
-                config.name,
-                config.priority,
-                config.segmenter().fit(frame, previous=stored_models.get(config.name), refit=refit),
-            )
-            for config in self.cluster_sets
-        )
+        fitted = self._fit_clusters(frame, stored_models, refit)
         report = audit(
             frame,
             self.segments,
@@ -160,6 +151,23 @@ class SegmentationConfig:
             assignments=assignments,
             audit=report,
             validation=_validate(memberships, assignments, self.validation),
+        )
+
+    def _fit_clusters(
+        self, frame: CoercedFrame, stored_models: Mapping[str, bytes], refit: bool
+    ) -> tuple[ClusterSegmentSet, ...]:
+        """Each cluster set fitted (or its stored model kept); scikit-learn loads only here."""
+        if not self.cluster_sets:
+            return ()
+        from segment_core.clusters import ClusterSegmentSet
+
+        return tuple(
+            ClusterSegmentSet(
+                config.name,
+                config.priority,
+                config.segmenter().fit(frame, previous=stored_models.get(config.name), refit=refit),
+            )
+            for config in self.cluster_sets
         )
 
 

@@ -226,6 +226,9 @@ class HubSpotConnector:
             # HubSpot caps rates, not parallel calls; 5 stays inside the SDK's connection pool
             # (5 per CPU) and reaches 19 requests/s at up to ~250 ms a call.
             max_concurrency=5,
+            # Ensuring a field: create the property group, read the property, create or patch
+            # it; finding-or-creating a list: two.
+            setup_requests=3,
         )
         self._search_pacer = MinInterval(SEARCH_MIN_INTERVAL_SECONDS)
         self._group_ready = False
