@@ -75,11 +75,9 @@ def run_checks(path: Path, open_connector: Callable[[Settings], Connector]) -> C
 
 def _crm_checks(connector: Connector, settings: Settings) -> list[tuple[AccessCheck, Problem]]:
     """Reach the CRM, probe the permissions, then check the rules against its fields."""
-    options = settings.sync
-    segment_fields = [options.segment_property, options.segments_property, options.reason_property]
     try:
         if isinstance(connector, AccessChecking):
-            access = connector.check_access(segment_fields)
+            access = connector.check_access(settings.sync.sync_fields)
         else:  # a plugin's connector: reaching the CRM is all that can be shown
             connector.describe_fields()
             detail = f"reachable, permissions not checked ({connector.name!r} cannot check them)"

@@ -116,6 +116,11 @@ class SyncOptions(BaseModel):
         None, description="Primary segment of contacts that match no segment (none: left empty)."
     )
 
+    @property
+    def sync_fields(self) -> list[str]:
+        """The three contact fields segsync writes: primary segment, all segments, reason."""
+        return [self.segment_property, self.segments_property, self.reason_property]
+
     @field_validator("list_name_pattern")
     @classmethod
     def _has_placeholder(cls, pattern: str) -> str:

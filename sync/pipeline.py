@@ -144,8 +144,7 @@ class SyncRun:
 
     @property
     def sync_fields(self) -> list[str]:
-        o = self.options
-        return [o.segment_property, o.segments_property, o.reason_property]
+        return self.options.sync_fields
 
     def execute(self, *, dry_run: bool, force: bool, full: bool, refit: bool) -> SyncOutcome:
         """Read, segment, plan and check; then, unless ``dry_run``, apply the plan."""
