@@ -352,7 +352,9 @@ class SyncRun:
         return set(opted.index[opted.to_numpy()])
 
     def _given_up(self) -> set[str]:
-        """Contacts refused for good, or too often: not retried until a full resync clears them."""
+        """Contacts refused for good, or too often: skipped from now on, never retried forever;
+        their refusals stay listed in ``segsync runs show``. Only a contact that leaves the CRM
+        (a full pull no longer finds it) drops out of this set."""
         limit = self.options.max_record_attempts
         return {
             f.contact_id for f in self.store.failures() if not f.retryable or f.attempts >= limit
