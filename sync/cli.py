@@ -18,13 +18,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from connectors.base import AuthFailed, Connector, ConnectorError
-from connectors.registry import available_connectors, load_connector
+from connectors.base import AuthFailed, ConnectorError
+from connectors.registry import available_connectors
 from segment_core.errors import RuleError
 from sync.alerts import AlertPolicy
 from sync.config import ConfigError, Settings, load_settings
 from sync.guardrails import GuardrailTripped
-from sync.logs import LogLevel, configure_logging, logging_configured, release_library_levels
+from sync.logs import LogLevel, configure_logging, logging_configured
 from sync.sandbox_serve import (
     DEFAULT_PORT,
     DEFAULT_SECRETS_DIR,
@@ -37,7 +37,7 @@ from sync.progress import RichProgress, SilentProgress
 from sync.pacing import BudgetExhausted
 from sync.state import StateStore, SyncLocked
 from sync import history
-from sync.runner import exit_code, run_and_report
+from sync.runner import exit_code, open_connector, run_and_report
 from sync.summary import summary_json
 
 EXIT_CONFIG = 2
@@ -74,13 +74,6 @@ def main(
             configure_logging(log_level or "info", log_file)
         except OSError as exc:
             raise fail("Cannot open the log file", exc, EXIT_CONFIG) from None
-
-
-def open_connector(settings: Settings) -> Connector:
-    """The config's connector; building it resets library log levels, so release them."""
-    connector = load_connector(settings.connector, settings.connector_settings())
-    release_library_levels()
-    return connector
 
 
 def fail(label: str, exc: BaseException | str, code: int) -> typer.Exit:

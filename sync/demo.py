@@ -19,13 +19,12 @@ from pathlib import Path
 from pydantic import SecretStr
 from rich.console import Console
 
-from connectors.registry import load_connector
 from connectors.sandbox import SandboxCRM
 from sync.config import Settings, load_settings
 from sync.pipeline import run_sync
 from sync.progress import SilentProgress
 from sync.report.build import write_report
-from sync.runner import run_and_report
+from sync.runner import open_connector, run_and_report
 
 DEMO_TOKEN = "sandbox-demo-token"
 EDITED_SHARE = 0.02
@@ -74,7 +73,7 @@ def run_demo(console: Console, *, contacts: int, seed: int, report_path: Path) -
         ids = crm.seed_contacts(contacts, seed=seed, reference_date=date.today())
         console.print(f"Seeded {len(ids):,} generated B2B contacts (seed {seed}).\n")
         settings = demo_settings(crm.base_url, Path(state_dir))
-        connector = load_connector(settings.connector, settings.connector_settings())
+        connector = open_connector(settings)
 
         def sync(title: str, dry_run: bool = False) -> None:
             run_and_report(

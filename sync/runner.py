@@ -7,12 +7,21 @@ import json
 from rich.console import Console
 
 from connectors.base import Connector
+from connectors.registry import load_connector
 from sync.config import Settings
+from sync.logs import release_library_levels
 from sync.pipeline import SyncOutcome, run_sync
 from sync.progress import RichProgress, SilentProgress
 from sync.summary import print_summary, summary_json
 
 EXIT_RECORD_FAILURES = 1
+
+
+def open_connector(settings: Settings) -> Connector:
+    """The config's connector; building it resets library log levels, so release them."""
+    connector = load_connector(settings.connector, settings.connector_settings())
+    release_library_levels()
+    return connector
 
 
 def run_and_report(
