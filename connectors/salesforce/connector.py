@@ -55,6 +55,7 @@ from connectors.salesforce.paging import (
     decode,
     encode,
     rest_page,
+    where_clause,
 )
 from connectors.salesforce.records import (
     MODIFIED_FIELD,
@@ -86,10 +87,6 @@ def select_list(fields: Sequence[str]) -> tuple[str, ...]:
     for field in ("Id", MODIFIED_FIELD, *fields):
         unique.setdefault(field.lower(), field)
     return tuple(unique.values())
-
-
-def _where(conditions: Sequence[str]) -> str:
-    return f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
 
 def _at_most(items: Iterable[str], limit: int) -> list[str]:
@@ -175,7 +172,7 @@ class SalesforceConnector:
         result = self.client.rest(
             f"count {self.sobject}s",
             "query/",
-            params={"q": f"SELECT COUNT() FROM {self.sobject}{_where(self.live)}"},
+            params={"q": f"SELECT COUNT() FROM {self.sobject}{where_clause(self.live)}"},
         )
         return int(result["totalSize"])
 
@@ -191,7 +188,7 @@ class SalesforceConnector:
     def _bulk_contacts(
         self, select: Sequence[str], fields: Sequence[str], cursor: BulkCursor | None
     ) -> ContactPage:
-        soql = f"SELECT {', '.join(select)} FROM {self.sobject}{_where(self.live)}"
+        soql = f"SELECT {', '.join(select)} FROM {self.sobject}{where_clause(self.live)}"
         rows, next_cursor = bulk_page(
             self.client,
             f"bulk-read {self.sobject}s",

@@ -67,6 +67,11 @@ def decode(text: str | None) -> Cursor | None:
     return BulkCursor(**data) if kind == "bulk" else RestCursor(**data)
 
 
+def where_clause(conditions: Sequence[str]) -> str:
+    """`` WHERE a AND b``, or nothing when there are no conditions."""
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
 @dataclass(frozen=True)
 class KeyedQuery:
     """``SELECT <fields> FROM <sobject> WHERE <where> ORDER BY <key>``, restartable by key.
@@ -87,7 +92,7 @@ class KeyedQuery:
                 conditions.append(format_soql(f"{self.key} >= {{}}", parse_datetime(after)))
             else:
                 conditions.append(format_soql(f"{self.key} > {{}}", after))
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        where = where_clause(conditions)
         return f"SELECT {', '.join(self.fields)} FROM {self.sobject}{where} ORDER BY {self.key} ASC"
 
 
