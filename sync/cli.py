@@ -24,6 +24,7 @@ from segment_core.errors import RuleError
 from sync.alerts import AlertPolicy
 from sync.config import ConfigError, Settings, load_settings
 from sync.guardrails import GuardrailTripped
+from sync.lease import utcnow
 from sync.logs import LogLevel, configure_logging, logging_configured
 from sync.sandbox_serve import (
     DEFAULT_PORT,
@@ -35,7 +36,7 @@ from sync.sandbox_serve import (
 from sync.pipeline import run_sync
 from sync.progress import RichProgress, SilentProgress
 from sync.pacing import BudgetExhausted
-from sync.state import StateStore, SyncLocked
+from sync.state import StateStore, StateStoreUnavailable, SyncLocked
 from sync import history
 from sync.runner import exit_code, open_connector, run_and_report
 from sync.summary import summary_json
@@ -100,6 +101,8 @@ def exit_on_known_errors() -> Iterator[None]:
         raise fail("Request budget spent", message, EXIT_BUDGET) from None
     except SyncLocked as exc:
         raise fail("Not started", exc, EXIT_LOCKED) from None
+    except StateStoreUnavailable as exc:
+        raise fail("State store", exc, EXIT_CONFIG) from None
     except ConnectorError as exc:
         raise fail("CRM error", exc, EXIT_CRM) from None
 
@@ -206,6 +209,35 @@ def runs_show(ctx: typer.Context, run_id: int) -> None:
         settings = load_settings(config)
         if not history.print_run(console, settings, run_id, as_json=as_json):
             raise fail("Not found", f"no run {run_id} in sync {settings.sync.name!r}", EXIT_CONFIG)
+
+
+@app.command()
+def unlock(
+    config: ConfigOption,
+    yes: Annotated[bool, typer.Option("--yes", help="Release without asking (for scripts).")] = False,
+) -> None:
+    """Show who holds the sync's lock and release it (after a run died and its lease has yet
+    to lapse). Releasing the lock of a run that is alive lets a second run start beside it."""
+    with exit_on_known_errors():
+        settings = load_settings(config)
+        store = StateStore(settings.state_url(), settings.sync.name)
+        try:
+            lease = store.lease(settings.sync.lease_seconds)
+            holder = lease.current()
+            if holder is None:
+                console.print(f"sync {settings.sync.name!r} is not locked.", markup=False)
+                return
+            console.print(
+                f"sync {settings.sync.name!r} is locked by {holder.describe(utcnow())}.",
+                markup=False,
+                highlight=False,
+            )
+            if not yes and not typer.confirm("Release it?", default=False):
+                raise fail("Not released", "the lock is still held", EXIT_USAGE)
+            lease.release(holder.holder)
+            console.print("Released.", markup=False)
+        finally:
+            store.close()
 
 
 @app.command()

@@ -21,6 +21,8 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from pydantic_settings import (
     BaseSettings,
     NestedSecretsSettingsSource,
@@ -37,6 +39,7 @@ from segment_core.errors import ConfigError as SegmentConfigError
 from segment_core.features import parse_features
 from segment_core.validation import parse_validation
 from sync.guardrails import Guardrails
+from sync.lease import DEFAULT_LEASE_SECONDS
 from sync.state import default_url
 
 SECRET_KEYS = frozenset(
@@ -92,6 +95,12 @@ class SyncOptions(BaseModel):
         None, description="SQLAlchemy URL of the state store (e.g. postgresql://...)."
     )
     schedule: str | None = Field(None, description="Cron expression for `segsync schedule`.")
+    lease_seconds: float = Field(
+        DEFAULT_LEASE_SECONDS,
+        ge=10,
+        description="How long a run's lock lasts without its heartbeat (renewed every third of "
+        "it): a run killed on any host blocks the next one at most this long.",
+    )
     full_every_hours: float = Field(
         24, gt=0, description="Between full pulls, runs pull only the contacts changed."
     )
@@ -234,6 +243,16 @@ def _secret_paths(data: Any, path: str = "") -> list[str]:
     return found
 
 
+def _has_password(url: Any) -> bool:
+    """Whether a database URL carries a password (an unreadable URL is left to the store)."""
+    if not isinstance(url, str):
+        return False
+    try:
+        return bool(make_url(url).password)
+    except ArgumentError:
+        return False
+
+
 def _format_validation_error(path: Path, error: ValidationError) -> str:
     lines = [f"{path}: invalid configuration"]
     for problem in error.errors():
@@ -264,6 +283,11 @@ def load_settings(path: Path, secrets_dir: str | None = None) -> Settings:
         raise ConfigError(
             f"{path}: {', '.join(secrets)} is a secret and must not be in the config file; "
             f"remove it and set {env_names} in the environment (or a secrets file) instead"
+        )
+    if _has_password((data.get("sync") or {}).get("state_url")):
+        raise ConfigError(
+            f"{path}: sync.state_url holds a password, a secret that must not be in the config "
+            "file; remove it and set the whole URL in SEGSYNC_SYNC__STATE_URL (or a secrets file)"
         )
     secrets_dir = secrets_dir or os.environ.get("SEGSYNC_SECRETS_DIR")
     try:

@@ -391,7 +391,7 @@ def run_sync(
         now or datetime.now(timezone.utc),
     )
     try:
-        with store.lock():
+        with store.lock(settings.sync.lease_seconds):
             try:
                 outcome = run.execute(dry_run=dry_run, force=force, full=full, refit=refit)
             except GuardrailTripped as exc:

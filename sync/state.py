@@ -9,14 +9,13 @@ It goes through SQLAlchemy Core, so a PostgreSQL URL works the same. It holds:
 - ``synced`` and ``members``: what the CRM holds of segsync's fields and lists, as last seen or
   written, so an incremental run plans without re-reading everything;
 - ``record_failures``: per-record rejections, with attempts, so they are retried but not forever;
-- ``cursors``, ``locks`` and ``models`` (cluster models).
+- ``cursors``, ``models`` (cluster models), ``leases`` (the run lease, see ``sync.lease``)
+  and ``schema_version`` (the layout's version, for migrations).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,9 +40,14 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from sync.lease import DEFAULT_LEASE_SECONDS, RunLease, SyncLocked  # noqa: F401 - re-exported
 
 metadata = MetaData()
 
@@ -117,12 +121,19 @@ cursors = Table(
     Column("watermark", DateTime(timezone=True), nullable=False),
     Column("contacts_seen", Integer, nullable=False),
 )
-locks = Table(
-    "locks",
+leases = Table(
+    "leases",
     metadata,
     Column("sync_name", String(200), primary_key=True),
     Column("holder", String(300), nullable=False),
     Column("acquired_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("component", String(40), primary_key=True),
+    Column("version", Integer, nullable=False),
 )
 models = Table(
     "models",
@@ -136,9 +147,16 @@ models = Table(
 CHUNK = 5_000
 """Rows per executemany: keeps memory flat on 10^6-contact mirrors."""
 
+SCHEMA_VERSION = 2
+"""The state store's layout: 1 had an eternal ``locks`` table, 2 has ``leases``. A later
+release that changes a table migrates from the version recorded in ``schema_version``."""
+SCHEMA_LOCK_KEY = 0x5E65_5E6C
+"""PostgreSQL advisory lock held while creating the schema: concurrent ``CREATE TABLE IF NOT
+EXISTS`` can still collide in PostgreSQL's catalog, so first runs on a fresh database queue."""
 
-class SyncLocked(Exception):
-    """Another run of the same sync holds the lock."""
+
+class StateStoreUnavailable(Exception):
+    """The state store cannot be opened; the message says what to install or fix."""
 
 
 @dataclass(frozen=True)
@@ -193,22 +211,49 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc)
 
 
-def _holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def create_schema(engine: Engine) -> None:
+    """Create what is missing, idempotently, and record the layout's version.
+
+    Several processes may open a fresh database at once (CronJobs started together): each
+    table is created with IF NOT EXISTS, under an advisory lock on PostgreSQL. A store written
+    by a newer segsync is refused rather than misread.
+    """
+    with engine.begin() as tx:
+        if tx.dialect.name == "postgresql":
+            tx.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        for table in metadata.sorted_tables:
+            tx.execute(CreateTable(table, if_not_exists=True))
+            for index in table.indexes:
+                tx.execute(CreateIndex(index, if_not_exists=True))
+        stored = tx.execute(
+            select(schema_version.c.version).where(schema_version.c.component == "state")
+        ).scalar()
+        if stored is None:
+            tx.execute(insert(schema_version).values(component="state", version=SCHEMA_VERSION))
+        elif stored > SCHEMA_VERSION:
+            raise StateStoreUnavailable(
+                f"the state store was written by a newer segsync (schema {stored}, this one "
+                f"reads {SCHEMA_VERSION}): upgrade segsync"
+            )
+        elif stored < SCHEMA_VERSION:
+            tx.execute(
+                update(schema_version)
+                .where(schema_version.c.component == "state")
+                .values(version=SCHEMA_VERSION)
+            )
 
 
-def _holder_is_dead(holder: str) -> bool:
-    """A lock left by a killed process on this host can be taken over; elsewhere it cannot."""
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
+def _engine(url: str) -> Engine:
+    """The engine for ``url``; a missing database driver is one line saying what to install."""
     try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+        return create_engine(url)
+    except ModuleNotFoundError as exc:
+        extra = " (pip install 'segsync[postgres]')" if url.startswith("postgres") else ""
+        raise StateStoreUnavailable(
+            f"state_url needs the database driver {exc.name!r}, which is not installed{extra}"
+        ) from None
+    except ArgumentError as exc:
+        raise StateStoreUnavailable(f"state_url is not a database URL: {exc}") from None
 
 
 def default_url(state_dir: Path) -> str:
@@ -221,10 +266,10 @@ class StateStore:
 
     def __init__(self, url: str, sync_name: str) -> None:
         self.sync_name = sync_name
-        self.engine: Engine = create_engine(url)
+        self.engine: Engine = _engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        create_schema(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -236,34 +281,15 @@ class StateStore:
 
     # -- lock ------------------------------------------------------------------------------
 
+    def lease(self, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> RunLease:
+        """The sync's run lease (see ``sync.lease``)."""
+        return RunLease(self.engine, leases, self.sync_name, lease_seconds)
+
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the sync's lock for the duration; a dead holder's lock is taken over."""
-        me = _holder()
-        with self.transaction() as tx:
-            held = tx.execute(
-                select(locks.c.holder, locks.c.acquired_at).where(
-                    locks.c.sync_name == self.sync_name
-                )
-            ).first()
-            if held is not None:
-                if not _holder_is_dead(held.holder):
-                    since = _aware(held.acquired_at)
-                    raise SyncLocked(
-                        f"sync {self.sync_name!r} is already running ({held.holder}, since "
-                        f"{since:%Y-%m-%d %H:%M:%S} UTC); wait for it to finish"
-                    )
-                tx.execute(delete(locks).where(locks.c.sync_name == self.sync_name))
-            tx.execute(
-                insert(locks).values(sync_name=self.sync_name, holder=me, acquired_at=utcnow())
-            )
-        try:
+    def lock(self, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Iterator[None]:
+        """Hold the sync's lease for the duration; a lapsed or dead holder's is taken over."""
+        with self.lease(lease_seconds).held():
             yield
-        finally:
-            with self.transaction() as tx:
-                tx.execute(
-                    delete(locks).where(locks.c.sync_name == self.sync_name, locks.c.holder == me)
-                )
 
     # -- runs ------------------------------------------------------------------------------
 
