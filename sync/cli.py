@@ -241,6 +241,26 @@ def unlock(
 
 
 @app.command()
+def forget(
+    contact_id: Annotated[str, typer.Argument(help="The contact's id in the CRM.")],
+    config: ConfigOption,
+) -> None:
+    """Erase one person from the state store (values, memberships, refusals, run history) for
+    an erasure request. The CRM itself is not changed: erase the contact there too."""
+    with exit_on_known_errors():
+        settings = load_settings(config)
+        store = StateStore(settings.state_url(), settings.sync.name)
+        try:
+            held = store.forget_person(contact_id)
+        finally:
+            store.close()
+    message = f"forgot contact {contact_id}: {held} entries removed" if held else (
+        f"contact {contact_id} is not in the state store of sync {settings.sync.name!r}"
+    )
+    console.print(message, markup=False, highlight=False)
+
+
+@app.command()
 def report(
     config: ConfigOption,
     output: Annotated[

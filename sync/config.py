@@ -40,6 +40,7 @@ from segment_core.features import parse_features
 from segment_core.validation import parse_validation
 from sync.guardrails import Guardrails
 from sync.lease import DEFAULT_LEASE_SECONDS
+from sync.private import loose_secrets
 from sync.state import default_url
 
 SECRET_KEYS = frozenset(
@@ -243,6 +244,18 @@ def _secret_paths(data: Any, path: str = "") -> list[str]:
     return found
 
 
+def _check_secrets_private(folder: Path) -> None:
+    """Refuse secrets others may read, as ssh refuses a private key with loose permissions."""
+    loose = loose_secrets(folder)
+    if loose:
+        path = loose[0]
+        mode = "700" if path.is_dir() else "600"
+        raise ConfigError(
+            f"{path}: secrets readable by others are refused; run `chmod {mode} {path}` "
+            "(in Kubernetes, mount the secret with defaultMode: 0400)"
+        )
+
+
 def _has_password(url: Any) -> bool:
     """Whether a database URL carries a password (an unreadable URL is left to the store)."""
     if not isinstance(url, str):
@@ -290,6 +303,8 @@ def load_settings(path: Path, secrets_dir: str | None = None) -> Settings:
             "file; remove it and set the whole URL in SEGSYNC_SYNC__STATE_URL (or a secrets file)"
         )
     secrets_dir = secrets_dir or os.environ.get("SEGSYNC_SECRETS_DIR")
+    if secrets_dir:
+        _check_secrets_private(Path(secrets_dir))
     try:
         settings = Settings(_secrets_dir=secrets_dir, **data)
     except ValidationError as exc:

@@ -43,10 +43,11 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from sync.private import PRIVATE_FOLDER, ensure_private_file
 from sync.lease import DEFAULT_LEASE_SECONDS, RunLease, SyncLocked  # noqa: F401 - re-exported
 
 metadata = MetaData()
@@ -244,9 +245,16 @@ def create_schema(engine: Engine) -> None:
 
 
 def _engine(url: str) -> Engine:
-    """The engine for ``url``; a missing database driver is one line saying what to install."""
+    """The engine for ``url``; a missing database driver is one line saying what to install.
+
+    A new SQLite file is created readable by its owner only: it holds contact data. (SQLite
+    gives its WAL and shared-memory files the database file's permissions.)
+    """
     try:
-        return create_engine(url)
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            ensure_private_file(Path(parsed.database))
+        return create_engine(parsed)
     except ModuleNotFoundError as exc:
         extra = " (pip install 'segsync[postgres]')" if url.startswith("postgres") else ""
         raise StateStoreUnavailable(
@@ -257,7 +265,7 @@ def _engine(url: str) -> Engine:
 
 
 def default_url(state_dir: Path) -> str:
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
     return f"sqlite:///{state_dir / 'state.db'}"
 
 
@@ -519,6 +527,32 @@ class StateStore:
             return
         with self.transaction() as tx:
             self._forget(tx, ids)
+
+    def forget_person(self, contact_id: str) -> int:
+        """Erase one contact from this sync's memory (an erasure request): its mirrored values,
+        synced fields, list memberships, refusals, and its lines in the run history's
+        summaries. Returns how many rows and summary entries held it."""
+        held = 0
+        with self.transaction() as tx:
+            for table in (contacts, synced, members, record_failures):
+                held += tx.execute(
+                    delete(table).where(
+                        table.c.sync_name == self.sync_name, table.c.contact_id == contact_id
+                    )
+                ).rowcount
+            for run_id, summary in tx.execute(
+                select(runs.c.id, runs.c.summary).where(runs.c.sync_name == self.sync_name)
+            ).all():
+                data = json.loads(summary or "{}")
+                failures = data.get("failures") or []
+                kept = [f for f in failures if f.get("contact_id") != contact_id]
+                if len(kept) != len(failures):
+                    held += len(failures) - len(kept)
+                    data["failures"] = kept
+                    tx.execute(
+                        update(runs).where(runs.c.id == run_id).values(summary=json.dumps(data))
+                    )
+        return held
 
     def absorb_merged(self, merges: Mapping[str, str]) -> None:
         """Contacts the CRM merged into others (old id → surviving id), as a pull reported them.
