@@ -3,7 +3,9 @@
 Exit codes: 0 done, 1 done but some records were refused, 2 configuration error,
 3 authentication error (bad credentials or a missing permission), 4 guardrail abort (nothing
 written), 5 request budget spent (resumable), 6 the CRM kept failing after retries (or could
-not be reached), 7 another run of the sync is in progress.
+not be reached), 7 another run of the sync is in progress, 8 an unexpected error (a bug: the
+line names the file holding its traceback), 9 the state store cannot be read or written
+(corrupt, read-only, full or unreachable).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
+from typer.core import TyperGroup
 from rich.markup import escape
 
 from connectors.base import AuthFailed, ConnectorError
@@ -23,6 +27,7 @@ from connectors.registry import available_connectors
 from segment_core.errors import RuleError
 from sync.alerts import AlertPolicy
 from sync.config import ConfigError, Settings, load_settings
+from sync.crash import EXIT_CRASH, crash_line, write_crash_report
 from sync.guardrails import GuardrailTripped
 from sync.lease import utcnow
 from sync.logs import LogLevel, configure_logging, logging_configured
@@ -47,10 +52,25 @@ EXIT_GUARDRAIL = 4
 EXIT_BUDGET = 5
 EXIT_CRM = 6
 EXIT_LOCKED = 7
+EXIT_STATE = 9
 EXIT_USAGE = 2
 """A bad argument (an unknown contact id) exits like a configuration error, as usage errors do."""
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+class _CrashReporting(TyperGroup):
+    """Turns an exception no command expected into one line, a traceback file and exit 8."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - every unexpected failure ends the same way
+            raise fail("Unexpected error", crash_line(exc, write_crash_report(exc)), EXIT_CRASH)
+
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help=__doc__, cls=_CrashReporting
+)
 console = Console()
 errors = Console(stderr=True)
 
@@ -103,6 +123,10 @@ def exit_on_known_errors() -> Iterator[None]:
         raise fail("Not started", exc, EXIT_LOCKED) from None
     except StateStoreUnavailable as exc:
         raise fail("State store", exc, EXIT_CONFIG) from None
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        message = f"cannot be used: {str(cause).splitlines()[0]}"
+        raise fail("State store", message, EXIT_STATE) from None
     except ConnectorError as exc:
         raise fail("CRM error", exc, EXIT_CRM) from None
 
@@ -163,8 +187,8 @@ def alerting(settings: Settings) -> Iterator[Callable[[dict[str, Any]], None]]:
     except GuardrailTripped as exc:
         notify({"status": "aborted", "error": "; ".join(exc.args[0].problems)})
         raise
-    except (ConnectorError, BudgetExhausted, RuleError, SyncLocked) as exc:
-        notify({"status": "failed", "error": str(exc)})
+    except Exception as exc:  # noqa: BLE001 - every failure is announced, expected or not
+        notify({"status": "failed", "error": str(exc) or type(exc).__name__})
         raise
 
 
@@ -342,6 +366,9 @@ def _scheduled_run(config: Path) -> int:
         _sync(config, dry_run=False, as_json=False, force=False, full=False)
     except typer.Exit as done:
         return int(done.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the next sync still runs
+        fail("Unexpected error", crash_line(exc, write_crash_report(exc)), EXIT_CRASH)
+        return EXIT_CRASH
     return 0
 
 

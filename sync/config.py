@@ -285,6 +285,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not usable TOML: it nests too deeply") from None
 
 
 def load_settings(path: Path, secrets_dir: str | None = None) -> Settings:

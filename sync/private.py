@@ -15,11 +15,10 @@ PRIVATE_FOLDER = 0o700
 
 
 def ensure_private_file(path: Path) -> Path:
-    """Create ``path`` (and missing parent folders) readable by its owner only, if missing.
+    """Create ``path`` readable by its owner only, if missing (its folder must exist).
 
     An existing file keeps its mode: an operator who loosened it on purpose is not overruled.
     """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE))
     return path
 

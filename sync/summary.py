@@ -95,6 +95,7 @@ def audit_summary(outcome: SyncOutcome) -> dict[str, Any]:
         "duplicate_contacts": report.duplicate_contacts,
         "format_variants": sorted({v.field for v in report.format_variants}),
         "unparsable_cells": {issue.field: issue.count for issue in report.coercion_problems},
+        "future_dates": {item.field: item.count for item in report.future_dates},
     }
 
 

@@ -37,12 +37,11 @@ def test_the_state_store_and_the_log_file_are_created_for_their_owner_only(
 ) -> None:
     (tmp_path / "sync").mkdir()
     config = write_hubspot_config(tmp_path / "sync", "http://127.0.0.1:9")
-    log = tmp_path / "logs" / "segsync.log"
+    log = tmp_path / "segsync.log"
     result = runner.invoke(app, ["--log-file", str(log), "runs", "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert mode(tmp_path / "sync" / "state.db") == 0o600
     assert mode(log) == 0o600
-    assert mode(log.parent) == 0o700
 
 
 @pytest.mark.parametrize("loose", ["folder", "file"])
