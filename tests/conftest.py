@@ -125,15 +125,20 @@ def postgres() -> Iterator[PostgresServer]:
     server.stop()
 
 
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> str:
+    """A fresh, empty database on the session's PostgreSQL server."""
+    database = f"segsync_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{database}"'))
+    admin.dispose()
+    return postgres.url(database)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty state store database on each backend segsync supports."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'state.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    database = f"segsync_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{database}"'))
-    admin.dispose()
-    return server.url(database)
+    return str(request.getfixturevalue("postgres_url"))
