@@ -32,6 +32,7 @@ from connectors.base import (
     SegmentField,
     WriteResult,
 )
+from connectors.deadline import within_deadline
 from connectors.hubspot.errors import parse_body, translate
 from connectors.hubspot.settings import HubSpotSettings
 
@@ -265,10 +266,12 @@ class HubSpotConnector:
         return cls(HubSpotSettings.model_validate(settings))
 
     def _call(self, action: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run one SDK ``*_with_http_info`` call: timeout, rate-limit headers, typed errors."""
+        """Run one SDK ``*_with_http_info`` call: a deadline for the whole call (the SDK's
+        timeout bounds each read only), rate-limit headers, typed errors."""
+        timeout = self.settings.timeout_seconds
         try:
-            data, _status, headers = method(
-                *args, _request_timeout=self.settings.timeout_seconds, **kwargs
+            data, _status, headers = within_deadline(
+                lambda: method(*args, _request_timeout=timeout, **kwargs), timeout, action
             )
         except Exception as exc:  # noqa: BLE001 - translate() re-raises what it cannot type
             raise translate(exc, action) from exc
