@@ -14,7 +14,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from connectors.sandbox import salesforce_ids
+from connectors.sandbox import salesforce_ids, soql
+from connectors.sandbox.limits import ListingCut
 from connectors.sandbox.salesforce_auth import bearer
 from connectors.sandbox.salesforce_errors import (
     RecordError,
@@ -45,6 +46,8 @@ from connectors.sandbox.salesforce_writes import (
 from connectors.sandbox.server import Request, Response, Router, json_response
 
 DATA = "/services/data/{version}"
+PEOPLE = frozenset({"Contact", "Lead"})
+"""The objects a contact listing reads (what ``ListingCut`` cuts short)."""
 MAX_COLLECTION = 200
 ROLLED_BACK = RecordError(  # captured (amp-labs fixtures)
     "ALL_OR_NONE_OPERATION_ROLLED_BACK",
@@ -82,11 +85,12 @@ class SalesforceRestApi:
     """The REST handlers over one store. ``register`` puts them in a router."""
 
     def __init__(self, store: SalesforceStore, writer: RecordWriter, cursors: QueryCursors,
-                 usage: ApiUsage) -> None:
+                 usage: ApiUsage, listing_cut: ListingCut | None = None) -> None:
         self._store = store
         self._writer = writer
         self._cursors = cursors
         self._usage = usage
+        self._listing_cut = listing_cut or ListingCut()
 
     def register(self, router: Router) -> None:
         """Add every route. ``describe`` and ``deleted`` come before ``{id}``."""
@@ -144,7 +148,7 @@ class SalesforceRestApi:
         version = request.params["version"]
         with self._store.transaction():
             bound = bind(text, self._store)
-            rows = bound.run(include_deleted)
+            rows = self._cut_short(bound, bound.run(include_deleted), include_deleted)
             if bound.count:
                 return json_response(200, {"totalSize": len(rows), "done": True,
                                            "records": []})
@@ -154,6 +158,15 @@ class SalesforceRestApi:
             records, session_id=bearer(request.headers.get("Authorization")),
             batch=batch_size(request), endpoint=endpoint, version=version, locator=locator)
         return json_response(200, page)
+
+    def _cut_short(self, bound: soql.BoundQuery, rows: list[Any],
+                   include_deleted: bool) -> list[Any]:
+        """A live listing of people, ended early when a test cut it (``ListingCut``): the
+        result holds only its first records. ``COUNT()`` and ``queryAll`` still see them all."""
+        after = self._listing_cut.after
+        if after is None or include_deleted or bound.count or bound.sobject not in PEOPLE:
+            return rows
+        return rows[:after]
 
     def _next_page(self, request: Request, endpoint: str) -> Response:
         page = self._cursors.next_page(
