@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hubspot import HubSpot
 from typer.testing import CliRunner
 
 from connectors.base import ListRef
@@ -76,6 +77,19 @@ def test_only_members_the_run_segmented_can_leave_a_list() -> None:
 
 
 # -- HubSpot ----------------------------------------------------------------------------------
+
+
+def test_the_sandbox_cuts_a_listing_short_while_its_count_stays_true(crm: SandboxCRM) -> None:
+    ids = crm.seed_contacts(250, seed=100)
+    crm.cut_listing(150)
+    contacts = HubSpot(access_token=TOKEN, host=crm.base_url).crm.contacts
+
+    first = contacts.basic_api.get_page(limit=100)
+    second = contacts.basic_api.get_page(limit=100, after=first.paging.next.after)
+
+    assert [row.id for row in first.results + second.results] == ids[:150]
+    assert second.paging is None  # the page reaching the cut ends the listing
+    assert contacts.search_api.do_search({"limit": 1}).total == 250
 
 
 def big_list(crm: SandboxCRM) -> set[str]:
