@@ -330,13 +330,13 @@ class SyncRun:
         )
         after = self._count_contacts()
         counts = [count for count in (before, after) if count is not None]
-        self.pull_count = PullCount(len(raw), min(counts) if counts else None)
+        self.pull_count = pull_count = PullCount(len(raw), min(counts) if counts else None)
         raw = raw.reindex(columns=read_fields + self.sync_fields).astype(object)
         raw = raw.where(raw.notna(), None)  # a field the CRM lacks reads as empty, not NaN
         rule_values = raw[read_fields]
         current = raw[self.sync_fields]
         if not dry_run:  # a pull that ended early replaces nothing: it only adds what it read
-            complete = self.pull_count.complete
+            complete = pull_count.complete
             self.store.save_mirror(_rows(rule_values), replace=complete)
             save_synced = self.store.replace_synced if complete else self.store.merge_synced
             save_synced(_rows(current.fillna("")))

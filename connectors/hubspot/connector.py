@@ -316,9 +316,8 @@ class HubSpotConnector:
         list endpoint gives no total). The search index trails writes by a few moments, so a
         contact created just now may be missing from it: never the other way round."""
         self._search_pacer.wait()
-        data = self._call(
-            "count contacts", self._search.do_search_with_http_info, {"limit": 1, "filterGroups": []}
-        )
+        body = {"limit": 1, "filterGroups": []}
+        data = self._call("count contacts", self._search.do_search_with_http_info, body)
         return int(data.total)
 
     def read_deleted_contacts_page(self, since: datetime, cursor: str | None) -> IdPage:
@@ -334,12 +333,8 @@ class HubSpotConnector:
             archived=True,
         )
         next_page = data.paging.next if data.paging else None
-        return IdPage(
-            ids=[
-                row.id for row in data.results if row.archived_at is None or row.archived_at >= since
-            ],
-            next_cursor=next_page.after if next_page else None,
-        )
+        ids = [row.id for row in data.results if not (row.archived_at and row.archived_at < since)]
+        return IdPage(ids=ids, next_cursor=next_page.after if next_page else None)
 
     def read_changed_contacts_page(
         self, fields: Sequence[str], since: datetime, cursor: str | None

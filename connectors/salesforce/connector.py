@@ -170,13 +170,17 @@ class SalesforceConnector:
             self.sobject,
             select_list(()),
             key=MODIFIED_FIELD,
-            where=("IsDeleted = true", format_soql(f"{MODIFIED_FIELD} >= {{}}", self._since(since))),
+            where=(
+                "IsDeleted = true",
+                format_soql(f"{MODIFIED_FIELD} >= {{}}", self._since(since)),
+            ),
             include_deleted=True,
         )
         records, next_cursor = rest_page(
             self.client, f"read deleted {self.sobject}s", query, decode(cursor)
         )
-        return IdPage(ids=[str(record["Id"]) for record in records], next_cursor=encode(next_cursor))
+        ids = [str(record["Id"]) for record in records]
+        return IdPage(ids=ids, next_cursor=encode(next_cursor))
 
     def _since(self, since: datetime) -> datetime:
         """Where a query for changes since ``since`` starts: ``incremental_overlap_seconds``
