@@ -6,6 +6,10 @@ is *incremental*: it pulls only the contacts modified since the last run and tak
 the picture from the state store. Either way the plan compares against what the CRM holds now
 for every contact it pulled, so hand edits in the CRM are corrected.
 
+Absence is not departure: only a contact the run segmented can leave a list. A full pull that
+returns fewer contacts than the CRM counts trips a guardrail and, forced, replaces no state;
+contacts the CRM deleted are learnt by asking it (``DeletionReading``), never from a pull.
+
 Every configuration problem is found before the first write: segment rules are checked
 against the CRM's own field list right after it is read.
 """
