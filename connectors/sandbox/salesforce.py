@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from connectors.sandbox import salesforce_ids, soql
+from connectors.sandbox import salesforce_ids
 from connectors.sandbox.limits import ListingCut
 from connectors.sandbox.salesforce_auth import bearer
 from connectors.sandbox.salesforce_errors import (
@@ -24,7 +24,13 @@ from connectors.sandbox.salesforce_errors import (
     json_parser_error,
     not_found,
 )
-from connectors.sandbox.salesforce_query import QueryCursors, batch_size, bind, render
+from connectors.sandbox.salesforce_query import (
+    QueryCursors,
+    batch_size,
+    bind,
+    cut_short,
+    render,
+)
 from connectors.sandbox.salesforce_schema import (
     OBJECTS,
     SOAP_TYPES,
@@ -46,8 +52,6 @@ from connectors.sandbox.salesforce_writes import (
 from connectors.sandbox.server import Request, Response, Router, json_response
 
 DATA = "/services/data/{version}"
-PEOPLE = frozenset({"Contact", "Lead"})
-"""The objects a contact listing reads (what ``ListingCut`` cuts short)."""
 MAX_COLLECTION = 200
 ROLLED_BACK = RecordError(  # captured (amp-labs fixtures)
     "ALL_OR_NONE_OPERATION_ROLLED_BACK",
@@ -148,7 +152,7 @@ class SalesforceRestApi:
         version = request.params["version"]
         with self._store.transaction():
             bound = bind(text, self._store)
-            rows = self._cut_short(bound, bound.run(include_deleted), include_deleted)
+            rows = cut_short(self._listing_cut, bound, bound.run(include_deleted), include_deleted)
             if bound.count:
                 return json_response(200, {"totalSize": len(rows), "done": True,
                                            "records": []})
@@ -158,15 +162,6 @@ class SalesforceRestApi:
             records, session_id=bearer(request.headers.get("Authorization")),
             batch=batch_size(request), endpoint=endpoint, version=version, locator=locator)
         return json_response(200, page)
-
-    def _cut_short(self, bound: soql.BoundQuery, rows: list[Any],
-                   include_deleted: bool) -> list[Any]:
-        """A live listing of people, ended early when a test cut it (``ListingCut``): the
-        result holds only its first records. ``COUNT()`` and ``queryAll`` still see them all."""
-        after = self._listing_cut.after
-        if after is None or include_deleted or bound.count or bound.sobject not in PEOPLE:
-            return rows
-        return rows[:after]
 
     def _next_page(self, request: Request, endpoint: str) -> Response:
         page = self._cursors.next_page(

@@ -71,7 +71,7 @@ class SalesforceSandbox(SandboxServer):
         SalesforceRestApi(self.store, writer, QueryCursors(), self._usage,
                           listing_cut).register(router)
         ToolingApi(self.store).register(router)
-        BulkApi(self.store, writer).register(router)
+        BulkApi(self.store, writer, listing_cut).register(router)
         SoapApi(self.store, self._sessions, Credentials(username, password, security_token),
                 lambda: self.instance, self._gate).register(router)
         try:

@@ -23,20 +23,22 @@ from typer.testing import CliRunner
 from connectors.base import ListRef
 from connectors.sandbox import SalesforceSandbox, SandboxCRM
 from sync.cli import app
+from sync.guardrails import GuardrailTripped
 from sync.plan import SegmentTarget, list_changes
 from sync.state import StateStore, default_url
 from tests.conftest import TOKEN, write_hubspot_config, writes_among
-from tests.expectations import SalesforceView
+from tests.expectations import SalesforceView, salesforce_org, sync_salesforce
 from tests.test_sync_salesforce import write_config as write_salesforce_config
 
 runner = CliRunner()
 CONTACTS = 120
 CUT = 100
 """The listing ends after 100 of 120 contacts: 83%, above the 80% the old guardrail wanted."""
-SHORTFALL = (
-    "Guardrail: the pull ended early: it returned 100 of the 120 contacts the CRM counts (83%), "
-    "so the others cannot be checked. Nothing was written; rerun with --force if this is intended."
+PROBLEM = (
+    "the pull ended early: it returned 100 of the 120 contacts the CRM counts (83%), "
+    "so the others cannot be checked"
 )
+SHORTFALL = f"Guardrail: {PROBLEM}. Nothing was written; rerun with --force if this is intended."
 
 
 def remembered(state: Path) -> dict[str, set[str]]:
@@ -229,3 +231,23 @@ def test_salesforce_a_deleted_contact_is_forgotten_by_the_next_incremental_run(
     assert held["mirror"] == set(ids) - {ids[7]}
     summary = json.loads(output)
     assert (summary["pull"]["deleted_forgotten"], summary["contacts"]) == (1, CONTACTS - 1)
+
+
+def test_salesforce_a_bulk_query_cut_short_trips_the_guardrail_too(
+    sf_box: SalesforceSandbox, tmp_path: Path
+) -> None:
+    ids = sf_box.seed_contacts(CONTACTS, seed=105)
+    for contact_id in ids[::3]:
+        sf_box.store.set_fields("Contact", contact_id, {"Employees__c": 900})
+    with salesforce_org(sf_box, bulk_threshold=50) as org:  # 120 contacts: a Bulk API 2.0 job
+        sync_salesforce(org, tmp_path)
+        members = big_campaign(sf_box)
+        assert members & set(ids[CUT:])
+        sf_box.cut_listing(CUT)
+
+        with pytest.raises(GuardrailTripped) as tripped:
+            sync_salesforce(org, tmp_path, full=True)
+
+    assert tripped.value.args[0].problems == (PROBLEM,)
+    assert big_campaign(sf_box) == members
+    assert any(route.endswith("/jobs/query") for route in sf_box.calls)
