@@ -219,6 +219,33 @@ class Connector(Protocol):
         """Release connections."""
 
 
+@runtime_checkable
+class ContactCounting(Protocol):
+    """What a connector may add so that a full pull can prove it read every contact.
+
+    Optional: without it a pull that ends early (a page without a next link before the end)
+    cannot be told from a complete one, and the sync can only compare with its last run.
+    """
+
+    def count_contacts(self) -> int | None:
+        """How many contacts ``read_contacts_page`` would list now, by the CRM's own count
+        (one cheap call); None when the CRM cannot say."""
+
+
+@runtime_checkable
+class DeletionReading(Protocol):
+    """What a connector may add so that the sync learns which contacts the CRM deleted.
+
+    Optional: without it a deleted contact is only forgotten when a full pull no longer
+    finds it or a write finds it gone; absence from a pull is never taken for deletion.
+    """
+
+    def read_deleted_contacts_page(self, since: datetime, cursor: str | None) -> IdPage:
+        """One page of the ids of contacts deleted at or after ``since``, by asking the CRM
+        (its recycle bin or archive), never by inference; None starts. Pages may hold no ids
+        and still continue. Merged-away records need not be listed (``Contact.merged_from``)."""
+
+
 AccessStatus = Literal["ok", "failed", "unchecked"]
 
 

@@ -6,6 +6,10 @@ is *incremental*: it pulls only the contacts modified since the last run and tak
 the picture from the state store. Either way the plan compares against what the CRM holds now
 for every contact it pulled, so hand edits in the CRM are corrected.
 
+Absence is not departure: only a contact the run segmented can leave a list. A full pull that
+returns fewer contacts than the CRM counts trips a guardrail and, forced, replaces no state;
+contacts the CRM deleted are learnt by asking it (``DeletionReading``), never from a pull.
+
 Every configuration problem is found before the first write: segment rules are checked
 against the CRM's own field list right after it is read.
 """
@@ -19,15 +23,22 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
-from connectors.base import Connector, FieldInfo, ListRef, WriteResult
+from connectors.base import (
+    Connector,
+    ContactCounting,
+    DeletionReading,
+    FieldInfo,
+    ListRef,
+    WriteResult,
+)
 from segment_core.segments import Segment
 from sync.config import Settings
 from sync.execute import ExecutionResult, Executor
-from sync.guardrails import GuardrailTripped, guardrail_problems
+from sync.guardrails import GuardrailTripped, PullCount, guardrail_problems
 from sync.pacing import BudgetExhausted, Pacer
 from sync.plan import Plan, SegmentTarget, build_plan, kept_out_of_lists
 from sync.progress import ProgressSink
-from sync.pull import pull_changed_contacts, pull_contacts, read_members
+from sync.pull import pull_changed_contacts, pull_contacts, read_deleted, read_members
 from sync.retry import Retrier, RetryPolicy
 from sync.segmentation import Segmentation, SegmentationConfig, text_frame
 from sync.state import RecordFailure, StateStore
@@ -60,6 +71,10 @@ class SyncOutcome:
     """The segsync fields as the CRM held them: the "before" of each planned write."""
     requests_per_second: float | None = None
     """The connector's sustained rate limit, to estimate how long the plan takes."""
+    pull_count: PullCount | None = None
+    """A full pull's contacts against the CRM's own count (None on incremental runs)."""
+    deleted: int = 0
+    """Contacts the CRM reported deleted since the last run, forgotten by this one."""
 
     @property
     def assignments(self) -> pd.DataFrame:
@@ -140,6 +155,7 @@ class SyncRun:
         self.progress = progress
         self.now = now
         self.pacer = Pacer(connector.limits.budget, daily_share=settings.sync.daily_budget_share)
+        self.pull_count: PullCount | None = None
         self.retrier = Retrier(retry, self.pacer, connector.rate_limit_status)
 
     @property
@@ -163,6 +179,11 @@ class SyncRun:
         else:
             assert cursor is not None
             rule_values, current, modified = self._incremental_pull(read_fields, cursor[0])
+        deleted = self._forget_deleted(cursor[0] if cursor else None, dry_run)
+        rule_values, current, modified = (
+            frame.drop(index=list(deleted), errors="ignore")
+            for frame in (rule_values, current, modified)
+        )
 
         segmentation = config.segment(
             rule_values,
@@ -190,6 +211,7 @@ class SyncRun:
                 contacts=len(segmentation.assignments),
                 previous_contacts=cursor[1] if cursor else None,
                 full_pull=mode == "full",
+                pull=self.pull_count,
             )
             + segmentation.validation_problems()
         )
@@ -212,6 +234,8 @@ class SyncRun:
                 field_labels={name: info.label for name, info in fields.items()},
                 current_values=current,
                 requests_per_second=self.connector.limits.budget.per_second,
+                pull_count=self.pull_count,
+                deleted=len(deleted),
             )
 
         if problems and not force:
@@ -221,11 +245,25 @@ class SyncRun:
         result = self._apply(plan)
         for name, state in segmentation.models().items():
             self.store.save_model(name, state)
-        previous_cursor = cursor[0] if cursor else None
-        contacts = len(segmentation.assignments)
-        seen = contacts if mode == "full" else (cursor[1] if cursor else contacts)
-        self.store.save_cursor(_watermark(modified, started, previous_cursor), seen)
+        self._save_cursor(cursor, modified, started, contacts=len(segmentation.assignments))
         return outcome("done_with_failures" if result.failures else "done", result)
+
+    def _save_cursor(
+        self,
+        cursor: tuple[datetime, int] | None,
+        modified: pd.Series,
+        started: datetime,
+        *,
+        contacts: int,
+    ) -> None:
+        """Move the incremental cursor on, unless the pull ended early: then changes of the
+        contacts it missed are still to read, so the next run starts where the last complete
+        one left off (or pulls everything again, when there was none)."""
+        if self.pull_count is not None and not self.pull_count.complete:
+            return
+        previous_cursor = cursor[0] if cursor else None
+        seen = contacts if self.pull_count is not None else (cursor[1] if cursor else contacts)
+        self.store.save_cursor(_watermark(modified, started, previous_cursor), seen)
 
     def _plan(
         self,
@@ -290,17 +328,44 @@ class SyncRun:
         # Only the segsync fields the CRM has: Salesforce refuses a query naming a missing one,
         # and on a first sync the plan has yet to create them.
         present = [name for name in self.sync_fields if name in fields]
+        before = self._count_contacts()
         raw, modified = pull_contacts(
             self.connector, read_fields + present, self.retrier, self.progress
         )
+        after = self._count_contacts()
+        counts = [count for count in (before, after) if count is not None]
+        self.pull_count = pull_count = PullCount(len(raw), min(counts) if counts else None)
         raw = raw.reindex(columns=read_fields + self.sync_fields).astype(object)
         raw = raw.where(raw.notna(), None)  # a field the CRM lacks reads as empty, not NaN
         rule_values = raw[read_fields]
         current = raw[self.sync_fields]
-        if not dry_run:
-            self.store.save_mirror(_rows(rule_values), replace=True)
-            self.store.replace_synced(_rows(current.fillna("")))
+        if not dry_run:  # a pull that ended early replaces nothing: it only adds what it read
+            complete = pull_count.complete
+            self.store.save_mirror(_rows(rule_values), replace=complete)
+            save_synced = self.store.replace_synced if complete else self.store.merge_synced
+            save_synced(_rows(current.fillna("")))
         return rule_values, current, modified
+
+    def _count_contacts(self) -> int | None:
+        """The CRM's own count of its contacts, when the connector can ask for it."""
+        if not isinstance(self.connector, ContactCounting):
+            return None
+        return self.retrier.call(self.connector.count_contacts)
+
+    def _forget_deleted(self, since: datetime | None, dry_run: bool) -> set[str]:
+        """Contacts the CRM says it deleted since the last run: forgotten in the state store
+        (mirror, synced values, list members, refusals) and left out of this run, so they are
+        neither segmented nor written. Asked of the CRM, never inferred from a pull.
+
+        Both CRMs take a deleted contact out of every list themselves (HubSpot on archiving,
+        Salesforce deletes its campaign members along), so nothing is removed for them.
+        """
+        if since is None or not isinstance(self.connector, DeletionReading):
+            return set()
+        deleted = read_deleted(self.connector, since, self.retrier)
+        if not dry_run:
+            self.store.forget_contacts(deleted)
+        return deleted
 
     def _incremental_pull(
         self, read_fields: list[str], since: datetime

@@ -431,6 +431,12 @@ class StateStore:
                 [row.contact_id for row in refused if row.contact_id not in values],
             )
 
+    def merge_synced(self, values: Mapping[str, Mapping[str, str]]) -> None:
+        """After a pull that missed some contacts: the pulled ones' values as the CRM holds
+        them, the others' as last known (their refusals are kept too)."""
+        with self.transaction() as tx:
+            self._merge_synced(tx, values)
+
     def _merge_synced(self, tx: Connection, written: Mapping[str, Mapping[str, str]]) -> None:
         ids = list(written)
         current = {

@@ -15,7 +15,9 @@ import pytest
 
 from connectors.base import (
     Connector,
+    ContactCounting,
     ContactPage,
+    DeletionReading,
     PropertyWrite,
     SegmentField,
 )
@@ -38,6 +40,9 @@ class CrmBackend(Protocol):
     def list_members(self, list_name: str) -> set[str] | None: ...
 
     def missing_contact_id(self) -> str: ...
+
+    def delete(self, contact_id: str) -> None:
+        """A person deletes the contact, the CRM's own way (HubSpot archives it)."""
 
 
 def pull_all(connector: Connector, fields: list[str]) -> list[ContactPage]:
@@ -149,3 +154,34 @@ class ConnectorContract:
             if cursor is None:
                 break
         assert read == set(ids[3:10])
+
+    def test_the_crm_count_is_what_a_full_pull_lists(
+        self, backend: CrmBackend, connector: Connector
+    ) -> None:
+        if not isinstance(connector, ContactCounting):
+            pytest.skip("the connector cannot count contacts (optional)")
+        ids = backend.seed(25, seed=35)
+        backend.delete(ids[4])
+        pulled = {contact.id for page in pull_all(connector, []) for contact in page.contacts}
+        assert connector.count_contacts() == len(pulled) == 24
+
+    def test_deleted_contacts_are_read_from_the_crm_since_a_time(
+        self, backend: CrmBackend, connector: Connector
+    ) -> None:
+        if not isinstance(connector, DeletionReading):
+            pytest.skip("the connector cannot read deletions (optional)")
+        ids = backend.seed(12, seed=36)
+        since = datetime.now(timezone.utc) - timedelta(seconds=1)
+        for contact_id in ids[2:5]:
+            backend.delete(contact_id)
+        deleted: set[str] = set()
+        cursor = None
+        while True:
+            page = connector.read_deleted_contacts_page(since, cursor)
+            deleted.update(page.ids)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert deleted == set(ids[2:5])
+        later = connector.read_deleted_contacts_page(since + timedelta(days=1), None)
+        assert later.ids == []

@@ -314,6 +314,31 @@ class HubSpotConnector:
             next_cursor=next_page.after if next_page else None,
         )
 
+    def count_contacts(self) -> int:
+        """The portal's live contacts, by the ``total`` of an unfiltered one-result search (the
+        list endpoint gives no total). The search index trails writes by a few moments, so a
+        contact created just now may be missing from it: never the other way round."""
+        self._search_pacer.wait()
+        body = {"limit": 1, "filterGroups": []}
+        data = self._call("count contacts", self._search.do_search_with_http_info, body)
+        return int(data.total)
+
+    def read_deleted_contacts_page(self, since: datetime, cursor: str | None) -> IdPage:
+        """Archived (deleted) contacts, from ``GET /crm/v3/objects/contacts?archived=true``,
+        kept if ``archivedAt`` is at or after ``since``. HubSpot cannot filter that listing, so
+        each page of the archive (kept 90 days) is read; one without an ``archivedAt`` counts."""
+        data = self._call(
+            "read deleted contacts",
+            self._contacts.get_page_with_http_info,
+            limit=self.limits.read_page_size,
+            after=cursor,
+            properties=["hs_object_id"],
+            archived=True,
+        )
+        next_page = data.paging.next if data.paging else None
+        ids = [row.id for row in data.results if not (row.archived_at and row.archived_at < since)]
+        return IdPage(ids=ids, next_cursor=next_page.after if next_page else None)
+
     def read_changed_contacts_page(
         self, fields: Sequence[str], since: datetime, cursor: str | None
     ) -> ContactPage:

@@ -156,15 +156,45 @@ class SalesforceConnector:
             return self._rest_contacts(query, fields, position)
         return self._bulk_contacts(select, fields, position)
 
+    def count_contacts(self) -> int:
+        """The records a full pull lists, by ``SELECT COUNT()`` with the pull's own filter."""
+        return self._count()
+
+    def read_deleted_contacts_page(self, since: datetime, cursor: str | None) -> IdPage:
+        """Records in the recycle bin deleted since ``since`` (with the incremental overlap):
+        ``queryAll`` with ``IsDeleted = true``, and ``SystemModstamp``, which a delete sets.
+        Chosen over ``sobjects/{type}/deleted`` because it pages like every other query and
+        takes any start, where that endpoint refuses a window older than the bin's 15 days.
+        A merge's losing records are deleted too, so they are listed here."""
+        query = KeyedQuery(
+            self.sobject,
+            select_list(()),
+            key=MODIFIED_FIELD,
+            where=(
+                "IsDeleted = true",
+                format_soql(f"{MODIFIED_FIELD} >= {{}}", self._since(since)),
+            ),
+            include_deleted=True,
+        )
+        records, next_cursor = rest_page(
+            self.client, f"read deleted {self.sobject}s", query, decode(cursor)
+        )
+        ids = [str(record["Id"]) for record in records]
+        return IdPage(ids=ids, next_cursor=encode(next_cursor))
+
+    def _since(self, since: datetime) -> datetime:
+        """Where a query for changes since ``since`` starts: ``incremental_overlap_seconds``
+        earlier, since ``SystemModstamp`` is set at commit and a long transaction lands late."""
+        return since - timedelta(seconds=self.settings.incremental_overlap_seconds)
+
     def read_changed_contacts_page(
         self, fields: Sequence[str], since: datetime, cursor: str | None
     ) -> ContactPage:
-        start = since - timedelta(seconds=self.settings.incremental_overlap_seconds)
         query = KeyedQuery(
             self.sobject,
             select_list(fields),
             key=MODIFIED_FIELD,
-            where=(format_soql(f"{MODIFIED_FIELD} >= {{}}", start), *self.live),
+            where=(format_soql(f"{MODIFIED_FIELD} >= {{}}", self._since(since)), *self.live),
         )
         return self._rest_contacts(query, fields, decode(cursor))
 

@@ -17,6 +17,7 @@ from connectors.sandbox.base import CallRecord, SandboxServer
 from connectors.sandbox.limits import (
     Fault,
     FaultStatus,
+    ListingCut,
     Policy,
     RateLimiter,
     SandboxLimits,
@@ -52,11 +53,12 @@ class SandboxCRM(SandboxServer):
         self._latency = latency
         self._scopes = frozenset(hubspot_scopes.ALL_SCOPES if scopes is None else scopes)
         self._limiter = RateLimiter(limits or SandboxLimits())
+        listing_cut = ListingCut()
         router = Router()
-        hubspot.HubSpotApi(self.store).register(router)
+        hubspot.HubSpotApi(self.store, listing_cut).register(router)
         router.add("POST", hubspot_scopes.TOKEN_INFO_PATH, hubspot_scopes.token_info(
             token, self._scopes, hubspot.PORTAL_ID, hubspot.APP_ID))
-        super().__init__(router, port=port)
+        super().__init__(router, port=port, listing_cut=listing_cut)
 
     @property
     def base_url(self) -> str:

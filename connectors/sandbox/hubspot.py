@@ -19,7 +19,7 @@ from itertools import islice
 from typing import Any
 
 from connectors.sandbox import schema
-from connectors.sandbox.limits import Policy, Usage
+from connectors.sandbox.limits import ListingCut, Policy, Usage
 from connectors.sandbox.search import SearchRejected, compile_search
 from connectors.sandbox.server import Request, Response, Router, json_response
 from connectors.sandbox.store import (
@@ -227,8 +227,9 @@ def _split_names(values: list[str] | None) -> list[str]:
 class HubSpotApi:
     """The route handlers, over one store. ``register`` puts them in a router."""
 
-    def __init__(self, store: SandboxStore) -> None:
+    def __init__(self, store: SandboxStore, listing_cut: ListingCut | None = None) -> None:
         self._store = store
+        self._listing_cut = listing_cut or ListingCut()
 
     def register(self, router: Router) -> None:
         """Add every served route. Groups come before ``{propertyName}`` so "groups" is not
@@ -272,6 +273,8 @@ class HubSpotApi:
         with self._store.transaction():
             names = _read_names(requested, set(self._store.property_types()))
             page = list(islice(self._store.contacts_from(int(after), archived), limit + 1))
+            if not archived:
+                page = self._cut_short(page)
             results = [_render_contact(record, names) for record in page[:limit]]
         payload: dict[str, Any] = {"results": results}
         if len(page) > limit:
@@ -282,6 +285,15 @@ class HubSpotApi:
                 "link": f"http://{host}{request.path}?after={next_after}",
             }}
         return json_response(200, payload)
+
+    def _cut_short(self, page: list[ContactRecord]) -> list[ContactRecord]:
+        """The page without the live contacts past a test's ``ListingCut``: the page that
+        reaches the cut ends there, with no next link (the caller pages on what is left)."""
+        after = self._listing_cut.after
+        if after is None:
+            return page
+        listed = {record.id for record in islice(self._store.contacts_from(0, False), after)}
+        return [record for record in page if record.id in listed]
 
     def search_contacts(self, request: Request) -> Response:
         """``POST /crm/v3/objects/contacts/search``: see ``search`` for the rules."""

@@ -201,3 +201,26 @@ class FaultInjector:
                         self._faults.remove(fault)
                     return fault
         return None
+
+
+class ListingCut:
+    """A contact listing that ends early: the page reaching record ``after`` stops there and
+    carries no next link, as a broken proxy, a timeout swallowed by a gateway, or a CRM bug
+    can end a listing. The API itself says nothing is wrong, so only a client that compares
+    what it read with the CRM's own count can tell. ``None`` lists everything again.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._after: int | None = None
+
+    def set(self, after: int | None) -> None:
+        if after is not None and after < 0:
+            raise ValueError("a listing cannot end before its first record")
+        with self._lock:
+            self._after = after
+
+    @property
+    def after(self) -> int | None:
+        with self._lock:
+            return self._after
