@@ -185,10 +185,12 @@ class Connector(Protocol):
     def read_changed_contacts_page(
         self, fields: Sequence[str], since: datetime, cursor: str | None
     ) -> ContactPage:
-        """One page of contacts modified at or after ``since``, in ascending modification order.
+        """One page of contacts modified at or after ``since``, in the connector's order
+        (HubSpot: by id; Salesforce: by modification time).
 
         Pages may overlap (a connector re-reads a little to never miss a change): callers
-        de-duplicate by id, keeping the last copy seen.
+        de-duplicate by id, keeping the last copy seen. A contact changed during the pull may
+        be missing from it; the caller's watermark reaches back past the pull's start.
         """
 
     def ensure_segment_field(self, spec: SegmentField) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from connectors.base import (
@@ -18,7 +18,6 @@ from connectors.base import (
     AuthFailed,
     Contact,
     ContactPage,
-    ConnectorError,
     ConnectorLimits,
     FieldInfo,
     FieldType,
@@ -43,12 +42,13 @@ MERGED_IDS_PROPERTY = "hs_merged_object_ids"
 """The ids a merge folded into a contact, ``;``-separated. A merge makes a new record (new id,
 ``lastmodifieddate`` = the merge) and the old ids leave every list and search result, so this
 is the only trace of them a pull sees."""
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 SEARCH_PAGE_SIZE = 200
-SEARCH_RESULT_WINDOW = 10_000
-"""HubSpot's search refuses to page past 10,000 results of one query (400)."""
-SEARCH_MIN_INTERVAL_SECONDS = 0.22
+OBJECT_ID_PROPERTY = "hs_object_id"
+SEARCH_MIN_INTERVAL_SECONDS = 0.25
 """Search has its own bucket of 5 requests a second per account and no rate-limit headers:
-space calls a little more than 1/5 s apart so timer jitter never puts six in one second."""
+space calls 1/4 s apart, so that even a tenth of a second of scheduling jitter on a busy host
+never puts six in one second."""
 PROPERTY_GROUP = "segsync"
 ACCESS_CHECK_LIST = "segsync access check"
 """A list name looked up only to prove lists can be read: it need not exist."""
@@ -106,7 +106,8 @@ def _modified_at(properties: Mapping[str, str | None]) -> datetime | None:
 
 
 def _epoch_ms(moment: datetime) -> int:
-    return int(moment.astimezone(timezone.utc).timestamp() * 1000)
+    """Exact epoch milliseconds (``timestamp() * 1000`` can land a millisecond short)."""
+    return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
 def _contact(row: Any) -> Contact:
@@ -120,25 +121,8 @@ def _contact(row: Any) -> Contact:
     )
 
 
-class SearchCursor:
-    """Where an incremental pull is: the start of the current query window and the offset in it.
-
-    HubSpot's search pages at most 10,000 results per query, so when a window fills up the pull
-    starts a new query at the last modification time seen. That re-reads the contacts sharing
-    that millisecond: the overlap callers de-duplicate.
-    """
-
-    def __init__(self, window_start_ms: int, offset: int) -> None:
-        self.window_start_ms = window_start_ms
-        self.offset = offset
-
-    def encode(self) -> str:
-        return f"{self.window_start_ms}:{self.offset}"
-
-    @classmethod
-    def decode(cls, text: str) -> SearchCursor:
-        start, offset = text.split(":")
-        return cls(int(start), int(offset))
+def _filter(name: str, operator: str, value: int) -> dict[str, str]:
+    return {"propertyName": name, "operator": operator, "value": str(value)}
 
 
 class MinInterval:
@@ -156,23 +140,6 @@ class MinInterval:
             self._next = max(now, self._next) + self.seconds
         if delay > 0:
             time.sleep(delay)
-
-
-def _next_search_cursor(position: SearchCursor, contacts: list[Contact]) -> str | None:
-    """The next page of this query, or a new query from the last time seen near 10,000."""
-    if not contacts:
-        return None
-    offset = position.offset + len(contacts)
-    if offset + SEARCH_PAGE_SIZE <= SEARCH_RESULT_WINDOW:
-        return SearchCursor(position.window_start_ms, offset).encode()
-    last_modified = contacts[-1].modified_at
-    restart_ms = _epoch_ms(last_modified) if last_modified else position.window_start_ms
-    if restart_ms <= position.window_start_ms:
-        raise ConnectorError(
-            "HubSpot incremental pull: more than 10,000 contacts share one modification "
-            "millisecond; run a full pull instead"
-        )
-    return SearchCursor(restart_ms, 0).encode()
 
 
 def _required_scopes(exc: BaseException) -> list[str]:
@@ -342,28 +309,30 @@ class HubSpotConnector:
     def read_changed_contacts_page(
         self, fields: Sequence[str], since: datetime, cursor: str | None
     ) -> ContactPage:
-        """Search on ``lastmodifieddate`` ascending, restarting the query every 10,000 results."""
-        position = SearchCursor.decode(cursor) if cursor else SearchCursor(_epoch_ms(since), 0)
-        modified_filter = {
-            "propertyName": MODIFIED_PROPERTY,
-            "operator": "GTE",
-            "value": str(position.window_start_ms),
-        }
+        """Contacts modified since ``since``, by ascending id, each page a fresh query for ids
+        above the last one read (keyset paging; the cursor is that id).
+
+        Not an offset into one long result sorted by modification time: a contact edited
+        mid-pull moves to the end of that order, and every offset past it then skips one
+        contact. Ids never move, a fresh query never meets search's 10,000-result window, and
+        no page re-reads another's contacts. A contact edited during the pull after its id
+        was passed is read by the next run: the watermark reaches back past the pull's start.
+        """
+        after_id = int(cursor) if cursor else 0
         body = {
-            "filterGroups": [{"filters": [modified_filter]}],
-            "sorts": [{"propertyName": MODIFIED_PROPERTY, "direction": "ASCENDING"}],
+            "filterGroups": [{"filters": [
+                _filter(MODIFIED_PROPERTY, "GTE", _epoch_ms(since)),
+                _filter(OBJECT_ID_PROPERTY, "GT", after_id),
+            ]}],
+            "sorts": [{"propertyName": OBJECT_ID_PROPERTY, "direction": "ASCENDING"}],
             "properties": sorted({*fields, MODIFIED_PROPERTY, MERGED_IDS_PROPERTY}),
             "limit": SEARCH_PAGE_SIZE,
-            "after": str(position.offset) if position.offset else None,
         }
         self._search_pacer.wait()
         data = self._call("search changed contacts", self._search.do_search_with_http_info, body)
         contacts = [_contact(row) for row in data.results]
-        has_more = bool(data.paging and data.paging.next)
-        return ContactPage(
-            contacts=contacts,
-            next_cursor=_next_search_cursor(position, contacts) if has_more else None,
-        )
+        has_more = bool(data.paging and data.paging.next) and bool(contacts)
+        return ContactPage(contacts=contacts, next_cursor=contacts[-1].id if has_more else None)
 
     # -- fields ----------------------------------------------------------------------------
 
