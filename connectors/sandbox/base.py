@@ -20,10 +20,12 @@ from typing import Self
 from urllib.parse import urlencode
 
 from connectors.sandbox.limits import (
+    GARBLED_ANSWERS,
     SUPPORTED_FAULTS,
     Fault,
     FaultInjector,
     FaultStatus,
+    GarbledAnswer,
     Policy,
 )
 from connectors.sandbox.server import Handler, LoopbackServer, Request, Response, Router
@@ -104,11 +106,18 @@ class SandboxServer:
         """What an injected non-disconnect fault looks like on this CRM."""
         raise NotImplementedError
 
+    def _garbled_answer(self, kind: GarbledAnswer, served: Response) -> Response:
+        """The answer of kind ``kind`` in place of ``served``, the request having been carried
+        out (a 200 always means the CRM did the work; only its answer is unreliable)."""
+        raise NotImplementedError
+
     def _dispatch(self, request: Request, handler: Handler | None) -> Response:
         route = request.route or f"{request.method} {request.path}"
         fault = self._faults.take(route)
         if fault is None:
             response = self._serve(request, handler, route)
+        elif fault.status in GARBLED_ANSWERS:
+            response = self._garbled_answer(fault.status, self._serve(request, handler, route))
         else:
             if fault.after_commit:
                 self._serve(request, handler, route)

@@ -17,6 +17,7 @@ from connectors.sandbox.base import CallRecord, SandboxServer
 from connectors.sandbox.limits import (
     Fault,
     FaultStatus,
+    GarbledAnswer,
     Policy,
     RateLimiter,
     SandboxLimits,
@@ -85,6 +86,11 @@ class SandboxCRM(SandboxServer):
         JSON, 502-504 and 520-524 as the HTML pages of HubSpot's edge) or "disconnect" (the
         connection closes with no response). With ``after_commit`` the request is carried out
         first and only its answer is lost: what a timed-out write looks like to a client.
+
+        The garbled answers are always carried out first, then answered 200 with ``{}``
+        ("empty_answer"), an HTML page ("html_answer") or a batch answer missing half its
+        ``results`` ("partial_answer"): a 200 is no proof that a record was written, only
+        its id in ``results`` is (HubSpot's batch answer lists every record it wrote).
         """
         self._add_fault(status, count, route, policy, after_commit)
 
@@ -104,6 +110,9 @@ class SandboxCRM(SandboxServer):
         if not search:
             response.headers.update(usage.headers())
         return response
+
+    def _garbled_answer(self, kind: GarbledAnswer, served: Response) -> Response:
+        return hubspot.garbled_answer(kind, served)
 
     def _fault_response(self, fault: Fault, route: str) -> Response:
         if fault.status != 429:

@@ -154,6 +154,28 @@ def server_error(status: int) -> Response:
     return Response(status=status, body=page.encode(), content_type="text/html")
 
 
+def garbled_answer(kind: str, served: Response) -> Response:
+    """A 200 that confirms less than ``served`` did (see ``SandboxCRM.inject_faults``).
+
+    ``{}`` and the HTML page are what a misbehaving proxy or a maintenance page in front of
+    the API hand back (sandbox choice: no capture of HubSpot itself doing it); the partial
+    answer keeps the first half of ``results`` (rounded down), and an error answer is passed
+    on unchanged.
+    """
+    if served.status >= 300:
+        return served
+    if kind == "empty_answer":
+        return json_response(200, {}, served.headers)
+    if kind == "html_answer":
+        page = b"<html><head><title>HubSpot</title></head><body>Please wait</body></html>"
+        return Response(status=200, body=page, content_type="text/html", headers=served.headers)
+    payload = json.loads(served.body)
+    results = payload.get("results")
+    if isinstance(results, list):
+        payload["results"] = results[: len(results) // 2]
+    return json_response(served.status, payload, served.headers)
+
+
 def unknown_route(request: Request) -> Response:
     """404 for a path the sandbox does not serve (sandbox text)."""
     return error_response(404, f"resource not found: {request.method} {request.path}", None)
