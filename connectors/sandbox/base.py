@@ -106,9 +106,9 @@ class SandboxServer:
         """What an injected non-disconnect fault looks like on this CRM."""
         raise NotImplementedError
 
-    def _garbled_answer(self, kind: GarbledAnswer, served: Response) -> Response:
-        """The answer of kind ``kind`` in place of ``served``, the request having been carried
-        out (a 200 always means the CRM did the work; only its answer is unreliable)."""
+    def _garbled_answer(self, kind: GarbledAnswer, served: Response | None) -> Response:
+        """A 200 of kind ``kind`` in place of the CRM's answer ``served`` (None when the request
+        never reached the CRM, as when something in between answers for it)."""
         raise NotImplementedError
 
     def _dispatch(self, request: Request, handler: Handler | None) -> Response:
@@ -117,7 +117,9 @@ class SandboxServer:
         if fault is None:
             response = self._serve(request, handler, route)
         elif fault.status in GARBLED_ANSWERS:
-            response = self._garbled_answer(fault.status, self._serve(request, handler, route))
+            carried_out = fault.after_commit or fault.status == "partial_answer"
+            served = self._serve(request, handler, route) if carried_out else None
+            response = self._garbled_answer(fault.status, served)
         else:
             if fault.after_commit:
                 self._serve(request, handler, route)

@@ -87,10 +87,11 @@ class SandboxCRM(SandboxServer):
         connection closes with no response). With ``after_commit`` the request is carried out
         first and only its answer is lost: what a timed-out write looks like to a client.
 
-        The garbled answers are always carried out first, then answered 200 with ``{}``
-        ("empty_answer"), an HTML page ("html_answer") or a batch answer missing half its
-        ``results`` ("partial_answer"): a 200 is no proof that a record was written, only
-        its id in ``results`` is (HubSpot's batch answer lists every record it wrote).
+        Garbled answers are 200s that confirm less than they seem to: ``{}`` ("empty_answer")
+        or an HTML page ("html_answer"), from something between client and CRM that answered
+        instead of it (the request is not carried out unless ``after_commit``), or a batch
+        answer carried out whose ``results`` lack half the records written ("partial_answer").
+        A 200 is no proof that a record was written; only its id in ``results`` is.
         """
         self._add_fault(status, count, route, policy, after_commit)
 
@@ -111,7 +112,7 @@ class SandboxCRM(SandboxServer):
             response.headers.update(usage.headers())
         return response
 
-    def _garbled_answer(self, kind: GarbledAnswer, served: Response) -> Response:
+    def _garbled_answer(self, kind: GarbledAnswer, served: Response | None) -> Response:
         return hubspot.garbled_answer(kind, served)
 
     def _fault_response(self, fault: Fault, route: str) -> Response:
