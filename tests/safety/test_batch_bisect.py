@@ -1,0 +1,88 @@
+"""Issue #10, item 5: one bad record does not take 99 good ones with it.
+
+HubSpot refuses a whole batch update with a 400 for one invalid value. segsync splits the
+batch in halves until the refused record stands alone, so every other record is written in
+the same run, in at most 2·⌈log2 100⌉ calls beyond the first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from connectors.base import PropertyWrite, WriteResult
+from connectors.hubspot import HubSpotConnector
+from connectors.sandbox import SandboxCRM
+from sync.state import StateStore
+from tests.expectations import sync
+
+BATCH_ROUTE = "POST /crm/v3/objects/contacts/batch/update"
+SEGMENTS = [
+    {"name": "Big", "priority": 10, "rule": "employees >= 200"},
+    {"name": "Small", "priority": 5, "rule": "employees < 200"},
+]
+CONTACTS = 100
+
+
+def seed_one_big(crm: SandboxCRM) -> tuple[list[str], str]:
+    """100 contacts, all Small but one Big: its segment value is the only "Big" written."""
+    ids = crm.store.add_contacts(
+        {"email": f"c{n}@example.com", "employees": "900" if n == 37 else "20"}
+        for n in range(CONTACTS)
+    )
+    return ids, ids[37]
+
+
+def remove_option(crm: SandboxCRM, prop: str, value: str) -> None:
+    """A person deletes one option of a select property in HubSpot's settings."""
+    definition = next(p for p in crm.store.properties() if p["name"] == prop)
+    definition["options"] = [o for o in definition["options"] if o["value"] != value]
+    crm.store.put_property(definition)
+
+
+def test_a_batch_refused_for_one_record_writes_the_other_99_in_the_same_run(
+    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids, big = seed_one_big(crm)
+    write = connector.write_properties
+    edited: list[bool] = []
+
+    def option_removed_mid_run(writes: Sequence[PropertyWrite]) -> list[WriteResult]:
+        if not edited:  # after the fields were ensured, before the first write
+            remove_option(crm, "segsync_segment", "Big")
+            edited.append(True)
+        return write(writes)
+
+    monkeypatch.setattr(connector, "write_properties", option_removed_mid_run)
+
+    outcome = sync(connector, crm, tmp_path, segments=SEGMENTS)
+
+    assert outcome.status == "done_with_failures"
+    calls = [call.status for call in crm.call_log if call.route == BATCH_ROUTE]
+    # Each refused batch of two or more is resent as two halves; the lone Big is refused last.
+    refused = calls.count(400)
+    assert len(calls) == 1 + 2 * (refused - 1)
+    assert len(calls) <= 1 + 2 * math.ceil(math.log2(CONTACTS))  # 15
+    for contact_id in ids:
+        held = crm.store.contact(contact_id)
+        if contact_id == big:
+            assert (held["segsync_segment"], held["segsync_segments"]) == (None, None)
+        else:
+            assert held["segsync_segment"] == "Small", contact_id
+            assert held["segsync_segments"] == "Small", contact_id
+            assert held["segsync_reason"] == "Small: employees < 200", contact_id
+    assert outcome.result is not None
+    assert outcome.result.written == set(ids) - {big}
+    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}", "default")
+    try:
+        [failure] = store.failures()
+        synced = store.synced_fields()
+    finally:
+        store.close()
+    assert (failure.contact_id, failure.code, failure.attempts) == (big, "INVALID_OPTION", 1)
+    assert "Big was not one of the allowed options" in failure.message
+    assert synced[big] == {"segsync_segment": "", "segsync_segments": "", "segsync_reason": ""}
+    assert all(synced[i]["segsync_segment"] == "Small" for i in ids if i != big)
