@@ -40,7 +40,9 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -109,7 +111,12 @@ record_failures = Table(
     Column("message", Text, nullable=False),
     Column("retryable", Boolean, nullable=False),
     Column("attempts", Integer, nullable=False),
+    Column("contact_modified_at", Text),
+    Column("options_digest", Text),
 )
+ADDED_COLUMNS = {"record_failures": ("contact_modified_at", "options_digest")}
+"""Nullable columns added after the first release: ``StateStore`` adds them to an older
+database when it opens it (``create_all`` only creates missing tables)."""
 cursors = Table(
     "cursors",
     metadata,
@@ -180,6 +187,11 @@ class RecordFailure:
     message: str
     retryable: bool
     attempts: int
+    contact_modified_at: str | None = None
+    """The contact's modification time (ISO 8601) as last pulled before the refusal: a later
+    one means the contact changed since. None when unknown (not pulled, an older store)."""
+    options_digest: str | None = None
+    """A digest of the segsync fields' options when the contact was refused."""
 
 
 def utcnow() -> datetime:
@@ -225,6 +237,7 @@ class StateStore:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -544,7 +557,9 @@ class StateStore:
         where = (record_failures.c.sync_name == self.sync_name) & (
             record_failures.c.contact_id == failure.contact_id
         )
-        previous = tx.execute(select(record_failures.c.attempts).where(where)).scalar()
+        previous = tx.execute(
+            select(record_failures.c.attempts, record_failures.c.contact_modified_at).where(where)
+        ).first()
         tx.execute(delete(record_failures).where(where))
         tx.execute(
             insert(record_failures).values(
@@ -554,21 +569,51 @@ class StateStore:
                 code=failure.code,
                 message=failure.message,
                 retryable=failure.retryable,
-                attempts=(previous or 0) + 1,
+                attempts=(previous.attempts if previous else 0) + 1,
+                # Not pulled this run: the time it was last seen at still stands.
+                contact_modified_at=failure.contact_modified_at
+                or (previous.contact_modified_at if previous else None),
+                options_digest=failure.options_digest,
             )
         )
 
+    def clear_failures(self, contact_ids: Iterable[str] | None = None) -> int:
+        """Forget the refusals of these contacts (all when None), so the next run writes them
+        again with a fresh count of attempts. How many were cleared."""
+        with self.transaction() as tx:
+            if contact_ids is None:
+                return int(
+                    tx.execute(
+                        delete(record_failures).where(record_failures.c.sync_name == self.sync_name)
+                    ).rowcount
+                )
+            ids = list(contact_ids)
+            known = {f.contact_id for f in self._failures(tx, ids)}
+            self._delete_ids(tx, record_failures, ids)
+            return len(known)
+
     def failures(self, run_id: int | None = None) -> list[RecordFailure]:
+        """The refused records kept (only those last refused in ``run_id``, when given)."""
         query = select(record_failures).where(record_failures.c.sync_name == self.sync_name)
         if run_id is not None:
             query = query.where(record_failures.c.run_id == run_id)
         with self.engine.connect() as connection:
             return [
-                RecordFailure(
-                    row.contact_id, row.run_id, row.code, row.message, row.retryable, row.attempts
-                )
+                _failure(row)
                 for row in connection.execute(query.order_by(record_failures.c.contact_id))
             ]
+
+    def _failures(self, tx: Connection, ids: list[str]) -> list[RecordFailure]:
+        return [
+            _failure(row)
+            for start in range(0, len(ids), CHUNK)
+            for row in tx.execute(
+                select(record_failures).where(
+                    record_failures.c.sync_name == self.sync_name,
+                    record_failures.c.contact_id.in_(ids[start : start + CHUNK]),
+                )
+            )
+        ]
 
     # -- models --------------------------------------------------------------------------
 
@@ -617,6 +662,36 @@ def _run(row: Any) -> RunRecord:
     values["started_at"] = _aware(values["started_at"])
     values["finished_at"] = _aware(values["finished_at"])
     return RunRecord(**values)
+
+
+def _failure(row: Any) -> RecordFailure:
+    return RecordFailure(
+        row.contact_id,
+        row.run_id,
+        row.code,
+        row.message,
+        row.retryable,
+        row.attempts,
+        row.contact_modified_at,
+        row.options_digest,
+    )
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Bring a database made by an older segsync up to date: add the nullable columns it
+    lacks (``ALTER TABLE ... ADD COLUMN`` works alike on SQLite and PostgreSQL)."""
+    inspector = inspect(engine)
+    for table_name, names in ADDED_COLUMNS.items():
+        present = {column["name"] for column in inspector.get_columns(table_name)}
+        table = metadata.tables[table_name]
+        for name in names:
+            if name in present:
+                continue
+            column_type = table.c[name].type.compile(dialect=engine.dialect)
+            with engine.begin() as connection:
+                connection.execute(
+                    text(f"ALTER TABLE {table_name} ADD COLUMN {name} {column_type}")
+                )
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

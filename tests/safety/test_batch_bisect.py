@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,27 +37,37 @@ def seed_one_big(crm: SandboxCRM) -> tuple[list[str], str]:
     return ids, ids[37]
 
 
-def remove_option(crm: SandboxCRM, prop: str, value: str) -> None:
-    """A person deletes one option of a select property in HubSpot's settings."""
-    definition = next(p for p in crm.store.properties() if p["name"] == prop)
-    definition["options"] = [o for o in definition["options"] if o["value"] != value]
-    crm.store.put_property(definition)
+def remove_option(crm: SandboxCRM, prop: str, value: str) -> dict[str, Any]:
+    """A person deletes one option of a select property in HubSpot's settings; the definition
+    as it was before, so a test can restore it."""
+    before = next(p for p in crm.store.properties() if p["name"] == prop)
+    after = {**before, "options": [o for o in before["options"] if o["value"] != value]}
+    crm.store.put_property(after)
+    return before
+
+
+def option_removed_before_first_write(
+    crm: SandboxCRM, connector: HubSpotConnector, monkeypatch: pytest.MonkeyPatch
+) -> list[dict[str, Any]]:
+    """Make a person remove "Big" from segsync_segment's options once this run has ensured
+    the field, just before its first write; the property as it was lands in the list returned."""
+    write = connector.write_properties
+    before: list[dict[str, Any]] = []
+
+    def option_removed_mid_run(writes: Sequence[PropertyWrite]) -> list[WriteResult]:
+        if not before:
+            before.append(remove_option(crm, "segsync_segment", "Big"))
+        return write(writes)
+
+    monkeypatch.setattr(connector, "write_properties", option_removed_mid_run)
+    return before
 
 
 def test_a_batch_refused_for_one_record_writes_the_other_99_in_the_same_run(
     crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids, big = seed_one_big(crm)
-    write = connector.write_properties
-    edited: list[bool] = []
-
-    def option_removed_mid_run(writes: Sequence[PropertyWrite]) -> list[WriteResult]:
-        if not edited:  # after the fields were ensured, before the first write
-            remove_option(crm, "segsync_segment", "Big")
-            edited.append(True)
-        return write(writes)
-
-    monkeypatch.setattr(connector, "write_properties", option_removed_mid_run)
+    option_removed_before_first_write(crm, connector, monkeypatch)
 
     outcome = sync(connector, crm, tmp_path, segments=SEGMENTS)
 
