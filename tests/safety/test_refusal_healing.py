@@ -9,6 +9,7 @@ or the run is ``--full``). The refusal here is HubSpot's own: a person deletes t
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -110,5 +111,25 @@ def test_a_full_run_retries_every_refusal(
     outcome = sync(connector, crm, tmp_path, segments=SEGMENTS, full=True)
 
     assert outcome.mode == "full"
+    assert outcome.result is not None and outcome.result.written == {big}
+    assert_written_big(crm, tmp_path, big)
+
+
+def test_a_store_from_before_opens_and_its_refusals_heal_once(
+    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big, before = refused_mid_run(crm, connector, tmp_path, monkeypatch)
+    crm.store.put_property(before)
+    with sqlite3.connect(tmp_path / "state.db") as old:  # as an older segsync left it
+        for column in ("contact_modified_at", "options_digest"):
+            old.execute(f"ALTER TABLE record_failures DROP COLUMN {column}")
+    [kept] = failures(tmp_path)  # opening adds the columns back, empty
+    assert (kept.contact_id, kept.attempts) == (big, 1)
+    assert (kept.contact_modified_at, kept.options_digest) == (None, None)
+
+    outcome = sync(connector, crm, tmp_path, segments=SEGMENTS, full=False)
+
+    # Nothing says when it was refused: pulled again, it is retried once.
+    assert outcome.mode == "incremental"
     assert outcome.result is not None and outcome.result.written == {big}
     assert_written_big(crm, tmp_path, big)
