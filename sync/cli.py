@@ -248,18 +248,14 @@ def failures_retry(
         finally:
             store.close()
     name = settings.sync.name
-    if cleared == 0:
+    if not cleared:
         console.print(f"No refused records in sync {name!r}.", highlight=False)
-    elif cleared == 1:
-        console.print(
-            f"Cleared 1 refused record of sync {name!r}: the next run writes it again.",
-            highlight=False,
-        )
-    else:
-        console.print(
-            f"Cleared {cleared} refused records of sync {name!r}: the next run writes them again.",
-            highlight=False,
-        )
+        return
+    records = "1 refused record" if cleared == 1 else f"{cleared} refused records"
+    them = "it" if cleared == 1 else "them"
+    console.print(
+        f"Cleared {records} of sync {name!r}: the next run writes {them} again.", highlight=False
+    )
 
 
 @app.command()
