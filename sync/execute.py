@@ -6,7 +6,9 @@ on up to ``limits.max_concurrency`` threads: one call at a time, a CRM's latency
 rate limit would cap the run, and the pacer keeps all threads together within the rate. Each
 batch the CRM acknowledged is reported to the checkpoint as soon as its answer is back, on the
 calling thread (the state store is not thread-safe), so a run killed at any moment leaves a
-record of exactly what was done. Per-record rejections are collected, never raised.
+record of exactly what was done: what the CRM's answer confirmed, nothing more. Per-record
+rejections are collected, never raised; a batch the CRM refuses whole for some invalid record
+is split in halves until that record stands alone, so the others are written in the same run.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ It goes through SQLAlchemy Core, so a PostgreSQL URL works the same. It holds:
   every contact while pulling only the changed ones;
 - ``synced`` and ``members``: what the CRM holds of segsync's fields and lists, as last seen or
   written, so an incremental run plans without re-reading everything;
-- ``record_failures``: per-record rejections, with attempts, so they are retried but not forever;
+- ``record_failures``: per-record rejections, with attempts, so they are retried but not forever,
+  and with what each depended on, so they are tried afresh once the cause may have gone;
 - ``cursors``, ``locks`` and ``models`` (cluster models).
 """
 

@@ -229,6 +229,7 @@ class SalesforceConnector:
         results = self.client.rest(
             f"update {self.sobject}s", "composite/sobjects", method="PATCH", body=body, fields=names
         )
+        _require_one_result_each(f"update {self.sobject}s", writes, results)
         hidden = named_field((error for r in results for error in r.get("errors") or ()), names)
         if hidden is not None:  # every record would fail alike: a permission, not bad data
             raise AuthFailed(self.client.grant.message(hidden))
@@ -465,6 +466,7 @@ def _membership_change(
     The rest of the call is applied either way (``allOrNone`` is off), and the change is
     idempotent, so a lock makes the whole chunk transient: the retry redoes only what is left.
     """
+    _require_one_result_each("change campaign members", ids, results)
     outcomes = [record_result(i, r) for i, r in zip(ids, results, strict=True)]
     failures = [
         outcome
@@ -480,3 +482,13 @@ def _membership_change(
     return MembershipChange(
         changed=tuple(o.contact_id for o in outcomes if o.ok), missing=tuple(missing)
     )
+
+
+def _require_one_result_each(action: str, sent: Sequence[object], results: Any) -> None:
+    """A Collections answer confirms a record only by its place in an array as long as the
+    request's records: anything else confirms nothing, and the call is retried."""
+    if not isinstance(results, list) or len(results) != len(sent):
+        raise Transient(
+            f"Salesforce {action}: the answer does not have one result for each of the "
+            f"{len(sent)} records; nothing confirmed"
+        )
