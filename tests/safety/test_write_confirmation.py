@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import ListRef, MembershipChange
+from connectors.base import ListRef, MembershipChange, PropertyWrite
 from connectors.hubspot import HubSpotConnector
+from connectors.hubspot.connector import confirmed_writes
 from connectors.sandbox import SandboxCRM
 from sync.state import StateStore
 from tests.expectations import HUBSPOT, assert_crm_holds_desired_state, expected_segments, sync
@@ -115,3 +116,28 @@ def test_a_contact_the_list_answer_reports_missing_is_not_recorded_as_member(
         assert gone not in store.mirror() and gone not in store.synced_fields()
     finally:
         store.close()
+
+
+def test_a_207_whose_errors_name_no_ids_leaves_the_unnamed_records_unconfirmed() -> None:
+    """Real 207s may carry ``context.ids: [""]``: a record neither in ``results`` nor named
+    by an error is not written as far as segsync knows, and is sent again."""
+    writes = [PropertyWrite(i, {"segsync_segment": "Big"}) for i in ("1", "2", "3")]
+    answer = {
+        "status": "COMPLETE",
+        "results": [{"id": "1", "properties": {}}],
+        "numErrors": 2,
+        "errors": [
+            {"status": "error", "category": "OBJECT_NOT_FOUND", "message": "gone",
+             "context": {"ids": ["3"]}},
+            {"status": "error", "category": "VALIDATION_ERROR", "message": "bad",
+             "context": {"ids": [""]}},
+        ],
+    }
+
+    results = confirmed_writes(writes, answer, "batch update contacts")
+
+    assert [(r.contact_id, r.ok, r.code, r.retryable, r.missing) for r in results] == [
+        ("1", True, "", False, False),
+        ("2", False, "UNCONFIRMED", True, False),
+        ("3", False, "OBJECT_NOT_FOUND", False, True),
+    ]
