@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from connectors.base import (
-    AccessCheck,
     UNCONFIRMED,
+    AccessCheck,
     AuthFailed,
     BatchRejected,
     Contact,
@@ -206,8 +206,8 @@ def _options(values: Sequence[str]) -> list[dict[str, Any]]:
 
 RETRYABLE_RECORD_CATEGORIES = ("RATE_LIMITS", "LOCKED")
 ADDED_KEYS = ("recordIdsAdded", "recordsIdsAdded")
-"""HubSpot's current spec spells it ``recordIdsAdded``; its older docs and the SDK's model
-``recordsIdsAdded``. Either may come back."""
+"""HubSpot's OpenAPI spec (v3 and 2026-09) and the SDK's model spell the added ids
+``recordsIdsAdded``; its docs also show ``recordIdsAdded``. Either is read."""
 
 
 def _ids(values: Any) -> list[str]:
@@ -346,12 +346,15 @@ class HubSpotConnector:
         """Like ``_call``, but the answer's JSON as HubSpot sent it (None when it is not JSON).
 
         For the answers that confirm a write: the SDK's models drop keys they do not know
-        (HubSpot's current ``recordIdsAdded``) and turn a body of an unexpected shape (``{}``,
-        an HTML page) into an empty model or None, which must never read as a confirmation.
+        (``recordIdsAdded``, as HubSpot's docs spell it) and turn a body of an unexpected shape
+        (``{}``, an HTML page) into an empty model or None, which must never read as a
+        confirmation.
         """
         response = self._send(action, method, *args, _preload_content=False)
         try:
             body = response.data
+        except Exception as exc:  # noqa: BLE001 - a connection lost mid-answer is transient
+            raise translate(exc, action) from exc
         finally:
             response.release_conn()
         self._observe(response.headers)
