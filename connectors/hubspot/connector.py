@@ -205,6 +205,9 @@ def _options(values: Sequence[str]) -> list[dict[str, Any]]:
 
 
 RETRYABLE_RECORD_CATEGORIES = ("RATE_LIMITS", "LOCKED")
+PROPERTY_PROBLEMS = ("PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE")
+"""Whole-batch refusals about a property, not a value: every batch writing it fails alike, so
+splitting the batch to find a culprit record would only spend requests."""
 ADDED_KEYS = ("recordIdsAdded", "recordsIdsAdded")
 """HubSpot's OpenAPI spec (v3 and 2026-09) and the SDK's model spell the added ids
 ``recordsIdsAdded``; its docs also show ``recordIdsAdded``. Either is read."""
@@ -500,7 +503,7 @@ class HubSpotConnector:
         try:
             answer = self._call_for_answer(action, self._batch.update_with_http_info, body)
         except RequestRejected as exc:
-            if exc.status != 400:
+            if exc.status != 400 or exc.code in PROPERTY_PROBLEMS:
                 raise
             # One invalid value anywhere refuses the whole batch (VALIDATION_ERROR).
             raise BatchRejected(str(exc), exc.status, exc.code) from exc

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from connectors.base import PropertyWrite, WriteResult
+from connectors.base import PropertyWrite, RequestRejected, WriteResult
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import SandboxCRM
 from sync.state import StateStore
@@ -97,3 +97,37 @@ def test_a_batch_refused_for_one_record_writes_the_other_99_in_the_same_run(
     assert "Big was not one of the allowed options" in failure.message
     assert synced[big] == {"segsync_segment": "", "segsync_segments": "", "segsync_reason": ""}
     assert all(synced[i]["segsync_segment"] == "Small" for i in ids if i != big)
+
+
+def test_a_field_deleted_mid_run_stops_the_run_instead_of_splitting_every_batch(
+    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No record is to blame when the property itself is gone: bisecting would send 2n-1
+    calls for n records and refuse them all. The run stops; the next one recreates the field."""
+    ids, _big = seed_one_big(crm)
+    write = connector.write_properties
+
+    def field_deleted_mid_run(writes: Sequence[PropertyWrite]) -> list[WriteResult]:
+        if crm.store.property_types().get("segsync_reason"):
+            crm.store.delete_property("segsync_reason")
+        return write(writes)
+
+    monkeypatch.setattr(connector, "write_properties", field_deleted_mid_run)
+
+    with pytest.raises(RequestRejected, match="PROPERTY_DOESNT_EXIST"):
+        sync(connector, crm, tmp_path, segments=SEGMENTS)
+
+    assert [c.status for c in crm.call_log if c.route == BATCH_ROUTE] == [400]
+    assert all(crm.store.contact(i)["segsync_segment"] is None for i in ids)
+    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}", "default")
+    try:
+        assert store.failures() == []
+        assert store.last_run() is not None and store.last_run().status == "failed"
+    finally:
+        store.close()
+    monkeypatch.undo()
+
+    healed = sync(connector, crm, tmp_path, segments=SEGMENTS)
+
+    assert healed.mode == "full" and healed.status == "done"
+    assert healed.result is not None and healed.result.written == set(ids)
