@@ -102,6 +102,19 @@ class WriteResult:
 
 
 @dataclass(frozen=True)
+class MembershipChange:
+    """What the CRM confirmed of one call adding or removing list members.
+
+    ``changed`` are the ids it added (or removed); ``missing`` the ids it does not know
+    (deleted, merged away), which it neither added nor removed. An id in neither was already
+    as asked (a member already, or not a member): the CRM ignores those.
+    """
+
+    changed: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ListRef:
     """A CRM list (HubSpot list, Salesforce campaign) segsync manages."""
 
@@ -197,7 +210,13 @@ class Connector(Protocol):
         """Create the field if missing; add any enumeration options it lacks. Idempotent."""
 
     def write_properties(self, writes: Sequence[PropertyWrite]) -> list[WriteResult]:
-        """Write one batch (at most ``limits.write_batch_size``); one result per record."""
+        """Write one batch (at most ``limits.write_batch_size``); one result per record.
+
+        A record is ``ok`` only when the CRM's answer confirms it; one the answer neither
+        confirms nor refuses is a retryable failure (``UNCONFIRMED``). An answer that is no
+        batch answer at all raises ``Transient``; a batch refused whole for one invalid record
+        raises ``BatchRejected``, which the sync splits to find that record.
+        """
 
     def find_list(self, name: str) -> ListRef | None:
         """The list with this name, or None when there is none."""
@@ -208,11 +227,17 @@ class Connector(Protocol):
     def read_list_members_page(self, list_ref: ListRef, cursor: str | None) -> IdPage:
         """One page of the list's member ids; None starts."""
 
-    def add_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
-        """Add one chunk (at most ``limits.list_change_batch_size``) of contacts to the list."""
+    def add_list_members(
+        self, list_ref: ListRef, contact_ids: Iterable[str]
+    ) -> MembershipChange:
+        """Add one chunk (at most ``limits.list_change_batch_size``) of contacts to the list;
+        what the CRM's answer confirmed. An answer that confirms nothing raises ``Transient``."""
 
-    def remove_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
-        """Remove one chunk (at most ``limits.list_change_batch_size``) from the list."""
+    def remove_list_members(
+        self, list_ref: ListRef, contact_ids: Iterable[str]
+    ) -> MembershipChange:
+        """Remove one chunk (at most ``limits.list_change_batch_size``) from the list; what
+        the CRM's answer confirmed."""
 
     def rate_limit_status(self) -> RateLimitStatus:
         """The limits the CRM reported on its most recent response."""
@@ -323,6 +348,20 @@ class RequestRejected(ConnectorError):
     ``status`` is the HTTP status, so a caller can tell "already exists" (409) from invalid.
     """
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int, code: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.code = code
+        """The CRM's error code (e.g. ``INVALID_OPTION``) when its answer names one."""
+
+
+class BatchRejected(RequestRejected):
+    """The CRM refused a whole batch write as invalid (HubSpot's 400 for one bad value in 100).
+
+    Nothing in the batch was written. The culprits are unknown, so the sync splits the batch
+    and resends each half until the refused records stand alone.
+    """
+
+
+UNCONFIRMED = "UNCONFIRMED"
+"""The code of a record the CRM's answer to a write neither confirmed nor refused."""

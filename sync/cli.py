@@ -235,6 +235,56 @@ def runs_show(ctx: typer.Context, run_id: int) -> None:
             raise fail("Not found", f"no run {run_id} in sync {settings.sync.name!r}", EXIT_CONFIG)
 
 
+failures_app = typer.Typer(
+    help="The records the CRM refused, and retrying them.", invoke_without_command=True
+)
+app.add_typer(failures_app, name="failures")
+
+
+@failures_app.callback()
+def failures(ctx: typer.Context, config: ConfigOption, as_json: JsonOption = False) -> None:
+    """List the refused records: contact, code, message, attempts and the last run."""
+    ctx.obj = config
+    if ctx.invoked_subcommand is None:
+        with exit_on_known_errors():
+            history.print_failures(console, load_settings(config), as_json=as_json)
+
+
+@failures_app.command("retry")
+def failures_retry(
+    ctx: typer.Context,
+    contact_ids: Annotated[
+        list[str] | None, typer.Argument(help="The contacts to retry (default: all of them).")
+    ] = None,
+) -> None:
+    """Forget refusals (all, or the contacts named), so the next run writes them again."""
+    with exit_on_known_errors():
+        settings = load_settings(ctx.obj)
+        store = StateStore(settings.state_url(), settings.sync.name)
+        try:
+            refused = {failure.contact_id for failure in store.failures()}
+            unknown = [i for i in contact_ids or () if i not in refused]
+            if unknown:
+                raise fail(
+                    "Not found",
+                    f"no refused record for contact {', '.join(unknown)} in sync "
+                    f"{settings.sync.name!r}; `segsync failures` lists them",
+                    EXIT_USAGE,
+                )
+            cleared = store.clear_failures(contact_ids or None)
+        finally:
+            store.close()
+    name = settings.sync.name
+    if not cleared:
+        console.print(f"No refused records in sync {name!r}.", highlight=False)
+        return
+    records = "1 refused record" if cleared == 1 else f"{cleared} refused records"
+    them = "it" if cleared == 1 else "them"
+    console.print(
+        f"Cleared {records} of sync {name!r}: the next run writes {them} again.", highlight=False
+    )
+
+
 @app.command()
 def unlock(
     config: ConfigOption,

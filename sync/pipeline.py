@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
@@ -40,8 +40,9 @@ from sync.plan import Plan, SegmentTarget, build_plan, kept_out_of_lists
 from sync.progress import ProgressSink
 from sync.pull import pull_changed_contacts, pull_contacts, read_deleted, read_members
 from sync.retry import Retrier, RetryPolicy
+from sync.refusals import RefusalContext, given_up, options_digest
 from sync.segmentation import Segmentation, SegmentationConfig, text_frame
-from sync.state import RecordFailure, StateStore
+from sync.state import StateStore
 from sync.summary import summary_json
 
 WATERMARK_OVERLAP = timedelta(minutes=5)
@@ -88,9 +89,10 @@ class SyncOutcome:
 class StoreCheckpoint:
     """Records every acknowledged batch, and its effect, in the state store."""
 
-    def __init__(self, store: StateStore, run_id: int) -> None:
+    def __init__(self, store: StateStore, run_id: int, refusals: RefusalContext) -> None:
         self.store = store
         self.run_id = run_id
+        self.refusals = refusals
         self.seq = 0
 
     def batch_done(
@@ -114,10 +116,7 @@ class StoreCheckpoint:
             written=written,
             added=added,
             removed=removed,
-            failures=[
-                RecordFailure(f.contact_id, self.run_id, f.code, f.message, f.retryable, 0)
-                for f in failures
-            ],
+            failures=[self.refusals.failure(f, self.run_id) for f in failures],
         )
 
 
@@ -184,6 +183,8 @@ class SyncRun:
             frame.drop(index=list(deleted), errors="ignore")
             for frame in (rule_values, current, modified)
         )
+        self.refusals = RefusalContext(modified, options_digest(fields, self.sync_fields), full)
+        skip_writes = self._given_up(dry_run)
 
         segmentation = config.segment(
             rule_values,
@@ -200,8 +201,12 @@ class SyncRun:
             targets,
             fields,
             current,
+            skip_writes,
             read_all=mode == "full" or killed,
             dry_run=dry_run,
+        )
+        self.refusals = replace(
+            self.refusals, options=options_digest(fields, self.sync_fields, plan.fields)
         )
         problems = (
             guardrail_problems(
@@ -272,6 +277,7 @@ class SyncRun:
         targets: tuple[SegmentTarget, ...],
         fields: Mapping[str, FieldInfo],
         current: pd.DataFrame,
+        skip_writes: set[str],
         *,
         read_all: bool,
         dry_run: bool,
@@ -293,13 +299,13 @@ class SyncRun:
             lists=lists,
             members=members,
             kept_out=kept_out,
-            skip_writes=self._given_up(),
+            skip_writes=skip_writes,
         )
         return plan, kept_out, members
 
     def _apply(self, plan: Plan) -> ExecutionResult:
         """Write the plan, each acknowledged batch checkpointed; forget contacts that are gone."""
-        checkpoint = StoreCheckpoint(self.store, self.run_id)
+        checkpoint = StoreCheckpoint(self.store, self.run_id, self.refusals)
         result = Executor(self.connector, self.retrier, self.progress, checkpoint).run(plan)
         self.store.forget_contacts(result.missing)
         return result
@@ -416,14 +422,18 @@ class SyncRun:
         opted = typed[name].astype(str).str.lower().eq("true")  # bool or "true" text
         return set(opted.index[opted.to_numpy()])
 
-    def _given_up(self) -> set[str]:
-        """Contacts refused for good, or too often: skipped from now on, never retried forever;
-        their refusals stay listed in ``segsync runs show``. Only a contact that leaves the CRM
-        (a full pull no longer finds it) drops out of this set."""
+    def _given_up(self, dry_run: bool) -> set[str]:
+        """Contacts refused for good, or too often, whose cause is still there: not written.
+
+        A refusal whose cause may have gone (see ``RefusalContext``) is cleared, unless this
+        is a dry run, so the record is written again with a fresh count of attempts.
+        """
+        failures = self.store.failures()
+        healed = [f.contact_id for f in failures if self.refusals.may_have_gone(f)]
+        if healed and not dry_run:
+            self.store.clear_failures(healed)
         limit = self.options.max_record_attempts
-        return {
-            f.contact_id for f in self.store.failures() if not f.retryable or f.attempts >= limit
-        }
+        return {f.contact_id for f in failures if given_up(f, limit)} - set(healed)
 
 
 def _rows(frame: pd.DataFrame) -> dict[str, dict[str, str | None]]:

@@ -8,7 +8,8 @@ It goes through SQLAlchemy Core, so a PostgreSQL URL works the same. It holds:
   every contact while pulling only the changed ones;
 - ``synced`` and ``members``: what the CRM holds of segsync's fields and lists, as last seen or
   written, so an incremental run plans without re-reading everything;
-- ``record_failures``: per-record rejections, with attempts, so they are retried but not forever;
+- ``record_failures``: per-record rejections, with attempts, so they are retried but not forever,
+  and with what each depended on, so they are tried afresh once the cause may have gone;
 - ``cursors``, ``models`` (cluster models), ``leases`` (the run lease, see ``sync.lease``)
   and ``schema_version`` (the layout's version, for migrations).
 """
@@ -39,6 +40,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     text,
     update,
@@ -114,7 +116,12 @@ record_failures = Table(
     Column("message", Text, nullable=False),
     Column("retryable", Boolean, nullable=False),
     Column("attempts", Integer, nullable=False),
+    Column("contact_modified_at", Text),
+    Column("options_digest", Text),
 )
+ADDED_COLUMNS = {"record_failures": ("contact_modified_at", "options_digest")}
+"""Nullable columns added after the first release: ``create_schema`` adds them to an older
+database when it opens it (creating tables only creates the missing ones)."""
 cursors = Table(
     "cursors",
     metadata,
@@ -148,9 +155,10 @@ models = Table(
 CHUNK = 5_000
 """Rows per executemany: keeps memory flat on 10^6-contact mirrors."""
 
-SCHEMA_VERSION = 2
-"""The state store's layout: 1 had an eternal ``locks`` table, 2 has ``leases``. A later
-release that changes a table migrates from the version recorded in ``schema_version``."""
+SCHEMA_VERSION = 3
+"""The state store's layout: 1 had an eternal ``locks`` table, 2 has ``leases``, 3 records
+what each refusal depended on. A later release that changes a table migrates from the version
+recorded in ``schema_version``."""
 SCHEMA_LOCK_KEY = 0x5E65_5E6C
 """PostgreSQL advisory lock held while creating the schema: concurrent ``CREATE TABLE IF NOT
 EXISTS`` can still collide in PostgreSQL's catalog, so first runs on a fresh database queue."""
@@ -199,6 +207,11 @@ class RecordFailure:
     message: str
     retryable: bool
     attempts: int
+    contact_modified_at: str | None = None
+    """The contact's modification time (ISO 8601) as last pulled before the refusal: a later
+    one means the contact changed since. None when unknown (not pulled, an older store)."""
+    options_digest: str | None = None
+    """A digest of the segsync fields' options when the contact was refused."""
 
 
 def utcnow() -> datetime:
@@ -226,6 +239,7 @@ def create_schema(engine: Engine) -> None:
             tx.execute(CreateTable(table, if_not_exists=True))
             for index in table.indexes:
                 tx.execute(CreateIndex(index, if_not_exists=True))
+        _add_missing_columns(tx)
         stored = tx.execute(
             select(schema_version.c.version).where(schema_version.c.component == "state")
         ).scalar()
@@ -610,7 +624,9 @@ class StateStore:
         where = (record_failures.c.sync_name == self.sync_name) & (
             record_failures.c.contact_id == failure.contact_id
         )
-        previous = tx.execute(select(record_failures.c.attempts).where(where)).scalar()
+        previous = tx.execute(
+            select(record_failures.c.attempts, record_failures.c.contact_modified_at).where(where)
+        ).first()
         tx.execute(delete(record_failures).where(where))
         tx.execute(
             insert(record_failures).values(
@@ -620,21 +636,51 @@ class StateStore:
                 code=failure.code,
                 message=failure.message,
                 retryable=failure.retryable,
-                attempts=(previous or 0) + 1,
+                attempts=(previous.attempts if previous else 0) + 1,
+                # Not pulled this run: the time it was last seen at still stands.
+                contact_modified_at=failure.contact_modified_at
+                or (previous.contact_modified_at if previous else None),
+                options_digest=failure.options_digest,
             )
         )
 
+    def clear_failures(self, contact_ids: Iterable[str] | None = None) -> int:
+        """Forget the refusals of these contacts (all when None), so the next run writes them
+        again with a fresh count of attempts. How many were cleared."""
+        with self.transaction() as tx:
+            if contact_ids is None:
+                return int(
+                    tx.execute(
+                        delete(record_failures).where(record_failures.c.sync_name == self.sync_name)
+                    ).rowcount
+                )
+            ids = list(contact_ids)
+            known = {f.contact_id for f in self._failures(tx, ids)}
+            self._delete_ids(tx, record_failures, ids)
+            return len(known)
+
     def failures(self, run_id: int | None = None) -> list[RecordFailure]:
+        """The refused records kept (only those last refused in ``run_id``, when given)."""
         query = select(record_failures).where(record_failures.c.sync_name == self.sync_name)
         if run_id is not None:
             query = query.where(record_failures.c.run_id == run_id)
         with self.engine.connect() as connection:
             return [
-                RecordFailure(
-                    row.contact_id, row.run_id, row.code, row.message, row.retryable, row.attempts
-                )
+                _failure(row)
                 for row in connection.execute(query.order_by(record_failures.c.contact_id))
             ]
+
+    def _failures(self, tx: Connection, ids: list[str]) -> list[RecordFailure]:
+        return [
+            _failure(row)
+            for start in range(0, len(ids), CHUNK)
+            for row in tx.execute(
+                select(record_failures).where(
+                    record_failures.c.sync_name == self.sync_name,
+                    record_failures.c.contact_id.in_(ids[start : start + CHUNK]),
+                )
+            )
+        ]
 
     # -- models --------------------------------------------------------------------------
 
@@ -683,6 +729,32 @@ def _run(row: Any) -> RunRecord:
     values["started_at"] = _aware(values["started_at"])
     values["finished_at"] = _aware(values["finished_at"])
     return RunRecord(**values)
+
+
+def _failure(row: Any) -> RecordFailure:
+    return RecordFailure(
+        row.contact_id,
+        row.run_id,
+        row.code,
+        row.message,
+        row.retryable,
+        row.attempts,
+        row.contact_modified_at,
+        row.options_digest,
+    )
+
+
+def _add_missing_columns(tx: Connection) -> None:
+    """Bring a database made by an older segsync up to date: add the nullable columns it
+    lacks (``ALTER TABLE ... ADD COLUMN`` works alike on SQLite and PostgreSQL)."""
+    inspector = inspect(tx)
+    for table_name, names in ADDED_COLUMNS.items():
+        present = {column["name"] for column in inspector.get_columns(table_name)}
+        table = metadata.tables[table_name]
+        for name in names:
+            if name not in present:
+                column_type = table.c[name].type.compile(dialect=tx.dialect)
+                tx.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {name} {column_type}"))
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -135,16 +135,21 @@ class ConnectorContract:
         assert results[1].code != ""
         assert [backend.values(i)[backend.text_field] for i in ids] == [f"Title {i}" for i in ids]
 
-    def test_lists_are_found_created_and_changed_exactly(
+    def test_lists_are_found_created_and_changed_exactly_as_the_answers_say(
         self, backend: CrmBackend, connector: Connector
     ) -> None:
         ids = backend.seed(12, seed=34)
         assert connector.find_list("segsync: Contract") is None
         created = connector.create_list("segsync: Contract")
         assert connector.find_list("segsync: Contract") == created
-        connector.add_list_members(created, ids[:8])
-        connector.add_list_members(created, ids[6:10])  # overlaps: already members are fine
-        connector.remove_list_members(created, ids[:3])
+        added = connector.add_list_members(created, ids[:8])
+        assert (sorted(added.changed), added.missing) == (sorted(ids[:8]), ())
+        # Already members are fine, neither changed nor missing; an unknown id is missing.
+        missing = backend.missing_contact_id()
+        again = connector.add_list_members(created, [*ids[6:10], missing])
+        assert (sorted(again.changed), again.missing) == (sorted(ids[8:10]), (missing,))
+        removed = connector.remove_list_members(created, [*ids[:3], ids[11]])
+        assert (sorted(removed.changed), removed.missing) == (sorted(ids[:3]), ())
         assert backend.list_members("segsync: Contract") == set(ids[3:10])
         read, cursor = set(), None
         while True:

@@ -19,6 +19,7 @@ import pytest
 from connectors.base import (
     AuthFailed,
     ListRef,
+    MembershipChange,
     PropertyWrite,
     RateLimitStatus,
     RequestBudget,
@@ -65,11 +66,11 @@ class InFlight:
     def write_properties(self, writes: Sequence[PropertyWrite]) -> list[WriteResult]:
         return self._track(self._connector.write_properties, writes)
 
-    def add_list_members(self, list_ref: ListRef, ids: Iterable[str]) -> None:
-        self._track(self._connector.add_list_members, list_ref, ids)
+    def add_list_members(self, list_ref: ListRef, ids: Iterable[str]) -> MembershipChange:
+        return self._track(self._connector.add_list_members, list_ref, ids)
 
-    def remove_list_members(self, list_ref: ListRef, ids: Iterable[str]) -> None:
-        self._track(self._connector.remove_list_members, list_ref, ids)
+    def remove_list_members(self, list_ref: ListRef, ids: Iterable[str]) -> MembershipChange:
+        return self._track(self._connector.remove_list_members, list_ref, ids)
 
 
 class FailsOnFifthWrite(InFlight):

@@ -11,11 +11,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from connectors.base import (
+    UNCONFIRMED,
     AccessCheck,
     AuthFailed,
+    BatchRejected,
     Contact,
     ContactPage,
     ConnectorLimits,
@@ -23,17 +25,21 @@ from connectors.base import (
     FieldType,
     IdPage,
     ListRef,
+    MembershipChange,
     NotFound,
     PropertyWrite,
     RateLimitStatus,
     RequestBudget,
     RequestRejected,
     SegmentField,
+    Transient,
     WriteResult,
 )
 from connectors.deadline import within_deadline
-from connectors.hubspot.errors import parse_body, translate
+from connectors.hubspot.errors import parse_body, parse_json, translate
 from connectors.hubspot.settings import HubSpotSettings
+
+T = TypeVar("T")
 
 CONTACT_OBJECT_TYPE_ID = "0-1"
 MODIFIED_PROPERTY = "lastmodifieddate"
@@ -168,6 +174,77 @@ def _options(values: Sequence[str]) -> list[dict[str, Any]]:
     ]
 
 
+RETRYABLE_RECORD_CATEGORIES = ("RATE_LIMITS", "LOCKED")
+PROPERTY_PROBLEMS = ("PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE")
+"""Whole-batch refusals about a property, not a value: every batch writing it fails alike, so
+splitting the batch to find a culprit record would only spend requests."""
+ADDED_KEYS = ("recordIdsAdded", "recordsIdsAdded")
+"""HubSpot's OpenAPI spec (v3 and 2026-09) and the SDK's model spell the added ids
+``recordsIdsAdded``; its docs also show ``recordIdsAdded``. Either is read."""
+
+
+def _ids(values: Any) -> list[str]:
+    """The non-empty ids of a JSON list (HubSpot's 207 may name ``[""]``); [] otherwise."""
+    if not isinstance(values, list):
+        return []
+    return [str(value) for value in values if isinstance(value, (str, int)) and str(value)]
+
+
+def confirmed_writes(
+    writes: Sequence[PropertyWrite], answer: Any, action: str
+) -> list[WriteResult]:
+    """One result per input, read from HubSpot's batch answer (200 or 207).
+
+    A record is written only when its id is in ``results``; a 207's errors name the refused
+    ones in ``context.ids``. An input the answer neither confirms nor names is unconfirmed: a
+    retryable failure, never a success. An answer without ``results`` is no batch answer at
+    all (an empty body, a proxy's HTML page with 200): ``Transient``, so the batch is resent.
+    """
+    results = answer.get("results") if isinstance(answer, dict) else None
+    if not isinstance(results, list):
+        raise Transient(f"HubSpot {action}: the answer is not a batch result; nothing confirmed")
+    confirmed = set(_ids([row.get("id") for row in results if isinstance(row, dict)]))
+    refused: dict[str, WriteResult] = {}
+    for error in answer.get("errors") or ():
+        if not isinstance(error, dict):
+            continue
+        category = str(error.get("category") or "ERROR")
+        for record_id in _ids((error.get("context") or {}).get("ids")):
+            refused[record_id] = WriteResult(
+                record_id,
+                ok=False,
+                code=category,
+                message=str(error.get("message") or ""),
+                retryable=category in RETRYABLE_RECORD_CATEGORIES,
+                missing=category == "OBJECT_NOT_FOUND",
+            )
+    return [_write_outcome(w.contact_id, confirmed, refused) for w in writes]
+
+
+def _write_outcome(
+    contact_id: str, confirmed: set[str], refused: Mapping[str, WriteResult]
+) -> WriteResult:
+    if contact_id in refused:
+        return refused[contact_id]
+    if contact_id in confirmed:
+        return WriteResult(contact_id, ok=True)
+    message = "HubSpot's answer neither confirmed nor refused this record"
+    return WriteResult(contact_id, ok=False, code=UNCONFIRMED, message=message, retryable=True)
+
+
+def confirmed_membership(answer: Any, *, added: bool, action: str) -> MembershipChange:
+    """What HubSpot's membership answer confirms: the ids it added (or removed) and the ids it
+    reports missing. An answer without those lists confirms nothing: ``Transient``."""
+    keys = ADDED_KEYS if added else ("recordIdsRemoved",)
+    found = [answer[key] for key in keys if isinstance(answer, dict) and key in answer]
+    if not found or not isinstance(answer.get("recordIdsMissing", []), list):
+        raise Transient(f"HubSpot {action}: the answer confirms no membership change")
+    changed = [record_id for values in found for record_id in _ids(values)]
+    return MembershipChange(
+        changed=tuple(dict.fromkeys(changed)), missing=tuple(_ids(answer.get("recordIdsMissing")))
+    )
+
+
 class HubSpotConnector:
     """HubSpot contacts, properties and v3 lists through the official Python client."""
 
@@ -236,16 +313,44 @@ class HubSpotConnector:
         """Run one SDK ``*_with_http_info`` call: a deadline for the whole call (the SDK's
         timeout bounds each read only), rate-limit headers, typed errors."""
         timeout = self.settings.timeout_seconds
+        data, _status, headers = self._send(
+            action, lambda: method(*args, _request_timeout=timeout, **kwargs)
+        )
+        self._observe(headers)
+        return data
+
+    def _call_for_answer(self, action: str, method: Callable[..., Any], *args: Any) -> Any:
+        """Like ``_call``, but the answer's JSON as HubSpot sent it (None when it is not JSON).
+
+        For the answers that confirm a write: the SDK's models drop keys they do not know
+        (``recordIdsAdded``, as HubSpot's docs spell it) and turn a body of an unexpected shape
+        (``{}``, an HTML page) into an empty model or None, which must never read as a
+        confirmation.
+        """
+        timeout = self.settings.timeout_seconds
+
+        def fetch() -> tuple[Mapping[str, str], bytes]:
+            response = method(*args, _request_timeout=timeout, _preload_content=False)
+            try:
+                return response.headers, response.data
+            finally:
+                response.release_conn()
+
+        headers, body = self._send(action, fetch)
+        self._observe(headers)
+        return parse_json(body)
+
+    def _send(self, action: str, request: Callable[[], T]) -> T:
+        """``request()`` within the call's deadline, its failures typed."""
         try:
-            data, _status, headers = within_deadline(
-                lambda: method(*args, _request_timeout=timeout, **kwargs), timeout, action
-            )
+            return within_deadline(request, self.settings.timeout_seconds, action)
         except Exception as exc:  # noqa: BLE001 - translate() re-raises what it cannot type
             raise translate(exc, action) from exc
+
+    def _observe(self, headers: Mapping[str, str]) -> None:
         status = _rate_limit_from_headers(headers)
         if status is not None:
             self._rate_limit = status
-        return data
 
     def rate_limit_status(self) -> RateLimitStatus:
         return self._rate_limit
@@ -399,26 +504,15 @@ class HubSpotConnector:
         if len(writes) > self.limits.write_batch_size:
             raise ValueError(f"at most {self.limits.write_batch_size} records per batch")
         body = {"inputs": [{"id": w.contact_id, "properties": w.values} for w in writes]}
+        action = "batch update contacts"
         try:
-            data = self._call("batch update contacts", self._batch.update_with_http_info, body)
+            answer = self._call_for_answer(action, self._batch.update_with_http_info, body)
         except RequestRejected as exc:
-            # A whole-batch 400 (e.g. VALIDATION_ERROR) rejects every record in it.
-            return [
-                WriteResult(w.contact_id, ok=False, code="VALIDATION_ERROR", message=str(exc))
-                for w in writes
-            ]
-        failed: dict[str, WriteResult] = {}
-        for error in getattr(data, "errors", None) or ():
-            for record_id in (error.context or {}).get("ids", []):
-                failed[record_id] = WriteResult(
-                    record_id,
-                    ok=False,
-                    code=error.category or "ERROR",
-                    message=error.message,
-                    retryable=error.category in ("RATE_LIMITS", "LOCKED"),
-                    missing=error.category == "OBJECT_NOT_FOUND",
-                )
-        return [failed.get(w.contact_id) or WriteResult(w.contact_id, ok=True) for w in writes]
+            if exc.status != 400 or exc.code in PROPERTY_PROBLEMS:
+                raise
+            # One invalid value anywhere refuses the whole batch (VALIDATION_ERROR).
+            raise BatchRejected(str(exc), exc.status, exc.code) from exc
+        return confirmed_writes(writes, answer, action)
 
     # -- lists -----------------------------------------------------------------------------
 
@@ -456,11 +550,17 @@ class HubSpotConnector:
             next_cursor=next_page.after if next_page else None,
         )
 
-    def add_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
-        self._change_members(list_ref, contact_ids, self._memberships.add_with_http_info, "add to")
+    def add_list_members(
+        self, list_ref: ListRef, contact_ids: Iterable[str]
+    ) -> MembershipChange:
+        return self._change_members(
+            list_ref, contact_ids, self._memberships.add_with_http_info, "add to"
+        )
 
-    def remove_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
-        self._change_members(
+    def remove_list_members(
+        self, list_ref: ListRef, contact_ids: Iterable[str]
+    ) -> MembershipChange:
+        return self._change_members(
             list_ref, contact_ids, self._memberships.remove_with_http_info, "remove from"
         )
 
@@ -470,11 +570,13 @@ class HubSpotConnector:
         contact_ids: Iterable[str],
         method: Callable[..., Any],
         verb: str,
-    ) -> None:
+    ) -> MembershipChange:
         ids = list(contact_ids)
         if len(ids) > self.limits.list_change_batch_size:
             raise ValueError(f"at most {self.limits.list_change_batch_size} ids per call")
-        self._call(f"{verb} list {list_ref.name!r}", method, list_ref.id, ids)
+        action = f"{verb} list {list_ref.name!r}"
+        answer = self._call_for_answer(action, method, list_ref.id, ids)
+        return confirmed_membership(answer, added=verb == "add to", action=action)
 
     # -- segsync check --------------------------------------------------------------------
 

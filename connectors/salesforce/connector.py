@@ -29,6 +29,7 @@ from connectors.base import (
     FieldType,
     IdPage,
     ListRef,
+    MembershipChange,
     NotFound,
     PropertyWrite,
     RateLimitStatus,
@@ -258,6 +259,7 @@ class SalesforceConnector:
         results = self.client.rest(
             f"update {self.sobject}s", "composite/sobjects", method="PATCH", body=body, fields=names
         )
+        _require_one_result_each(f"update {self.sobject}s", writes, results)
         hidden = named_field((error for r in results for error in r.get("errors") or ()), names)
         if hidden is not None:  # every record would fail alike: a permission, not bad data
             raise AuthFailed(self.client.grant.message(hidden))
@@ -358,17 +360,19 @@ class SalesforceConnector:
             next_cursor=encode(next_cursor),
         )
 
-    def add_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
+    def add_list_members(
+        self, list_ref: ListRef, contact_ids: Iterable[str]
+    ) -> MembershipChange:
         """Insert CampaignMembers for the ids that are not members yet.
 
         Inserting an existing pair fails with ``DUPLICATE_VALUE``, so present members are
-        read first; one that appears in between (a concurrent run) still counts as added.
+        read first; one that appears in between (a concurrent run) is already as asked.
         """
         ids = _at_most(contact_ids, self.limits.list_change_batch_size)
         present = self._members(list_ref, ids)
         new = [contact_id for contact_id in ids if contact_id not in present]
         if not new:
-            return
+            return MembershipChange()
         records = [
             {
                 "attributes": {"type": "CampaignMember"},
@@ -384,22 +388,24 @@ class SalesforceConnector:
             method="POST",
             body={"allOrNone": False, "records": records},
         )
-        _raise_failures(new, results)
+        return _membership_change(new, results, contacts_named=True)
 
-    def remove_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
+    def remove_list_members(
+        self, list_ref: ListRef, contact_ids: Iterable[str]
+    ) -> MembershipChange:
         """Delete the CampaignMembers of these ids; ids that are not members are ignored, as are
         converted leads' (their contact's now)."""
         ids = _at_most(contact_ids, self.limits.list_change_batch_size)
         members = self._members(list_ref, ids, *self.converted_out)
         if not members:
-            return
+            return MembershipChange()
         results = self.client.rest(
             f"remove from campaign {list_ref.name!r}",
             "composite/sobjects",
             method="DELETE",
             params={"ids": ",".join(members.values()), "allOrNone": "false"},
         )
-        _raise_failures(list(members), results)
+        return _membership_change(list(members), results, contacts_named=False)
 
     def _members(self, list_ref: ListRef, ids: Sequence[str], *where: str) -> dict[str, str]:
         """CampaignMember Id by contact id, for those of ``ids`` in the campaign (and ``where``)."""
@@ -477,17 +483,24 @@ def _flag(name: str, described: Mapping[str, Any], flag: str, fix: str) -> Acces
     return AccessCheck(name, "failed", fix)
 
 
-def _raise_failures(ids: Sequence[str], results: Sequence[Mapping[str, Any]]) -> None:
-    """Raise for the first record of a membership change that failed for a reason that needs
-    attention. A member added twice (``DUPLICATE_VALUE``, a concurrent run) or a contact or
-    member that is gone counts as done, as HubSpot reports missing ids without failing.
+def _membership_change(
+    ids: Sequence[str], results: Sequence[Mapping[str, Any]], *, contacts_named: bool
+) -> MembershipChange:
+    """What a membership change's Collections results confirm, one result per id.
+
+    A member added twice (``DUPLICATE_VALUE``, a concurrent run) or a member already gone is
+    as asked. A record missing is the contact when the call named contacts (an insert), only
+    the CampaignMember when it named members (a delete): then the contact itself is still
+    there. Any other failure raises, for the first record that needs attention.
 
     The rest of the call is applied either way (``allOrNone`` is off), and the change is
     idempotent, so a lock makes the whole chunk transient: the retry redoes only what is left.
     """
+    _require_one_result_each("change campaign members", ids, results)
+    outcomes = [record_result(i, r) for i, r in zip(ids, results, strict=True)]
     failures = [
         outcome
-        for outcome in (record_result(i, r) for i, r in zip(ids, results, strict=True))
+        for outcome in outcomes
         if not (outcome.ok or outcome.missing or outcome.code == MEMBER_ALREADY_ADDED)
     ]
     if any(failure.retryable for failure in failures):
@@ -495,3 +508,17 @@ def _raise_failures(ids: Sequence[str], results: Sequence[Mapping[str, Any]]) ->
     if failures:
         first = failures[0]
         raise RecordRejected(first.contact_id, first.code, first.message, retryable=False)
+    missing = [o.contact_id for o in outcomes if o.missing] if contacts_named else []
+    return MembershipChange(
+        changed=tuple(o.contact_id for o in outcomes if o.ok), missing=tuple(missing)
+    )
+
+
+def _require_one_result_each(action: str, sent: Sequence[object], results: Any) -> None:
+    """A Collections answer confirms a record only by its place in an array as long as the
+    request's records: anything else confirms nothing, and the call is retried."""
+    if not isinstance(results, list) or len(results) != len(sent):
+        raise Transient(
+            f"Salesforce {action}: the answer does not have one result for each of the "
+            f"{len(sent)} records; nothing confirmed"
+        )

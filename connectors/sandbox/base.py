@@ -20,10 +20,12 @@ from typing import Self
 from urllib.parse import urlencode
 
 from connectors.sandbox.limits import (
+    GARBLED_ANSWERS,
     SUPPORTED_FAULTS,
     Fault,
     FaultInjector,
     FaultStatus,
+    GarbledAnswer,
     ListingCut,
     Policy,
 )
@@ -118,11 +120,20 @@ class SandboxServer:
         """What an injected non-disconnect fault looks like on this CRM."""
         raise NotImplementedError
 
+    def _garbled_answer(self, kind: GarbledAnswer, served: Response | None) -> Response:
+        """A 200 of kind ``kind`` in place of the CRM's answer ``served`` (None when the request
+        never reached the CRM, as when something in between answers for it)."""
+        raise NotImplementedError
+
     def _dispatch(self, request: Request, handler: Handler | None) -> Response:
         route = request.route or f"{request.method} {request.path}"
         fault = self._faults.take(route)
         if fault is None:
             response = self._serve(request, handler, route)
+        elif fault.status in GARBLED_ANSWERS:
+            carried_out = fault.after_commit or fault.status == "partial_answer"
+            served = self._serve(request, handler, route) if carried_out else None
+            response = self._garbled_answer(fault.status, served)
         else:
             if fault.after_commit:
                 self._serve(request, handler, route)

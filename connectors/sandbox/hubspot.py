@@ -154,6 +154,29 @@ def server_error(status: int) -> Response:
     return Response(status=status, body=page.encode(), content_type="text/html")
 
 
+def garbled_answer(kind: str, served: Response | None) -> Response:
+    """A 200 that confirms less than ``served`` did (see ``SandboxCRM.inject_faults``).
+
+    ``{}`` and the HTML page are what a misbehaving proxy or a maintenance page in front of
+    the API hand back (sandbox choice: no capture of HubSpot itself doing it); the partial
+    answer keeps the first half of ``results`` (rounded down). An error answer is passed on.
+    """
+    if served is not None and served.status >= 300:
+        return served
+    headers = served.headers if served is not None else {}
+    if kind == "empty_answer":
+        return json_response(200, {}, headers)
+    if kind == "html_answer":
+        page = b"<html><head><title>HubSpot</title></head><body>Please wait</body></html>"
+        return Response(status=200, body=page, content_type="text/html", headers=headers)
+    assert served is not None  # a partial answer is always carried out
+    payload = json.loads(served.body)
+    results = payload.get("results")
+    if isinstance(results, list):
+        payload["results"] = results[: len(results) // 2]
+    return json_response(served.status, payload, headers)
+
+
 def unknown_route(request: Request) -> Response:
     """404 for a path the sandbox does not serve (sandbox text)."""
     return error_response(404, f"resource not found: {request.method} {request.path}", None)
@@ -719,7 +742,8 @@ def _id_array(body: Any) -> list[str]:
 
 
 def _membership_change(added: list[str], removed: list[str], missing: list[str]) -> Response:
-    """HubSpot's membership answer; ``recordsIdsAdded`` is HubSpot's own spelling."""
+    """HubSpot's membership answer; ``recordsIdsAdded`` is the spelling of HubSpot's OpenAPI
+    spec (v3 and 2026-09, checked 2026-12), though its docs also show ``recordIdsAdded``."""
     return json_response(200, {
         "recordIdsMissing": missing, "recordIdsRemoved": removed, "recordsIdsAdded": added,
     })

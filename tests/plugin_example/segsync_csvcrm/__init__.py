@@ -20,6 +20,7 @@ from connectors.base import (
     FieldInfo,
     IdPage,
     ListRef,
+    MembershipChange,
     NotFound,
     PropertyWrite,
     RateLimitStatus,
@@ -118,15 +119,29 @@ class CsvCrmConnector:
             raise NotFound(f"no list {list_ref.name!r}")
         return IdPage(list(self._state["lists"][list_ref.id]), None)
 
-    def add_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
-        members = set(self._state["lists"][list_ref.id]) | set(contact_ids)
-        self._state["lists"][list_ref.id] = sorted(members, key=int)
-        self._save()
+    def add_list_members(
+        self, list_ref: ListRef, contact_ids: Iterable[str]
+    ) -> MembershipChange:
+        return self._change_members(list_ref, contact_ids, add=True)
 
-    def remove_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
-        members = set(self._state["lists"][list_ref.id]) - set(contact_ids)
-        self._state["lists"][list_ref.id] = sorted(members, key=int)
+    def remove_list_members(
+        self, list_ref: ListRef, contact_ids: Iterable[str]
+    ) -> MembershipChange:
+        return self._change_members(list_ref, contact_ids, add=False)
+
+    def _change_members(
+        self, list_ref: ListRef, contact_ids: Iterable[str], *, add: bool
+    ) -> MembershipChange:
+        """Change a list's members; ids with no row are reported missing, as a CRM would."""
+        ids = list(contact_ids)
+        missing = [i for i in ids if i not in self._rows]
+        wanted = {i for i in ids if i in self._rows}
+        before = set(self._state["lists"][list_ref.id])
+        after = before | wanted if add else before - wanted
+        self._state["lists"][list_ref.id] = sorted(after, key=int)
         self._save()
+        changed = tuple(sorted(after ^ before, key=int))
+        return MembershipChange(changed=changed, missing=tuple(missing))
 
     def rate_limit_status(self) -> RateLimitStatus:
         return RateLimitStatus()
