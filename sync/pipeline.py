@@ -6,8 +6,9 @@ is *incremental*: it pulls only the contacts modified since the last run and tak
 the picture from the state store. Either way the plan compares against what the CRM holds now
 for every contact it pulled, so hand edits in the CRM are corrected.
 
-Every configuration problem is found before the first write: segment rules are checked
-against the CRM's own field list right after it is read.
+Every configuration problem is found before the first write: segsync's own fields
+(``sync.ownership``) and the segment rules are checked against the CRM's own field list right
+after it is read.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from segment_core.segments import Segment
 from sync.config import Settings
 from sync.execute import ExecutionResult, Executor
 from sync.guardrails import GuardrailTripped, guardrail_problems
+from sync.ownership import check_own_fields
 from sync.pacing import BudgetExhausted, Pacer
 from sync.plan import Plan, SegmentTarget, build_plan, kept_out_of_lists
 from sync.progress import ProgressSink
@@ -149,6 +151,7 @@ class SyncRun:
     def execute(self, *, dry_run: bool, force: bool, full: bool, refit: bool) -> SyncOutcome:
         """Read, segment, plan and check; then, unless ``dry_run``, apply the plan."""
         fields = {info.name: info for info in self.retrier.call(self.connector.describe_fields)}
+        check_own_fields(self.settings, fields, self.connector)
         config = SegmentationConfig.bind(
             self.settings, {name: info.type for name, info in fields.items()}
         )
