@@ -37,6 +37,7 @@ from segment_core.errors import ConfigError as SegmentConfigError
 from segment_core.features import parse_features
 from segment_core.validation import parse_validation
 from sync.guardrails import Guardrails
+from sync.names import name_collision, pattern_problem
 from sync.state import default_url
 
 SECRET_KEYS = frozenset(
@@ -124,8 +125,9 @@ class SyncOptions(BaseModel):
     @field_validator("list_name_pattern")
     @classmethod
     def _has_placeholder(cls, pattern: str) -> str:
-        if "{segment}" not in pattern:
-            raise ValueError("must contain {segment}, e.g. 'segsync: {segment}'")
+        problem = pattern_problem(pattern)
+        if problem:
+            raise ValueError(problem)
         return pattern
 
 
@@ -272,6 +274,7 @@ def load_settings(path: Path, secrets_dir: str | None = None) -> Settings:
         raise ConfigError(_format_validation_error(path, exc)) from None
     _check_extra_sections(path, settings)
     _check_segment_sections(path, settings)
+    _check_segment_names(path, settings)
     settings._source = path
     return settings
 
@@ -286,6 +289,18 @@ def _check_segment_sections(path: Path, settings: Settings) -> None:
         parse_validation(settings.validation)
     except SegmentConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def _check_segment_names(path: Path, settings: Settings) -> None:
+    """Rule segments and the fallback must be distinct names to the CRM (``sync.names``);
+    cluster names are checked when the clusters are fitted."""
+    named = [(s.name, f'segment "{s.name}"') for s in settings.segments]
+    fallback = settings.sync.fallback_segment
+    if fallback and fallback not in {s.name for s in settings.segments}:
+        named.append((fallback, f'fallback_segment "{fallback}"'))
+    problem = name_collision(named, settings.sync.list_name_pattern)
+    if problem:
+        raise ConfigError(f"{path}: {problem}")
 
 
 def _check_extra_sections(path: Path, settings: Settings) -> None:

@@ -20,11 +20,12 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
-from connectors.base import Connector, FieldInfo, ListRef, WriteResult
+from connectors.base import Connector, ConnectorLimits, FieldInfo, ListRef, WriteResult
 from segment_core.segments import Segment
-from sync.config import Settings
+from sync.config import ConfigError, Settings
 from sync.execute import ExecutionResult, Executor
 from sync.guardrails import GuardrailTripped, guardrail_problems
+from sync.names import list_name, segment_name_problems
 from sync.ownership import check_own_fields
 from sync.pacing import BudgetExhausted, Pacer
 from sync.plan import Plan, SegmentTarget, build_plan, kept_out_of_lists
@@ -110,9 +111,20 @@ class StoreCheckpoint:
 
 def segment_targets(settings: Settings, segments: Sequence[Segment]) -> tuple[SegmentTarget, ...]:
     pattern = settings.sync.list_name_pattern
-    return tuple(
-        SegmentTarget(s.name, s.priority, pattern.format(segment=s.name)) for s in segments
+    return tuple(SegmentTarget(s.name, s.priority, list_name(pattern, s.name)) for s in segments)
+
+
+def check_segment_names(
+    settings: Settings, segments: Sequence[Segment], limits: ConnectorLimits
+) -> None:
+    """Every segment, cluster and the fallback a distinct name to the CRM, of lengths it takes:
+    otherwise a ConfigError, before anything is planned or written."""
+    options = settings.sync
+    problems = segment_name_problems(
+        segments, options.fallback_segment, options.list_name_pattern, limits
     )
+    if problems:
+        raise ConfigError(f"{settings.source}: {problems[0]}")
 
 
 def _watermark(pulled: pd.Series, started: datetime, previous: datetime | None) -> datetime:
@@ -175,6 +187,7 @@ class SyncRun:
             refit=refit,
         )
         killed = previous is not None and previous.status == "running"
+        check_segment_names(self.settings, segmentation.segments, self.connector.limits)
         targets = segment_targets(self.settings, segmentation.segments)
         plan, kept_out, members = self._plan(
             segmentation,
