@@ -2,8 +2,9 @@
 
 It validates the config, reaches the CRM with its credentials, confirms every permission a
 sync needs (the connector's own probes, ``connectors.base.AccessChecking``) and checks
-segsync's own fields (``sync.ownership``) and the segment rules against the CRM's fields. Each step is a row with, when it failed, what to do
-about it. The first failed row says what kind of problem it is, which the command line turns
+segsync's own fields (``sync.ownership``) and the segment rules against the CRM's fields.
+Each step is a row with, when it failed, what to do about it. The first failed row says what
+kind of problem it is, which the command line turns
 into its exit code, so a deploy script can tell a config mistake from a missing permission
 from a CRM that cannot be reached.
 """
@@ -31,6 +32,7 @@ from connectors.base import (
 from connectors.registry import UnknownConnector
 from sync.config import ConfigError, Settings, load_settings
 from sync.ownership import check_own_fields
+from sync.pipeline import check_segment_names
 from sync.segmentation import SegmentationConfig
 
 Problem = Literal["config", "auth", "crm"]
@@ -117,7 +119,10 @@ def _field_checks(
             return [(AccessCheck(name, "unchecked", detail), "auth") for name in FIELD_CHECKS]
         kind: Problem = "auth" if isinstance(exc, AuthFailed) else "crm"
         return [(AccessCheck(name, "failed", str(exc)), kind) for name in FIELD_CHECKS]
-    return [_own_fields_check(connector, settings, fields), _rules_check(settings, fields)]
+    return [
+        _own_fields_check(connector, settings, fields),
+        _rules_check(connector, settings, fields),
+    ]
 
 
 def _own_fields_check(
@@ -133,11 +138,17 @@ def _own_fields_check(
     return AccessCheck(name, "ok", detail), "config"
 
 
-def _rules_check(settings: Settings, fields: Mapping[str, FieldInfo]) -> tuple[AccessCheck, Problem]:
-    """The segment config bound to the CRM's field list, as a sync binds it before pulling."""
+def _rules_check(
+    connector: Connector, settings: Settings, fields: Mapping[str, FieldInfo]
+) -> tuple[AccessCheck, Problem]:
+    """The segment config bound to the CRM's field list, as a sync binds it before pulling,
+    and the rule segments' names checked against the CRM's lengths (clusters get theirs when
+    a sync fits them)."""
     name = FIELD_CHECKS[1]
     try:
-        SegmentationConfig.bind(settings, {field.name: field.type for field in fields.values()})
+        types = {field.name: field.type for field in fields.values()}
+        bound = SegmentationConfig.bind(settings, types)
+        check_segment_names(settings, bound.segments, connector.limits)
     except ConfigError as exc:
         return AccessCheck(name, "failed", str(exc)), "config"
     detail = f"{len(settings.segments)} segments check against {len(fields)} CRM fields"

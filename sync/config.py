@@ -111,7 +111,8 @@ class SyncOptions(BaseModel):
     segments_property: str = Field("segsync_segments", description="Every segment matched.")
     reason_property: str = Field("segsync_reason", description="Why the primary segment.")
     list_name_pattern: str = Field(
-        "segsync: {segment}", description="Name of each segment's list; must contain {segment}."
+        "segsync: {segment}",
+        description="Name of each segment's list; {segment} is its only placeholder.",
     )
     fallback_segment: str | None = Field(
         None, description="Primary segment of contacts that match no segment (none: left empty)."

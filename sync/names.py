@@ -82,7 +82,7 @@ def list_name_problem(name: str, label: str, pattern: str, limits: ConnectorLimi
     listed = list_name(pattern, name)
     if limits.max_list_name_length is not None and len(listed) > limits.max_list_name_length:
         return (
-            f"the list of {label} would be named {len(listed)} characters long; the CRM takes "
+            f"the list name of {label} would be {len(listed)} characters long; the CRM takes "
             f"list names of at most {limits.max_list_name_length}: shorten the name or "
             "list_name_pattern"
         )

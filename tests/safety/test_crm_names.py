@@ -10,12 +10,13 @@ a 100 KB category value full of control characters no longer makes every run fai
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import SalesforceSandbox, SandboxCRM
 from sync.cli import app
 from tests.conftest import TOKEN, writes_among
 
@@ -199,3 +200,60 @@ def test_a_100_kb_category_value_names_a_short_printable_cluster_and_the_run_suc
     reasons = {portal.store.contact(cid)["segsync_reason"] for cid in huge}
     assert all(len(reason or "") < 200 for reason in reasons)
     assert portal.store.contact(huge[0])["industry"] == HUGE  # the CRM's own value untouched
+
+
+SALESFORCE_CONFIG = """
+connector = "salesforce"
+
+[salesforce]
+instance_url = "{instance_url}"
+ca_bundle = "{ca_bundle}"
+permission_set = "Segsync_Integration"
+timeout_seconds = 10
+
+[sync]
+state_dir = "{state_dir}"
+segment_property = "Segsync_Segment__c"
+segments_property = "Segsync_Segments__c"
+reason_property = "Segsync_Reason__c"
+
+[[segments]]
+name = "{name}"
+priority = 10
+rule = 'Employees__c >= 50'
+"""
+LONG_NAME = "Enterprise accounts in healthcare with more than 500 employees and rising"
+"""73 characters: "segsync: " makes its campaign's name 82, over Campaign.Name's 80."""
+
+
+@pytest.mark.parametrize("command", [["check", "--json"], ["sync"], ["sync", "--dry-run"]])
+def test_a_list_name_longer_than_the_crm_takes_stops_check_and_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    with SalesforceSandbox() as org:
+        org.seed_contacts(20, seed=104)
+        monkeypatch.setenv("SEGSYNC_SALESFORCE__SESSION_ID", org.session_id)
+        path = tmp_path / "segsync.toml"
+        path.write_text(
+            SALESFORCE_CONFIG.format(
+                instance_url=org.instance_url,
+                ca_bundle=org.ca_path,
+                state_dir=tmp_path,
+                name=LONG_NAME,
+            )
+        )
+        result = runner.invoke(app, [command[0], "--config", str(path), *command[1:]])
+        assert result.exit_code == 2
+        problem = (
+            f'{path}: the list name of segment "{LONG_NAME}" would be 82 characters long; the '
+            "CRM takes list names of at most 80: shorten the name or list_name_pattern"
+        )
+        if command[0] == "check":
+            rows = {row["name"]: row for row in json.loads(result.output)["checks"]}
+            assert (rows["segment rules"]["status"], rows["segment rules"]["detail"]) == (
+                "failed",
+                problem,
+            )
+        else:
+            assert result.output.strip().splitlines()[-1] == f"Configuration error: {problem}"
+        assert [call.route for call in org.call_log if not call.route.startswith("GET ")] == []

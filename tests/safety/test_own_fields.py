@@ -94,7 +94,8 @@ def test_no_segment_name_becomes_an_option_of_lifecyclestage(
 ) -> None:
     stages = portal.store.property("lifecyclestage")
     before = snapshot(portal)
-    code, output = run("sync", hubspot_config(tmp_path, portal, "segments_property", "lifecyclestage"))
+    path = hubspot_config(tmp_path, portal, "segments_property", "lifecyclestage")
+    code, output = run("sync", path)
     assert code == 2
     assert "segments_property = 'lifecyclestage' is a field the CRM itself defines" in output
     assert portal.store.property("lifecyclestage") == stages
@@ -105,7 +106,7 @@ def test_no_segment_name_becomes_an_option_of_lifecyclestage(
 def test_a_custom_property_of_another_group_is_not_segsyncs(
     portal: SandboxCRM, tmp_path: Path
 ) -> None:
-    """``employees`` is a portal's own custom property (not HubSpot-defined, not segsync's group)."""
+    """``employees`` is the portal's own custom property: not HubSpot's, not in segsync's group."""
     before = snapshot(portal)
     code, output = run("sync", hubspot_config(tmp_path, portal, "reason_property", "employees"))
     assert code == 2
@@ -121,7 +122,8 @@ def test_a_custom_property_of_another_group_is_not_segsyncs(
 def test_check_says_not_ready_for_a_field_that_is_not_segsyncs(
     portal: SandboxCRM, tmp_path: Path
 ) -> None:
-    code, output = run("check", hubspot_config(tmp_path, portal, "segment_property", "city"), "--json")
+    path = hubspot_config(tmp_path, portal, "segment_property", "city")
+    code, output = run("check", path, "--json")
     report = json.loads(output)
     assert (code, report["ok"], report["problem"]) == (2, False, "config")
     [row] = [row for row in report["checks"] if row["name"] == "segsync fields"]
@@ -170,7 +172,8 @@ def test_segsyncs_own_properties_are_recognised_with_a_fresh_state_store(
     first.mkdir()
     second.mkdir()
     assert run("sync", hubspot_config(first, portal, "segment_property", "segsync_segment"))[0] == 0
-    code, output = run("sync", hubspot_config(second, portal, "segment_property", "segsync_segment"))
+    path = hubspot_config(second, portal, "segment_property", "segsync_segment")
+    code, output = run("sync", path)
     assert code == 0, output
 
 
