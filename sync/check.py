@@ -4,9 +4,8 @@ It validates the config, reaches the CRM with its credentials, confirms every pe
 sync needs (the connector's own probes, ``connectors.base.AccessChecking``) and checks
 segsync's own fields (``sync.ownership``) and the segment rules against the CRM's fields.
 Each step is a row with, when it failed, what to do about it. The first failed row says what
-kind of problem it is, which the command line turns
-into its exit code, so a deploy script can tell a config mistake from a missing permission
-from a CRM that cannot be reached.
+kind of problem it is, which the command line turns into its exit code, so a deploy script
+can tell a config mistake from a missing permission from a CRM that cannot be reached.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from segment_core.errors import ConfigError as SegmentConfigError
 from segment_core.features import parse_features
 from segment_core.validation import parse_validation
 from sync.guardrails import Guardrails
-from sync.names import name_collision, pattern_problem
+from sync.names import name_collision, pattern_problem, with_fallback
 from sync.state import default_url
 
 SECRET_KEYS = frozenset(
@@ -296,9 +296,7 @@ def _check_segment_names(path: Path, settings: Settings) -> None:
     """Rule segments and the fallback must be distinct names to the CRM (``sync.names``);
     cluster names are checked when the clusters are fitted."""
     named = [(s.name, f'segment "{s.name}"') for s in settings.segments]
-    fallback = settings.sync.fallback_segment
-    if fallback and fallback not in {s.name for s in settings.segments}:
-        named.append((fallback, f'fallback_segment "{fallback}"'))
+    named = with_fallback(named, settings.sync.fallback_segment)
     problem = name_collision(named, settings.sync.list_name_pattern)
     if problem:
         raise ConfigError(f"{path}: {problem}")

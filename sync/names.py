@@ -52,6 +52,16 @@ def describe(segment: Segment) -> str:
     return f'segment "{segment.name}"'
 
 
+def with_fallback(
+    named: Sequence[tuple[str, str]], fallback: str | None
+) -> list[tuple[str, str]]:
+    """``named`` (segment name, how to call it) and the fallback segment, unless it is one of
+    them: a fallback named like a segment is that segment."""
+    if not fallback or fallback in {name for name, _ in named}:
+        return list(named)
+    return [*named, (fallback, f'fallback_segment "{fallback}"')]
+
+
 def name_collision(named: Iterable[tuple[str, str]], pattern: str) -> str | None:
     """The first two of ``named`` (segment name, how to call it) that the CRM would take for
     one, as a sentence saying what to do; None when every name is distinct."""
@@ -94,9 +104,7 @@ def segment_name_problems(
 ) -> list[str]:
     """What stops a run from naming these segments' lists and options in the CRM."""
     listed = [(segment.name, describe(segment)) for segment in segments]
-    named = list(listed)
-    if fallback and fallback not in {segment.name for segment in segments}:
-        named.append((fallback, f'fallback_segment "{fallback}"'))
+    named = with_fallback(listed, fallback)
     problems = [name_collision(named, pattern)]
     problems += [option_problem(name, label, limits) for name, label in named]
     problems += [list_name_problem(name, label, pattern, limits) for name, label in listed]
