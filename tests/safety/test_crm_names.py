@@ -17,6 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.sandbox import SalesforceSandbox, SandboxCRM
+from segment_core.naming import cluster_names
+from segment_core.profiles import ClusterProfile, Trait
 from sync.cli import app
 from tests.conftest import TOKEN, writes_among
 
@@ -165,6 +167,20 @@ def test_a_cluster_named_like_a_rule_segment_stops_before_any_write(
     assert writes_among(portal.calls) == {}
     assert members(portal, "segsync: big") is None
     assert portal.store.property("segsync_segment") is None
+
+
+def test_generated_cluster_names_differing_only_in_case_are_told_apart() -> None:
+    """Category values "Retail" and "RETAIL" would name two clusters one list in HubSpot."""
+
+    def profile(cluster_id: int, value: str) -> ClusterProfile:
+        trait = Trait("industry", "industry", 1.0, value=value)
+        return ClusterProfile(cluster_id, 10, 0.5, (), (), (trait,))
+
+    names = cluster_names({0: profile(0, "Retail"), 1: profile(1, "RETAIL")})
+    assert names == {0: "Retail · cluster 0", 1: "RETAIL · cluster 1"}
+    profiles = {0: profile(0, "Retail"), 1: profile(1, "other")}
+    fixed = cluster_names(profiles, overrides={1: "RETAIL"})
+    assert fixed == {0: "Retail · cluster 0", 1: "RETAIL"}
 
 
 HUGE = "Acme\x00\x1b[31m Corp\n\t" + "x" * 100_000

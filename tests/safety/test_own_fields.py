@@ -19,6 +19,7 @@ from hubspot.crm.properties.exceptions import ApiException
 from typer.testing import CliRunner
 
 from connectors.sandbox import SalesforceSandbox, SandboxCRM
+from connectors.sandbox.salesforce_custom_fields import define_field
 from sync.cli import app
 from tests.conftest import TOKEN, writes_among
 
@@ -281,3 +282,24 @@ def test_salesforce_fields_segsync_created_pass_with_a_fresh_state_store(
     assert run("sync", salesforce_config(first, org, "Segsync_Segment__c"))[0] == 0
     code, output = run("sync", salesforce_config(second, org, "Segsync_Segment__c"))
     assert code == 0, output
+
+
+def test_a_field_an_older_segsync_created_keeps_working(
+    org: SalesforceSandbox, tmp_path: Path
+) -> None:
+    """Before fields carried segsync's help text, its labels ended in "(segsync)"."""
+    older = {
+        "label": "Segment (segsync)",
+        "description": "The contact's primary segment, chosen by segment priority.",
+        "type": "Picklist",
+        "valueSet": {"restricted": True, "valueSetDefinition": {"value": [{"fullName": "Big"}]}},
+    }
+    define_field(org.store, "Contact.Segsync_Segment__c", older, "create")
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    for state in (first, second):  # the first run grants the field; the second then sees it
+        code, output = run("sync", salesforce_config(state, org, "Segsync_Segment__c"))
+        assert code == 0, output
+    field = org.store.schema("Contact").field("Segsync_Segment__c")
+    assert (field.label, field.help_text) == ("Segment (segsync)", None)
