@@ -18,15 +18,26 @@ FieldType = Literal[
 ]
 """The normalised field types a connector reports; segment_core coerces values by them."""
 
+FieldOwner = Literal["segsync", "crm", "other"]
+"""Who defined a field: segsync itself (in this run or an earlier one), the CRM (a standard
+field such as HubSpot's ``city``) or someone else (another app's or a person's custom field)."""
+
 
 @dataclass(frozen=True)
 class FieldInfo:
-    """One contact field the CRM knows: what a rule may reference and how to read its values."""
+    """One contact field the CRM knows: what a rule may reference and how to read its values.
+
+    ``defined_by`` is decided from what the CRM itself says about the field (HubSpot's
+    ``hubspotDefined`` and property group, Salesforce's ``custom`` flag and help text), never
+    from segsync's own state, so it holds with a fresh state store. None: the connector cannot
+    tell, and segsync then only checks the field's type before writing it.
+    """
 
     name: str
     label: str
     type: FieldType
     options: tuple[str, ...] = ()
+    defined_by: FieldOwner | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +167,10 @@ class ConnectorLimits:
     setup_requests: int = 1
     """Requests one setup call (ensure a field, find-or-create a list) may make: the pacer keeps
     room for all of them, so the CRM's window is never overrun."""
+    max_list_name_length: int | None = None
+    """The longest list name the CRM accepts; None where it documents no limit."""
+    max_option_length: int | None = None
+    """The longest option (picklist value) of a select field; None where it documents none."""
 
     def __post_init__(self) -> None:
         for name in ("max_concurrency", "setup_requests"):
@@ -271,6 +286,15 @@ class DeletionReading(Protocol):
         """One page of the ids of contacts deleted at or after ``since``, by asking the CRM
         (its recycle bin or archive), never by inference; None starts. Pages may hold no ids
         and still continue. Merged-away records need not be listed (``Contact.merged_from``)."""
+
+
+@runtime_checkable
+class FieldNaming(Protocol):
+    """What a connector may add so that a field name its CRM would refuse is caught before a
+    run writes anything, with the CRM's own rule in the message. Optional."""
+
+    def field_name_problem(self, name: str) -> str | None:
+        """Why the CRM would refuse ``name`` for a new contact field, or None if it is valid."""
 
 
 AccessStatus = Literal["ok", "failed", "unchecked"]

@@ -40,6 +40,7 @@ from segment_core.features import parse_features
 from segment_core.validation import parse_validation
 from sync.guardrails import Guardrails
 from sync.lease import DEFAULT_LEASE_SECONDS
+from sync.names import name_collision, pattern_problem, with_fallback
 from sync.private import loose_secrets
 from sync.state import default_url
 
@@ -120,7 +121,8 @@ class SyncOptions(BaseModel):
     segments_property: str = Field("segsync_segments", description="Every segment matched.")
     reason_property: str = Field("segsync_reason", description="Why the primary segment.")
     list_name_pattern: str = Field(
-        "segsync: {segment}", description="Name of each segment's list; must contain {segment}."
+        "segsync: {segment}",
+        description="Name of each segment's list; {segment} is its only placeholder.",
     )
     fallback_segment: str | None = Field(
         None, description="Primary segment of contacts that match no segment (none: left empty)."
@@ -134,8 +136,9 @@ class SyncOptions(BaseModel):
     @field_validator("list_name_pattern")
     @classmethod
     def _has_placeholder(cls, pattern: str) -> str:
-        if "{segment}" not in pattern:
-            raise ValueError("must contain {segment}, e.g. 'segsync: {segment}'")
+        problem = pattern_problem(pattern)
+        if problem:
+            raise ValueError(problem)
         return pattern
 
 
@@ -313,6 +316,7 @@ def load_settings(path: Path, secrets_dir: str | None = None) -> Settings:
         raise ConfigError(_format_validation_error(path, exc)) from None
     _check_extra_sections(path, settings)
     _check_segment_sections(path, settings)
+    _check_segment_names(path, settings)
     settings._source = path
     return settings
 
@@ -327,6 +331,16 @@ def _check_segment_sections(path: Path, settings: Settings) -> None:
         parse_validation(settings.validation)
     except SegmentConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def _check_segment_names(path: Path, settings: Settings) -> None:
+    """Rule segments and the fallback must be distinct names to the CRM (``sync.names``);
+    cluster names are checked when the clusters are fitted."""
+    named = [(s.name, f'segment "{s.name}"') for s in settings.segments]
+    named = with_fallback(named, settings.sync.fallback_segment)
+    problem = name_collision(named, settings.sync.list_name_pattern)
+    if problem:
+        raise ConfigError(f"{path}: {problem}")
 
 
 def _check_extra_sections(path: Path, settings: Settings) -> None:

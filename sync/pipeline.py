@@ -10,8 +10,9 @@ Absence is not departure: only a contact the run segmented can leave a list. A f
 returns fewer contacts than the CRM counts trips a guardrail and, forced, replaces no state;
 contacts the CRM deleted are learnt by asking it (``DeletionReading``), never from a pull.
 
-Every configuration problem is found before the first write: segment rules are checked
-against the CRM's own field list right after it is read.
+Every configuration problem is found before the first write: segsync's own fields
+(``sync.ownership``) and the segment rules are checked against the CRM's own field list right
+after it is read.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pandas as pd
 
 from connectors.base import (
     Connector,
+    ConnectorLimits,
     ContactCounting,
     DeletionReading,
     FieldInfo,
@@ -32,9 +34,11 @@ from connectors.base import (
     WriteResult,
 )
 from segment_core.segments import Segment
-from sync.config import Settings
+from sync.config import ConfigError, Settings
 from sync.execute import ExecutionResult, Executor
 from sync.guardrails import GuardrailTripped, PullCount, guardrail_problems
+from sync.names import list_name, segment_name_problems
+from sync.ownership import check_own_fields
 from sync.pacing import BudgetExhausted, Pacer
 from sync.plan import Plan, SegmentTarget, build_plan, kept_out_of_lists
 from sync.progress import ProgressSink
@@ -122,9 +126,20 @@ class StoreCheckpoint:
 
 def segment_targets(settings: Settings, segments: Sequence[Segment]) -> tuple[SegmentTarget, ...]:
     pattern = settings.sync.list_name_pattern
-    return tuple(
-        SegmentTarget(s.name, s.priority, pattern.format(segment=s.name)) for s in segments
+    return tuple(SegmentTarget(s.name, s.priority, list_name(pattern, s.name)) for s in segments)
+
+
+def check_segment_names(
+    settings: Settings, segments: Sequence[Segment], limits: ConnectorLimits
+) -> None:
+    """Every segment, cluster and the fallback a distinct name to the CRM, of lengths it takes:
+    otherwise a ConfigError, before anything is planned or written."""
+    options = settings.sync
+    problems = segment_name_problems(
+        segments, options.fallback_segment, options.list_name_pattern, limits
     )
+    if problems:
+        raise ConfigError(f"{settings.source}: {problems[0]}")
 
 
 def _watermark(pulled: pd.Series, started: datetime, previous: datetime | None) -> datetime:
@@ -164,6 +179,7 @@ class SyncRun:
     def execute(self, *, dry_run: bool, force: bool, full: bool, refit: bool) -> SyncOutcome:
         """Read, segment, plan and check; then, unless ``dry_run``, apply the plan."""
         fields = {info.name: info for info in self.retrier.call(self.connector.describe_fields)}
+        check_own_fields(self.settings, fields, self.connector)
         config = SegmentationConfig.bind(
             self.settings, {name: info.type for name, info in fields.items()}
         )
@@ -194,6 +210,7 @@ class SyncRun:
             refit=refit,
         )
         killed = previous is not None and previous.status == "running"
+        check_segment_names(self.settings, segmentation.segments, self.connector.limits)
         targets = segment_targets(self.settings, segmentation.segments)
         plan, kept_out, members = self._plan(
             segmentation,

@@ -7,6 +7,7 @@ and the sync layer owns the single retry policy.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -22,6 +23,7 @@ from connectors.base import (
     ContactPage,
     ConnectorLimits,
     FieldInfo,
+    FieldOwner,
     FieldType,
     IdPage,
     ListRef,
@@ -56,6 +58,10 @@ SEARCH_MIN_INTERVAL_SECONDS = 0.25
 space calls 1/4 s apart, so that even a tenth of a second of scheduling jitter on a busy host
 never puts six in one second."""
 PROPERTY_GROUP = "segsync"
+"""segsync creates its properties in this group: with ``hubspotDefined`` false, that is how
+a property is known to be segsync's, whatever the state store remembers."""
+PROPERTY_NAME = re.compile(r"[a-z][a-z0-9_]*")
+"""HubSpot's rule for property internal names (it answers 400 to ``Segsync_Segment``)."""
 ACCESS_CHECK_LIST = "segsync access check"
 """A list name looked up only to prove lists can be read: it need not exist."""
 TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
@@ -84,6 +90,13 @@ def _field_type(hubspot_type: str, field_type: str) -> FieldType:
     if hubspot_type in ("number", "bool", "date", "datetime"):
         return hubspot_type  # type: ignore[return-value]
     return "string"
+
+
+def _defined_by(prop: Any) -> FieldOwner:
+    """HubSpot's own properties say ``hubspotDefined``; segsync's live in its own group."""
+    if prop.hubspot_defined:
+        return "crm"
+    return "segsync" if prop.group_name == PROPERTY_GROUP else "other"
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -165,6 +178,12 @@ def _grant(scopes: Sequence[str]) -> str:
         f"give the private app the scope {' or '.join(scopes)} (HubSpot: Settings → "
         "Integrations → Private Apps → the app → Scopes) and commit the change"
     )
+
+
+def _property_name_like(name: str) -> str:
+    """A valid property name close to ``name``, to suggest in an error."""
+    cleaned = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")
+    return cleaned if cleaned[:1].isalpha() else f"segsync_{cleaned}".rstrip("_")
 
 
 def _options(values: Sequence[str]) -> list[dict[str, Any]]:
@@ -367,9 +386,18 @@ class HubSpotConnector:
                 label=prop.label,
                 type=_field_type(prop.type, prop.field_type),
                 options=tuple(option.value for option in prop.options or ()),
+                defined_by=_defined_by(prop),
             )
             for prop in data.results
         ]
+
+    def field_name_problem(self, name: str) -> str | None:
+        if PROPERTY_NAME.fullmatch(name):
+            return None
+        return (
+            "HubSpot property names are lower-case letters, digits and underscores, starting "
+            f"with a letter (e.g. {_property_name_like(name)})"
+        )
 
     def read_contacts_page(self, fields: Sequence[str], cursor: str | None) -> ContactPage:
         data = self._call(

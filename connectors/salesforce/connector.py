@@ -45,7 +45,7 @@ from connectors.salesforce.errors import (
     named_field,
     record_result,
 )
-from connectors.salesforce.fields import CUSTOM_SUFFIX, ContactFields, field_info
+from connectors.salesforce.fields import ContactFields, field_info, field_name_problem
 from connectors.salesforce.paging import (
     BULK_POLL_SECONDS,
     BulkCursor,
@@ -76,6 +76,10 @@ BULK_PAGE_SIZE = 10_000
 SOQL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 """A field of the object itself: relationship paths (``Account.Name``) are not read."""
 MEMBER_ALREADY_ADDED = "DUPLICATE_VALUE"
+CAMPAIGN_NAME_LENGTH = 80
+"""Campaign.Name's length (Salesforce's object reference: Name, string, 80)."""
+PICKLIST_VALUE_LENGTH = 255
+"""The longest picklist value (API name) Salesforce accepts."""
 
 
 def select_list(fields: Sequence[str]) -> tuple[str, ...]:
@@ -127,6 +131,8 @@ class SalesforceConnector:
             # thread-safe, and parallel CampaignMember inserts into one campaign contend for
             # its row lock (UNABLE_TO_LOCK_ROW).
             max_concurrency=1,
+            max_list_name_length=CAMPAIGN_NAME_LENGTH,
+            max_option_length=PICKLIST_VALUE_LENGTH,
         )
 
     @classmethod
@@ -240,6 +246,9 @@ class SalesforceConnector:
         return self._types
 
     # -- fields ----------------------------------------------------------------------------
+
+    def field_name_problem(self, name: str) -> str | None:
+        return field_name_problem(name)
 
     def ensure_segment_field(self, spec: SegmentField) -> None:
         self.fields.ensure(spec)
@@ -465,9 +474,9 @@ class SalesforceConnector:
         """Whether segsync can write ``field``; one it cannot see yet is created or granted by
         the first sync (``ContactFields.ensure``), so it is left unchecked."""
         name = f"write field {field}"
-        if not field.endswith(CUSTOM_SUFFIX):
-            detail = f"custom field names end in {CUSTOM_SUFFIX}: set e.g. {field}{CUSTOM_SUFFIX}"
-            return AccessCheck(name, "failed", detail + " in [sync]")
+        refused = field_name_problem(field)
+        if refused:
+            return AccessCheck(name, "failed", f"{refused}: rename it in [sync]")
         if described is None:
             detail = "not visible yet: the first sync creates it and grants it Read and Edit"
             return AccessCheck(name, "unchecked", detail)

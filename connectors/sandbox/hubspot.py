@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -51,6 +52,9 @@ FIELD_TYPES = (
     "booleancheckbox", "calculation_equation",
 )
 PROPERTY_REQUIRED = ("name", "label", "type", "fieldType", "groupName")
+PROPERTY_NAME = re.compile(r"[a-z][a-z0-9_]*")
+"""Internal names HubSpot accepts: lower-case letters, digits and underscores, starting with a
+letter (HubSpot's properties guide; ``Segsync_Segment`` is refused with a 400)."""
 PROPERTY_PATCHABLE = (
     "label", "description", "groupName", "options", "displayOrder", "hidden", "formField",
     "type", "fieldType", "calculationFormula",
@@ -489,6 +493,12 @@ class HubSpotApi:
             raise _validation(
                 f"Invalid input JSON on line 1, column {len(request.body)}: Cannot build "
                 f"PropertyCreate, some of required attributes are not set [{', '.join(absent)}]"
+            )
+        if not isinstance(body["name"], str) or not PROPERTY_NAME.fullmatch(body["name"]):
+            # The 400 is HubSpot's; the message is sandbox text.
+            raise _validation(
+                f"Property name '{body['name']}' is invalid: internal names contain only "
+                "lower-case letters, numbers and underscores, and start with a letter."
             )
         with self._store.transaction():
             if self._store.property(body["name"]) is not None:

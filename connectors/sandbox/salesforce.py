@@ -428,6 +428,6 @@ def _describe_field(definition: FieldDef, editable: bool) -> dict[str, Any]:
                             "validFor": None, "value": v.value} for v in definition.picklist],
         "referenceTo": list(definition.reference_to),
         "relationshipName": definition.relationship_name,
-        "inlineHelpText": None,
+        "inlineHelpText": definition.help_text,
     }
 

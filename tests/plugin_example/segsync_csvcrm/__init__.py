@@ -18,6 +18,7 @@ from connectors.base import (
     ContactPage,
     ConnectorLimits,
     FieldInfo,
+    FieldType,
     IdPage,
     ListRef,
     MembershipChange,
@@ -30,6 +31,12 @@ from connectors.base import (
 )
 
 PAGE_SIZE = 50
+FIELD_TYPES: dict[str, FieldType] = {
+    "single_select": "enumeration",
+    "multi_select": "multi_enumeration",
+    "text": "string",
+}
+"""How segsync's fields read, by the kind segsync asked for."""
 
 
 class CsvCrmConnector:
@@ -65,9 +72,9 @@ class CsvCrmConnector:
     def describe_fields(self) -> list[FieldInfo]:
         columns = next(iter(self._rows.values())).keys() if self._rows else []
         typed = [FieldInfo(c, c, "number" if c == "employees" else "string") for c in columns]
-        managed = [
-            FieldInfo(name, name, "enumeration", tuple(options))
-            for name, options in self._state["fields"].items()
+        managed = [  # created by segsync (ensure_segment_field): the folder says so
+            FieldInfo(name, name, FIELD_TYPES[field["kind"]], tuple(field["options"]), "segsync")
+            for name, field in self._state["fields"].items()
         ]
         return typed + managed
 
@@ -91,7 +98,8 @@ class CsvCrmConnector:
         return self.read_contacts_page(fields, cursor)  # no modification times: everything
 
     def ensure_segment_field(self, spec: SegmentField) -> None:
-        options = self._state["fields"].setdefault(spec.name, [])
+        field = self._state["fields"].setdefault(spec.name, {"kind": spec.kind, "options": []})
+        options = field["options"]
         options.extend(o for o in spec.options if o not in options)
         self._save()
 
