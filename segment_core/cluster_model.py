@@ -128,7 +128,12 @@ class ClusterModel:
                 for c in self.numeric
             ],
             "categorical": [
-                {"name": c.name, "fill": c.fill, "categories": list(c.categories), "other": c.other}
+                {
+                    "name": c.name,
+                    "fill": c.fill,
+                    "categories": list(c.categories),
+                    "other": c.other,
+                }
                 for c in self.categorical
             ],
             "centroids": self.centroids.tolist(),
@@ -158,7 +163,10 @@ class ClusterModel:
         return cls(numeric, categorical, centroids)
 
 
-def _categorical(feature: str, fill: object, seen: np.ndarray, rare: np.ndarray | None) -> CategoricalColumn:
+def _categorical(
+    feature: str, fill: object, seen: np.ndarray, rare: np.ndarray | None
+) -> CategoricalColumn:
+    """A fitted one-hot feature: the categories it kept, and whether it grouped rare ones."""
     rare_set = set() if rare is None else {str(value) for value in rare}
     frequent = tuple(str(value) for value in seen if str(value) not in rare_set)
     return CategoricalColumn(feature, str(fill), frequent, rare is not None)
@@ -185,7 +193,8 @@ def _categorical_column(raw: object, path: str) -> CategoricalColumn:
     document = options.table(raw, path, keys, keys)
     where = options.join(path, "categories")
     categories = tuple(
-        any_text(item, options.join(where, i)) for i, item in enumerate(items(document["categories"], where))
+        any_text(item, options.join(where, i))
+        for i, item in enumerate(items(document["categories"], where))
     )
     if len(set(categories)) != len(categories):
         raise ConfigError("a category is listed twice", path=where)

@@ -140,12 +140,13 @@ class ClusterSegmenter(BaseEstimator):
       standardised difference that counts as a trait (see ``profiles``).
 
     Learned attributes: ``model_`` (the learned preprocessing and centroids, as plain data:
-    ``ClusterModel``), ``cluster_ids_`` (the id of each centroid row), ``cluster_centers_``, ``feature_names_out_``, ``n_clusters_``, ``k_scores_``
-    (silhouette per k tried), ``names_`` (id -> name), ``profiles_`` (id -> ``ClusterProfile``,
-    of the contacts last fitted), ``labels_`` (cluster id per fitted contact), ``refitted_``
-    (whether this fit trained a model), ``drift_`` (the stored model's ``Drift`` on these contacts,
-    or None), ``fit_reason_`` (why it trained or not), ``reference_distance_`` and
-    ``reference_shares_`` (the drift reference from the last training).
+    ``ClusterModel``), ``cluster_ids_`` (the id of each centroid row), ``cluster_centers_``,
+    ``feature_names_out_``, ``n_clusters_``, ``k_scores_`` (silhouette per k tried), ``names_``
+    (id -> name), ``profiles_`` (id -> ``ClusterProfile``, of the contacts last fitted),
+    ``labels_`` (cluster id per fitted contact), ``refitted_`` (whether this fit trained a
+    model), ``drift_`` (the stored model's ``Drift`` on these contacts, or None),
+    ``fit_reason_`` (why it trained or not), ``reference_distance_`` and ``reference_shares_``
+    (the drift reference from the last training).
     """
 
     def __init__(
@@ -553,10 +554,16 @@ class ClusterSegmenter(BaseEstimator):
             options.table(document, "", _STATE_KEYS, _STATE_KEYS)
             model = ClusterModel.from_dict(document["model"])
             segmenter = cls(**_stored_params(document["params"], model))
+            try:
+                segmenter._check_params()
+            except ValueError as error:
+                raise ConfigError(str(error), path="params") from None
             segmenter.model_ = model
             segmenter.cluster_ids_ = _cluster_ids(document["cluster_ids"], len(model.centroids))
             ids = segmenter.cluster_ids_
             segmenter.names_ = _per_cluster(document["names"], "names", ids, _cluster_name)
+            if len(set(segmenter.names_.values())) != len(ids):
+                raise ConfigError("two clusters have one name", path="names")
             reference = options.table(
                 document["reference"], "reference", _REFERENCE_KEYS, _REFERENCE_KEYS
             )
@@ -688,12 +695,18 @@ def _n_clusters(raw: object, path: str) -> int | tuple[int, int]:
     if not isinstance(raw, list):
         return options.whole(raw, path, 2)
     if len(raw) != 2:
-        raise ConfigError(f"expected a whole number or [low, high], got {describe_value(raw)}", path=path)
+        raise ConfigError(
+            f"expected a whole number or [low, high], got {describe_value(raw)}", path=path
+        )
     low, high = (options.whole(bound, options.join(path, i), 2) for i, bound in enumerate(raw))
     return low, high
 
 
-def _optional_names(raw: object, path: str) -> dict[str, str] | None:
+def _name_overrides(raw: object, path: str) -> dict[int, str] | None:
+    return None if raw is None else _whole_keys(mapping(raw, path, _cluster_name), path)
+
+
+def _feature_labels(raw: object, path: str) -> dict[str, str] | None:
     return None if raw is None else mapping(raw, path, _cluster_name)
 
 
@@ -709,8 +722,8 @@ _PARAM_READERS: dict[str, Callable[[object, str], Any]] = {
     "numeric": lambda raw, path: list(options.names(raw, path)),
     "categorical": lambda raw, path: list(options.names(raw, path)),
     "n_clusters": _n_clusters,
-    "names": _optional_names,
-    "feature_labels": _optional_names,
+    "names": _name_overrides,
+    "feature_labels": _feature_labels,
     "min_category_share": _share,
     "minibatch_threshold": options.whole,
     "sample_size": options.whole,

@@ -64,7 +64,9 @@ def record(cls: type[T], raw: object, path: str) -> T:
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     required = [f.name for f in fields if f.default is dataclasses.MISSING]
     document = options.table(raw, path, [f.name for f in fields], required)
-    values = {key: _typed(hints[key], value, options.join(path, key)) for key, value in document.items()}
+    values = {
+        key: _typed(hints[key], value, options.join(path, key)) for key, value in document.items()
+    }
     return cls(**values)
 
 
@@ -78,7 +80,9 @@ def _typed(hint: Any, raw: object, path: str) -> Any:
     if origin is Literal:
         return options.choice(raw, path, args)
     if origin is tuple:
-        return tuple(_typed(args[0], item, options.join(path, i)) for i, item in enumerate(items(raw, path)))
+        return tuple(
+            _typed(args[0], item, options.join(path, i)) for i, item in enumerate(items(raw, path))
+        )
     if dataclasses.is_dataclass(hint):
         return record(hint, raw, path)
     readers: dict[Any, Callable[[object, str], Any]] = {

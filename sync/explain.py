@@ -231,10 +231,8 @@ def print_explanation(console: Console, explanation: Explanation) -> None:
         )
         for condition in check.conditions:
             held = "[green]✓[/]" if condition.held else "[red]✗[/]"
-            console.print(
-                f"    {held} {escaped(condition.condition)}   {escaped(_as_text(condition.values))}",
-                highlight=False,
-            )
+            values = escaped(_as_text(condition.values))
+            console.print(f"    {held} {escaped(condition.condition)}   {values}", highlight=False)
         if check.values is not None and check.matched:
             console.print(f"    its values: {escaped(_as_text(check.values))}", highlight=False)
     crm = ", ".join(f"{name} = {_quoted(value)}" for name, value in explanation.in_crm.items())

@@ -19,6 +19,7 @@ from segment_core import (
     ClusterSegmentSet,
     CoercedFrame,
     ConfigError,
+    StoredModelError,
     all_segments,
     coerce_frame,
     membership_table,
@@ -28,7 +29,6 @@ from segment_core import (
 )
 from segment_core.naming import cluster_names
 from segment_core.profiles import ClusterProfile, Trait, profile_clusters
-from segment_core.stored import StoredModelError
 
 NOW = dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc)
 TYPES = {"employees": "number", "engagement_score": "number", "industry": "enumeration"}

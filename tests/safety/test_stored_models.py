@@ -22,9 +22,8 @@ import sklearn
 from typer.testing import CliRunner
 
 from connectors.sandbox import SandboxCRM
-from segment_core import ClusterSegmenter, CoercedFrame
+from segment_core import ClusterSegmenter, CoercedFrame, StoredModelError
 from segment_core.cluster_model import ClusterModel
-from segment_core.stored import StoredModelError
 from sync.cli import app
 from sync.config import load_settings
 from sync.state import StateStore
@@ -143,6 +142,9 @@ def _set(path: tuple[Any, ...], value: Any):
             "params.numeric: expected the features of the model",
         ),
         (_set(("names",), {"0": "A"}), "names: expected one entry per cluster id [0, 1, 2, 3]"),
+        (lambda d: d["names"].update({"1": d["names"]["0"]}), "names: two clusters have one name"),
+        (_set(("params", "names"), {"first": "A"}), "params.names: expected whole numbers"),
+        (_set(("params", "n_clusters"), [5, 3]), "params: n_clusters must be"),
         (
             _set(("profiles", 0, "traits"), [{"feature": "x", "label": "x", "effect": "big"}]),
             'profiles[0].traits[0].effect: expected a number, got the string "big"',
