@@ -78,7 +78,9 @@ def main(
 
 def fail(label: str, exc: BaseException | str, code: int) -> typer.Exit:
     """Print one plain line (no traceback, no markup from the message) and pick the exit code."""
-    errors.print(f"[bold red]{label}:[/] {escaped(exc)}", highlight=False, soft_wrap=True)
+    errors.print(
+        f"[bold red]{label}:[/] {escaped(exc, lines=True)}", highlight=False, soft_wrap=True
+    )
     return typer.Exit(code)
 
 

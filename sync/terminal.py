@@ -7,8 +7,9 @@ reasons, audit examples and error messages. Everything segsync prints that may c
 text goes through one of these:
 
 - ``plain``: escape sequences and control characters removed (line breaks and tabs become
-  spaces, so a value cannot forge a line of output), as do the bidirectional overrides that
-  reorder how a line reads;
+  spaces, so a value cannot forge a line of output), and so are the bidirectional overrides
+  that reorder how a line reads; ``lines=True`` keeps the line breaks of a message segsync
+  wrote on several lines (a rule error with a caret under it);
 - ``text``: ``plain`` as a Rich ``Text``, which Rich prints as is (no markup, no emoji codes,
   no highlighting): for whole lines and table cells;
 - ``escaped``: ``plain`` escaped for a Rich markup string segsync styles itself.
@@ -36,8 +37,11 @@ _LINE_CONTROLS = re.compile(r"[\t\n\v\f\r\x85\u2028\u2029]")
 _OTHER_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def plain(value: object) -> str:
-    """``value`` as one line of text, without escape sequences or control characters."""
+def plain(value: object, *, lines: bool = False) -> str:
+    """``value`` as one line of text (or, with ``lines``, as its lines), without escape
+    sequences or control characters."""
+    if lines:
+        return "\n".join(plain(line) for line in str(value).split("\n"))
     line = _LINE_CONTROLS.sub(" ", _ESCAPE_SEQUENCES.sub("", str(value)))
     return _OTHER_CONTROLS.sub("", line)
 
@@ -47,6 +51,6 @@ def text(value: object) -> Text:
     return Text(plain(value))
 
 
-def escaped(value: object) -> str:
+def escaped(value: object, *, lines: bool = False) -> str:
     """``value`` for a Rich markup string: ``plain``, with markup escaped."""
-    return escape(plain(value))
+    return escape(plain(value, lines=lines))

@@ -135,3 +135,11 @@ def test_every_command_prints_crm_values_as_text(
 )
 def test_plain_removes_sequences_and_controls_and_keeps_the_text(value: str, shown: str) -> None:
     assert plain(value) == shown
+
+
+def test_a_message_of_several_lines_keeps_its_line_breaks() -> None:
+    """A rule error points at its column on the next line; only what is in each line goes."""
+    message = 'segment "\x1b[31mBig": unknown field at column 1\n    employes >= 5\r\n    ^\x07'
+    assert plain(message, lines=True) == (
+        'segment "Big": unknown field at column 1\n    employes >= 5 \n    ^'
+    )
