@@ -119,6 +119,19 @@ def _rate_limit_from_headers(headers: Mapping[str, str]) -> RateLimitStatus | No
     )
 
 
+def _is_hubspot_answer(data: Any, headers: Mapping[str, str]) -> bool:
+    """Whether a 2xx is an answer HubSpot made: JSON that filled some field of its model.
+
+    Something in between (a proxy, a captive portal, a cut connection) can answer 200 with an
+    HTML page, ``{}`` or truncated JSON; the SDK turns each into an empty model or None, which
+    would read as "no contacts" or "no such list". That is a failure to retry, never an answer.
+    """
+    if not (headers.get("Content-Type") or "").startswith("application/json"):
+        return False
+    fields = getattr(data, "openapi_types", None)
+    return fields is None or any(getattr(data, name) is not None for name in fields)
+
+
 def _modified_at(properties: Mapping[str, str | None]) -> datetime | None:
     text = properties.get(MODIFIED_PROPERTY)
     return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
@@ -332,10 +345,14 @@ class HubSpotConnector:
         """Run one SDK ``*_with_http_info`` call: a deadline for the whole call (the SDK's
         timeout bounds each read only), rate-limit headers, typed errors."""
         timeout = self.settings.timeout_seconds
-        data, _status, headers = self._send(
+        data, status, headers = self._send(
             action, lambda: method(*args, _request_timeout=timeout, **kwargs)
         )
         self._observe(headers)
+        if status != 204 and not _is_hubspot_answer(data, headers):
+            kind = headers.get("Content-Type") or "no content type"
+            what = "empty or truncated JSON" if kind.startswith("application/json") else kind
+            raise Transient(f"HubSpot {action}: the answer was not HubSpot's JSON ({what})")
         return data
 
     def _call_for_answer(self, action: str, method: Callable[..., Any], *args: Any) -> Any:

@@ -20,7 +20,7 @@ from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce, SalesforceLogin
 from simple_salesforce.util import Usage
 
-from connectors.base import AuthFailed, RateLimitStatus
+from connectors.base import AuthFailed, RateLimitStatus, Transient
 from connectors.deadline import DeadlineExceeded, within_deadline
 from connectors.salesforce.errors import FieldGrant, is_expired_session, translate
 from connectors.salesforce.settings import SalesforceSettings
@@ -153,6 +153,8 @@ class SalesforceClient:
     def query(self, action: str, soql: str, *, tooling: bool = False) -> list[Mapping[str, Any]]:
         """The records of a query known to fit in one page (at most 2,000 rows)."""
         result = self.rest(action, "tooling/query/" if tooling else "query/", params={"q": soql})
+        if not isinstance(result, Mapping) or not isinstance(result.get("records"), list):
+            raise Transient(f"Salesforce {action}: the answer held no records list")
         return list(result["records"])
 
     def rate_limit_status(self) -> RateLimitStatus:

@@ -11,6 +11,8 @@ retry policy does the waiting.
 
 from __future__ import annotations
 
+import json
+
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -177,6 +179,8 @@ def translate(
         (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError),
     ):
         return Transient(f"Salesforce {action}: connection failed ({type(exc).__name__})")
+    if isinstance(exc, json.JSONDecodeError):  # an HTML page or a cut answer, from in between
+        return Transient(f"Salesforce {action}: the answer was not Salesforce's JSON")
     raise exc
 
 
