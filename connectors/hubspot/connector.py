@@ -199,11 +199,33 @@ def _property_name_like(name: str) -> str:
     return cleaned if cleaned[:1].isalpha() else f"segsync_{cleaned}".rstrip("_")
 
 
-def _options(values: Sequence[str]) -> list[dict[str, Any]]:
+def _options(values: Sequence[str], first_order: int = 0) -> list[dict[str, Any]]:
     return [
         {"label": value, "value": value, "hidden": False, "displayOrder": order}
-        for order, value in enumerate(values)
+        for order, value in enumerate(values, start=first_order)
     ]
+
+
+def _extended_options(current: Sequence[Any], wanted: Sequence[str]) -> list[dict[str, Any]]:
+    """The property's options as they are, with the ``wanted`` values it lacks appended.
+
+    A PATCH replaces the whole option list, so every existing option is sent back exactly as
+    HubSpot holds it: a label, hidden flag, description or order an admin edited stays.
+    """
+    kept = [
+        {
+            "label": option.label,
+            "value": option.value,
+            "description": option.description or "",
+            "hidden": bool(option.hidden),
+            "displayOrder": option.display_order,
+        }
+        for option in current
+    ]
+    present = {option["value"] for option in kept}
+    orders = [o["displayOrder"] for o in kept if isinstance(o["displayOrder"], int)]
+    missing = [value for value in wanted if value not in present]
+    return kept + _options(missing, first_order=max(orders, default=-1) + 1)
 
 
 RETRYABLE_RECORD_CATEGORIES = ("RATE_LIMITS", "LOCKED")
@@ -502,14 +524,12 @@ class HubSpotConnector:
             return
         present = {option.value for option in existing.options or ()}
         if spec.kind != "text" and not set(spec.options) <= present:
-            kept = [option.value for option in existing.options or ()]
-            merged = kept + [value for value in spec.options if value not in present]
             self._call(
                 f"add options to property {spec.name}",
                 self._properties.update_with_http_info,
                 "contacts",
                 spec.name,
-                {"options": _options(merged)},
+                {"options": _extended_options(existing.options or (), spec.options)},
             )
 
     def _ensure_property_group(self) -> None:
