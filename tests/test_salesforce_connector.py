@@ -815,8 +815,8 @@ def test_a_missing_segment_field_is_created_granted_and_checked(
                 "valueSetDefinition": {
                     "sorted": False,
                     "value": [
-                        {"fullName": "A", "label": "A", "default": False},
-                        {"fullName": "B", "label": "B", "default": False},
+                        {"valueName": "A", "label": "A", "default": False},
+                        {"valueName": "B", "label": "B", "default": False},
                     ],
                 },
             },
@@ -863,8 +863,8 @@ def test_an_existing_segment_field_gets_only_its_missing_options(
     connector.ensure_segment_field(SEGMENT)
     values = body(mock.calls[2])["Metadata"]["valueSet"]["valueSetDefinition"]["value"]
     assert values == [
-        {"fullName": "A", "label": "A", "default": False},
-        {"fullName": "B", "label": "B", "default": False},
+        {"valueName": "A", "label": "A", "default": False},
+        {"valueName": "B", "label": "B", "default": False},
     ]
 
 
