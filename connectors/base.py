@@ -246,7 +246,8 @@ class DeletionReading(Protocol):
         and still continue. Merged-away records need not be listed (``Contact.merged_from``)."""
 
 
-AccessStatus = Literal["ok", "failed", "unchecked"]
+AccessStatus = Literal["ok", "failed", "unchecked", "warning"]
+"""``warning``: works today but needs attention (a login method being retired); not a failure."""
 
 
 @dataclass(frozen=True)

@@ -212,6 +212,7 @@ def test_salesforce_fields_not_created_yet_are_unchecked_and_pass(
     assert statuses(report) == {
         "configuration": "ok",
         "reach the CRM": "ok",
+        "login method": "ok",
         "read Contacts": "ok",
         "update Contacts": "ok",
         "write field Segsync_Segment__c": "unchecked",

@@ -38,7 +38,7 @@ from connectors.base import (
     Transient,
     WriteResult,
 )
-from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.client import SalesforceClient, login_check
 from connectors.salesforce.errors import (
     bulk_record_result,
     named_field,
@@ -432,6 +432,7 @@ class SalesforceConnector:
             " and tick Marketing User on its user record (Setup → Users)"
         )
         return [
+            login_check(self.client.method),
             _flag(f"read {plural}", person, "queryable", self._object_grant("Read", plural)),
             _flag(f"update {plural}", person, "updateable", self._object_grant("Edit", plural)),
             *(self._field_check(name, visible.get(name.lower())) for name in segment_fields),

@@ -27,7 +27,6 @@ from connectors.base import (
     SegmentField,
 )
 from connectors.salesforce.client import SalesforceClient
-from connectors.salesforce.errors import FieldGrant
 
 FIELD_TYPES: dict[str, FieldType] = {
     "picklist": "enumeration",
@@ -197,16 +196,13 @@ class ContactFields:
             )
         elif spec.kind != "text":
             self._add_options(field_id, spec)
-        permission_set: PermissionSet | None = None
         problem = ""
         try:
-            permission_set = self._find_permission_set()
-            self._grant(spec.name, permission_set)
+            self._grant(spec.name, self._find_permission_set())
         except (AuthFailed, NotFound, RequestRejected) as exc:
             problem = f" (segsync could not grant it: {exc})"
         if not self._is_updateable(spec.name):
-            name = permission_set.name if permission_set else self.client.settings.permission_set
-            raise AuthFailed(FieldGrant(self.sobject, name).message(spec.name) + problem)
+            raise AuthFailed(self.client.grant.message(spec.name) + problem)
 
     def _custom_field_id(self, name: str) -> str | None:
         soql = format_soql(
@@ -233,45 +229,17 @@ class ContactFields:
             )
 
     def _find_permission_set(self) -> PermissionSet:
-        """The configured permission set, or the only one assigned to the integration user."""
+        """The configured permission set (``permission_set`` in ``[salesforce]``)."""
         if self._permission_set is None:
-            configured = self.client.settings.permission_set
-            self._permission_set = (
-                self._named_permission_set(configured)
-                if configured
-                else self._assigned_permission_set()
+            name = self.client.permission_set
+            rows = self.client.query(
+                "find permission set",
+                format_soql("SELECT Id, Name FROM PermissionSet WHERE Name = {}", name),
             )
+            if not rows:
+                raise NotFound(f"permission set {name} does not exist")
+            self._permission_set = PermissionSet(str(rows[0]["Id"]), str(rows[0]["Name"]))
         return self._permission_set
-
-    def _named_permission_set(self, name: str) -> PermissionSet:
-        rows = self.client.query(
-            "find permission set",
-            format_soql("SELECT Id, Name FROM PermissionSet WHERE Name = {}", name),
-        )
-        if not rows:
-            raise NotFound(f"permission set {name} does not exist")
-        return PermissionSet(str(rows[0]["Id"]), str(rows[0]["Name"]))
-
-    def _assigned_permission_set(self) -> PermissionSet:
-        """The user comes from OAuth's ``userinfo``, which also answers a SOAP session."""
-        user = self.client.call("identify the integration user", lambda sf: sf.oauth2("userinfo"))
-        if not user:
-            raise NotFound("Salesforce did not say who the integration user is (userinfo)")
-        rows = self.client.query(
-            "find the integration user's permission sets",
-            format_soql(
-                "SELECT PermissionSetId, PermissionSet.Name FROM PermissionSetAssignment "
-                "WHERE AssigneeId = {} AND PermissionSet.IsOwnedByProfile = false",
-                user["user_id"],
-            ),
-        )
-        if len(rows) != 1:
-            names = ", ".join(sorted(row["PermissionSet"]["Name"] for row in rows)) or "none"
-            raise AuthFailed(
-                f"set permission_set in [salesforce]: the integration user has {len(rows)} "
-                f"permission sets ({names}) and segsync grants its fields on exactly one"
-            )
-        return PermissionSet(str(rows[0]["PermissionSetId"]), rows[0]["PermissionSet"]["Name"])
 
     def _grant(self, name: str, permission_set: PermissionSet) -> None:
         """Read and Edit on the field through the permission set; idempotent."""
