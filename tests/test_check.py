@@ -218,6 +218,8 @@ def test_salesforce_fields_not_created_yet_are_unchecked_and_pass(
         "write field Segsync_Segment__c": "unchecked",
         "write field Segsync_Segments__c": "unchecked",
         "write field Segsync_Reason__c": "unchecked",
+        "permission set Segsync_Integration": "ok",
+        "create and grant fields": "ok",
         "create campaigns": "ok",
         "add campaign members": "ok",
         "remove campaign members": "ok",

@@ -80,7 +80,10 @@ def error(code: str, message: str, fields: list[str] | None = None) -> dict[str,
 
 
 def grant(sf: Salesforce, field: str, edit: bool = True) -> str:
-    [assignment] = sf.query("SELECT PermissionSetId FROM PermissionSetAssignment")["records"]
+    [assignment] = sf.query(
+        "SELECT PermissionSetId FROM PermissionSetAssignment "
+        "WHERE PermissionSet.IsOwnedByProfile = false"
+    )["records"]
     created = sf.FieldPermissions.create(
         {
             "ParentId": assignment["PermissionSetId"],

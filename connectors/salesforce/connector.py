@@ -39,6 +39,7 @@ from connectors.base import (
     WriteResult,
 )
 from connectors.salesforce.client import SalesforceClient, login_check
+from connectors.salesforce.permissions import setup_checks
 from connectors.salesforce.errors import (
     bulk_record_result,
     named_field,
@@ -436,6 +437,7 @@ class SalesforceConnector:
             _flag(f"read {plural}", person, "queryable", self._object_grant("Read", plural)),
             _flag(f"update {plural}", person, "updateable", self._object_grant("Edit", plural)),
             *(self._field_check(name, visible.get(name.lower())) for name in segment_fields),
+            *setup_checks(self.client),
             _flag("create campaigns", campaign, "createable", campaigns),
             _flag("add campaign members", member, "createable", campaigns),
             _flag("remove campaign members", member, "deletable", campaigns),

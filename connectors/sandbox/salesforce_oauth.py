@@ -18,6 +18,11 @@ Success is 200 ``{access_token, instance_url, id, token_type, issued_at, signatu
 is 400 ``{error, error_description}`` (``invalid_client``, ``invalid_grant``,
 ``unsupported_grant_type``, with Salesforce's descriptions where they are published; the
 assertion descriptions are sandbox text).
+
+``GET /services/oauth2/userinfo`` (OpenID Connect's UserInfo endpoint; Salesforce Help, "Query
+for User Information") answers who a session belongs to: ``sub`` (the identity URL),
+``user_id``, ``organization_id``, ``preferred_username``; an invalid token gets 403
+``Bad_OAuth_Token``.
 """
 
 from __future__ import annotations
@@ -37,11 +42,12 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from connectors.sandbox.salesforce_auth import Sessions
+from connectors.sandbox.salesforce_auth import Sessions, bearer
 from connectors.sandbox.salesforce_schema import ORG_ID
 from connectors.sandbox.server import Request, Response, Router, json_response
 
 TOKEN_PATH = "/services/oauth2/token"
+USERINFO_PATH = "/services/oauth2/userinfo"
 CLIENT_CREDENTIALS = "client_credentials"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 LOGIN_HOSTNAMES = ("login.salesforce.com", "test.salesforce.com")
@@ -103,6 +109,16 @@ class OAuthApi:
     def register(self, router: Router) -> None:
         """Add the token route (no session needed: it makes them)."""
         router.add("POST", TOKEN_PATH, self.token)
+        router.add("GET", USERINFO_PATH, self.userinfo)
+
+    def userinfo(self, request: Request) -> Response:
+        """The user a valid bearer token belongs to (the app's run-as user)."""
+        if not self._sessions.valid(bearer(request.headers.get("Authorization"))):
+            return Response(status=403, body=b"Bad_OAuth_Token", content_type="text/plain")
+        return json_response(200, {
+            "sub": self._identity(), "user_id": self._app.user_id, "organization_id": ORG_ID,
+            "preferred_username": self._app.username, "active": True,
+        })
 
     def token(self, request: Request) -> Response:
         """A session for a valid grant, or 400 ``{error, error_description}``."""
@@ -151,8 +167,11 @@ class OAuthApi:
         if claims["sub"] != self._app.username:
             raise OAuthError("invalid_grant", "user hasn't approved this consumer")
 
+    def _identity(self) -> str:
+        return f"https://login.salesforce.com/id/{ORG_ID}/{self._app.user_id}"
+
     def _issue(self) -> dict[str, str]:
-        identity = f"https://login.salesforce.com/id/{ORG_ID}/{self._app.user_id}"
+        identity = self._identity()
         issued_at = str(time.time_ns() // 1_000_000)
         digest = hmac.new(self._app.consumer_secret.encode(), (identity + issued_at).encode(),
                           hashlib.sha256).digest()

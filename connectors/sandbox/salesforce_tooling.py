@@ -33,6 +33,7 @@ from connectors.sandbox.salesforce_store import (
     SObjectRecord,
 )
 from connectors.sandbox.salesforce_values import format_datetime
+from connectors.sandbox.salesforce_writes import missing_setup_permissions
 from connectors.sandbox.server import Request, Response, Router, json_response
 
 TOOLING = f"{DATA}/tooling"
@@ -167,6 +168,7 @@ class ToolingApi:
 
     def create_field(self, request: Request) -> Response:
         """``POST /tooling/sobjects/CustomField`` → 201 with the new field's id."""
+        self._customizer()
         body = json_body(request)
         metadata = metadata_from_json(body)
         full_name = body.get("FullName") or metadata.get("fullName")
@@ -197,12 +199,21 @@ class ToolingApi:
         """``PATCH /tooling/sobjects/CustomField/{id}`` with ``{"Metadata": {...}}`` (the
         whole definition, as on Salesforce) → 204."""
         field = self._addressed(request)
+        self._customizer()
         metadata = metadata_from_json(json_body(request))
         try:
             define_field(self._store, field.full_name, metadata, "update")
         except FieldProblem as problem:
             raise field_problem(problem) from problem
         return Response(status=204)
+
+    def _customizer(self) -> None:
+        """Creating or changing a field needs Customize Application (403 otherwise; the code
+        is real, the text sandbox text)."""
+        missing = missing_setup_permissions(self._store, ("PermissionsCustomizeApplication",))
+        if missing:
+            raise RestError(403, "INSUFFICIENT_ACCESS_OR_READONLY",
+                            f"insufficient access rights: changing custom fields needs {missing}")
 
     def _addressed(self, request: Request) -> CustomFieldRecord:
         raw = request.params["id"]
