@@ -39,7 +39,6 @@ from connectors.base import (
     WriteResult,
 )
 from connectors.salesforce.client import SalesforceClient, login_check
-from connectors.salesforce.permissions import setup_checks
 from connectors.salesforce.errors import (
     bulk_record_result,
     named_field,
@@ -58,6 +57,7 @@ from connectors.salesforce.paging import (
     rest_page,
     where_clause,
 )
+from connectors.salesforce.permissions import setup_checks
 from connectors.salesforce.records import (
     MODIFIED_FIELD,
     bulk_row,

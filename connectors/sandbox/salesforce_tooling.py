@@ -82,8 +82,8 @@ def _row(field: CustomFieldRecord) -> SObjectRecord:
     return SObjectRecord(field.id, "CustomField", {
         "DeveloperName": field.developer_name, "TableEnumOrId": field.sobject,
         "NamespacePrefix": None, "FullName": field.full_name,
-        "Metadata": _rename_values(field.metadata, METADATA_VALUE_NAME, VALUE_NAME), "CreatedDate": field.created_ms,
-        "LastModifiedDate": field.modified_ms,
+        "Metadata": _rename_values(field.metadata, METADATA_VALUE_NAME, VALUE_NAME),
+        "CreatedDate": field.created_ms, "LastModifiedDate": field.modified_ms,
     })
 
 

@@ -24,7 +24,9 @@ from tests.test_sync_salesforce import write_config
 runner = CliRunner()
 PERMISSIONS = "create and grant fields"
 ASSIGNED = "permission set Segsync_Integration"
-ALL_THREE = "Customize Application, View Setup and Configuration, Manage Profiles and Permission Sets"
+ALL_THREE = (
+    "Customize Application, View Setup and Configuration, Manage Profiles and Permission Sets"
+)
 
 
 def take_from_profile(sf_box: SalesforceSandbox, *permissions: str) -> None:

@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 from connectors.base import AuthFailed
 from connectors.salesforce import SalesforceConnector
 from connectors.sandbox import SalesforceSandbox
+from connectors.sandbox.salesforce_schema import ORG_ID
 from sync.cli import app
 from tests.expectations import salesforce_org, sync_salesforce
 from tests.test_check import check, details, statuses
@@ -91,7 +92,7 @@ def test_the_token_endpoint_takes_client_credentials_in_the_form_or_basic_auth(
     )
     assert (status, list(body)) == (200, RESPONSE_KEYS)
     assert (body["instance_url"], body["token_type"]) == (sf_box.instance_url, "Bearer")
-    assert body["id"] == f"https://login.salesforce.com/id/00D5g000004SbXzEAK/{sf_box.store.user_id}"
+    assert body["id"] == f"https://login.salesforce.com/id/{ORG_ID}/{sf_box.store.user_id}"
     basic = base64.b64encode(f"{app.consumer_key}:{app.consumer_secret}".encode()).decode()
     status, _ = token(sf_box, host, form, headers={"Authorization": f"Basic {basic}"})
     assert status == 200
@@ -209,7 +210,9 @@ def test_wrong_client_credentials_are_auth_failed_with_salesforces_words(
 
 def test_client_credentials_need_the_my_domain(sf_box: SalesforceSandbox) -> None:
     with pytest.raises(AuthFailed) as failed:
-        SalesforceConnector(salesforce_settings(sf_box, **client_credentials(sf_box) | {"domain": "login"}))
+        SalesforceConnector(
+            salesforce_settings(sf_box, **client_credentials(sf_box) | {"domain": "login"})
+        )
     assert str(failed.value) == (
         "Salesforce client credentials log in at the org's My Domain, not login.salesforce.com: "
         'set domain in [salesforce] to it, e.g. "acme.my" for acme.my.salesforce.com (Setup → '
@@ -223,8 +226,8 @@ def test_password_login_is_refused_from_api_65_before_any_call(
 ) -> None:
     sf_box.seed_contacts(10, seed=154)
     config = write_config(tmp_path / "segsync.toml", sf_box, tmp_path / "state")
-    config.write_text(config.read_text().replace("timeout_seconds", 'api_version = "65.0"\n'
-                                                 f'username = "{sf_box.username}"\ntimeout_seconds'))
+    legacy = f'api_version = "65.0"\nusername = "{sf_box.username}"\ntimeout_seconds'
+    config.write_text(config.read_text().replace("timeout_seconds", legacy))
     env = {
         "SEGSYNC_SALESFORCE__PASSWORD": sf_box.password,
         "SEGSYNC_SALESFORCE__SECURITY_TOKEN": sf_box.security_token,
