@@ -38,7 +38,7 @@ Problem = Literal["config", "auth", "crm"]
 """What a failed check calls for: fixing the config, the credentials or permissions, or the
 CRM's reachability."""
 
-STYLES = {"ok": "green", "failed": "bold red", "unchecked": "yellow"}
+STYLES = {"ok": "green", "failed": "bold red", "unchecked": "yellow", "warning": "yellow"}
 FIELD_CHECKS = ("segsync fields", "segment rules")
 """The checks made against the CRM's field list, in order."""
 
