@@ -19,6 +19,8 @@ from sync.config import SegmentConfig, Settings, SyncOptions
 from tests.postgres_server import PostgresServer
 
 TOKEN = "sandbox-test-token"
+collect_ignore = ["plugin_example"]
+"""The example plugin's tests import it installed: test_plugin.py installs it and runs them."""
 
 
 @pytest.fixture
