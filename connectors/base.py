@@ -9,7 +9,7 @@ what the caller should do next (wait, retry, fix configuration, skip a record), 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
@@ -75,6 +75,19 @@ class IdPage:
 
     ids: list[str]
     next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class DeletionPage(IdPage):
+    """A page of deleted contacts' ids that also says which of them a merge deleted.
+
+    ``merged_into`` maps such an id to the record it was merged into (Salesforce's
+    ``MasterRecordId``): as for ``Contact.merged_from``, a caller that remembers the id must
+    carry what it knew of it (list memberships) over to that record, since the CRM moved them.
+    Ids not in it were plainly deleted.
+    """
+
+    merged_into: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -285,7 +298,9 @@ class DeletionReading(Protocol):
     def read_deleted_contacts_page(self, since: datetime, cursor: str | None) -> IdPage:
         """One page of the ids of contacts deleted at or after ``since``, by asking the CRM
         (its recycle bin or archive), never by inference; None starts. Pages may hold no ids
-        and still continue. Merged-away records need not be listed (``Contact.merged_from``)."""
+        and still continue. Merged-away records need not be listed (``Contact.merged_from``);
+        a CRM that marks them among its deleted records (Salesforce) answers with a
+        ``DeletionPage`` naming the record each went into."""
 
 
 @runtime_checkable

@@ -381,11 +381,16 @@ class SyncRun:
         neither segmented nor written. Asked of the CRM, never inferred from a pull.
 
         Both CRMs take a deleted contact out of every list themselves (HubSpot on archiving,
-        Salesforce deletes its campaign members along), so nothing is removed for them.
+        Salesforce deletes its campaign members along), so nothing is removed for them. A
+        contact a merge deleted (Salesforce) is absorbed instead: its lists are the surviving
+        record's now, in the CRM and so in the store (in dry runs too, as for the merges a pull
+        reports), so the plan takes the survivor out of those it does not belong in.
         """
         if since is None or not isinstance(self.connector, DeletionReading):
             return set()
-        deleted = read_deleted(self.connector, since, self.retrier)
+        merges: dict[str, str] = {}
+        deleted = read_deleted(self.connector, since, self.retrier, merges=merges)
+        self.store.absorb_merged(merges)
         if not dry_run:
             self.store.forget_contacts(deleted)
         return deleted

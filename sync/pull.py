@@ -14,7 +14,14 @@ from typing import Protocol, TypeVar
 
 import pandas as pd
 
-from connectors.base import Connector, ContactPage, DeletionReading, IdPage, ListRef
+from connectors.base import (
+    Connector,
+    ContactPage,
+    DeletionPage,
+    DeletionReading,
+    IdPage,
+    ListRef,
+)
 from sync.progress import ProgressSink
 from sync.retry import Retrier
 
@@ -66,7 +73,7 @@ def _collect(
     for old in absorbed:
         rows.pop(old, None)
     if merges is not None:
-        merges.update({old: _survivor(absorbed, old) for old in absorbed})
+        merges.update(_survivors(absorbed))
     frame = (
         pd.DataFrame.from_records(
             list(rows.values()), index=pd.Index(list(rows), dtype=object, name="id")
@@ -77,6 +84,11 @@ def _collect(
     frame = frame.reindex(columns=list(fields)).astype(object)
     times = pd.Series([modified[i] for i in rows], index=frame.index, dtype="datetime64[ns, UTC]")
     return frame.where(frame.notna(), None), times
+
+
+def _survivors(absorbed: Mapping[str, str]) -> dict[str, str]:
+    """Each merged-away id and the record it ended up in."""
+    return {old: _survivor(absorbed, old) for old in absorbed}
 
 
 def _survivor(absorbed: Mapping[str, str], contact_id: str) -> str:
@@ -137,10 +149,28 @@ def read_members(connector: Connector, list_ref: ListRef, retrier: Retrier) -> s
     return {member for page in iter_pages(fetch, retrier) for member in page.ids}
 
 
-def read_deleted(connector: DeletionReading, since: datetime, retrier: Retrier) -> set[str]:
-    """The ids of contacts the CRM says were deleted at or after ``since``."""
+def read_deleted(
+    connector: DeletionReading,
+    since: datetime,
+    retrier: Retrier,
+    *,
+    merges: dict[str, str] | None = None,
+) -> set[str]:
+    """The ids of contacts the CRM says were deleted at or after ``since``.
+
+    ``merges``, when given, is filled as by ``pull_contacts`` with those of them a merge
+    deleted (``DeletionPage.merged_into``) and the record that absorbed each.
+    """
 
     def fetch(cursor: str | None) -> IdPage:
         return connector.read_deleted_contacts_page(since, cursor)
 
-    return {contact_id for page in iter_pages(fetch, retrier) for contact_id in page.ids}
+    deleted: set[str] = set()
+    merged_into: dict[str, str] = {}
+    for page in iter_pages(fetch, retrier):
+        deleted.update(page.ids)
+        if isinstance(page, DeletionPage):
+            merged_into.update(page.merged_into)
+    if merges is not None:
+        merges.update(_survivors(merged_into))
+    return deleted

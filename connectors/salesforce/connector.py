@@ -25,6 +25,7 @@ from connectors.base import (
     AuthFailed,
     ConnectorLimits,
     ContactPage,
+    DeletionPage,
     FieldInfo,
     FieldType,
     IdPage,
@@ -81,6 +82,8 @@ CAMPAIGN_NAME_LENGTH = 80
 """Campaign.Name's length (Salesforce's object reference: Name, string, 80)."""
 PICKLIST_VALUE_LENGTH = 255
 """The longest picklist value (API name) Salesforce accepts."""
+MASTER_RECORD_FIELD = "MasterRecordId"
+"""On a Contact or Lead a merge deleted: the record it was merged into."""
 
 
 def select_list(fields: Sequence[str]) -> tuple[str, ...]:
@@ -168,15 +171,20 @@ class SalesforceConnector:
         """The records a full pull lists, by ``SELECT COUNT()`` with the pull's own filter."""
         return self._count()
 
-    def read_deleted_contacts_page(self, since: datetime, cursor: str | None) -> IdPage:
+    def read_deleted_contacts_page(self, since: datetime, cursor: str | None) -> DeletionPage:
         """Records in the recycle bin deleted since ``since`` (with the incremental overlap):
         ``queryAll`` with ``IsDeleted = true``, and ``SystemModstamp``, which a delete sets.
         Chosen over ``sobjects/{type}/deleted`` because it pages like every other query and
         takes any start, where that endpoint refuses a window older than the bin's 15 days.
-        A merge's losing records are deleted too, so they are listed here."""
+
+        A merge's losing records are deleted too, with ``MasterRecordId`` set to the record
+        they were merged into, which took over their campaign members (``merge()`` in the SOAP
+        API reference, which points to ``queryAll`` for the records a merge deleted; Apex
+        "Triggers and Merge Statements" for ``MasterRecordId``): the page names those in
+        ``merged_into``."""
         query = KeyedQuery(
             self.sobject,
-            select_list(()),
+            select_list((MASTER_RECORD_FIELD,)),
             key=MODIFIED_FIELD,
             where=(
                 "IsDeleted = true",
@@ -187,8 +195,15 @@ class SalesforceConnector:
         records, next_cursor = rest_page(
             self.client, f"read deleted {self.sobject}s", query, decode(cursor)
         )
-        ids = [str(record["Id"]) for record in records]
-        return IdPage(ids=ids, next_cursor=encode(next_cursor))
+        return DeletionPage(
+            ids=[str(record["Id"]) for record in records],
+            next_cursor=encode(next_cursor),
+            merged_into={
+                str(record["Id"]): str(record[MASTER_RECORD_FIELD])
+                for record in records
+                if record.get(MASTER_RECORD_FIELD)
+            },
+        )
 
     def _since(self, since: datetime) -> datetime:
         """Where a query for changes since ``since`` starts: ``incremental_overlap_seconds``

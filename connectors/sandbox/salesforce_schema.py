@@ -145,6 +145,13 @@ def _owner() -> FieldDef:
     return _ref("OwnerId", "Owner ID", "User", "Owner", nillable=False)
 
 
+def _master_record(sobject: str) -> FieldDef:
+    """Set on a record a merge deleted, to the record it lost to (Apex Developer Guide,
+    "Triggers and Merge Statements": a record deleted after losing a merge has its
+    ``MasterRecordId`` set to the id of the winning record); null on every other record."""
+    return _read_only(_ref("MasterRecordId", "Master Record ID", sobject, "MasterRecord"))
+
+
 def _full_name() -> FieldDef:
     return FieldDef("Name", "Full Name", "string", length=121, createable=False,
                     updateable=False, computed=True)
@@ -208,6 +215,7 @@ CONTACT = ObjectDef("Contact", "Contact", "Contacts", "003", (
     _picklist("LeadSource", "Lead Source", LEAD_SOURCES),
     _boolean("HasOptedOutOfEmail", "Email Opt Out"),
     _owner(),
+    _master_record("Contact"),
     *_audit_fields(),
     *_behaviour_fields(with_firmographics=True),
 ), custom_fields_allowed=True)
@@ -235,6 +243,7 @@ LEAD = ObjectDef("Lead", "Lead", "Leads", "00Q", (
     _read_only(FieldDef("ConvertedDate", "Converted Date", "date")),
     _boolean("HasOptedOutOfEmail", "Email Opt Out"),
     _owner(),
+    _master_record("Lead"),
     *_audit_fields(),
     *_behaviour_fields(with_firmographics=False),
 ), custom_fields_allowed=True)

@@ -463,16 +463,7 @@ class SalesforceStore:
                 if contact.deleted_ms is not None:
                     raise KeyError(f"contact {contact_id!r} is deleted")
                 self.write(contact, {})
-            for member in self.rows("CampaignMember"):
-                if member.values.get("LeadId") != lead.id:
-                    continue
-                campaign = member.values["CampaignId"]
-                if self.membership(campaign, contact.id) is not None:
-                    self.soft_delete(member)
-                    continue
-                del self._memberships[(campaign, lead.id)]
-                self.write(member, {"ContactId": contact.id})
-                self._memberships[(campaign, contact.id)] = member.id
+            self._move_members(lead, contact, "ContactId")
             self.write(lead, {
                 "IsConverted": True, "Status": "Closed - Converted",
                 "ConvertedContactId": contact.id,
@@ -480,6 +471,51 @@ class SalesforceStore:
                 "ConvertedDate": time.strftime("%Y-%m-%d", time.gmtime(now / 1000)),
             })
             return contact.id
+
+    def merge(self, sobject: str, master_id: str, *merged_ids: str) -> None:
+        """A person merges up to two duplicates of a contact or lead into ``master_id``.
+
+        Salesforce's ``merge()`` (SOAP API reference; Apex "Merging Records" and "Triggers and
+        Merge Statements"): up to three records of one type become one; the master keeps its
+        values and is saved (an update: ``SystemModstamp`` moves); the others are deleted,
+        to the recycle bin where only ``queryAll`` sees them, with ``MasterRecordId`` set to
+        the master; their related records, campaign members included, are reparented to the
+        master. Where the master is already a member of a campaign, its member stays and the
+        duplicate's goes, as for a conversion (see ``convert_lead``). KeyError for an id that
+        is not a live record of that type, or a converted lead; ValueError for more than two
+        duplicates or the master named among them.
+        """
+        if len(merged_ids) > 2 or master_id in merged_ids:
+            raise ValueError("merge takes a master and one or two other records")
+        link = {"Contact": "ContactId", "Lead": "LeadId"}[self.known_schema(sobject).name]
+        with self._lock:
+            master, *merged = (self._mergeable(sobject, i) for i in (master_id, *merged_ids))
+            for duplicate in merged:
+                self._move_members(duplicate, master, link)
+                self._remember(duplicate.id, duplicate)
+                duplicate.values["MasterRecordId"] = master.id
+                self.soft_delete(duplicate)
+            self.write(master, {})
+
+    def _mergeable(self, sobject: str, record_id: str) -> SObjectRecord:
+        record = self._known(sobject, record_id)
+        if record.deleted_ms is not None or record.values.get("IsConverted"):
+            raise KeyError(f"{sobject} {record_id!r} is deleted or converted")
+        return record
+
+    def _move_members(self, person: SObjectRecord, to: SObjectRecord, link: str) -> None:
+        """Give ``person``'s campaign members to ``to`` by setting ``link`` (``ContactId``,
+        ``LeadId``) on them; in a campaign ``to`` is already a member of, the member goes."""
+        for member in self.rows("CampaignMember"):
+            if person.id not in (member.values.get("ContactId"), member.values.get("LeadId")):
+                continue
+            campaign = member.values["CampaignId"]
+            if self.membership(campaign, to.id) is not None:
+                self.soft_delete(member)
+                continue
+            del self._memberships[_membership(member)]
+            self.write(member, {link: to.id})
+            self._memberships[_membership(member)] = member.id
 
     def _contact_from_lead(self, lead: SObjectRecord, now: int) -> SObjectRecord:
         """The account and contact a conversion creates from a lead's values."""
