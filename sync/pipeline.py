@@ -12,6 +12,7 @@ against the CRM's own field list right after it is read.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,13 +20,21 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
-from connectors.base import Connector, FieldInfo, ListRef, WriteResult
+from connectors.base import Connector, FieldInfo, ListDeleting, ListRef, WriteResult
 from segment_core.segments import Segment
-from sync.config import Settings
+from sync.config import ConfigError, Settings
 from sync.execute import ExecutionResult, Executor
 from sync.guardrails import GuardrailTripped, guardrail_problems
 from sync.pacing import BudgetExhausted, Pacer
-from sync.plan import Plan, SegmentTarget, build_plan, kept_out_of_lists
+from sync.ownership import claim_list
+from sync.plan import (
+    OrphanList,
+    Plan,
+    SegmentTarget,
+    build_plan,
+    emptying_changes,
+    kept_out_of_lists,
+)
 from sync.progress import ProgressSink
 from sync.pull import pull_changed_contacts, pull_contacts, read_members
 from sync.retry import Retrier, RetryPolicy
@@ -88,6 +97,8 @@ class StoreCheckpoint:
         added: Iterable[str] = (),
         removed: Iterable[str] = (),
         failures: Sequence[WriteResult] = (),
+        created: ListRef | None = None,
+        deleted: bool = False,
     ) -> None:
         self.seq += 1
         self.store.record_batch(
@@ -103,6 +114,8 @@ class StoreCheckpoint:
                 RecordFailure(f.contact_id, self.run_id, f.code, f.message, f.retryable, 0)
                 for f in failures
             ],
+            created=(created.id, created.name) if created else None,
+            deleted=deleted,
         )
 
 
@@ -148,6 +161,7 @@ class SyncRun:
 
     def execute(self, *, dry_run: bool, force: bool, full: bool, refit: bool) -> SyncOutcome:
         """Read, segment, plan and check; then, unless ``dry_run``, apply the plan."""
+        self._check_orphan_action()
         fields = {info.name: info for info in self.retrier.call(self.connector.describe_fields)}
         config = SegmentationConfig.bind(
             self.settings, {name: info.type for name, info in fields.items()}
@@ -190,6 +204,7 @@ class SyncRun:
                 contacts=len(segmentation.assignments),
                 previous_contacts=cursor[1] if cursor else None,
                 full_pull=mode == "full",
+                first_sync_values=None if self.store.has_written() else current,
             )
             + segmentation.validation_problems()
         )
@@ -240,6 +255,7 @@ class SyncRun:
     ) -> tuple[Plan, dict[str, set[str]], dict[str, set[str]]]:
         """The plan, the contacts kept out of each list (holdout, opt-out) and the lists' members."""
         lists, members = self._lists(targets, read_all=read_all, dry_run=dry_run)
+        orphans, orphan_members = self._orphans(targets, dry_run=dry_run)
         kept_out = kept_out_of_lists(
             targets,
             segmentation.assignments,
@@ -256,6 +272,11 @@ class SyncRun:
             members=members,
             kept_out=kept_out,
             skip_writes=self._given_up(),
+        )
+        plan = dataclasses.replace(
+            plan,
+            orphans=orphans,
+            list_changes=plan.list_changes + emptying_changes(orphans, orphan_members),
         )
         return plan, kept_out, members
 
@@ -327,8 +348,17 @@ class SyncRun:
     def _lists(
         self, targets: Sequence[SegmentTarget], *, read_all: bool, dry_run: bool
     ) -> tuple[dict[str, ListRef | None], dict[str, set[str]]]:
-        """Each segment's list and members: read from the CRM, or from the state store."""
-        known = {} if read_all else self.store.members()
+        """Each segment's list and members: read from the CRM, or from the state store.
+
+        Every list found must be segsync's own (``claim_list``), checked before any write.
+        An incremental run trusts the members it remembers only while the CRM reports the
+        same member count: hand edits do not bump contacts' modification dates, so a list
+        whose size differs is read again (a hand swap that keeps the size waits for the next
+        full run).
+        """
+        tracked = self.store.members()
+        known = {} if read_all else tracked
+        owned = self.store.owned_lists()
         lists: dict[str, ListRef | None] = {}
         members: dict[str, set[str]] = {}
         for target in targets:
@@ -336,13 +366,56 @@ class SyncRun:
             lists[target.name] = found
             if found is None:
                 members[target.name] = set()
-            elif target.name in known:
-                members[target.name] = known[target.name]
+                continue
+            claimed = claim_list(
+                target,
+                found,
+                owned.get(target.name),
+                tracked=target.name in tracked,
+                adopt=self.options.adopt_lists,
+                source=self.settings.source,
+            )
+            if claimed and not dry_run:
+                self.store.own_list(target.name, found.id, found.name)
+            remembered = known.get(target.name)
+            if remembered is not None and found.size in (None, len(remembered)):
+                members[target.name] = remembered
             else:
                 members[target.name] = read_members(self.connector, found, self.retrier)
                 if not dry_run:
                     self.store.replace_members(target.name, members[target.name])
         return lists, members
+
+    def _orphans(
+        self, targets: Sequence[SegmentTarget], *, dry_run: bool
+    ) -> tuple[tuple[OrphanList, ...], dict[str, set[str]]]:
+        """The owned lists of segments no longer configured, and the members of those this
+        run empties. A list gone from the CRM (or renamed by hand) is reported once, then
+        forgotten."""
+        configured = {target.name for target in targets}
+        action = self.options.orphan_lists
+        orphans: list[OrphanList] = []
+        members: dict[str, set[str]] = {}
+        for segment, owned in sorted(self.store.owned_lists().items()):
+            if segment in configured:
+                continue
+            found = self.retrier.call(self.connector.find_list, owned.list_name)
+            if found is None or found.id != owned.list_id:
+                found = None
+                if not dry_run:
+                    self.store.forget_list(segment)
+            elif action == "empty" and found.size != 0:
+                members[segment] = read_members(self.connector, found, self.retrier)
+            size = len(members[segment]) if segment in members else found and found.size
+            orphans.append(OrphanList(segment, owned.list_name, found, size, action))
+        return tuple(orphans), members
+
+    def _check_orphan_action(self) -> None:
+        if self.options.orphan_lists == "delete" and not isinstance(self.connector, ListDeleting):
+            raise ConfigError(
+                f"{self.settings.source}: sync.orphan_lists = \"delete\", but the "
+                f"{self.connector.name} connector cannot delete lists: use \"keep\" or \"empty\""
+            )
 
     def _opted_out(self, typed: pd.DataFrame) -> set[str]:
         name = self.options.opt_out_field

@@ -9,6 +9,8 @@ It goes through SQLAlchemy Core, so a PostgreSQL URL works the same. It holds:
 - ``synced`` and ``members``: what the CRM holds of segsync's fields and lists, as last seen or
   written, so an incremental run plans without re-reading everything;
 - ``record_failures``: per-record rejections, with attempts, so they are retried but not forever;
+- ``owned_lists``: the CRM list of each segment that segsync created (or was told to adopt),
+  by id: a list that merely has a segment's list name is never taken over silently;
 - ``cursors``, ``locks`` and ``models`` (cluster models).
 """
 
@@ -99,6 +101,15 @@ members = Table(
     Column("segment", String(300), primary_key=True),
     Column("contact_id", String(64), primary_key=True),
 )
+owned_lists = Table(
+    "owned_lists",
+    metadata,
+    Column("sync_name", String(200), primary_key=True),
+    Column("segment", String(300), primary_key=True),
+    Column("list_id", String(64), nullable=False),
+    Column("list_name", String(300), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
 record_failures = Table(
     "record_failures",
     metadata,
@@ -168,6 +179,16 @@ class RunRecord:
         if self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class OwnedList:
+    """A CRM list segsync owns: the one it created (or adopted) for ``segment``."""
+
+    segment: str
+    list_id: str
+    list_name: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -345,8 +366,14 @@ class StateStore:
         added: Iterable[str] = (),
         removed: Iterable[str] = (),
         failures: Sequence[RecordFailure] = (),
+        created: tuple[str, str] | None = None,
+        deleted: bool = False,
     ) -> None:
-        """Remember that a batch reached the CRM, and what the CRM now holds because of it."""
+        """Remember that a batch reached the CRM, and what the CRM now holds because of it.
+
+        ``created`` is the (id, name) of the list a ``list_create`` batch made for segment
+        ``target``; ``deleted`` says a ``list_delete`` batch deleted that segment's list.
+        """
         with self.transaction() as tx:
             tx.execute(
                 insert(run_batches).values(
@@ -363,6 +390,65 @@ class StateStore:
                 self._remove_members(tx, target, removed)
             for failure in failures:
                 self._record_failure(tx, failure)
+            if created is not None:
+                self._own(tx, target, *created)
+            if deleted:
+                self._forget_list(tx, target)
+
+    # -- owned lists -------------------------------------------------------------------------
+
+    def owned_lists(self) -> dict[str, OwnedList]:
+        """The list segsync owns for each segment, by segment."""
+        query = select(owned_lists).where(owned_lists.c.sync_name == self.sync_name)
+        with self.engine.connect() as connection:
+            return {
+                row.segment: OwnedList(
+                    row.segment, row.list_id, row.list_name, _aware(row.created_at)  # type: ignore[arg-type]
+                )
+                for row in connection.execute(query)
+            }
+
+    def own_list(self, segment: str, list_id: str, list_name: str) -> None:
+        """Take a list the config adopts (or an older segsync made) as the segment's own."""
+        with self.transaction() as tx:
+            self._own(tx, segment, list_id, list_name)
+
+    def forget_list(self, segment: str) -> None:
+        """A list gone from the CRM: neither owned nor its members remembered any more."""
+        with self.transaction() as tx:
+            self._forget_list(tx, segment)
+
+    def _forget_list(self, tx: Connection, segment: str) -> None:
+        for table in (owned_lists, members):
+            tx.execute(
+                delete(table).where(
+                    table.c.sync_name == self.sync_name, table.c.segment == segment
+                )
+            )
+
+    def _own(self, tx: Connection, segment: str, list_id: str, list_name: str) -> None:
+        """One list per segment: a new one (the old deleted by hand) replaces the old."""
+        where = (owned_lists.c.sync_name == self.sync_name) & (owned_lists.c.segment == segment)
+        tx.execute(delete(owned_lists).where(where))
+        tx.execute(
+            insert(owned_lists).values(
+                sync_name=self.sync_name,
+                segment=segment,
+                list_id=list_id,
+                list_name=list_name,
+                created_at=utcnow(),
+            )
+        )
+
+    def has_written(self) -> bool:
+        """Whether any run of this sync ever had a batch acknowledged by the CRM."""
+        query = (
+            select(run_batches.c.run_id)
+            .join(runs, runs.c.id == run_batches.c.run_id)
+            .where(runs.c.sync_name == self.sync_name)
+            .limit(1)
+        )
+        return self._first(query) is not None
 
     # -- synced state ----------------------------------------------------------------------
 
