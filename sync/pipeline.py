@@ -357,7 +357,6 @@ class SyncRun:
         full run).
         """
         tracked = self.store.members()
-        known = {} if read_all else tracked
         owned = self.store.owned_lists()
         lists: dict[str, ListRef | None] = {}
         members: dict[str, set[str]] = {}
@@ -377,8 +376,9 @@ class SyncRun:
             )
             if claimed and not dry_run:
                 self.store.own_list(target.name, found.id, found.name)
-            remembered = known.get(target.name)
-            if remembered is not None and found.size in (None, len(remembered)):
+            # The store keeps no row for an empty list: a size of 0 needs no read either.
+            remembered = tracked.get(target.name, set() if found.size == 0 else None)
+            if not read_all and remembered is not None and found.size in (None, len(remembered)):
                 members[target.name] = remembered
             else:
                 members[target.name] = read_members(self.connector, found, self.retrier)
