@@ -2,8 +2,9 @@
 
 Exit codes: 0 done, 1 done but some records were refused, 2 configuration error,
 3 authentication error (bad credentials or a missing permission), 4 guardrail abort (nothing
-written; ``plan`` prints its whole plan with the guardrail problems and exits 4 too), 5 request budget spent (resumable), 6 the CRM kept failing after retries (or could
-not be reached), 7 another run of the sync is in progress.
+written; ``plan`` prints its whole plan with the guardrail problems and exits 4 too), 5 request
+budget spent (resumable), 6 the CRM kept failing after retries (or could not be reached),
+7 another run of the sync is in progress.
 """
 
 from __future__ import annotations

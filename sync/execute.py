@@ -112,7 +112,7 @@ class Executor:
         return self.result
 
     def _delete_orphans(self, orphans: Sequence[OrphanList]) -> None:
-        """Delete the orphan lists ``orphan_lists = "delete"`` names; the checkpoint forgets them."""
+        """Delete the orphan lists ``orphan_lists = "delete"`` names; the store forgets them."""
         for orphan in orphans:
             if orphan.to_delete:
                 assert orphan.list_ref is not None and isinstance(self.connector, ListDeleting)

@@ -220,12 +220,14 @@ def list_changes(
     return tuple(changes)
 
 
-def emptying_changes(orphans: Sequence[OrphanList], members: Mapping[str, set[str]]) -> tuple[
-    ListChange, ...
-]:
+def emptying_changes(
+    orphans: Sequence[OrphanList], members: Mapping[str, set[str]]
+) -> tuple[ListChange, ...]:
     """The removals that empty the orphan lists ``orphan_lists = "empty"`` acts on."""
     return tuple(
-        ListChange(o.segment, o.list_name, o.list_ref, (), tuple(sorted(members[o.segment], key=_id_order)))
+        ListChange(
+            o.segment, o.list_name, o.list_ref, (), tuple(sorted(members[o.segment], key=_id_order))
+        )
         for o in orphans
         if o.action == "empty" and o.list_ref is not None and members.get(o.segment)
     )

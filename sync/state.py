@@ -401,12 +401,7 @@ class StateStore:
         """The list segsync owns for each segment, by segment."""
         query = select(owned_lists).where(owned_lists.c.sync_name == self.sync_name)
         with self.engine.connect() as connection:
-            return {
-                row.segment: OwnedList(
-                    row.segment, row.list_id, row.list_name, _aware(row.created_at)  # type: ignore[arg-type]
-                )
-                for row in connection.execute(query)
-            }
+            return {row.segment: _owned(row) for row in connection.execute(query)}
 
     def own_list(self, segment: str, list_id: str, list_name: str) -> None:
         """Take a list the config adopts (or an older segsync made) as the segment's own."""
@@ -703,6 +698,12 @@ def _run(row: Any) -> RunRecord:
     values["started_at"] = _aware(values["started_at"])
     values["finished_at"] = _aware(values["finished_at"])
     return RunRecord(**values)
+
+
+def _owned(row: Any) -> OwnedList:
+    created = _aware(row.created_at)
+    assert created is not None  # the column is NOT NULL
+    return OwnedList(row.segment, row.list_id, row.list_name, created)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -141,9 +141,9 @@ def print_summary(console: Console, outcome: SyncOutcome, title: str) -> None:
     )
     print_segment_checks(console, outcome)
     for line in orphan_lines(outcome):
-        console.print(line, highlight=False, markup=False)
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
     for problem in outcome.problems:
-        console.print(f"Guardrail: {problem}", highlight=False, markup=False)
+        console.print(f"Guardrail: {problem}", highlight=False, markup=False, soft_wrap=True)
     if outcome.dry_run:
         print_plan_sample(console, outcome)
 
@@ -172,7 +172,10 @@ def orphan_lines(outcome: SyncOutcome) -> list[str]:
     """One line per list of a segment no longer configured, and what this run does with it."""
     lines = []
     for orphan in outcome.plan.orphans:
-        head = f"Orphan list {orphan.list_name!r} (segment {orphan.segment!r} is no longer configured)"
+        head = (
+            f"Orphan list {orphan.list_name!r} (segment {orphan.segment!r} is no longer "
+            f"configured)"
+        )
         if orphan.list_ref is None:
             lines.append(f"{head}: gone from the CRM, forgotten")
             continue

@@ -8,7 +8,9 @@ that differ; the ordinary plan then repairs them. A run with no drift reads no m
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -35,9 +37,7 @@ MEMBER_CHANGES = (
 )
 
 
-def _run(config: Path) -> dict:
-    import json
-
+def _run(config: Path) -> dict[str, Any]:
     result = runner.invoke(app, ["sync", "--config", str(config), "--json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.output)

@@ -58,7 +58,8 @@ def test_a_persons_list_with_a_segments_name_stops_the_run_before_any_write(
     result = runner.invoke(app, [*command, "--config", str(config)])
 
     assert result.exit_code == 2, result.output
-    assert result.output.strip().splitlines()[-1] == _refusal(config, "segsync: Big", theirs.list_id, "Big")
+    refusal = _refusal(config, "segsync: Big", theirs.list_id, "Big")
+    assert result.output.strip().splitlines()[-1] == refusal
     assert writes_among(crm.calls) == {}
     assert crm.store.list_members(str(theirs.list_id)) == set(ids[:3])
     assert crm.store.property("segsync_segment") is None
