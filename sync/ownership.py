@@ -27,7 +27,8 @@ def claim_list(
     """Whether segsync must now record ``found`` as the segment's list; a ``ConfigError`` when
     it may not change it.
 
-    Owned lists pass. A list the config adopts (``sync.adopt_lists``) is taken over. A list
+    Owned lists pass (one whose creation was under way, found by name, is recorded by id
+    now). A list the config adopts (``sync.adopt_lists``) is taken over. A list
     of a store written before segsync recorded its lists is recognised, once, by the members
     the store already tracks for the segment (from earlier runs) while it owns no list for it.
     """
@@ -38,8 +39,8 @@ def claim_list(
             f"HubSpot DYNAMIC list), so segsync cannot manage it: rename or delete it in the "
             f"CRM, or change sync.list_name_pattern"
         )
-    if owned is not None and owned.list_id == found.id:
-        return False
+    if owned is not None and owned.matches(found):
+        return owned.list_id != found.id  # a creation under way when a run was killed
     if found.name.casefold() in {name.casefold() for name in adopt}:
         return True
     if owned is None and tracked:

@@ -283,6 +283,9 @@ class SyncRun:
     def _apply(self, plan: Plan) -> ExecutionResult:
         """Write the plan, each acknowledged batch checkpointed; forget contacts that are gone."""
         checkpoint = StoreCheckpoint(self.store, self.run_id)
+        self.store.intend_lists(
+            {c.segment: c.list_name for c in plan.list_changes if c.list_ref is None}
+        )
         result = Executor(self.connector, self.retrier, self.progress, checkpoint).run(plan)
         self.store.forget_contacts(result.missing)
         return result
@@ -400,7 +403,7 @@ class SyncRun:
             if segment in configured:
                 continue
             found = self.retrier.call(self.connector.find_list, owned.list_name)
-            if found is None or found.id != owned.list_id:
+            if found is None or not owned.matches(found):
                 found = None
                 if not dry_run:
                     self.store.forget_list(segment)

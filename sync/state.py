@@ -47,6 +47,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from connectors.base import ListRef
+
 metadata = MetaData()
 
 runs = Table(
@@ -181,6 +183,10 @@ class RunRecord:
         return (self.finished_at - self.started_at).total_seconds()
 
 
+PENDING_LIST_ID = ""
+"""The list id of an owned list segsync set out to create and has not seen created yet."""
+
+
 @dataclass(frozen=True)
 class OwnedList:
     """A CRM list segsync owns: the one it created (or adopted) for ``segment``."""
@@ -189,6 +195,13 @@ class OwnedList:
     list_id: str
     list_name: str
     created_at: datetime
+
+    def matches(self, found: ListRef) -> bool:
+        """Whether ``found`` is this list: its id, or (while its creation was under way) its
+        name."""
+        if self.list_id == PENDING_LIST_ID:
+            return self.list_name.casefold() == found.name.casefold()
+        return self.list_id == found.id
 
 
 @dataclass(frozen=True)
@@ -402,6 +415,13 @@ class StateStore:
         query = select(owned_lists).where(owned_lists.c.sync_name == self.sync_name)
         with self.engine.connect() as connection:
             return {row.segment: _owned(row) for row in connection.execute(query)}
+
+    def intend_lists(self, names: Mapping[str, str]) -> None:
+        """Before creating lists (segment → list name): a run killed between a create and
+        its checkpoint leaves a list that the next run must still know as its own."""
+        with self.transaction() as tx:
+            for segment, list_name in names.items():
+                self._own(tx, segment, PENDING_LIST_ID, list_name)
 
     def own_list(self, segment: str, list_id: str, list_name: str) -> None:
         """Take a list the config adopts (or an older segsync made) as the segment's own."""

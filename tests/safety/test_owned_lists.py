@@ -13,14 +13,19 @@ import pytest
 from sqlalchemy import delete
 from typer.testing import CliRunner
 
+from connectors.base import Transient
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import SalesforceSandbox, SandboxCRM
 from sync.cli import app
 from sync.config import ConfigError
+from sync.pipeline import run_sync
+from sync.progress import SilentProgress
+from sync.retry import RetryPolicy
 from sync.state import StateStore, owned_lists
-from tests.conftest import TOKEN, writes_among
+from tests.conftest import TOKEN, make_settings, writes_among
 from tests.expectations import (
     SALESFORCE_CONTACTS,
+    SEGMENTS,
     assert_crm_holds_desired_state,
     expected_segments,
     salesforce_org,
@@ -137,6 +142,33 @@ def test_lists_of_a_store_from_before_ownership_are_taken_once_then_guarded(
         sync(connector, crm, tmp_path, full=True)
     assert f"a CRM list named 'segsync: Big' (id {theirs.list_id})" in str(refused.value)
     assert crm.store.list_members(str(theirs.list_id)) == set()
+
+
+def test_a_list_whose_creation_was_cut_short_is_still_segsyncs_own(
+    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+) -> None:
+    ids = crm.seed_contacts(200, seed=106)
+    crm.inject_faults("disconnect", 1, "POST /crm/v3/lists", after_commit=True)
+    with pytest.raises(Transient):  # the list was made, its answer lost, and the run ended
+        run_sync(
+            connector,
+            make_settings(crm, SEGMENTS, tmp_path),
+            dry_run=False,
+            progress=SilentProgress(),
+            retry=RetryPolicy(attempts=1),
+        )
+    made = crm.store.list_by_name("segsync: Big")["listId"]
+
+    sync(connector, crm, tmp_path)
+
+    assert crm.calls["POST /crm/v3/lists"] == 3  # Big's once, Engaged's and Buyers' after
+    assert crm.store.list_by_name("segsync: Big")["listId"] == made
+    assert_crm_holds_desired_state(crm, ids)
+    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}", "default")
+    try:
+        assert store.owned_lists()["Big"].list_id == made
+    finally:
+        store.close()
 
 
 def test_a_campaign_segsync_did_not_create_stops_a_salesforce_run(
