@@ -404,12 +404,14 @@ class SyncRun:
                 continue
             found = self.retrier.call(self.connector.find_list, owned.list_name)
             if found is None or not owned.matches(found):
-                found = None
                 if not dry_run:
                     self.store.forget_list(segment)
-            elif action == "empty" and found.size != 0:
+                orphans.append(OrphanList(segment, owned.list_name, None, None, action))
+                continue
+            size = found.size
+            if action == "empty" and size != 0:
                 members[segment] = read_members(self.connector, found, self.retrier)
-            size = len(members[segment]) if segment in members else found and found.size
+                size = len(members[segment])
             orphans.append(OrphanList(segment, owned.list_name, found, size, action))
         return tuple(orphans), members
 

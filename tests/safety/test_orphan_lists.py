@@ -15,9 +15,18 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import SalesforceSandbox, SandboxCRM
 from sync.cli import app
+from sync.guardrails import GuardrailTripped
+from sync.pipeline import SyncOutcome, run_sync
+from sync.progress import SilentProgress
 from tests.conftest import TOKEN, writes_among
+from tests.expectations import (
+    SALESFORCE_CONTACTS,
+    salesforce_org,
+    salesforce_sync_settings,
+    sync_salesforce,
+)
 from tests.safety.configs import write_config
 
 runner = CliRunner()
@@ -134,3 +143,34 @@ def test_deleting_an_orphan_list_needs_force_then_deletes_and_forgets_it(
     assert crm.store.list_members(buyers) == members  # HubSpot keeps a deleted list restorable
     assert forced["orphan_lists"][0]["action"] == "delete"
     assert after["orphan_lists"] == []
+
+
+def test_an_orphan_salesforce_campaign_is_deleted_when_forced(
+    sf_box: SalesforceSandbox, tmp_path: Path
+) -> None:
+    sf_box.seed_contacts(150, seed=132)
+    with salesforce_org(sf_box) as org:
+        sync_salesforce(org, tmp_path)
+        buyers = sf_box.store.campaign_by_name("segsync: Buyers")["Id"]
+        members = sf_box.store.campaign_members(buyers)
+        settings = salesforce_sync_settings(
+            org, tmp_path, SALESFORCE_CONTACTS, orphan_lists="delete"
+        )
+        settings.segments = [s for s in settings.segments if s.name != "Buyers"]
+
+        def run_salesforce(force: bool) -> SyncOutcome:
+            return run_sync(
+                org, settings, dry_run=False, progress=SilentProgress(), force=force
+            )
+
+        with pytest.raises(GuardrailTripped):
+            run_salesforce(force=False)
+        assert sf_box.store.campaign_members(buyers) == members
+        forced = run_salesforce(force=True)
+        after = run_salesforce(force=False)
+
+    assert [(o.segment, o.members, o.action) for o in forced.plan.orphans] == [
+        ("Buyers", len(members), "delete")
+    ]
+    assert sf_box.store.campaign_by_name("segsync: Buyers") is None
+    assert after.plan.orphans == ()
