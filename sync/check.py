@@ -1,8 +1,8 @@
 """``segsync check``: is this config ready to sync? Nothing is written to the CRM.
 
 It validates the config, reaches the CRM with its credentials, confirms every permission a
-sync needs (the connector's own probes, ``connectors.base.AccessChecking``) and checks the
-segment rules against the CRM's fields. Each step is a row with, when it failed, what to do
+sync needs (the connector's own probes, ``connectors.base.AccessChecking``), checks the
+segment rules against the CRM's fields and that the rule segments' lists are segsync's own. Each step is a row with, when it failed, what to do
 about it. The first failed row says what kind of problem it is, which the command line turns
 into its exit code, so a deploy script can tell a config mistake from a missing permission
 from a CRM that cannot be reached.
@@ -23,7 +23,10 @@ from rich.table import Table
 from connectors.base import AccessCheck, AccessChecking, AuthFailed, Connector, ConnectorError
 from connectors.registry import UnknownConnector
 from sync.config import ConfigError, Settings, load_settings
+from sync.ownership import claim_list
+from sync.plan import SegmentTarget
 from sync.segmentation import SegmentationConfig
+from sync.state import StateStore
 
 Problem = Literal["config", "auth", "crm"]
 """What a failed check calls for: fixing the config, the credentials or permissions, or the
@@ -91,7 +94,10 @@ def _crm_checks(connector: Connector, settings: Settings) -> list[tuple[AccessCh
     ]
     rows += [(check, "auth") for check in access]
     refused = any(check.status == "failed" for check in access)
-    return rows + [_rules_check(connector, settings, refused=refused)]
+    rules = _rules_check(connector, settings, refused=refused)
+    if refused or rules[0].status != "ok":  # the lists could not be read, or need no look
+        return rows + [rules]
+    return rows + [rules, _lists_check(connector, settings)]
 
 
 def _rules_check(
@@ -110,6 +116,42 @@ def _rules_check(
         kind: Problem = "auth" if isinstance(exc, AuthFailed) else "crm"
         return AccessCheck(name, "failed", str(exc)), kind
     detail = f"{len(settings.segments)} segments check against {len(types)} CRM fields"
+    return AccessCheck(name, "ok", detail), "config"
+
+
+def _lists_check(connector: Connector, settings: Settings) -> tuple[AccessCheck, Problem]:
+    """Each rule segment's list, when the CRM has one by its name, must be segsync's own or
+    adopted, as a sync checks before writing (cluster segments' lists are named by a fit: the
+    sync checks those)."""
+    name = "segment lists"
+    store = StateStore(settings.state_url(), settings.sync.name)
+    try:
+        owned, tracked = store.owned_lists(), store.members()
+    finally:
+        store.close()
+    pattern = settings.sync.list_name_pattern
+    targets = [
+        SegmentTarget(s.name, s.priority, pattern.format(segment=s.name))
+        for s in settings.segments
+    ]
+    try:
+        for target in targets:
+            found = connector.find_list(target.list_name)
+            if found is not None:
+                claim_list(
+                    target,
+                    found,
+                    owned.get(target.name),
+                    tracked=target.name in tracked,
+                    adopt=settings.sync.adopt_lists,
+                    source=settings.source,
+                )
+    except ConfigError as exc:
+        return AccessCheck(name, "failed", str(exc)), "config"
+    except ConnectorError as exc:
+        kind: Problem = "auth" if isinstance(exc, AuthFailed) else "crm"
+        return AccessCheck(name, "failed", str(exc)), kind
+    detail = f"{len(targets)} segment lists are segsync's own, adopted or not created yet"
     return AccessCheck(name, "ok", detail), "config"
 
 

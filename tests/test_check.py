@@ -65,6 +65,7 @@ def test_a_ready_config_passes_every_check_and_writes_nothing(
         "create properties",
         "manage lists",
         "segment rules",
+        "segment lists",
     ]
     assert details(report)["read property segsync_segment"] == (
         "not created yet: the first sync creates it"
@@ -221,6 +222,7 @@ def test_salesforce_fields_not_created_yet_are_unchecked_and_pass(
         "add campaign members": "ok",
         "remove campaign members": "ok",
         "segment rules": "ok",
+        "segment lists": "ok",
     }
 
 
@@ -266,6 +268,7 @@ def test_a_plugin_connector_is_reachable_with_permissions_unchecked(
         "reach the CRM": "ok",
         "permissions": "unchecked",
         "segment rules": "ok",
+        "segment lists": "ok",
     }
     assert details(report)["permissions"] == (
         "reachable, permissions not checked ('csvcrm' cannot check them)"

@@ -7,6 +7,7 @@ the config key that adopts it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,25 @@ def test_a_persons_list_with_a_segments_name_stops_the_run_before_any_write(
     assert writes_among(crm.calls) == {}
     assert crm.store.list_members(str(theirs.list_id)) == set(ids[:3])
     assert crm.store.property("segsync_segment") is None
+
+
+def test_check_names_a_list_segsync_did_not_create(crm: SandboxCRM, tmp_path: Path) -> None:
+    crm.seed_contacts(20, seed=107)
+    theirs = crm.store.create_list("segsync: Engaged", "MANUAL")
+    config = write_config(tmp_path, crm.base_url)
+
+    result = runner.invoke(app, ["check", "--config", str(config), "--json"])
+
+    report = json.loads(result.output)
+    assert (result.exit_code, report["problem"]) == (2, "config")
+    assert report["checks"][-1] == {
+        "name": "segment lists",
+        "status": "failed",
+        "detail": _refusal(config, "segsync: Engaged", theirs.list_id, "Engaged").removeprefix(
+            "Configuration error: "
+        ),
+    }
+    assert writes_among(crm.calls) == {"POST /oauth/v2/private-apps/get/access-token-info": 1}
 
 
 def test_a_list_the_config_adopts_becomes_segsyncs_own(crm: SandboxCRM, tmp_path: Path) -> None:
