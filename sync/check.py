@@ -23,7 +23,7 @@ from rich.table import Table
 from connectors.base import AccessCheck, AccessChecking, AuthFailed, Connector, ConnectorError
 from connectors.registry import UnknownConnector
 from sync.config import ConfigError, Settings, load_settings
-from sync.ownership import claim_list
+from sync.owned_lists import claim_list
 from sync.plan import SegmentTarget
 from sync.segmentation import SegmentationConfig
 from sync.state import StateStore

@@ -26,7 +26,7 @@ from sync.config import ConfigError, Settings
 from sync.execute import ExecutionResult, Executor
 from sync.guardrails import GuardrailTripped, guardrail_problems
 from sync.pacing import BudgetExhausted, Pacer
-from sync.ownership import claim_list
+from sync.owned_lists import claim_list
 from sync.plan import (
     OrphanList,
     Plan,
