@@ -14,9 +14,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/segsync demo
 
-# The report's browser test needs Debian's chromium; without it (no root, no apt) it is skipped.
+# The report's browser test needs Debian's chromium and the state store's PostgreSQL tests
+# Debian's postgresql; without them (no root, no apt) those tests are skipped.
 test: $(STAMP)
 	-bash scripts/install-browser.sh
+	-bash scripts/install-postgres.sh
 	$(VENV)/bin/pytest
 
 clean:

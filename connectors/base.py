@@ -18,15 +18,26 @@ FieldType = Literal[
 ]
 """The normalised field types a connector reports; segment_core coerces values by them."""
 
+FieldOwner = Literal["segsync", "crm", "other"]
+"""Who defined a field: segsync itself (in this run or an earlier one), the CRM (a standard
+field such as HubSpot's ``city``) or someone else (another app's or a person's custom field)."""
+
 
 @dataclass(frozen=True)
 class FieldInfo:
-    """One contact field the CRM knows: what a rule may reference and how to read its values."""
+    """One contact field the CRM knows: what a rule may reference and how to read its values.
+
+    ``defined_by`` is decided from what the CRM itself says about the field (HubSpot's
+    ``hubspotDefined`` and property group, Salesforce's ``custom`` flag and help text), never
+    from segsync's own state, so it holds with a fresh state store. None: the connector cannot
+    tell, and segsync then only checks the field's type before writing it.
+    """
 
     name: str
     label: str
     type: FieldType
     options: tuple[str, ...] = ()
+    defined_by: FieldOwner | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,19 @@ class WriteResult:
 
 
 @dataclass(frozen=True)
+class MembershipChange:
+    """What the CRM confirmed of one call adding or removing list members.
+
+    ``changed`` are the ids it added (or removed); ``missing`` the ids it does not know
+    (deleted, merged away), which it neither added nor removed. An id in neither was already
+    as asked (a member already, or not a member): the CRM ignores those.
+    """
+
+    changed: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ListRef:
     """A CRM list (HubSpot list, Salesforce campaign) segsync manages, as the CRM describes it.
 
@@ -151,6 +175,10 @@ class ConnectorLimits:
     setup_requests: int = 1
     """Requests one setup call (ensure a field, find-or-create a list) may make: the pacer keeps
     room for all of them, so the CRM's window is never overrun."""
+    max_list_name_length: int | None = None
+    """The longest list name the CRM accepts; None where it documents no limit."""
+    max_option_length: int | None = None
+    """The longest option (picklist value) of a select field; None where it documents none."""
 
     def __post_init__(self) -> None:
         for name in ("max_concurrency", "setup_requests"):
@@ -193,17 +221,25 @@ class Connector(Protocol):
     def read_changed_contacts_page(
         self, fields: Sequence[str], since: datetime, cursor: str | None
     ) -> ContactPage:
-        """One page of contacts modified at or after ``since``, in ascending modification order.
+        """One page of contacts modified at or after ``since``, in the connector's order
+        (HubSpot: by id; Salesforce: by modification time).
 
         Pages may overlap (a connector re-reads a little to never miss a change): callers
-        de-duplicate by id, keeping the last copy seen.
+        de-duplicate by id, keeping the last copy seen. A contact changed during the pull may
+        be missing from it; the caller's watermark reaches back past the pull's start.
         """
 
     def ensure_segment_field(self, spec: SegmentField) -> None:
         """Create the field if missing; add any enumeration options it lacks. Idempotent."""
 
     def write_properties(self, writes: Sequence[PropertyWrite]) -> list[WriteResult]:
-        """Write one batch (at most ``limits.write_batch_size``); one result per record."""
+        """Write one batch (at most ``limits.write_batch_size``); one result per record.
+
+        A record is ``ok`` only when the CRM's answer confirms it; one the answer neither
+        confirms nor refuses is a retryable failure (``UNCONFIRMED``). An answer that is no
+        batch answer at all raises ``Transient``; a batch refused whole for one invalid record
+        raises ``BatchRejected``, which the sync splits to find that record.
+        """
 
     def find_list(self, name: str) -> ListRef | None:
         """The list with this name, or None when there is none; with its ``size`` where the
@@ -215,11 +251,17 @@ class Connector(Protocol):
     def read_list_members_page(self, list_ref: ListRef, cursor: str | None) -> IdPage:
         """One page of the list's member ids; None starts."""
 
-    def add_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
-        """Add one chunk (at most ``limits.list_change_batch_size``) of contacts to the list."""
+    def add_list_members(
+        self, list_ref: ListRef, contact_ids: Iterable[str]
+    ) -> MembershipChange:
+        """Add one chunk (at most ``limits.list_change_batch_size``) of contacts to the list;
+        what the CRM's answer confirmed. An answer that confirms nothing raises ``Transient``."""
 
-    def remove_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
-        """Remove one chunk (at most ``limits.list_change_batch_size``) from the list."""
+    def remove_list_members(
+        self, list_ref: ListRef, contact_ids: Iterable[str]
+    ) -> MembershipChange:
+        """Remove one chunk (at most ``limits.list_change_batch_size``) from the list; what
+        the CRM's answer confirmed."""
 
     def rate_limit_status(self) -> RateLimitStatus:
         """The limits the CRM reported on its most recent response."""
@@ -235,6 +277,42 @@ class ListDeleting(Protocol):
 
     def delete_list(self, list_ref: ListRef) -> None:
         """Delete the list (HubSpot list, Salesforce campaign); an already deleted one is done."""
+
+
+@runtime_checkable
+class ContactCounting(Protocol):
+    """What a connector may add so that a full pull can prove it read every contact.
+
+    Optional: without it a pull that ends early (a page without a next link before the end)
+    cannot be told from a complete one, and the sync can only compare with its last run.
+    """
+
+    def count_contacts(self) -> int | None:
+        """How many contacts ``read_contacts_page`` would list now, by the CRM's own count
+        (one cheap call); None when the CRM cannot say."""
+
+
+@runtime_checkable
+class DeletionReading(Protocol):
+    """What a connector may add so that the sync learns which contacts the CRM deleted.
+
+    Optional: without it a deleted contact is only forgotten when a full pull no longer
+    finds it or a write finds it gone; absence from a pull is never taken for deletion.
+    """
+
+    def read_deleted_contacts_page(self, since: datetime, cursor: str | None) -> IdPage:
+        """One page of the ids of contacts deleted at or after ``since``, by asking the CRM
+        (its recycle bin or archive), never by inference; None starts. Pages may hold no ids
+        and still continue. Merged-away records need not be listed (``Contact.merged_from``)."""
+
+
+@runtime_checkable
+class FieldNaming(Protocol):
+    """What a connector may add so that a field name its CRM would refuse is caught before a
+    run writes anything, with the CRM's own rule in the message. Optional."""
+
+    def field_name_problem(self, name: str) -> str | None:
+        """Why the CRM would refuse ``name`` for a new contact field, or None if it is valid."""
 
 
 AccessStatus = Literal["ok", "failed", "unchecked"]
@@ -312,6 +390,20 @@ class RequestRejected(ConnectorError):
     ``status`` is the HTTP status, so a caller can tell "already exists" (409) from invalid.
     """
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int, code: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.code = code
+        """The CRM's error code (e.g. ``INVALID_OPTION``) when its answer names one."""
+
+
+class BatchRejected(RequestRejected):
+    """The CRM refused a whole batch write as invalid (HubSpot's 400 for one bad value in 100).
+
+    Nothing in the batch was written. The culprits are unknown, so the sync splits the batch
+    and resends each half until the refused records stand alone.
+    """
+
+
+UNCONFIRMED = "UNCONFIRMED"
+"""The code of a record the CRM's answer to a write neither confirmed nor refused."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Literal
 
 import numpy as np
@@ -76,6 +77,9 @@ class AuditConfig:
     normalise_gmail: bool = True
     categorical_fields: tuple[str, ...] | None = None
     max_examples: int = 3
+    future_days: int = 366
+    """Dates further ahead than this are flagged: a last purchase next decade is a typo (or an
+    epoch in the wrong unit), and every recency rule reads it as "just now"."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,15 @@ class CoercionIssue:
 
 
 @dataclass(frozen=True)
+class FutureDates:
+    """Cells of date field ``field`` more than ``AuditConfig.future_days`` after the run."""
+
+    field: str
+    count: int
+    latest: str
+
+
+@dataclass(frozen=True)
 class AuditReport:
     """The audit's findings; ``to_dict`` for JSON, ``summary`` for people."""
 
@@ -138,6 +151,7 @@ class AuditReport:
     coercion_problems: tuple[CoercionIssue, ...]
     risk_threshold: float
     notes: tuple[str, ...] = ()
+    future_dates: tuple[FutureDates, ...] = ()
 
     @property
     def duplicate_contacts(self) -> int:
@@ -152,6 +166,7 @@ class AuditReport:
             or self.duplicates
             or self.format_variants
             or self.coercion_problems
+            or self.future_dates
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -194,6 +209,11 @@ class AuditReport:
             what = EXPECTED_VALUE.get(issue.expected, issue.expected)
             verb = "value is" if issue.count == 1 else "values are"
             lines.append(f"{issue.field}: {issue.count:,} {verb} not {what} (e.g. {examples})")
+        for item in self.future_dates:
+            verb = "date is" if item.count == 1 else "dates are"
+            lines.append(
+                f"{item.field}: {item.count:,} {verb} far in the future (latest {item.latest})"
+            )
         lines.extend(self.notes)
         return lines
 
@@ -210,6 +230,7 @@ def parse_audit(raw: Mapping[str, object] | None, path: str = "audit") -> AuditC
         "normalise_gmail",
         "categorical_fields",
         "max_examples",
+        "future_days",
     )
     options.table(raw, path, keys)
     values: dict[str, object] = {}
@@ -227,10 +248,9 @@ def parse_audit(raw: Mapping[str, object] | None, path: str = "audit") -> AuditC
         values["normalise_gmail"] = options.boolean(
             raw["normalise_gmail"], options.join(path, "normalise_gmail")
         )
-    if "max_examples" in raw:
-        values["max_examples"] = options.whole(
-            raw["max_examples"], options.join(path, "max_examples"), minimum=1
-        )
+    for key in ("max_examples", "future_days"):
+        if key in raw:
+            values[key] = options.whole(raw[key], options.join(path, key), minimum=1)
     if values.get("name_fields") == ():
         raise ConfigError(
             "expected at least one field name", path=options.join(path, "name_fields")
@@ -245,11 +265,13 @@ def audit(
     clusters: Mapping[str, Sequence[str] | object] | None = None,
     raw: pd.DataFrame | None = None,
     config: AuditConfig | None = None,
+    now: datetime | None = None,
 ) -> AuditReport:
     """Audit ``frame`` for the ``segments`` and cluster sets about to run on it.
 
     ``clusters`` maps a cluster set's name to its feature fields, or to its (possibly unfitted)
     ``ClusterSegmenter``. ``raw`` is the frame as pulled (text), to see spacing variants.
+    ``now`` (the run's time) lets the audit flag dates far in the future.
     Audit the frame after ``add_features`` if rules use derived features.
     """
     config = config or AuditConfig()
@@ -300,6 +322,7 @@ def audit(
         coercion_problems=_coercion_issues(frame.problems, config.max_examples),
         risk_threshold=config.risk_threshold,
         notes=tuple(notes),
+        future_dates=_future_dates(frame, now, config.future_days) if now else (),
     )
 
 
@@ -433,6 +456,18 @@ def _format_variants(
         for _, group in table.groupby("normal", sort=True):
             pairs = tuple((str(v), int(c)) for v, c in zip(group["value"], group["count"]))
             found.append(FormatVariants(name, pairs[0][0], pairs))
+    return tuple(found)
+
+
+def _future_dates(frame: CoercedFrame, now: datetime, days: int) -> tuple[FutureDates, ...]:
+    horizon = pd.Timestamp(now) + pd.Timedelta(days=days)
+    found = []
+    for name, field_type in frame.field_types.items():
+        if field_type not in ("date", "datetime") or name not in frame.data.columns:
+            continue
+        ahead = frame.data[name][frame.data[name] > horizon]
+        if len(ahead):
+            found.append(FutureDates(name, len(ahead), ahead.max().isoformat()))
     return tuple(found)
 
 

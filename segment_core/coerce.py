@@ -52,6 +52,11 @@ class CoercedFrame:
     problems: pd.DataFrame
 
 
+MAX_NUMBER = float(2**53)
+"""The largest magnitude read as a number: beyond it a CRM's doubles stop being exact, no contact
+field means what it says, and statistics (squares in scaling, sums) overflow to inf."""
+
+
 def coerce_frame(raw: pd.DataFrame, field_types: Mapping[str, FieldType]) -> CoercedFrame:
     """Type every column of ``raw`` (indexed by contact id, values ``str`` or None).
 
@@ -161,7 +166,9 @@ def _clean_text(column: pd.Series) -> pd.Series:
 
 
 def _as_number(text: pd.Series) -> pd.Series:
-    return pd.to_numeric(text, errors="coerce").astype("float64")
+    """Numbers within ``MAX_NUMBER``; ``inf``, ``1e309`` and ``1e200`` read as unparsable."""
+    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+    return numbers.where(numbers.abs() <= MAX_NUMBER)
 
 
 def _as_bool(text: pd.Series) -> pd.Series:

@@ -29,10 +29,14 @@ from dataclasses import dataclass
 
 from segment_core.errors import RuleError
 from segment_core.rules import AllOf, AnyOf, Condition, Not, Op, Operand, Rule, Scalar
-from segment_core.syntax import FIELD_QUOTE, IDENTIFIER, RESERVED_WORDS, STRING_QUOTE, UNESCAPES
-
-MAX_NESTING = 50
-"""How deep parentheses and ``not`` may nest: far beyond any real rule, well within the stack."""
+from segment_core.syntax import (
+    FIELD_QUOTE,
+    IDENTIFIER,
+    MAX_NESTING,
+    RESERVED_WORDS,
+    STRING_QUOTE,
+    UNESCAPES,
+)
 
 _SPACE = re.compile(r"\s+")
 _NUMBER_LIKE = re.compile(r"-?[0-9](?:[\w.]|(?<=[eE])[+-])*")

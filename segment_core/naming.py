@@ -13,7 +13,11 @@ numeric one as "high <feature>" or "low <feature>". Names are unique across the 
    distinguishing trait is ``Typical contacts``. A generated name starts with a capital, as a
    segment name in a CRM list does (``Low employees · Retail``).
 
-Generated names never contain ";" (it separates the options of a CRM multi-select).
+Generated names never contain ";" (it separates the options of a CRM multi-select) and are at
+most ``MAX_GENERATED_LENGTH`` characters before the `` · cluster <id>`` a clash may add, so that
+with a list name pattern like ``segsync: {segment}`` they fit the shortest list name a CRM
+takes (a Salesforce campaign's 80 characters); the sync checks every name against its CRM's
+limits before writing anything.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from collections import Counter
 from collections.abc import Mapping
 
 from segment_core.profiles import ClusterProfile
+from segment_core.text import printable
 
 SEPARATOR = " · "
 TRAITLESS_NAME = "Typical contacts"
+MAX_GENERATED_LENGTH = 50
 
 
 def cluster_names(
@@ -46,13 +52,16 @@ def cluster_names(
         if cluster_id in profiles and cluster_id not in names and name not in names.values():
             names[cluster_id] = name
     pending = [cluster_id for cluster_id in sorted(profiles) if cluster_id not in names]
-    names.update(_generate(profiles, pending, set(names.values()), max_traits))
+    taken = {name.casefold() for name in names.values()}
+    names.update(_generate(profiles, pending, taken, max_traits))
     return {cluster_id: names[cluster_id] for cluster_id in sorted(profiles)}
 
 
 def _generate(
     profiles: Mapping[int, ClusterProfile], pending: list[int], taken: set[str], max_traits: int
 ) -> dict[int, str]:
+    """Names for the ``pending`` clusters; ``taken`` are the fixed names, case-folded: names
+    differing only in case clash, as CRM list names do."""
     parts = {
         cid: [trait.name_part.replace(";", ",") for trait in profiles[cid].traits]
         for cid in pending
@@ -61,19 +70,21 @@ def _generate(
 
     def name(cid: int) -> str:
         joined = SEPARATOR.join(parts[cid][: used[cid]]) or TRAITLESS_NAME
-        return joined[:1].upper() + joined[1:]
+        return printable(joined[:1].upper() + joined[1:], MAX_GENERATED_LENGTH)
+
+    def clashes(names: Mapping[int, str]) -> list[int]:
+        folded = {cid: name.casefold() for cid, name in names.items()}
+        counts = Counter(folded.values())
+        return [cid for cid, key in folded.items() if counts[key] > 1 or key in taken]
 
     while True:
-        counts = Counter(name(cid) for cid in pending)
-        clashing = [cid for cid in pending if counts[name(cid)] > 1 or name(cid) in taken]
+        clashing = clashes({cid: name(cid) for cid in pending})
         extendable = [cid for cid in clashing if used[cid] < len(parts[cid])]
         if not extendable:
             break
         for cid in extendable:
             used[cid] += 1
     generated = {cid: name(cid) for cid in pending}
-    counts = Counter(generated.values())
-    for cid in pending:
-        if counts[generated[cid]] > 1 or generated[cid] in taken:
-            generated[cid] = f"{generated[cid]}{SEPARATOR}cluster {cid}"
+    for cid in clashes(generated):
+        generated[cid] = f"{generated[cid]}{SEPARATOR}cluster {cid}"
     return generated

@@ -10,6 +10,9 @@ Effects are standardised differences, so numeric and categorical traits compare 
 
 Shares of a category are of all the cluster's contacts (a missing value is in no category);
 lift is ``share in cluster / overall share``. Statistics use the raw values, before imputation.
+A category trait carries its value as ``printable`` text (``segment_core.text``): it names the
+cluster in the CRM and explains it to sales reps, so a CRM value with control characters or
+of 100 KB must not reach either as is.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+
+from segment_core.text import printable
+
+MAX_TRAIT_VALUE_LENGTH = 30
+"""The longest category value a trait shows: three of them still make a short cluster name."""
 
 
 @dataclass(frozen=True)
@@ -246,7 +254,8 @@ def _traits(
     for stat in categories:  # in feature order
         if best.get(stat.feature) is stat:
             label = feature_label(stat.feature, labels)
-            found.append(Trait(stat.feature, label, stat.effect, value=stat.value))
+            value = printable(stat.value, MAX_TRAIT_VALUE_LENGTH)
+            found.append(Trait(stat.feature, label, stat.effect, value=value))
     order = {trait.feature: position for position, trait in enumerate(found)}
     return tuple(sorted(found, key=lambda t: (-abs(t.effect), order[t.feature])))
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from segment_core.errors import RuleError
 from segment_core.rules import AllOf, AnyOf, Condition, Not, Op, Rule
-from segment_core.syntax import describe_value
+from segment_core.syntax import MAX_NESTING, describe_value
 
 _CONDITION_KEYS = ("field", "op", "value")
 _GROUPS = {"all": AllOf, "any": AnyOf}
@@ -23,11 +23,14 @@ _COMBINATOR_KEYS = (*_GROUPS, "not")
 _SHAPES = "{field = ..., op = ..., value = ...}, {all = [...]}, {any = [...]} or {not = {...}}"
 
 
-def parse_structured(raw: object, path: str = "rule") -> Rule:
+def parse_structured(raw: object, path: str = "rule", depth: int = 0) -> Rule:
     """Parse one rule table; ``path`` is where it sits in the config, for error messages.
 
-    A group of one (``{all = [x]}``) is just ``x``, the same rule the string form gives.
+    A group of one (``{all = [x]}``) is just ``x``, the same rule the string form gives. Tables
+    may nest as deep as the expression grammar's parentheses, no deeper.
     """
+    if depth > MAX_NESTING:
+        raise RuleError(f"the rule nests more than {MAX_NESTING} levels deep", path=path)
     if not isinstance(raw, Mapping):
         raise RuleError(f"expected a table such as {_SHAPES}, got {describe_value(raw)}", path=path)
     for key in raw:
@@ -40,15 +43,17 @@ def parse_structured(raw: object, path: str = "rule") -> Rule:
     other = next((key for key in raw if key != combinator), None)
     if other is not None:
         raise RuleError(f'"{combinator}" cannot share a table with "{other}"', path=path)
-    return _combination(combinator, raw[combinator], f"{path}.{combinator}")
+    return _combination(combinator, raw[combinator], f"{path}.{combinator}", depth + 1)
 
 
-def _combination(key: str, raw: object, path: str) -> Rule:
+def _combination(key: str, raw: object, path: str, depth: int) -> Rule:
     if key == "not":
-        return Not(parse_structured(raw, path))
+        return Not(parse_structured(raw, path, depth))
     if not isinstance(raw, (list, tuple)) or not raw:
         raise RuleError(f"expected a non-empty list of rules, got {describe_value(raw)}", path=path)
-    rules = tuple(parse_structured(item, f"{path}[{index}]") for index, item in enumerate(raw))
+    rules = tuple(
+        parse_structured(item, f"{path}[{index}]", depth) for index, item in enumerate(raw)
+    )
     return rules[0] if len(rules) == 1 else _GROUPS[key](rules)
 
 

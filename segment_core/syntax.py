@@ -78,3 +78,7 @@ def describe_value(value: object) -> str:
     if isinstance(value, (list, tuple)):
         return f"a list of {len(value)} value{'' if len(value) == 1 else 's'}"
     return f"a {type(value).__name__}"
+
+MAX_NESTING = 50
+"""How deep a rule may nest (parentheses and ``not`` in an expression, groups in a table): far
+beyond any real rule, well within the stack."""

@@ -38,7 +38,12 @@ TOP_FAILURE_CODES = 3
 MAX_WAIT = 4.0
 """The longest pause between two tries, in seconds: an alert is worth a few seconds, no more."""
 
-_EMAIL = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
+_LOCAL_PART = r"[^\s@<>()\[\]\\,;:\"/=?&]+"
+_DOMAIN_LABEL = r"[^\s@<>()\[\]\\,;:\"/=?&.']+"
+_EMAIL = re.compile(rf"{_LOCAL_PART}@(?:{_DOMAIN_LABEL}\.)+{_DOMAIN_LABEL}")
+"""An address in any script: internationalised ones (``josé@exámple.com`` decomposed,
+``डाटामेल@डाटामेल.भारत``) hold combining marks that no word class matches, so everything but
+spaces and the delimiters found around an address in logs, URLs and JSON counts as part of one."""
 _BEARER = re.compile(r"(?i)\bbearer\s+\S+")
 _KEY_VALUE = re.compile(
     r"(?i)(token|password|passwd|secret|api[_-]?key|session[_-]?id|signature)(\s*[=:]\s*)[^\s&,;]+"

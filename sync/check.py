@@ -1,16 +1,17 @@
 """``segsync check``: is this config ready to sync? Nothing is written to the CRM.
 
 It validates the config, reaches the CRM with its credentials, confirms every permission a
-sync needs (the connector's own probes, ``connectors.base.AccessChecking``), checks the
-segment rules against the CRM's fields and that the rule segments' lists are segsync's own. Each step is a row with, when it failed, what to do
-about it. The first failed row says what kind of problem it is, which the command line turns
-into its exit code, so a deploy script can tell a config mistake from a missing permission
-from a CRM that cannot be reached.
+sync needs (the connector's own probes, ``connectors.base.AccessChecking``) and checks
+segsync's own fields (``sync.ownership``), the segment rules against the CRM's fields and
+that the rule segments' lists are segsync's own (``sync.owned_lists``). Each step is a row
+with, when it failed, what to do about it. The first failed row says what kind of problem it
+is, which the command line turns into its exit code, so a deploy script can tell a config
+mistake from a missing permission from a CRM that cannot be reached.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -20,11 +21,20 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from connectors.base import AccessCheck, AccessChecking, AuthFailed, Connector, ConnectorError
+from connectors.base import (
+    AccessCheck,
+    AccessChecking,
+    AuthFailed,
+    Connector,
+    ConnectorError,
+    FieldInfo,
+)
 from connectors.registry import UnknownConnector
 from sync.config import ConfigError, Settings, load_settings
 from sync.owned_lists import claim_list
 from sync.plan import SegmentTarget
+from sync.ownership import check_own_fields
+from sync.pipeline import check_segment_names
 from sync.segmentation import SegmentationConfig
 from sync.state import StateStore
 
@@ -33,6 +43,8 @@ Problem = Literal["config", "auth", "crm"]
 CRM's reachability."""
 
 STYLES = {"ok": "green", "failed": "bold red", "unchecked": "yellow"}
+FIELD_CHECKS = ("segsync fields", "segment rules")
+"""The checks made against the CRM's field list, in order."""
 
 
 @dataclass(frozen=True)
@@ -94,28 +106,58 @@ def _crm_checks(connector: Connector, settings: Settings) -> list[tuple[AccessCh
     ]
     rows += [(check, "auth") for check in access]
     refused = any(check.status == "failed" for check in access)
-    rules = _rules_check(connector, settings, refused=refused)
-    if refused or rules[0].status != "ok":  # the lists could not be read, or need no look
-        return rows + [rules]
-    return rows + [rules, _lists_check(connector, settings)]
+    field_rows = _field_checks(connector, settings, refused=refused)
+    if refused or any(check.status != "ok" for check, _ in field_rows):
+        return rows + field_rows  # the lists could not be read, or need no look yet
+    return rows + field_rows + [_lists_check(connector, settings)]
+
+
+def _field_checks(
+    connector: Connector, settings: Settings, *, refused: bool
+) -> list[tuple[AccessCheck, Problem]]:
+    """segsync's own fields and the segment config checked against the CRM's field list, as a
+    sync checks them before pulling."""
+    try:
+        fields = {field.name: field for field in connector.describe_fields()}
+    except ConnectorError as exc:
+        if refused:  # the missing permissions above are the cause
+            detail = "the CRM's fields could not be read"
+            return [(AccessCheck(name, "unchecked", detail), "auth") for name in FIELD_CHECKS]
+        kind: Problem = "auth" if isinstance(exc, AuthFailed) else "crm"
+        return [(AccessCheck(name, "failed", str(exc)), kind) for name in FIELD_CHECKS]
+    return [
+        _own_fields_check(connector, settings, fields),
+        _rules_check(connector, settings, fields),
+    ]
+
+
+def _own_fields_check(
+    connector: Connector, settings: Settings, fields: Mapping[str, FieldInfo]
+) -> tuple[AccessCheck, Problem]:
+    """The fields segsync writes are its own, or names the CRM accepts for new ones."""
+    name = FIELD_CHECKS[0]
+    try:
+        check_own_fields(settings, fields, connector)
+    except ConfigError as exc:
+        return AccessCheck(name, "failed", str(exc)), "config"
+    detail = f"{', '.join(settings.sync.sync_fields)}: segsync's own or not created yet"
+    return AccessCheck(name, "ok", detail), "config"
 
 
 def _rules_check(
-    connector: Connector, settings: Settings, *, refused: bool
+    connector: Connector, settings: Settings, fields: Mapping[str, FieldInfo]
 ) -> tuple[AccessCheck, Problem]:
-    """The segment config bound to the CRM's field list, as a sync binds it before pulling."""
-    name = "segment rules"
+    """The segment config bound to the CRM's field list, as a sync binds it before pulling,
+    and the rule segments' names checked against the CRM's lengths (clusters get theirs when
+    a sync fits them)."""
+    name = FIELD_CHECKS[1]
     try:
-        types = {field.name: field.type for field in connector.describe_fields()}
-        SegmentationConfig.bind(settings, types)
+        types = {field.name: field.type for field in fields.values()}
+        bound = SegmentationConfig.bind(settings, types)
+        check_segment_names(settings, bound.segments, connector.limits)
     except ConfigError as exc:
         return AccessCheck(name, "failed", str(exc)), "config"
-    except ConnectorError as exc:
-        if refused:  # the missing permissions above are the cause
-            return AccessCheck(name, "unchecked", "the CRM's fields could not be read"), "auth"
-        kind: Problem = "auth" if isinstance(exc, AuthFailed) else "crm"
-        return AccessCheck(name, "failed", str(exc)), kind
-    detail = f"{len(settings.segments)} segments check against {len(types)} CRM fields"
+    detail = f"{len(settings.segments)} segments check against {len(fields)} CRM fields"
     return AccessCheck(name, "ok", detail), "config"
 
 

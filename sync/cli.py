@@ -4,7 +4,9 @@ Exit codes: 0 done, 1 done but some records were refused, 2 configuration error,
 3 authentication error (bad credentials or a missing permission), 4 guardrail abort (nothing
 written; ``plan`` prints its whole plan with the guardrail problems and exits 4 too), 5 request
 budget spent (resumable), 6 the CRM kept failing after retries (or could not be reached),
-7 another run of the sync is in progress.
+7 another run of the sync is in progress, 8 an unexpected error (a bug: the line names the
+file holding its traceback), 9 the state store cannot be read or written (corrupt, read-only,
+full or unreachable).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
+from typer.core import TyperGroup
 from rich.markup import escape
 
 from connectors.base import AuthFailed, ConnectorError
@@ -24,7 +28,9 @@ from connectors.registry import available_connectors
 from segment_core.errors import RuleError
 from sync.alerts import AlertPolicy
 from sync.config import ConfigError, Settings, load_settings
+from sync.crash import EXIT_CRASH, crash_line, write_crash_report
 from sync.guardrails import GuardrailTripped
+from sync.lease import utcnow
 from sync.logs import LogLevel, configure_logging, logging_configured
 from sync.sandbox_serve import (
     DEFAULT_PORT,
@@ -36,7 +42,7 @@ from sync.sandbox_serve import (
 from sync.pipeline import run_sync
 from sync.progress import RichProgress, SilentProgress
 from sync.pacing import BudgetExhausted
-from sync.state import StateStore, SyncLocked
+from sync.state import StateStore, StateStoreUnavailable, SyncLocked
 from sync import history
 from sync.runner import exit_code, open_connector, run_and_report
 from sync.summary import summary_json
@@ -47,10 +53,25 @@ EXIT_GUARDRAIL = 4
 EXIT_BUDGET = 5
 EXIT_CRM = 6
 EXIT_LOCKED = 7
+EXIT_STATE = 9
 EXIT_USAGE = 2
 """A bad argument (an unknown contact id) exits like a configuration error, as usage errors do."""
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+class _CrashReporting(TyperGroup):
+    """Turns an exception no command expected into one line, a traceback file and exit 8."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - every unexpected failure ends the same way
+            raise fail("Unexpected error", crash_line(exc, write_crash_report(exc)), EXIT_CRASH)
+
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help=__doc__, cls=_CrashReporting
+)
 console = Console()
 errors = Console(stderr=True)
 
@@ -101,6 +122,12 @@ def exit_on_known_errors() -> Iterator[None]:
         raise fail("Request budget spent", message, EXIT_BUDGET) from None
     except SyncLocked as exc:
         raise fail("Not started", exc, EXIT_LOCKED) from None
+    except StateStoreUnavailable as exc:
+        raise fail("State store", exc, EXIT_CONFIG) from None
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        message = f"cannot be used: {str(cause).splitlines()[0]}"
+        raise fail("State store", message, EXIT_STATE) from None
     except ConnectorError as exc:
         raise fail("CRM error", exc, EXIT_CRM) from None
 
@@ -170,8 +197,8 @@ def alerting(settings: Settings) -> Iterator[Callable[[dict[str, Any]], None]]:
     except GuardrailTripped as exc:
         notify({"status": "aborted", "error": "; ".join(exc.args[0].problems)})
         raise
-    except (ConnectorError, BudgetExhausted, RuleError, SyncLocked) as exc:
-        notify({"status": "failed", "error": str(exc)})
+    except Exception as exc:  # noqa: BLE001 - every failure is announced, expected or not
+        notify({"status": "failed", "error": str(exc) or type(exc).__name__})
         raise
 
 
@@ -217,6 +244,105 @@ def runs_show(ctx: typer.Context, run_id: int) -> None:
         settings = load_settings(config)
         if not history.print_run(console, settings, run_id, as_json=as_json):
             raise fail("Not found", f"no run {run_id} in sync {settings.sync.name!r}", EXIT_CONFIG)
+
+
+failures_app = typer.Typer(
+    help="The records the CRM refused, and retrying them.", invoke_without_command=True
+)
+app.add_typer(failures_app, name="failures")
+
+
+@failures_app.callback()
+def failures(ctx: typer.Context, config: ConfigOption, as_json: JsonOption = False) -> None:
+    """List the refused records: contact, code, message, attempts and the last run."""
+    ctx.obj = config
+    if ctx.invoked_subcommand is None:
+        with exit_on_known_errors():
+            history.print_failures(console, load_settings(config), as_json=as_json)
+
+
+@failures_app.command("retry")
+def failures_retry(
+    ctx: typer.Context,
+    contact_ids: Annotated[
+        list[str] | None, typer.Argument(help="The contacts to retry (default: all of them).")
+    ] = None,
+) -> None:
+    """Forget refusals (all, or the contacts named), so the next run writes them again."""
+    with exit_on_known_errors():
+        settings = load_settings(ctx.obj)
+        store = StateStore(settings.state_url(), settings.sync.name)
+        try:
+            refused = {failure.contact_id for failure in store.failures()}
+            unknown = [i for i in contact_ids or () if i not in refused]
+            if unknown:
+                raise fail(
+                    "Not found",
+                    f"no refused record for contact {', '.join(unknown)} in sync "
+                    f"{settings.sync.name!r}; `segsync failures` lists them",
+                    EXIT_USAGE,
+                )
+            cleared = store.clear_failures(contact_ids or None)
+        finally:
+            store.close()
+    name = settings.sync.name
+    if not cleared:
+        console.print(f"No refused records in sync {name!r}.", highlight=False)
+        return
+    records = "1 refused record" if cleared == 1 else f"{cleared} refused records"
+    them = "it" if cleared == 1 else "them"
+    console.print(
+        f"Cleared {records} of sync {name!r}: the next run writes {them} again.", highlight=False
+    )
+
+
+@app.command()
+def unlock(
+    config: ConfigOption,
+    yes: Annotated[bool, typer.Option("--yes", help="Release without asking (for scripts).")] = False,
+) -> None:
+    """Show who holds the sync's lock and release it (after a run died and its lease has yet
+    to lapse). Releasing the lock of a run that is alive lets a second run start beside it."""
+    with exit_on_known_errors():
+        settings = load_settings(config)
+        store = StateStore(settings.state_url(), settings.sync.name)
+        try:
+            lease = store.lease(settings.sync.lease_seconds)
+            holder = lease.current()
+            if holder is None:
+                console.print(f"sync {settings.sync.name!r} is not locked.", markup=False)
+                return
+            console.print(
+                f"sync {settings.sync.name!r} is locked by {holder.describe(utcnow())}.",
+                markup=False,
+                highlight=False,
+            )
+            if not yes and not typer.confirm("Release it?", default=False):
+                raise fail("Not released", "the lock is still held", EXIT_USAGE)
+            lease.release(holder.holder)
+            console.print("Released.", markup=False)
+        finally:
+            store.close()
+
+
+@app.command()
+def forget(
+    contact_id: Annotated[str, typer.Argument(help="The contact's id in the CRM.")],
+    config: ConfigOption,
+) -> None:
+    """Erase one person from the state store (values, memberships, refusals, run history) for
+    an erasure request. The CRM itself is not changed: erase the contact there too."""
+    with exit_on_known_errors():
+        settings = load_settings(config)
+        store = StateStore(settings.state_url(), settings.sync.name)
+        try:
+            held = store.forget_person(contact_id)
+        finally:
+            store.close()
+    message = f"forgot contact {contact_id}: {held} entries removed" if held else (
+        f"contact {contact_id} is not in the state store of sync {settings.sync.name!r}"
+    )
+    console.print(message, markup=False, highlight=False)
 
 
 @app.command()
@@ -301,6 +427,9 @@ def _scheduled_run(config: Path) -> int:
         _sync(config, dry_run=False, as_json=False, force=False, full=False)
     except typer.Exit as done:
         return int(done.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the next sync still runs
+        fail("Unexpected error", crash_line(exc, write_crash_report(exc)), EXIT_CRASH)
+        return EXIT_CRASH
     return 0
 
 

@@ -21,6 +21,8 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from pydantic_settings import (
     BaseSettings,
     NestedSecretsSettingsSource,
@@ -37,6 +39,9 @@ from segment_core.errors import ConfigError as SegmentConfigError
 from segment_core.features import parse_features
 from segment_core.validation import parse_validation
 from sync.guardrails import Guardrails
+from sync.lease import DEFAULT_LEASE_SECONDS
+from sync.names import name_collision, pattern_problem, with_fallback
+from sync.private import loose_secrets
 from sync.state import default_url
 
 SECRET_KEYS = frozenset(
@@ -92,6 +97,12 @@ class SyncOptions(BaseModel):
         None, description="SQLAlchemy URL of the state store (e.g. postgresql://...)."
     )
     schedule: str | None = Field(None, description="Cron expression for `segsync schedule`.")
+    lease_seconds: float = Field(
+        DEFAULT_LEASE_SECONDS,
+        ge=10,
+        description="How long a run's lock lasts without its heartbeat (renewed every third of "
+        "it): a run killed on any host blocks the next one at most this long.",
+    )
     full_every_hours: float = Field(
         24, gt=0, description="Between full pulls, runs pull only the contacts changed."
     )
@@ -110,7 +121,8 @@ class SyncOptions(BaseModel):
     segments_property: str = Field("segsync_segments", description="Every segment matched.")
     reason_property: str = Field("segsync_reason", description="Why the primary segment.")
     list_name_pattern: str = Field(
-        "segsync: {segment}", description="Name of each segment's list; must contain {segment}."
+        "segsync: {segment}",
+        description="Name of each segment's list; {segment} is its only placeholder.",
     )
     fallback_segment: str | None = Field(
         None, description="Primary segment of contacts that match no segment (none: left empty)."
@@ -135,8 +147,9 @@ class SyncOptions(BaseModel):
     @field_validator("list_name_pattern")
     @classmethod
     def _has_placeholder(cls, pattern: str) -> str:
-        if "{segment}" not in pattern:
-            raise ValueError("must contain {segment}, e.g. 'segsync: {segment}'")
+        problem = pattern_problem(pattern)
+        if problem:
+            raise ValueError(problem)
         return pattern
 
 
@@ -245,6 +258,28 @@ def _secret_paths(data: Any, path: str = "") -> list[str]:
     return found
 
 
+def _check_secrets_private(folder: Path) -> None:
+    """Refuse secrets others may read, as ssh refuses a private key with loose permissions."""
+    loose = loose_secrets(folder)
+    if loose:
+        path = loose[0]
+        mode = "700" if path.is_dir() else "600"
+        raise ConfigError(
+            f"{path}: secrets readable by others are refused; run `chmod {mode} {path}` "
+            "(in Kubernetes, mount the secret with defaultMode: 0400)"
+        )
+
+
+def _has_password(url: Any) -> bool:
+    """Whether a database URL carries a password (an unreadable URL is left to the store)."""
+    if not isinstance(url, str):
+        return False
+    try:
+        return bool(make_url(url).password)
+    except ArgumentError:
+        return False
+
+
 def _format_validation_error(path: Path, error: ValidationError) -> str:
     lines = [f"{path}: invalid configuration"]
     for problem in error.errors():
@@ -264,6 +299,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not usable TOML: it nests too deeply") from None
 
 
 def load_settings(path: Path, secrets_dir: str | None = None) -> Settings:
@@ -276,13 +313,21 @@ def load_settings(path: Path, secrets_dir: str | None = None) -> Settings:
             f"{path}: {', '.join(secrets)} is a secret and must not be in the config file; "
             f"remove it and set {env_names} in the environment (or a secrets file) instead"
         )
+    if _has_password((data.get("sync") or {}).get("state_url")):
+        raise ConfigError(
+            f"{path}: sync.state_url holds a password, a secret that must not be in the config "
+            "file; remove it and set the whole URL in SEGSYNC_SYNC__STATE_URL (or a secrets file)"
+        )
     secrets_dir = secrets_dir or os.environ.get("SEGSYNC_SECRETS_DIR")
+    if secrets_dir:
+        _check_secrets_private(Path(secrets_dir))
     try:
         settings = Settings(_secrets_dir=secrets_dir, **data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(path, exc)) from None
     _check_extra_sections(path, settings)
     _check_segment_sections(path, settings)
+    _check_segment_names(path, settings)
     settings._source = path
     return settings
 
@@ -297,6 +342,16 @@ def _check_segment_sections(path: Path, settings: Settings) -> None:
         parse_validation(settings.validation)
     except SegmentConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def _check_segment_names(path: Path, settings: Settings) -> None:
+    """Rule segments and the fallback must be distinct names to the CRM (``sync.names``);
+    cluster names are checked when the clusters are fitted."""
+    named = [(s.name, f'segment "{s.name}"') for s in settings.segments]
+    named = with_fallback(named, settings.sync.fallback_segment)
+    problem = name_collision(named, settings.sync.list_name_pattern)
+    if problem:
+        raise ConfigError(f"{path}: {problem}")
 
 
 def _check_extra_sections(path: Path, settings: Settings) -> None:

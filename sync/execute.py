@@ -6,18 +6,29 @@ on up to ``limits.max_concurrency`` threads: one call at a time, a CRM's latency
 rate limit would cap the run, and the pacer keeps all threads together within the rate. Each
 batch the CRM acknowledged is reported to the checkpoint as soon as its answer is back, on the
 calling thread (the state store is not thread-safe), so a run killed at any moment leaves a
-record of exactly what was done. Per-record rejections are collected, never raised.
+record of exactly what was done: what the CRM's answer confirmed, nothing more. Per-record
+rejections are collected, never raised; a batch the CRM refuses whole for some invalid record
+is split in halves until that record stands alone, so the others are written in the same run.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
-from connectors.base import Connector, ListDeleting, ListRef, PropertyWrite, WriteResult
+from connectors.base import (
+    BatchRejected,
+    Connector,
+    ListDeleting,
+    ListRef,
+    MembershipChange,
+    PropertyWrite,
+    WriteResult,
+)
 from sync.plan import ListChange, OrphanList, Plan
 from sync.progress import ProgressSink
 from sync.retry import Retrier
@@ -25,6 +36,8 @@ from sync.retry import Retrier
 T = TypeVar("T")
 R = TypeVar("R")
 
+UNCONFIRMED_RESENDS = 2
+"""How often records a write's answer did not confirm are resent within one run."""
 WRITE_STEP = "Writing segment properties"
 LISTS_STEP = "Updating lists"
 
@@ -74,10 +87,17 @@ class ExecutionResult:
 @dataclass(frozen=True)
 class _Batch(Generic[R]):
     """One call to the CRM (``send``, run on a worker) and how to record its answer
-    (``record``, run on the executor's own thread)."""
+    (``record``, run on the executor's own thread, which returns the batches the answer calls
+    for next: the halves of a refused batch, the records to resend)."""
 
     send: Callable[[], R]
-    record: Callable[[R], None]
+    record: Callable[[R], Iterable[_Batch[Any]]]
+
+
+def _refused(contact_id: str, rejection: BatchRejected) -> WriteResult:
+    """A record that a batch of its own was refused for: the CRM's code and message."""
+    code = rejection.code or "REJECTED"
+    return WriteResult(contact_id, ok=False, code=code, message=str(rejection))
 
 
 class Executor:
@@ -121,27 +141,60 @@ class Executor:
 
     def _write_properties(self, plan: Plan) -> None:
         self.progress.start(WRITE_STEP, len(plan.writes))
-        values = {write.contact_id: write.values for write in plan.writes}
-
-        def record(batch: Sequence[PropertyWrite], outcomes: list[WriteResult]) -> None:
-            written = {o.contact_id: values[o.contact_id] for o in outcomes if o.ok}
-            missing = [o.contact_id for o in outcomes if not o.ok and o.missing]
-            refused = [o for o in outcomes if not o.ok and not o.missing]
-            self.checkpoint.batch_done(
-                "write", "properties", len(batch), written=written, failures=refused
-            )
-            self.result.written.update(written)
-            self.result.missing.extend(missing)
-            self.result.failures.extend(refused)
-            self.progress.advance(WRITE_STEP, len(batch))
-
         self._run_batches(
-            _Batch(
-                partial(self._call, self.connector.write_properties, batch), partial(record, batch)
-            )
+            self._write_batch(batch, UNCONFIRMED_RESENDS)
             for batch in chunks(plan.writes, self.connector.limits.write_batch_size)
         )
         self.progress.finish(WRITE_STEP)
+
+    def _write_batch(
+        self, batch: Sequence[PropertyWrite], resends: int
+    ) -> _Batch[list[WriteResult] | BatchRejected]:
+        """One batch write; its answer may ask for more batches (see ``_record_writes``)."""
+
+        def send() -> list[WriteResult] | BatchRejected:
+            try:
+                return self._call(self.connector.write_properties, batch)
+            except BatchRejected as exc:  # answered on this thread: split, not fail
+                return exc
+
+        return _Batch(send, partial(self._record_writes, batch, resends))
+
+    def _record_writes(
+        self,
+        batch: Sequence[PropertyWrite],
+        resends: int,
+        answer: list[WriteResult] | BatchRejected,
+    ) -> list[_Batch[Any]]:
+        """Checkpoint what the CRM confirmed, and return the batches still to send.
+
+        A batch refused whole is split in halves, each resent, until each refused record
+        stands alone and becomes a failure of its own: every innocent record of the batch is
+        written in the same run, in at most 2·log2(batch size) more calls. Records the answer
+        did not confirm (or refused as retryable) are resent up to ``resends`` times; after
+        that they are retryable failures, for the next run.
+        """
+        if isinstance(answer, BatchRejected):
+            if len(batch) > 1:
+                middle = len(batch) // 2
+                halves = (batch[:middle], batch[middle:])
+                return [self._write_batch(half, resends) for half in halves]
+            answer = [_refused(batch[0].contact_id, answer)]
+        again = [o.contact_id for o in answer if not o.ok and o.retryable] if resends else []
+        settled = [o for o in answer if o.contact_id not in again]
+        values = {write.contact_id: write.values for write in batch}
+        written = {o.contact_id: values[o.contact_id] for o in settled if o.ok}
+        missing = [o.contact_id for o in settled if not o.ok and o.missing]
+        refused = [o for o in settled if not o.ok and not o.missing]
+        self.checkpoint.batch_done(
+            "write", "properties", len(batch), written=written, failures=refused
+        )
+        self.result.written.update(written)
+        self.result.missing.extend(missing)
+        self.result.failures.extend(refused)
+        self.progress.advance(WRITE_STEP, len(settled))
+        retry = [write for write in batch if write.contact_id in again]
+        return [self._write_batch(retry, resends - 1)] if retry else []
 
     def _apply_list_changes(self, changes: Sequence[ListChange]) -> None:
         """Every list is found or created first, then all member chunks run as one pool."""
@@ -166,33 +219,48 @@ class Executor:
 
     def _list_batch(
         self, kind: str, segment: str, list_ref: ListRef, ids: Sequence[str]
-    ) -> _Batch[None]:
-        """One chunk of a list's additions (``list_add``) or removals (``list_remove``)."""
+    ) -> _Batch[MembershipChange]:
+        """One chunk of a list's additions (``list_add``) or removals (``list_remove``).
+
+        Only what the CRM's answer allows is recorded: an added id is a member unless the CRM
+        reported it missing, and a missing contact is gone from the CRM, so it is forgotten
+        like a write's missing record.
+        """
         adding = kind == "list_add"
         send = self.connector.add_list_members if adding else self.connector.remove_list_members
 
-        def record(_answer: None) -> None:
+        def record(answer: MembershipChange) -> list[_Batch[Any]]:
+            missing = set(answer.missing)
+            present = [i for i in ids if i not in missing]
             self.checkpoint.batch_done(
-                kind, segment, len(ids), added=ids if adding else (), removed=() if adding else ids
+                kind,
+                segment,
+                len(ids),
+                added=present if adding else (),
+                removed=() if adding else present,
             )
+            self.result.missing.extend(missing)
             self.progress.advance(LISTS_STEP, len(ids))
+            return []
 
         return _Batch(partial(self._call, send, list_ref, ids), record)
 
     def _run_batches(self, batches: Iterable[_Batch[Any]]) -> None:
         """Send the batches, up to ``workers`` at a time, recording each answer on this thread.
 
+        The batches an answer asks for (a split, a resend) go out before the next new one.
         After a failure no new batch is sent, but those already in flight are waited for and
         recorded before the first failure is raised: the checkpoint must not miss a batch the
         CRM carried out.
         """
         todo = iter(batches)
+        follow_ups: deque[_Batch[Any]] = deque()
         in_flight: dict[Future[Any], _Batch[Any]] = {}
         failure: BaseException | None = None
         with ThreadPoolExecutor(self.workers, thread_name_prefix="segsync-batch") as pool:
             while True:
                 while failure is None and len(in_flight) < self.workers:
-                    batch = next(todo, None)
+                    batch = follow_ups.popleft() if follow_ups else next(todo, None)
                     if batch is None:
                         break
                     in_flight[pool.submit(batch.send)] = batch
@@ -205,7 +273,7 @@ class Executor:
                     try:
                         if error is not None:
                             raise error
-                        batch.record(future.result())
+                        follow_ups.extend(batch.record(future.result()))
                     except BaseException as exc:  # the batches in flight are still recorded
                         failure = failure or exc
         if failure is not None:

@@ -8,6 +8,7 @@ unless the operator passes ``--force``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -37,6 +38,24 @@ class Guardrails(BaseModel):
     )
 
 
+@dataclass(frozen=True)
+class PullCount:
+    """What a full pull returned against the CRM's own count of its contacts.
+
+    ``counted`` is the smaller of the counts taken just before and just after the pull (None
+    when the connector cannot count): a contact deleted during the pull lowers the second, one
+    created during it is missing from the first, so a pull that read every page returns at
+    least that many. Fewer means the listing ended early.
+    """
+
+    pulled: int
+    counted: int | None
+
+    @property
+    def complete(self) -> bool:
+        return self.counted is None or self.pulled >= self.counted
+
+
 class GuardrailTripped(Exception):
     """The plan looks wrong; the message lists every reason. ``--force`` overrides."""
 
@@ -49,15 +68,23 @@ def guardrail_problems(
     contacts: int,
     previous_contacts: int | None,
     full_pull: bool,
+    pull: PullCount | None = None,
     first_sync_values: pd.DataFrame | None = None,
 ) -> list[str]:
     """Every reason to stop before writing; empty when the plan is safe.
 
+    ``pull`` (full pulls) trips when the pull returned fewer contacts than the CRM counts.
     ``first_sync_values`` are segsync's fields as the CRM holds them, given only when this
     sync never wrote to the CRM: values there are someone else's, and overwriting them is a
     decision, not a routine change.
     """
     problems = []
+    if pull is not None and not pull.complete:
+        assert pull.counted is not None  # complete otherwise
+        problems.append(
+            f"the pull ended early: it returned {pull.pulled:,} of the {pull.counted:,} contacts "
+            f"the CRM counts ({pull.pulled / pull.counted:.0%}), so the others cannot be checked"
+        )
     for change in plan.list_changes:
         size = list_sizes.get(change.segment, 0)
         if size and len(change.remove) > size * rules.max_list_removal_share:

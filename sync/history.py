@@ -1,4 +1,5 @@
-"""``segsync runs``: the run history a RevOps admin reads, as a table or JSON."""
+"""``segsync runs`` and ``segsync failures``: the run history and the records the CRM refused,
+as a RevOps admin reads them, as a table or JSON."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sync.config import Settings
-from sync.state import RunRecord, StateStore
+from sync.state import RecordFailure, RunRecord, StateStore
 
 
 def _record(run: RunRecord) -> dict[str, Any]:
@@ -84,16 +86,55 @@ def print_run(console: Console, settings: Settings, run_id: int, *, as_json: boo
     if run.message:
         console.print(f"  message: {run.message}", highlight=False)
     if failures:
-        table = Table(title="Records the CRM refused", box=box.SIMPLE_HEAD)
-        for column in ("Contact", "Code", "Message", "Retryable", "Attempts"):
-            table.add_column(column)
-        for failure in failures:
-            table.add_row(
-                failure.contact_id,
-                failure.code,
-                failure.message,
-                "yes" if failure.retryable else "no",
-                str(failure.attempts),
-            )
-        console.print(table)
+        console.print(_failures_table("Records the CRM refused", failures))
     return True
+
+
+def print_failures(console: Console, settings: Settings, *, as_json: bool) -> None:
+    """``segsync failures``: every record the CRM refused that is still remembered."""
+    store = StateStore(settings.state_url(), settings.sync.name)
+    try:
+        failures = store.failures()
+    finally:
+        store.close()
+    if as_json:
+        console.print_json(json.dumps([_failure_record(f) for f in failures]))
+        return
+    if not failures:
+        console.print(f"No refused records in sync {settings.sync.name!r}.", highlight=False)
+        return
+    title = f"Records the CRM refused, sync {settings.sync.name!r}"
+    console.print(_failures_table(title, failures))
+    console.print(
+        f"Retried up to {settings.sync.max_record_attempts} runs (at once given up when not "
+        "retryable), and again when the contact or the field changes or on --full; "
+        "`segsync failures retry` retries them on the next run.",
+        highlight=False,
+    )
+
+
+def _failure_record(failure: RecordFailure) -> dict[str, Any]:
+    return {
+        "contact_id": failure.contact_id,
+        "code": failure.code,
+        "message": failure.message,
+        "retryable": failure.retryable,
+        "attempts": failure.attempts,
+        "last_run": failure.run_id,
+    }
+
+
+def _failures_table(title: str, failures: list[RecordFailure]) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD)
+    for column in ("Contact", "Code", "Message", "Retryable", "Attempts", "Last run"):
+        table.add_column(column)
+    for failure in failures:
+        table.add_row(
+            failure.contact_id,
+            failure.code,
+            escape(failure.message),
+            "yes" if failure.retryable else "no",
+            str(failure.attempts),
+            str(failure.run_id),
+        )
+    return table

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from sync.alerts import redact
+from sync.private import ensure_private_file
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 LIBRARIES = ("urllib3", "hubspot", "simple_salesforce", "requests", "apscheduler")
@@ -35,7 +36,9 @@ def configure_logging(level: LogLevel, log_file: Path | None = None) -> None:
     """Send records at ``level`` and above, from segsync and its libraries, to stderr (or
     ``log_file``, appended to), redacted. The command line calls it once per process."""
     handler: logging.Handler = (
-        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
+        logging.FileHandler(ensure_private_file(log_file), encoding="utf-8")
+        if log_file
+        else logging.StreamHandler()
     )
     handler.setFormatter(RedactingFormatter(FORMAT))
     root = logging.getLogger()

@@ -44,6 +44,9 @@ class Pacer:
         self._in_flight = 0
         self._observed: RateLimitStatus | None = None
         self.calls = 0
+        self._window: tuple[int, float] | None = None
+        if self.budget.per_window and self.budget.window_seconds:
+            self._window = (self.budget.per_window, self.budget.window_seconds)
         self._daily_max = self.budget.daily
         self._daily_remaining: int | None = None
         self._first_remaining: int | None = None
@@ -84,6 +87,7 @@ class Pacer:
             if status is self._observed:
                 return
             self._observed = status
+            self._adopt_lower_window(status)
             if status.window_remaining is not None and self._window is not None:
                 now = self.clock()
                 free = self._window[0] - self._used(now)
@@ -95,12 +99,13 @@ class Pacer:
                     self._first_remaining = status.daily_remaining + 1  # before our 1st call
                 self._daily_remaining = status.daily_remaining
 
-    @property
-    def _window(self) -> tuple[int, float] | None:
-        """(requests, seconds) of the rolling window, or None when the CRM sets no such limit."""
-        if not (self.budget.per_window and self.budget.window_seconds):
-            return None
-        return self.budget.per_window, self.budget.window_seconds
+    def _adopt_lower_window(self, status: RateLimitStatus) -> None:
+        """Take the CRM's window when it allows a lower rate than the one being kept."""
+        if self._window is None or not status.window_max or status.window_max < 1:
+            return
+        seconds = status.window_seconds or self._window[1]
+        if status.window_max / seconds < self._window[0] / self._window[1]:
+            self._window = (status.window_max, seconds)
 
     def _used(self, now: float) -> int:
         """Places held: requests in flight and answers younger than the window."""

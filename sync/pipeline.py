@@ -6,8 +6,13 @@ is *incremental*: it pulls only the contacts modified since the last run and tak
 the picture from the state store. Either way the plan compares against what the CRM holds now
 for every contact it pulled, so hand edits in the CRM are corrected.
 
-Every configuration problem is found before the first write: segment rules are checked
-against the CRM's own field list right after it is read.
+Absence is not departure: only a contact the run segmented can leave a list. A full pull that
+returns fewer contacts than the CRM counts trips a guardrail and, forced, replaces no state;
+contacts the CRM deleted are learnt by asking it (``DeletionReading``), never from a pull.
+
+Every configuration problem is found before the first write: segsync's own fields
+(``sync.ownership``) and the segment rules are checked against the CRM's own field list right
+after it is read.
 """
 
 from __future__ import annotations
@@ -15,16 +20,27 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
-from connectors.base import Connector, FieldInfo, ListDeleting, ListRef, WriteResult
+from connectors.base import (
+    Connector,
+    ConnectorLimits,
+    ContactCounting,
+    DeletionReading,
+    FieldInfo,
+    ListDeleting,
+    ListRef,
+    WriteResult,
+)
 from segment_core.segments import Segment
 from sync.config import ConfigError, Settings
 from sync.execute import ExecutionResult, Executor
-from sync.guardrails import GuardrailTripped, guardrail_problems
+from sync.guardrails import GuardrailTripped, PullCount, guardrail_problems
+from sync.names import list_name, segment_name_problems
+from sync.ownership import check_own_fields
 from sync.pacing import BudgetExhausted, Pacer
 from sync.owned_lists import claim_list
 from sync.plan import (
@@ -36,10 +52,11 @@ from sync.plan import (
     kept_out_of_lists,
 )
 from sync.progress import ProgressSink
-from sync.pull import pull_changed_contacts, pull_contacts, read_members
+from sync.pull import pull_changed_contacts, pull_contacts, read_deleted, read_members
 from sync.retry import Retrier, RetryPolicy
+from sync.refusals import RefusalContext, given_up, options_digest
 from sync.segmentation import Segmentation, SegmentationConfig, text_frame
-from sync.state import RecordFailure, StateStore
+from sync.state import StateStore
 from sync.summary import summary_json
 
 WATERMARK_OVERLAP = timedelta(minutes=5)
@@ -69,6 +86,10 @@ class SyncOutcome:
     """The segsync fields as the CRM held them: the "before" of each planned write."""
     requests_per_second: float | None = None
     """The connector's sustained rate limit, to estimate how long the plan takes."""
+    pull_count: PullCount | None = None
+    """A full pull's contacts against the CRM's own count (None on incremental runs)."""
+    deleted: int = 0
+    """Contacts the CRM reported deleted since the last run, forgotten by this one."""
 
     @property
     def assignments(self) -> pd.DataFrame:
@@ -82,9 +103,10 @@ class SyncOutcome:
 class StoreCheckpoint:
     """Records every acknowledged batch, and its effect, in the state store."""
 
-    def __init__(self, store: StateStore, run_id: int) -> None:
+    def __init__(self, store: StateStore, run_id: int, refusals: RefusalContext) -> None:
         self.store = store
         self.run_id = run_id
+        self.refusals = refusals
         self.seq = 0
 
     def batch_done(
@@ -110,10 +132,7 @@ class StoreCheckpoint:
             written=written,
             added=added,
             removed=removed,
-            failures=[
-                RecordFailure(f.contact_id, self.run_id, f.code, f.message, f.retryable, 0)
-                for f in failures
-            ],
+            failures=[self.refusals.failure(f, self.run_id) for f in failures],
             created=(created.id, created.name) if created else None,
             deleted=deleted,
         )
@@ -121,9 +140,20 @@ class StoreCheckpoint:
 
 def segment_targets(settings: Settings, segments: Sequence[Segment]) -> tuple[SegmentTarget, ...]:
     pattern = settings.sync.list_name_pattern
-    return tuple(
-        SegmentTarget(s.name, s.priority, pattern.format(segment=s.name)) for s in segments
+    return tuple(SegmentTarget(s.name, s.priority, list_name(pattern, s.name)) for s in segments)
+
+
+def check_segment_names(
+    settings: Settings, segments: Sequence[Segment], limits: ConnectorLimits
+) -> None:
+    """Every segment, cluster and the fallback a distinct name to the CRM, of lengths it takes:
+    otherwise a ConfigError, before anything is planned or written."""
+    options = settings.sync
+    problems = segment_name_problems(
+        segments, options.fallback_segment, options.list_name_pattern, limits
     )
+    if problems:
+        raise ConfigError(f"{settings.source}: {problems[0]}")
 
 
 def _watermark(pulled: pd.Series, started: datetime, previous: datetime | None) -> datetime:
@@ -153,6 +183,7 @@ class SyncRun:
         self.progress = progress
         self.now = now
         self.pacer = Pacer(connector.limits.budget, daily_share=settings.sync.daily_budget_share)
+        self.pull_count: PullCount | None = None
         self.retrier = Retrier(retry, self.pacer, connector.rate_limit_status)
 
     @property
@@ -163,6 +194,7 @@ class SyncRun:
         """Read, segment, plan and check; then, unless ``dry_run``, apply the plan."""
         self._check_orphan_action()
         fields = {info.name: info for info in self.retrier.call(self.connector.describe_fields)}
+        check_own_fields(self.settings, fields, self.connector)
         config = SegmentationConfig.bind(
             self.settings, {name: info.type for name, info in fields.items()}
         )
@@ -177,6 +209,13 @@ class SyncRun:
         else:
             assert cursor is not None
             rule_values, current, modified = self._incremental_pull(read_fields, cursor[0])
+        deleted = self._forget_deleted(cursor[0] if cursor else None, dry_run)
+        rule_values, current, modified = (
+            frame.drop(index=list(deleted), errors="ignore")
+            for frame in (rule_values, current, modified)
+        )
+        self.refusals = RefusalContext(modified, options_digest(fields, self.sync_fields), full)
+        skip_writes = self._given_up(dry_run)
 
         segmentation = config.segment(
             rule_values,
@@ -186,6 +225,7 @@ class SyncRun:
             refit=refit,
         )
         killed = previous is not None and previous.status == "running"
+        check_segment_names(self.settings, segmentation.segments, self.connector.limits)
         targets = segment_targets(self.settings, segmentation.segments)
         plan, kept_out, members = self._plan(
             segmentation,
@@ -193,8 +233,12 @@ class SyncRun:
             targets,
             fields,
             current,
+            skip_writes,
             read_all=mode == "full" or killed,
             dry_run=dry_run,
+        )
+        self.refusals = replace(
+            self.refusals, options=options_digest(fields, self.sync_fields, plan.fields)
         )
         problems = (
             guardrail_problems(
@@ -204,6 +248,7 @@ class SyncRun:
                 contacts=len(segmentation.assignments),
                 previous_contacts=cursor[1] if cursor else None,
                 full_pull=mode == "full",
+                pull=self.pull_count,
                 first_sync_values=None if self.store.has_written() else current,
             )
             + segmentation.validation_problems()
@@ -227,6 +272,8 @@ class SyncRun:
                 field_labels={name: info.label for name, info in fields.items()},
                 current_values=current,
                 requests_per_second=self.connector.limits.budget.per_second,
+                pull_count=self.pull_count,
+                deleted=len(deleted),
             )
 
         if problems and not force:
@@ -236,11 +283,25 @@ class SyncRun:
         result = self._apply(plan)
         for name, state in segmentation.models().items():
             self.store.save_model(name, state)
-        previous_cursor = cursor[0] if cursor else None
-        contacts = len(segmentation.assignments)
-        seen = contacts if mode == "full" else (cursor[1] if cursor else contacts)
-        self.store.save_cursor(_watermark(modified, started, previous_cursor), seen)
+        self._save_cursor(cursor, modified, started, contacts=len(segmentation.assignments))
         return outcome("done_with_failures" if result.failures else "done", result)
+
+    def _save_cursor(
+        self,
+        cursor: tuple[datetime, int] | None,
+        modified: pd.Series,
+        started: datetime,
+        *,
+        contacts: int,
+    ) -> None:
+        """Move the incremental cursor on, unless the pull ended early: then changes of the
+        contacts it missed are still to read, so the next run starts where the last complete
+        one left off (or pulls everything again, when there was none)."""
+        if self.pull_count is not None and not self.pull_count.complete:
+            return
+        previous_cursor = cursor[0] if cursor else None
+        seen = contacts if self.pull_count is not None else (cursor[1] if cursor else contacts)
+        self.store.save_cursor(_watermark(modified, started, previous_cursor), seen)
 
     def _plan(
         self,
@@ -249,6 +310,7 @@ class SyncRun:
         targets: tuple[SegmentTarget, ...],
         fields: Mapping[str, FieldInfo],
         current: pd.DataFrame,
+        skip_writes: set[str],
         *,
         read_all: bool,
         dry_run: bool,
@@ -271,7 +333,7 @@ class SyncRun:
             lists=lists,
             members=members,
             kept_out=kept_out,
-            skip_writes=self._given_up(),
+            skip_writes=skip_writes,
         )
         plan = dataclasses.replace(
             plan,
@@ -282,7 +344,7 @@ class SyncRun:
 
     def _apply(self, plan: Plan) -> ExecutionResult:
         """Write the plan, each acknowledged batch checkpointed; forget contacts that are gone."""
-        checkpoint = StoreCheckpoint(self.store, self.run_id)
+        checkpoint = StoreCheckpoint(self.store, self.run_id, self.refusals)
         self.store.intend_lists(
             {c.segment: c.list_name for c in plan.list_changes if c.list_ref is None}
         )
@@ -314,17 +376,44 @@ class SyncRun:
         # Only the segsync fields the CRM has: Salesforce refuses a query naming a missing one,
         # and on a first sync the plan has yet to create them.
         present = [name for name in self.sync_fields if name in fields]
+        before = self._count_contacts()
         raw, modified = pull_contacts(
             self.connector, read_fields + present, self.retrier, self.progress
         )
+        after = self._count_contacts()
+        counts = [count for count in (before, after) if count is not None]
+        self.pull_count = pull_count = PullCount(len(raw), min(counts) if counts else None)
         raw = raw.reindex(columns=read_fields + self.sync_fields).astype(object)
         raw = raw.where(raw.notna(), None)  # a field the CRM lacks reads as empty, not NaN
         rule_values = raw[read_fields]
         current = raw[self.sync_fields]
-        if not dry_run:
-            self.store.save_mirror(_rows(rule_values), replace=True)
-            self.store.replace_synced(_rows(current.fillna("")))
+        if not dry_run:  # a pull that ended early replaces nothing: it only adds what it read
+            complete = pull_count.complete
+            self.store.save_mirror(_rows(rule_values), replace=complete)
+            save_synced = self.store.replace_synced if complete else self.store.merge_synced
+            save_synced(_rows(current.fillna("")))
         return rule_values, current, modified
+
+    def _count_contacts(self) -> int | None:
+        """The CRM's own count of its contacts, when the connector can ask for it."""
+        if not isinstance(self.connector, ContactCounting):
+            return None
+        return self.retrier.call(self.connector.count_contacts)
+
+    def _forget_deleted(self, since: datetime | None, dry_run: bool) -> set[str]:
+        """Contacts the CRM says it deleted since the last run: forgotten in the state store
+        (mirror, synced values, list members, refusals) and left out of this run, so they are
+        neither segmented nor written. Asked of the CRM, never inferred from a pull.
+
+        Both CRMs take a deleted contact out of every list themselves (HubSpot on archiving,
+        Salesforce deletes its campaign members along), so nothing is removed for them.
+        """
+        if since is None or not isinstance(self.connector, DeletionReading):
+            return set()
+        deleted = read_deleted(self.connector, since, self.retrier)
+        if not dry_run:
+            self.store.forget_contacts(deleted)
+        return deleted
 
     def _incremental_pull(
         self, read_fields: list[str], since: datetime
@@ -429,14 +518,18 @@ class SyncRun:
         opted = typed[name].astype(str).str.lower().eq("true")  # bool or "true" text
         return set(opted.index[opted.to_numpy()])
 
-    def _given_up(self) -> set[str]:
-        """Contacts refused for good, or too often: skipped from now on, never retried forever;
-        their refusals stay listed in ``segsync runs show``. Only a contact that leaves the CRM
-        (a full pull no longer finds it) drops out of this set."""
+    def _given_up(self, dry_run: bool) -> set[str]:
+        """Contacts refused for good, or too often, whose cause is still there: not written.
+
+        A refusal whose cause may have gone (see ``RefusalContext``) is cleared, unless this
+        is a dry run, so the record is written again with a fresh count of attempts.
+        """
+        failures = self.store.failures()
+        healed = [f.contact_id for f in failures if self.refusals.may_have_gone(f)]
+        if healed and not dry_run:
+            self.store.clear_failures(healed)
         limit = self.options.max_record_attempts
-        return {
-            f.contact_id for f in self.store.failures() if not f.retryable or f.attempts >= limit
-        }
+        return {f.contact_id for f in failures if given_up(f, limit)} - set(healed)
 
 
 def _rows(frame: pd.DataFrame) -> dict[str, dict[str, str | None]]:
@@ -469,7 +562,7 @@ def run_sync(
         now or datetime.now(timezone.utc),
     )
     try:
-        with store.lock():
+        with store.lock(settings.sync.lease_seconds):
             try:
                 outcome = run.execute(dry_run=dry_run, force=force, full=full, refit=refit)
             except GuardrailTripped as exc:

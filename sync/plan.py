@@ -36,6 +36,8 @@ class ListChange:
     list_ref: ListRef | None
     add: tuple[str, ...]
     remove: tuple[str, ...]
+    unseen: int = 0
+    """Members this run did not pull, so cannot judge: they stay in the list."""
 
 
 OrphanAction = Literal["keep", "empty", "delete"]
@@ -104,6 +106,9 @@ class Plan:
 
     def list_removes(self) -> int:
         return sum(len(change.remove) for change in self.list_changes)
+
+    def members_unseen(self) -> int:
+        return sum(change.unseen for change in self.list_changes)
 
 
 def segment_fields(options: SyncOptions, segment_names: Sequence[str]) -> tuple[SegmentField, ...]:
@@ -198,23 +203,31 @@ def list_changes(
 ) -> tuple[ListChange, ...]:
     """Per segment: the matching contacts missing from its list, and the members who left.
 
+    Only a contact the run segmented (one of ``assignments``: pulled, or for an incremental
+    run mirrored) can leave a list, and only because it no longer matches. Absence is not
+    departure: a member the run does not know (a pull that ended early, a contact the
+    integration cannot see) stays, counted in ``ListChange.unseen``.
+
     ``kept_out`` names, per segment, matching contacts that must not be in its list (held out
     for measurement, or opted out of marketing); they are removed if a person added them.
     """
     kept_out = kept_out or {}
+    known = set(assignments.index)
     exploded = assignments["segments"].explode().dropna()
     wanted_by_segment = exploded.index.to_series().groupby(exploded.to_numpy()).agg(set)
     changes = []
     for target in targets:
         wanted = wanted_by_segment.get(target.name, set()) - kept_out.get(target.name, set())
         held = members.get(target.name, set())
+        judged = held & known
         changes.append(
             ListChange(
                 segment=target.name,
                 list_name=target.list_name,
                 list_ref=lists.get(target.name),
                 add=tuple(sorted(wanted - held, key=_id_order)),
-                remove=tuple(sorted(held - wanted, key=_id_order)),
+                remove=tuple(sorted(judged - wanted, key=_id_order)),
+                unseen=len(held) - len(judged),
             )
         )
     return tuple(changes)

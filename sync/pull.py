@@ -14,7 +14,7 @@ from typing import Protocol, TypeVar
 
 import pandas as pd
 
-from connectors.base import Connector, ContactPage, IdPage, ListRef
+from connectors.base import Connector, ContactPage, DeletionReading, IdPage, ListRef
 from sync.progress import ProgressSink
 from sync.retry import Retrier
 
@@ -135,3 +135,12 @@ def read_members(connector: Connector, list_ref: ListRef, retrier: Retrier) -> s
         return connector.read_list_members_page(list_ref, cursor)
 
     return {member for page in iter_pages(fetch, retrier) for member in page.ids}
+
+
+def read_deleted(connector: DeletionReading, since: datetime, retrier: Retrier) -> set[str]:
+    """The ids of contacts the CRM says were deleted at or after ``since``."""
+
+    def fetch(cursor: str | None) -> IdPage:
+        return connector.read_deleted_contacts_page(since, cursor)
+
+    return {contact_id for page in iter_pages(fetch, retrier) for contact_id in page.ids}

@@ -9,6 +9,8 @@ cluster keeps its identity and name from run to run (see ``segment_core.clusters
 
 from __future__ import annotations
 
+import difflib
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -78,6 +80,7 @@ class SegmentationConfig:
     def _bind(
         cls, settings: Settings, crm_field_types: Mapping[str, FieldType]
     ) -> SegmentationConfig:
+        _check_opt_out_field(settings.sync.opt_out_field, crm_field_types)
         features = parse_features(settings.features, crm_field_types)
         known = {**crm_field_types, **features.field_types()}
         segments = parse_segments(
@@ -138,6 +141,7 @@ class SegmentationConfig:
             clusters={s.name: s.segmenter for s in fitted},
             raw=contacts,
             config=self.audit,
+            now=now,
         )
         memberships = membership_table(self.segments, frame, now, fitted)
         every = all_segments(self.segments, fitted)
@@ -202,3 +206,13 @@ def _validate(
         return validate_segments(memberships, config, assignments)
     except SegmentValidationError as error:
         return error.report
+
+
+def _check_opt_out_field(name: str | None, crm_field_types: Mapping[str, FieldType]) -> None:
+    """An opt-out field the CRM lacks would let every opted-out contact into the lists."""
+    if name and name not in crm_field_types:
+        raise SegmentConfigError(
+            f'unknown field "{name}", so opted-out contacts could not be kept out of lists',
+            path="sync.opt_out_field",
+            suggestions=difflib.get_close_matches(name, list(crm_field_types), n=1),
+        )

@@ -8,17 +8,17 @@ It goes through SQLAlchemy Core, so a PostgreSQL URL works the same. It holds:
   every contact while pulling only the changed ones;
 - ``synced`` and ``members``: what the CRM holds of segsync's fields and lists, as last seen or
   written, so an incremental run plans without re-reading everything;
-- ``record_failures``: per-record rejections, with attempts, so they are retried but not forever;
+- ``record_failures``: per-record rejections, with attempts, so they are retried but not forever,
+  and with what each depended on, so they are tried afresh once the cause may have gone;
 - ``owned_lists``: the CRM list of each segment that segsync created (or was told to adopt),
   by id: a list that merely has a segment's list name is never taken over silently;
-- ``cursors``, ``locks`` and ``models`` (cluster models).
+- ``cursors``, ``models`` (cluster models), ``leases`` (the run lease, see ``sync.lease``)
+  and ``schema_version`` (the layout's version, for migrations).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,10 +42,17 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from sync.private import PRIVATE_FOLDER, ensure_private_file
+from sync.lease import DEFAULT_LEASE_SECONDS, RunLease, SyncLocked  # noqa: F401 - re-exported
 
 from connectors.base import ListRef
 
@@ -122,7 +129,12 @@ record_failures = Table(
     Column("message", Text, nullable=False),
     Column("retryable", Boolean, nullable=False),
     Column("attempts", Integer, nullable=False),
+    Column("contact_modified_at", Text),
+    Column("options_digest", Text),
 )
+ADDED_COLUMNS = {"record_failures": ("contact_modified_at", "options_digest")}
+"""Nullable columns added after the first release: ``create_schema`` adds them to an older
+database when it opens it (creating tables only creates the missing ones)."""
 cursors = Table(
     "cursors",
     metadata,
@@ -130,12 +142,19 @@ cursors = Table(
     Column("watermark", DateTime(timezone=True), nullable=False),
     Column("contacts_seen", Integer, nullable=False),
 )
-locks = Table(
-    "locks",
+leases = Table(
+    "leases",
     metadata,
     Column("sync_name", String(200), primary_key=True),
     Column("holder", String(300), nullable=False),
     Column("acquired_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("component", String(40), primary_key=True),
+    Column("version", Integer, nullable=False),
 )
 models = Table(
     "models",
@@ -149,9 +168,18 @@ models = Table(
 CHUNK = 5_000
 """Rows per executemany: keeps memory flat on 10^6-contact mirrors."""
 
+SCHEMA_VERSION = 4
+"""The state store's layout: 1 had an eternal ``locks`` table, 2 has ``leases``, 3 records
+what each refusal depended on, 4 has ``owned_lists`` (an older segsync would create lists
+without recording them, which this one would then refuse as someone else's). A later release that changes a table migrates from the version
+recorded in ``schema_version``."""
+SCHEMA_LOCK_KEY = 0x5E65_5E6C
+"""PostgreSQL advisory lock held while creating the schema: concurrent ``CREATE TABLE IF NOT
+EXISTS`` can still collide in PostgreSQL's catalog, so first runs on a fresh database queue."""
 
-class SyncLocked(Exception):
-    """Another run of the same sync holds the lock."""
+
+class StateStoreUnavailable(Exception):
+    """The state store cannot be opened; the message says what to install or fix."""
 
 
 @dataclass(frozen=True)
@@ -214,6 +242,11 @@ class RecordFailure:
     message: str
     retryable: bool
     attempts: int
+    contact_modified_at: str | None = None
+    """The contact's modification time (ISO 8601) as last pulled before the refusal: a later
+    one means the contact changed since. None when unknown (not pulled, an older store)."""
+    options_digest: str | None = None
+    """A digest of the segsync fields' options when the contact was refused."""
 
 
 def utcnow() -> datetime:
@@ -227,26 +260,61 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc)
 
 
-def _holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def create_schema(engine: Engine) -> None:
+    """Create what is missing, idempotently, and record the layout's version.
+
+    Several processes may open a fresh database at once (CronJobs started together): each
+    table is created with IF NOT EXISTS, under an advisory lock on PostgreSQL. A store written
+    by a newer segsync is refused rather than misread.
+    """
+    with engine.begin() as tx:
+        if tx.dialect.name == "postgresql":
+            tx.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        for table in metadata.sorted_tables:
+            tx.execute(CreateTable(table, if_not_exists=True))
+            for index in table.indexes:
+                tx.execute(CreateIndex(index, if_not_exists=True))
+        _add_missing_columns(tx)
+        stored = tx.execute(
+            select(schema_version.c.version).where(schema_version.c.component == "state")
+        ).scalar()
+        if stored is None:
+            tx.execute(insert(schema_version).values(component="state", version=SCHEMA_VERSION))
+        elif stored > SCHEMA_VERSION:
+            raise StateStoreUnavailable(
+                f"the state store was written by a newer segsync (schema {stored}, this one "
+                f"reads {SCHEMA_VERSION}): upgrade segsync"
+            )
+        elif stored < SCHEMA_VERSION:
+            tx.execute(
+                update(schema_version)
+                .where(schema_version.c.component == "state")
+                .values(version=SCHEMA_VERSION)
+            )
 
 
-def _holder_is_dead(holder: str) -> bool:
-    """A lock left by a killed process on this host can be taken over; elsewhere it cannot."""
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
+def _engine(url: str) -> Engine:
+    """The engine for ``url``; a missing database driver is one line saying what to install.
+
+    A new SQLite file is created readable by its owner only: it holds contact data. (SQLite
+    gives its WAL and shared-memory files the database file's permissions.)
+    """
     try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            ensure_private_file(Path(parsed.database))
+        return create_engine(parsed)
+    except ModuleNotFoundError as exc:
+        extra = " (pip install 'segsync[postgres]')" if url.startswith("postgres") else ""
+        raise StateStoreUnavailable(
+            f"state_url needs the database driver {exc.name!r}, which is not installed{extra}"
+        ) from None
+    except ArgumentError as exc:
+        raise StateStoreUnavailable(f"state_url is not a database URL: {exc}") from None
 
 
 def default_url(state_dir: Path) -> str:
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
     return f"sqlite:///{state_dir / 'state.db'}"
 
 
@@ -255,10 +323,10 @@ class StateStore:
 
     def __init__(self, url: str, sync_name: str) -> None:
         self.sync_name = sync_name
-        self.engine: Engine = create_engine(url)
+        self.engine: Engine = _engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        create_schema(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -270,34 +338,15 @@ class StateStore:
 
     # -- lock ------------------------------------------------------------------------------
 
+    def lease(self, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> RunLease:
+        """The sync's run lease (see ``sync.lease``)."""
+        return RunLease(self.engine, leases, self.sync_name, lease_seconds)
+
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the sync's lock for the duration; a dead holder's lock is taken over."""
-        me = _holder()
-        with self.transaction() as tx:
-            held = tx.execute(
-                select(locks.c.holder, locks.c.acquired_at).where(
-                    locks.c.sync_name == self.sync_name
-                )
-            ).first()
-            if held is not None:
-                if not _holder_is_dead(held.holder):
-                    since = _aware(held.acquired_at)
-                    raise SyncLocked(
-                        f"sync {self.sync_name!r} is already running ({held.holder}, since "
-                        f"{since:%Y-%m-%d %H:%M:%S} UTC); wait for it to finish"
-                    )
-                tx.execute(delete(locks).where(locks.c.sync_name == self.sync_name))
-            tx.execute(
-                insert(locks).values(sync_name=self.sync_name, holder=me, acquired_at=utcnow())
-            )
-        try:
+    def lock(self, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Iterator[None]:
+        """Hold the sync's lease for the duration; a lapsed or dead holder's is taken over."""
+        with self.lease(lease_seconds).held():
             yield
-        finally:
-            with self.transaction() as tx:
-                tx.execute(
-                    delete(locks).where(locks.c.sync_name == self.sync_name, locks.c.holder == me)
-                )
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -498,6 +547,12 @@ class StateStore:
                 [row.contact_id for row in refused if row.contact_id not in values],
             )
 
+    def merge_synced(self, values: Mapping[str, Mapping[str, str]]) -> None:
+        """After a pull that missed some contacts: the pulled ones' values as the CRM holds
+        them, the others' as last known (their refusals are kept too)."""
+        with self.transaction() as tx:
+            self._merge_synced(tx, values)
+
     def _merge_synced(self, tx: Connection, written: Mapping[str, Mapping[str, str]]) -> None:
         ids = list(written)
         current = {
@@ -595,6 +650,32 @@ class StateStore:
         with self.transaction() as tx:
             self._forget(tx, ids)
 
+    def forget_person(self, contact_id: str) -> int:
+        """Erase one contact from this sync's memory (an erasure request): its mirrored values,
+        synced fields, list memberships, refusals, and its lines in the run history's
+        summaries. Returns how many rows and summary entries held it."""
+        held = 0
+        with self.transaction() as tx:
+            for table in (contacts, synced, members, record_failures):
+                held += tx.execute(
+                    delete(table).where(
+                        table.c.sync_name == self.sync_name, table.c.contact_id == contact_id
+                    )
+                ).rowcount
+            for run_id, summary in tx.execute(
+                select(runs.c.id, runs.c.summary).where(runs.c.sync_name == self.sync_name)
+            ).all():
+                data = json.loads(summary or "{}")
+                failures = data.get("failures") or []
+                kept = [f for f in failures if f.get("contact_id") != contact_id]
+                if len(kept) != len(failures):
+                    held += len(failures) - len(kept)
+                    data["failures"] = kept
+                    tx.execute(
+                        update(runs).where(runs.c.id == run_id).values(summary=json.dumps(data))
+                    )
+        return held
+
     def absorb_merged(self, merges: Mapping[str, str]) -> None:
         """Contacts the CRM merged into others (old id → surviving id), as a pull reported them.
 
@@ -645,7 +726,9 @@ class StateStore:
         where = (record_failures.c.sync_name == self.sync_name) & (
             record_failures.c.contact_id == failure.contact_id
         )
-        previous = tx.execute(select(record_failures.c.attempts).where(where)).scalar()
+        previous = tx.execute(
+            select(record_failures.c.attempts, record_failures.c.contact_modified_at).where(where)
+        ).first()
         tx.execute(delete(record_failures).where(where))
         tx.execute(
             insert(record_failures).values(
@@ -655,21 +738,51 @@ class StateStore:
                 code=failure.code,
                 message=failure.message,
                 retryable=failure.retryable,
-                attempts=(previous or 0) + 1,
+                attempts=(previous.attempts if previous else 0) + 1,
+                # Not pulled this run: the time it was last seen at still stands.
+                contact_modified_at=failure.contact_modified_at
+                or (previous.contact_modified_at if previous else None),
+                options_digest=failure.options_digest,
             )
         )
 
+    def clear_failures(self, contact_ids: Iterable[str] | None = None) -> int:
+        """Forget the refusals of these contacts (all when None), so the next run writes them
+        again with a fresh count of attempts. How many were cleared."""
+        with self.transaction() as tx:
+            if contact_ids is None:
+                return int(
+                    tx.execute(
+                        delete(record_failures).where(record_failures.c.sync_name == self.sync_name)
+                    ).rowcount
+                )
+            ids = list(contact_ids)
+            known = {f.contact_id for f in self._failures(tx, ids)}
+            self._delete_ids(tx, record_failures, ids)
+            return len(known)
+
     def failures(self, run_id: int | None = None) -> list[RecordFailure]:
+        """The refused records kept (only those last refused in ``run_id``, when given)."""
         query = select(record_failures).where(record_failures.c.sync_name == self.sync_name)
         if run_id is not None:
             query = query.where(record_failures.c.run_id == run_id)
         with self.engine.connect() as connection:
             return [
-                RecordFailure(
-                    row.contact_id, row.run_id, row.code, row.message, row.retryable, row.attempts
-                )
+                _failure(row)
                 for row in connection.execute(query.order_by(record_failures.c.contact_id))
             ]
+
+    def _failures(self, tx: Connection, ids: list[str]) -> list[RecordFailure]:
+        return [
+            _failure(row)
+            for start in range(0, len(ids), CHUNK)
+            for row in tx.execute(
+                select(record_failures).where(
+                    record_failures.c.sync_name == self.sync_name,
+                    record_failures.c.contact_id.in_(ids[start : start + CHUNK]),
+                )
+            )
+        ]
 
     # -- models --------------------------------------------------------------------------
 
@@ -724,6 +837,32 @@ def _owned(row: Any) -> OwnedList:
     created = _aware(row.created_at)
     assert created is not None  # the column is NOT NULL
     return OwnedList(row.segment, row.list_id, row.list_name, created)
+
+
+def _failure(row: Any) -> RecordFailure:
+    return RecordFailure(
+        row.contact_id,
+        row.run_id,
+        row.code,
+        row.message,
+        row.retryable,
+        row.attempts,
+        row.contact_modified_at,
+        row.options_digest,
+    )
+
+
+def _add_missing_columns(tx: Connection) -> None:
+    """Bring a database made by an older segsync up to date: add the nullable columns it
+    lacks (``ALTER TABLE ... ADD COLUMN`` works alike on SQLite and PostgreSQL)."""
+    inspector = inspect(tx)
+    for table_name, names in ADDED_COLUMNS.items():
+        present = {column["name"] for column in inspector.get_columns(table_name)}
+        table = metadata.tables[table_name]
+        for name in names:
+            if name not in present:
+                column_type = table.c[name].type.compile(dialect=tx.dialect)
+                tx.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {name} {column_type}"))
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

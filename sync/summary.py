@@ -66,6 +66,7 @@ def summary_json(outcome: SyncOutcome) -> dict[str, Any]:
             }
             for orphan in outcome.plan.orphans
         ],
+        "pull": pull_summary(outcome),
         "clusters": cluster_summary(outcome),
         "audit": audit_summary(outcome),
         "validation": [
@@ -78,6 +79,36 @@ def summary_json(outcome: SyncOutcome) -> dict[str, Any]:
             for f in outcome.segmentation.validation.findings
         ],
     }
+
+
+def pull_summary(outcome: SyncOutcome) -> dict[str, Any]:
+    """How complete the picture was: a full pull against the CRM's count, list members the
+    run did not see (left alone), and contacts the CRM reported deleted (forgotten)."""
+    count = outcome.pull_count
+    return {
+        "pulled": count.pulled if count else None,
+        "crm_count": count.counted if count else None,
+        "complete": count.complete if count else None,
+        "members_unseen": outcome.plan.members_unseen(),
+        "deleted_forgotten": outcome.deleted,
+    }
+
+
+def pull_lines(pull: dict[str, Any]) -> list[str]:
+    """The pull summary in words; nothing when there is nothing to say."""
+    lines = []
+    if pull["complete"] is False:
+        lines.append(
+            f"the pull ended early: {pull['pulled']:,} of the {pull['crm_count']:,} contacts "
+            "the CRM counts"
+        )
+    if pull["members_unseen"]:
+        lines.append(
+            f"{pull['members_unseen']:,} list members not seen in the pull were left alone"
+        )
+    if pull["deleted_forgotten"]:
+        lines.append(f"{pull['deleted_forgotten']:,} contacts deleted in the CRM were forgotten")
+    return lines
 
 
 def cluster_summary(outcome: SyncOutcome) -> list[dict[str, Any]]:
@@ -106,6 +137,7 @@ def audit_summary(outcome: SyncOutcome) -> dict[str, Any]:
         "duplicate_contacts": report.duplicate_contacts,
         "format_variants": sorted({v.field for v in report.format_variants}),
         "unparsable_cells": {issue.field: issue.count for issue in report.coercion_problems},
+        "future_dates": {item.field: item.count for item in report.future_dates},
     }
 
 
@@ -139,6 +171,8 @@ def print_summary(console: Console, outcome: SyncOutcome, title: str) -> None:
         f"{len(data['failures']):,} records refused · "
         f"{data['api_calls']:,} API calls · {data['retries']} retries"
     )
+    for line in pull_lines(data["pull"]):
+        console.print(f"Pull: {line}", highlight=False)
     print_segment_checks(console, outcome)
     for line in orphan_lines(outcome):
         console.print(line, highlight=False, markup=False, soft_wrap=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,10 +11,12 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import create_engine, text
 
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from connectors.sandbox import SalesforceSandbox, SandboxCRM
 from sync.config import SegmentConfig, Settings, SyncOptions
+from tests.postgres_server import PostgresServer
 
 TOKEN = "sandbox-test-token"
 
@@ -104,3 +108,37 @@ def connector(crm: SandboxCRM) -> Iterator[HubSpotConnector]:
     hubspot = HubSpotConnector(hubspot_settings(crm))
     yield hubspot
     hubspot.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the session; the tests that need it skip where none can run."""
+    server = PostgresServer()
+    if not server.available:
+        pytest.skip("PostgreSQL is not installed (`make test` installs Debian's postgresql)")
+    try:
+        server.start()
+    except (OSError, KeyError, subprocess.CalledProcessError) as exc:
+        server.stop()
+        pytest.skip(f"PostgreSQL could not start here: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> str:
+    """A fresh, empty database on the session's PostgreSQL server."""
+    database = f"segsync_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{database}"'))
+    admin.dispose()
+    return postgres.url(database)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty state store database on each backend segsync supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    return str(request.getfixturevalue("postgres_url"))

@@ -15,7 +15,9 @@ import pytest
 
 from connectors.base import (
     Connector,
+    ContactCounting,
     ContactPage,
+    DeletionReading,
     PropertyWrite,
     SegmentField,
 )
@@ -38,6 +40,9 @@ class CrmBackend(Protocol):
     def list_members(self, list_name: str) -> set[str] | None: ...
 
     def missing_contact_id(self) -> str: ...
+
+    def delete(self, contact_id: str) -> None:
+        """A person deletes the contact, the CRM's own way (HubSpot archives it)."""
 
 
 def pull_all(connector: Connector, fields: list[str]) -> list[ContactPage]:
@@ -130,16 +135,21 @@ class ConnectorContract:
         assert results[1].code != ""
         assert [backend.values(i)[backend.text_field] for i in ids] == [f"Title {i}" for i in ids]
 
-    def test_lists_are_found_created_and_changed_exactly(
+    def test_lists_are_found_created_and_changed_exactly_as_the_answers_say(
         self, backend: CrmBackend, connector: Connector
     ) -> None:
         ids = backend.seed(12, seed=34)
         assert connector.find_list("segsync: Contract") is None
         created = connector.create_list("segsync: Contract")
         assert connector.find_list("segsync: Contract") == created
-        connector.add_list_members(created, ids[:8])
-        connector.add_list_members(created, ids[6:10])  # overlaps: already members are fine
-        connector.remove_list_members(created, ids[:3])
+        added = connector.add_list_members(created, ids[:8])
+        assert (sorted(added.changed), added.missing) == (sorted(ids[:8]), ())
+        # Already members are fine, neither changed nor missing; an unknown id is missing.
+        missing = backend.missing_contact_id()
+        again = connector.add_list_members(created, [*ids[6:10], missing])
+        assert (sorted(again.changed), again.missing) == (sorted(ids[8:10]), (missing,))
+        removed = connector.remove_list_members(created, [*ids[:3], ids[11]])
+        assert (sorted(removed.changed), removed.missing) == (sorted(ids[:3]), ())
         assert backend.list_members("segsync: Contract") == set(ids[3:10])
         read, cursor = set(), None
         while True:
@@ -149,3 +159,34 @@ class ConnectorContract:
             if cursor is None:
                 break
         assert read == set(ids[3:10])
+
+    def test_the_crm_count_is_what_a_full_pull_lists(
+        self, backend: CrmBackend, connector: Connector
+    ) -> None:
+        if not isinstance(connector, ContactCounting):
+            pytest.skip("the connector cannot count contacts (optional)")
+        ids = backend.seed(25, seed=35)
+        backend.delete(ids[4])
+        pulled = {contact.id for page in pull_all(connector, []) for contact in page.contacts}
+        assert connector.count_contacts() == len(pulled) == 24
+
+    def test_deleted_contacts_are_read_from_the_crm_since_a_time(
+        self, backend: CrmBackend, connector: Connector
+    ) -> None:
+        if not isinstance(connector, DeletionReading):
+            pytest.skip("the connector cannot read deletions (optional)")
+        ids = backend.seed(12, seed=36)
+        since = datetime.now(timezone.utc) - timedelta(seconds=1)
+        for contact_id in ids[2:5]:
+            backend.delete(contact_id)
+        deleted: set[str] = set()
+        cursor = None
+        while True:
+            page = connector.read_deleted_contacts_page(since, cursor)
+            deleted.update(page.ids)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert deleted == set(ids[2:5])
+        later = connector.read_deleted_contacts_page(since + timedelta(days=1), None)
+        assert later.ids == []

@@ -64,6 +64,7 @@ def test_a_ready_config_passes_every_check_and_writes_nothing(
         "write contacts",
         "create properties",
         "manage lists",
+        "segsync fields",
         "segment rules",
         "segment lists",
     ]
@@ -221,6 +222,7 @@ def test_salesforce_fields_not_created_yet_are_unchecked_and_pass(
         "create campaigns": "ok",
         "add campaign members": "ok",
         "remove campaign members": "ok",
+        "segsync fields": "ok",
         "segment rules": "ok",
         "segment lists": "ok",
     }
@@ -239,7 +241,8 @@ def test_salesforce_missing_permissions_say_what_to_grant(
     code, report = check(salesforce_config(tmp_path, org, "Email_Opens__c"))
     assert (code, report["problem"]) == (3, "auth")
     failed = {name for name, status in statuses(report).items() if status == "failed"}
-    assert failed == {"write field Email_Opens__c", "create campaigns"}
+    # Email_Opens__c is not segsync's field either: the check says so too.
+    assert failed == {"write field Email_Opens__c", "create campaigns", "segsync fields"}
     assert details(report)["write field Email_Opens__c"].startswith(
         "Salesforce field Contact.Email_Opens__c is not visible to the integration user: grant "
         "Read and Edit on Contact.Email_Opens__c to permission set Segsync_Integration"
@@ -267,6 +270,7 @@ def test_a_plugin_connector_is_reachable_with_permissions_unchecked(
         "configuration": "ok",
         "reach the CRM": "ok",
         "permissions": "unchecked",
+        "segsync fields": "ok",
         "segment rules": "ok",
         "segment lists": "ok",
     }

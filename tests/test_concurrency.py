@@ -19,6 +19,7 @@ import pytest
 from connectors.base import (
     AuthFailed,
     ListRef,
+    MembershipChange,
     PropertyWrite,
     RateLimitStatus,
     RequestBudget,
@@ -65,11 +66,11 @@ class InFlight:
     def write_properties(self, writes: Sequence[PropertyWrite]) -> list[WriteResult]:
         return self._track(self._connector.write_properties, writes)
 
-    def add_list_members(self, list_ref: ListRef, ids: Iterable[str]) -> None:
-        self._track(self._connector.add_list_members, list_ref, ids)
+    def add_list_members(self, list_ref: ListRef, ids: Iterable[str]) -> MembershipChange:
+        return self._track(self._connector.add_list_members, list_ref, ids)
 
-    def remove_list_members(self, list_ref: ListRef, ids: Iterable[str]) -> None:
-        self._track(self._connector.remove_list_members, list_ref, ids)
+    def remove_list_members(self, list_ref: ListRef, ids: Iterable[str]) -> MembershipChange:
+        return self._track(self._connector.remove_list_members, list_ref, ids)
 
 
 class FailsOnFifthWrite(InFlight):
@@ -190,6 +191,27 @@ def test_a_known_rate_limit_is_never_overrun_by_parallel_batches(
         assert all(crm.store.contact(i)["jobtitle"] == f"title {i}" for i in ids)
 
 
+def test_a_lower_limit_reported_by_the_crm_wins_over_the_configured_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sandbox_limits, "TEN_SECONDS", 1.0)
+    with SandboxCRM(TOKEN, SandboxLimits(ten_secondly=4), latency=LATENCY) as crm:
+        ids = crm.seed_contacts(120, seed=4)
+        connector = HubSpotConnector(hubspot_settings(crm))
+        limit(  # configured for 8 a second; the portal allows 4 and says so in its headers
+            connector,
+            max_concurrency=4,
+            write_batch_size=10,
+            budget=RequestBudget(per_window=8, window_seconds=1.0, daily=None),
+        )
+        checkpoint = Recorder()
+        executor(connector, checkpoint).run(Plan((), title_writes(ids), ()))
+        connector.close()
+
+        assert [r.status for r in crm.call_log] == [200] * 12
+        assert checkpoint.ids("write") == Counter(ids)
+
+
 def test_a_failure_stops_new_batches_and_those_in_flight_are_still_recorded() -> None:
     with SandboxCRM(TOKEN, latency=LATENCY) as crm:
         ids = crm.seed_contacts(1000, seed=3)
@@ -263,6 +285,19 @@ def test_the_crms_remaining_count_shrinks_the_window() -> None:
     fake.now = 1
     paced.acquire()
     assert fake.slept == [9.0]
+
+
+def test_the_crms_lower_window_is_adopted_for_the_rest_of_the_run() -> None:
+    fake = FakeTime()
+    paced = pacer(190, fake)
+    paced.observe(RateLimitStatus(window_max=2, window_seconds=10.0))
+    paced.acquire()
+    paced.release()
+    paced.acquire()
+    paced.release()
+    paced.observe(RateLimitStatus(window_max=500, window_seconds=10.0))  # higher: not taken
+    paced.acquire()
+    assert fake.slept == [10.0]
 
 
 def test_a_report_seen_again_is_not_counted_again() -> None:

@@ -42,8 +42,9 @@ def test_environment_overrides_file_and_supplies_the_token(
 def test_token_from_a_secrets_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SEGSYNC_HUBSPOT__TOKEN", raising=False)
     secrets = tmp_path / "secrets"
-    secrets.mkdir()
+    secrets.mkdir(mode=0o700)
     (secrets / "hubspot__token").write_text("pat-from-file")
+    (secrets / "hubspot__token").chmod(0o600)
     settings = load_settings(write(tmp_path, ""), secrets_dir=str(secrets))
     assert settings.hubspot.token is not None
     assert settings.hubspot.token.get_secret_value() == "pat-from-file"

@@ -37,6 +37,9 @@ class SandboxHubSpot:
     def missing_contact_id(self) -> str:
         return "999999999"
 
+    def delete(self, contact_id: str) -> None:
+        self.crm.store.archive_contact(contact_id)
+
 
 class TestHubSpotContract(ConnectorContract):
     @pytest.fixture

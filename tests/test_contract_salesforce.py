@@ -54,6 +54,9 @@ class SandboxSalesforce:
     def missing_contact_id(self) -> str:
         return make_id("003", 1)
 
+    def delete(self, contact_id: str) -> None:
+        self.sf_box.store.delete("Contact", contact_id)
+
 
 class TestSalesforceContract(ConnectorContract):
     @pytest.fixture

@@ -10,7 +10,8 @@ What the CRMs do, and the evidence (details in the sandbox's docstrings):
 * Salesforce lead conversion: the lead's campaign members move to the contact and the lead
   becomes read-only (writes fail with ``CANNOT_UPDATE_CONVERTED_LEAD``); adding a contact that
   is already a member of a campaign fails with ``DUPLICATE_VALUE``.
-* A deleted contact leaves every HubSpot list; a re-created one is a new id.
+* A deleted contact leaves every HubSpot list and is listed with ``archived=true``; a
+  re-created one is a new id.
 
 Each scenario runs the real connectors against the sandboxes and checks the CRM's end state and
 the state store's.
@@ -211,13 +212,11 @@ def test_a_contact_deleted_and_created_again_gets_its_segment_under_the_new_id(
     assert (outcome.mode, outcome.status, outcome.result.failures) == ("incremental", "done", [])
     live = [i for i in ids if i != old] + [new]
     assert_crm_holds_desired_state(crm, live)
-    # An incremental run cannot see a deletion: the old id stays in the state store, where it
-    # plans nothing (it is in no CRM list, and its values match what was written) ...
-    assert old in remembered(tmp_path)["list Big"]
-    # ... until the next full run, which reads every contact and list again.
+    # The incremental run asks HubSpot for archived contacts and forgets the old id at once.
+    assert outcome.deleted == 1
+    assert all(old not in ids for ids in remembered(tmp_path).values())
     full = sync(connector, crm, tmp_path, full=True)
     assert full.plan.is_empty
-    assert all(old not in ids for ids in remembered(tmp_path).values())
 
 
 # -- Salesforce lead conversion --------------------------------------------------------------

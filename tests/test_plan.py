@@ -132,9 +132,10 @@ def test_only_differing_fields_are_written_and_leavers_are_removed() -> None:
         PropertyWrite("1", {"segsync_reason": "Enterprise: employees >= 1000"}),
         PropertyWrite("3", {"segsync_segment": "", "segsync_segments": "", "segsync_reason": ""}),
     )
-    assert [(c.segment, c.add, c.remove) for c in plan.list_changes] == [
-        ("Enterprise", (), ("3", "99")),
-        ("Engaged", (), ()),
+    # 99 was not segmented (not pulled): absence is not departure, it stays and is counted.
+    assert [(c.segment, c.add, c.remove, c.unseen) for c in plan.list_changes] == [
+        ("Enterprise", (), ("3",), 1),
+        ("Engaged", (), (), 0),
     ]
 
 

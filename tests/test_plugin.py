@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+REPO = Path(__file__).parent.parent
 PLUGIN = Path(__file__).parent / "plugin_example"
 SEGSYNC = Path(sys.executable).with_name("segsync")
 
@@ -38,7 +39,9 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def segsync(plugin_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(plugin_path), "COLUMNS": "200"}
+    # The checkout under test first: an editable install may point at another checkout.
+    path = os.pathsep.join([str(plugin_path), str(REPO)])
+    env = {**os.environ, "PYTHONPATH": path, "COLUMNS": "200"}
     return subprocess.run([str(SEGSYNC), *args], env=env, capture_output=True, text=True)
 
 

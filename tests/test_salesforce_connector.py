@@ -353,7 +353,9 @@ def test_describe_types_map_to_segsync_types(
     mock: responses.RequestsMock, connector: SalesforceConnector
 ) -> None:
     def field(name: str, type_: str, **extra: Any) -> dict[str, Any]:
-        return {"name": name, "label": name.title(), "type": type_, "picklistValues": [], **extra}
+        custom = name.endswith("__c")
+        described = {"name": name, "label": name.title(), "type": type_, "custom": custom}
+        return described | {"picklistValues": [], "inlineHelpText": None, **extra}
 
     picklist = [
         {"value": "Web", "label": "Web", "active": True},
@@ -363,7 +365,12 @@ def test_describe_types_map_to_segsync_types(
     described = [
         field("Id", "id"),
         field("LeadSource", "picklist", picklistValues=picklist),
-        field("Segments__c", "multipicklist", picklistValues=picklist[:1]),
+        field(
+            "Segments__c",
+            "multipicklist",
+            picklistValues=picklist[:1],
+            inlineHelpText="Written by segsync: every segment the contact matches.",
+        ),
         field("Score__c", "double"),
         field("Seats__c", "int"),
         field("Revenue__c", "currency"),
@@ -376,18 +383,18 @@ def test_describe_types_map_to_segsync_types(
     ]
     mock.add("GET", f"{API}sobjects/Contact/describe", json={"fields": described})
     assert connector.describe_fields() == [
-        FieldInfo("Id", "Id", "string"),
-        FieldInfo("LeadSource", "Leadsource", "enumeration", ("Web", "Phone")),
-        FieldInfo("Segments__c", "Segments__C", "multi_enumeration", ("Web",)),
-        FieldInfo("Score__c", "Score__C", "number"),
-        FieldInfo("Seats__c", "Seats__C", "number"),
-        FieldInfo("Revenue__c", "Revenue__C", "number"),
-        FieldInfo("Share__c", "Share__C", "number"),
-        FieldInfo("Birthdate", "Birthdate", "date"),
-        FieldInfo("Seen__c", "Seen__C", "datetime"),
-        FieldInfo("HasOptedOutOfEmail", "Hasoptedoutofemail", "bool"),
-        FieldInfo("Email", "Email", "string"),
-        FieldInfo("Description", "Description", "string"),
+        FieldInfo("Id", "Id", "string", defined_by="crm"),
+        FieldInfo("LeadSource", "Leadsource", "enumeration", ("Web", "Phone"), "crm"),
+        FieldInfo("Segments__c", "Segments__C", "multi_enumeration", ("Web",), "segsync"),
+        FieldInfo("Score__c", "Score__C", "number", defined_by="other"),
+        FieldInfo("Seats__c", "Seats__C", "number", defined_by="other"),
+        FieldInfo("Revenue__c", "Revenue__C", "number", defined_by="other"),
+        FieldInfo("Share__c", "Share__C", "number", defined_by="other"),
+        FieldInfo("Birthdate", "Birthdate", "date", defined_by="crm"),
+        FieldInfo("Seen__c", "Seen__C", "datetime", defined_by="other"),
+        FieldInfo("HasOptedOutOfEmail", "Hasoptedoutofemail", "bool", defined_by="crm"),
+        FieldInfo("Email", "Email", "string", defined_by="crm"),
+        FieldInfo("Description", "Description", "string", defined_by="crm"),
     ]
 
 
@@ -809,6 +816,7 @@ def test_a_missing_segment_field_is_created_granted_and_checked(
         "Metadata": {
             "label": "Segment (segsync)",
             "description": "Primary segment.",
+            "inlineHelpText": "Written by segsync: Primary segment.",
             "type": "Picklist",
             "valueSet": {
                 "restricted": True,
@@ -1192,7 +1200,7 @@ def test_sandbox_segment_fields_are_created_once_granted_and_extended(
     org.ensure_segment_field(wider)
     fields = {info.name: info for info in org.describe_fields()}
     assert fields["Segment__c"] == FieldInfo(
-        "Segment__c", "Segment (segsync)", "enumeration", ("A", "B")
+        "Segment__c", "Segment (segsync)", "enumeration", ("A", "B"), "segsync"
     )
     assert fields["Segments__c"].type == "multi_enumeration"
     assert fields["Segments__c"].options == ("A", "B", "C")

@@ -31,10 +31,13 @@ def test_second_run_is_incremental_and_fixes_exactly_what_changed(
     crm.store.set_properties(small, {"employees": "5000", "hs_email_open": "0"})
     crm.store.set_properties(ids[1], {"segsync_segment": "Buyers"})  # a hand edit
     before = crm.calls.copy()
+    logged = len(crm.call_log)
     second = sync(connector, crm, tmp_path)
     new = crm.calls - before
     assert second.mode == "incremental"
-    assert new[PULL] == 0 and new[SEARCH] == 1
+    # One search for the changes and one read of the archive (deletions); no full listing.
+    listings = [call.query for call in crm.call_log[logged:] if call.route == PULL]
+    assert new[SEARCH] == 1 and ["archived=true" in query.lower() for query in listings] == [True]
     assert {w.contact_id for w in second.plan.writes} <= {small, ids[1]}
     assert small in {w.contact_id for w in second.plan.writes}
     assert_crm_holds_desired_state(crm, ids)

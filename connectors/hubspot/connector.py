@@ -7,33 +7,41 @@ and the sync layer owns the single retry policy.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
 
 from connectors.base import (
+    UNCONFIRMED,
     AccessCheck,
     AuthFailed,
+    BatchRejected,
     Contact,
     ContactPage,
-    ConnectorError,
     ConnectorLimits,
     FieldInfo,
+    FieldOwner,
     FieldType,
     IdPage,
     ListRef,
+    MembershipChange,
     NotFound,
     PropertyWrite,
     RateLimitStatus,
     RequestBudget,
     RequestRejected,
     SegmentField,
+    Transient,
     WriteResult,
 )
-from connectors.hubspot.errors import parse_body, translate
+from connectors.deadline import within_deadline
+from connectors.hubspot.errors import parse_body, parse_json, translate
 from connectors.hubspot.settings import HubSpotSettings
+
+T = TypeVar("T")
 
 CONTACT_OBJECT_TYPE_ID = "0-1"
 MODIFIED_PROPERTY = "lastmodifieddate"
@@ -42,13 +50,18 @@ MERGED_IDS_PROPERTY = "hs_merged_object_ids"
 """The ids a merge folded into a contact, ``;``-separated. A merge makes a new record (new id,
 ``lastmodifieddate`` = the merge) and the old ids leave every list and search result, so this
 is the only trace of them a pull sees."""
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 SEARCH_PAGE_SIZE = 200
-SEARCH_RESULT_WINDOW = 10_000
-"""HubSpot's search refuses to page past 10,000 results of one query (400)."""
-SEARCH_MIN_INTERVAL_SECONDS = 0.22
+OBJECT_ID_PROPERTY = "hs_object_id"
+SEARCH_MIN_INTERVAL_SECONDS = 0.25
 """Search has its own bucket of 5 requests a second per account and no rate-limit headers:
-space calls a little more than 1/5 s apart so timer jitter never puts six in one second."""
+space calls 1/4 s apart, so that even a tenth of a second of scheduling jitter on a busy host
+never puts six in one second."""
 PROPERTY_GROUP = "segsync"
+"""segsync creates its properties in this group: with ``hubspotDefined`` false, that is how
+a property is known to be segsync's, whatever the state store remembers."""
+PROPERTY_NAME = re.compile(r"[a-z][a-z0-9_]*")
+"""HubSpot's rule for property internal names (it answers 400 to ``Segsync_Segment``)."""
 ACCESS_CHECK_LIST = "segsync access check"
 """A list name looked up only to prove lists can be read: it need not exist."""
 EDITABLE_PROCESSING_TYPES = frozenset({"MANUAL", "SNAPSHOT"})
@@ -80,6 +93,13 @@ def _field_type(hubspot_type: str, field_type: str) -> FieldType:
     return "string"
 
 
+def _defined_by(prop: Any) -> FieldOwner:
+    """HubSpot's own properties say ``hubspotDefined``; segsync's live in its own group."""
+    if prop.hubspot_defined:
+        return "crm"
+    return "segsync" if prop.group_name == PROPERTY_GROUP else "other"
+
+
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     value = headers.get(name)
     return int(value) if value is not None and value.lstrip("-").isdigit() else None
@@ -106,7 +126,8 @@ def _modified_at(properties: Mapping[str, str | None]) -> datetime | None:
 
 
 def _epoch_ms(moment: datetime) -> int:
-    return int(moment.astimezone(timezone.utc).timestamp() * 1000)
+    """Exact epoch milliseconds (``timestamp() * 1000`` can land a millisecond short)."""
+    return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
 def _contact(row: Any) -> Contact:
@@ -120,25 +141,8 @@ def _contact(row: Any) -> Contact:
     )
 
 
-class SearchCursor:
-    """Where an incremental pull is: the start of the current query window and the offset in it.
-
-    HubSpot's search pages at most 10,000 results per query, so when a window fills up the pull
-    starts a new query at the last modification time seen. That re-reads the contacts sharing
-    that millisecond: the overlap callers de-duplicate.
-    """
-
-    def __init__(self, window_start_ms: int, offset: int) -> None:
-        self.window_start_ms = window_start_ms
-        self.offset = offset
-
-    def encode(self) -> str:
-        return f"{self.window_start_ms}:{self.offset}"
-
-    @classmethod
-    def decode(cls, text: str) -> SearchCursor:
-        start, offset = text.split(":")
-        return cls(int(start), int(offset))
+def _filter(name: str, operator: str, value: int) -> dict[str, str]:
+    return {"propertyName": name, "operator": operator, "value": str(value)}
 
 
 class MinInterval:
@@ -156,23 +160,6 @@ class MinInterval:
             self._next = max(now, self._next) + self.seconds
         if delay > 0:
             time.sleep(delay)
-
-
-def _next_search_cursor(position: SearchCursor, contacts: list[Contact]) -> str | None:
-    """The next page of this query, or a new query from the last time seen near 10,000."""
-    if not contacts:
-        return None
-    offset = position.offset + len(contacts)
-    if offset + SEARCH_PAGE_SIZE <= SEARCH_RESULT_WINDOW:
-        return SearchCursor(position.window_start_ms, offset).encode()
-    last_modified = contacts[-1].modified_at
-    restart_ms = _epoch_ms(last_modified) if last_modified else position.window_start_ms
-    if restart_ms <= position.window_start_ms:
-        raise ConnectorError(
-            "HubSpot incremental pull: more than 10,000 contacts share one modification "
-            "millisecond; run a full pull instead"
-        )
-    return SearchCursor(restart_ms, 0).encode()
 
 
 def _required_scopes(exc: BaseException) -> list[str]:
@@ -205,11 +192,88 @@ def _list_ref(described: Any) -> ListRef:
     )
 
 
+def _property_name_like(name: str) -> str:
+    """A valid property name close to ``name``, to suggest in an error."""
+    cleaned = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")
+    return cleaned if cleaned[:1].isalpha() else f"segsync_{cleaned}".rstrip("_")
+
+
 def _options(values: Sequence[str]) -> list[dict[str, Any]]:
     return [
         {"label": value, "value": value, "hidden": False, "displayOrder": order}
         for order, value in enumerate(values)
     ]
+
+
+RETRYABLE_RECORD_CATEGORIES = ("RATE_LIMITS", "LOCKED")
+PROPERTY_PROBLEMS = ("PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE")
+"""Whole-batch refusals about a property, not a value: every batch writing it fails alike, so
+splitting the batch to find a culprit record would only spend requests."""
+ADDED_KEYS = ("recordIdsAdded", "recordsIdsAdded")
+"""HubSpot's OpenAPI spec (v3 and 2026-09) and the SDK's model spell the added ids
+``recordsIdsAdded``; its docs also show ``recordIdsAdded``. Either is read."""
+
+
+def _ids(values: Any) -> list[str]:
+    """The non-empty ids of a JSON list (HubSpot's 207 may name ``[""]``); [] otherwise."""
+    if not isinstance(values, list):
+        return []
+    return [str(value) for value in values if isinstance(value, (str, int)) and str(value)]
+
+
+def confirmed_writes(
+    writes: Sequence[PropertyWrite], answer: Any, action: str
+) -> list[WriteResult]:
+    """One result per input, read from HubSpot's batch answer (200 or 207).
+
+    A record is written only when its id is in ``results``; a 207's errors name the refused
+    ones in ``context.ids``. An input the answer neither confirms nor names is unconfirmed: a
+    retryable failure, never a success. An answer without ``results`` is no batch answer at
+    all (an empty body, a proxy's HTML page with 200): ``Transient``, so the batch is resent.
+    """
+    results = answer.get("results") if isinstance(answer, dict) else None
+    if not isinstance(results, list):
+        raise Transient(f"HubSpot {action}: the answer is not a batch result; nothing confirmed")
+    confirmed = set(_ids([row.get("id") for row in results if isinstance(row, dict)]))
+    refused: dict[str, WriteResult] = {}
+    for error in answer.get("errors") or ():
+        if not isinstance(error, dict):
+            continue
+        category = str(error.get("category") or "ERROR")
+        for record_id in _ids((error.get("context") or {}).get("ids")):
+            refused[record_id] = WriteResult(
+                record_id,
+                ok=False,
+                code=category,
+                message=str(error.get("message") or ""),
+                retryable=category in RETRYABLE_RECORD_CATEGORIES,
+                missing=category == "OBJECT_NOT_FOUND",
+            )
+    return [_write_outcome(w.contact_id, confirmed, refused) for w in writes]
+
+
+def _write_outcome(
+    contact_id: str, confirmed: set[str], refused: Mapping[str, WriteResult]
+) -> WriteResult:
+    if contact_id in refused:
+        return refused[contact_id]
+    if contact_id in confirmed:
+        return WriteResult(contact_id, ok=True)
+    message = "HubSpot's answer neither confirmed nor refused this record"
+    return WriteResult(contact_id, ok=False, code=UNCONFIRMED, message=message, retryable=True)
+
+
+def confirmed_membership(answer: Any, *, added: bool, action: str) -> MembershipChange:
+    """What HubSpot's membership answer confirms: the ids it added (or removed) and the ids it
+    reports missing. An answer without those lists confirms nothing: ``Transient``."""
+    keys = ADDED_KEYS if added else ("recordIdsRemoved",)
+    found = [answer[key] for key in keys if isinstance(answer, dict) and key in answer]
+    if not found or not isinstance(answer.get("recordIdsMissing", []), list):
+        raise Transient(f"HubSpot {action}: the answer confirms no membership change")
+    changed = [record_id for values in found for record_id in _ids(values)]
+    return MembershipChange(
+        changed=tuple(dict.fromkeys(changed)), missing=tuple(_ids(answer.get("recordIdsMissing")))
+    )
 
 
 class HubSpotConnector:
@@ -277,17 +341,47 @@ class HubSpotConnector:
         return cls(HubSpotSettings.model_validate(settings))
 
     def _call(self, action: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run one SDK ``*_with_http_info`` call: timeout, rate-limit headers, typed errors."""
+        """Run one SDK ``*_with_http_info`` call: a deadline for the whole call (the SDK's
+        timeout bounds each read only), rate-limit headers, typed errors."""
+        timeout = self.settings.timeout_seconds
+        data, _status, headers = self._send(
+            action, lambda: method(*args, _request_timeout=timeout, **kwargs)
+        )
+        self._observe(headers)
+        return data
+
+    def _call_for_answer(self, action: str, method: Callable[..., Any], *args: Any) -> Any:
+        """Like ``_call``, but the answer's JSON as HubSpot sent it (None when it is not JSON).
+
+        For the answers that confirm a write: the SDK's models drop keys they do not know
+        (``recordIdsAdded``, as HubSpot's docs spell it) and turn a body of an unexpected shape
+        (``{}``, an HTML page) into an empty model or None, which must never read as a
+        confirmation.
+        """
+        timeout = self.settings.timeout_seconds
+
+        def fetch() -> tuple[Mapping[str, str], bytes]:
+            response = method(*args, _request_timeout=timeout, _preload_content=False)
+            try:
+                return response.headers, response.data
+            finally:
+                response.release_conn()
+
+        headers, body = self._send(action, fetch)
+        self._observe(headers)
+        return parse_json(body)
+
+    def _send(self, action: str, request: Callable[[], T]) -> T:
+        """``request()`` within the call's deadline, its failures typed."""
         try:
-            data, _status, headers = method(
-                *args, _request_timeout=self.settings.timeout_seconds, **kwargs
-            )
+            return within_deadline(request, self.settings.timeout_seconds, action)
         except Exception as exc:  # noqa: BLE001 - translate() re-raises what it cannot type
             raise translate(exc, action) from exc
+
+    def _observe(self, headers: Mapping[str, str]) -> None:
         status = _rate_limit_from_headers(headers)
         if status is not None:
             self._rate_limit = status
-        return data
 
     def rate_limit_status(self) -> RateLimitStatus:
         return self._rate_limit
@@ -304,9 +398,18 @@ class HubSpotConnector:
                 label=prop.label,
                 type=_field_type(prop.type, prop.field_type),
                 options=tuple(option.value for option in prop.options or ()),
+                defined_by=_defined_by(prop),
             )
             for prop in data.results
         ]
+
+    def field_name_problem(self, name: str) -> str | None:
+        if PROPERTY_NAME.fullmatch(name):
+            return None
+        return (
+            "HubSpot property names are lower-case letters, digits and underscores, starting "
+            f"with a letter (e.g. {_property_name_like(name)})"
+        )
 
     def read_contacts_page(self, fields: Sequence[str], cursor: str | None) -> ContactPage:
         data = self._call(
@@ -323,31 +426,58 @@ class HubSpotConnector:
             next_cursor=next_page.after if next_page else None,
         )
 
+    def count_contacts(self) -> int:
+        """The portal's live contacts, by the ``total`` of an unfiltered one-result search (the
+        list endpoint gives no total). The search index trails writes by a few moments, so a
+        contact created just now may be missing from it: never the other way round."""
+        self._search_pacer.wait()
+        body = {"limit": 1, "filterGroups": []}
+        data = self._call("count contacts", self._search.do_search_with_http_info, body)
+        return int(data.total)
+
+    def read_deleted_contacts_page(self, since: datetime, cursor: str | None) -> IdPage:
+        """Archived (deleted) contacts, from ``GET /crm/v3/objects/contacts?archived=true``,
+        kept if ``archivedAt`` is at or after ``since``. HubSpot cannot filter that listing, so
+        each page of the archive (kept 90 days) is read; one without an ``archivedAt`` counts."""
+        data = self._call(
+            "read deleted contacts",
+            self._contacts.get_page_with_http_info,
+            limit=self.limits.read_page_size,
+            after=cursor,
+            properties=["hs_object_id"],
+            archived=True,
+        )
+        next_page = data.paging.next if data.paging else None
+        ids = [row.id for row in data.results if not (row.archived_at and row.archived_at < since)]
+        return IdPage(ids=ids, next_cursor=next_page.after if next_page else None)
+
     def read_changed_contacts_page(
         self, fields: Sequence[str], since: datetime, cursor: str | None
     ) -> ContactPage:
-        """Search on ``lastmodifieddate`` ascending, restarting the query every 10,000 results."""
-        position = SearchCursor.decode(cursor) if cursor else SearchCursor(_epoch_ms(since), 0)
-        modified_filter = {
-            "propertyName": MODIFIED_PROPERTY,
-            "operator": "GTE",
-            "value": str(position.window_start_ms),
-        }
+        """Contacts modified since ``since``, by ascending id, each page a fresh query for ids
+        above the last one read (keyset paging; the cursor is that id).
+
+        Not an offset into one long result sorted by modification time: a contact edited
+        mid-pull moves to the end of that order, and every offset past it then skips one
+        contact. Ids never move, a fresh query never meets search's 10,000-result window, and
+        no page re-reads another's contacts. A contact edited during the pull after its id
+        was passed is read by the next run: the watermark reaches back past the pull's start.
+        """
+        after_id = int(cursor) if cursor else 0
         body = {
-            "filterGroups": [{"filters": [modified_filter]}],
-            "sorts": [{"propertyName": MODIFIED_PROPERTY, "direction": "ASCENDING"}],
+            "filterGroups": [{"filters": [
+                _filter(MODIFIED_PROPERTY, "GTE", _epoch_ms(since)),
+                _filter(OBJECT_ID_PROPERTY, "GT", after_id),
+            ]}],
+            "sorts": [{"propertyName": OBJECT_ID_PROPERTY, "direction": "ASCENDING"}],
             "properties": sorted({*fields, MODIFIED_PROPERTY, MERGED_IDS_PROPERTY}),
             "limit": SEARCH_PAGE_SIZE,
-            "after": str(position.offset) if position.offset else None,
         }
         self._search_pacer.wait()
         data = self._call("search changed contacts", self._search.do_search_with_http_info, body)
         contacts = [_contact(row) for row in data.results]
-        has_more = bool(data.paging and data.paging.next)
-        return ContactPage(
-            contacts=contacts,
-            next_cursor=_next_search_cursor(position, contacts) if has_more else None,
-        )
+        has_more = bool(data.paging and data.paging.next) and bool(contacts)
+        return ContactPage(contacts=contacts, next_cursor=contacts[-1].id if has_more else None)
 
     # -- fields ----------------------------------------------------------------------------
 
@@ -414,26 +544,15 @@ class HubSpotConnector:
         if len(writes) > self.limits.write_batch_size:
             raise ValueError(f"at most {self.limits.write_batch_size} records per batch")
         body = {"inputs": [{"id": w.contact_id, "properties": w.values} for w in writes]}
+        action = "batch update contacts"
         try:
-            data = self._call("batch update contacts", self._batch.update_with_http_info, body)
+            answer = self._call_for_answer(action, self._batch.update_with_http_info, body)
         except RequestRejected as exc:
-            # A whole-batch 400 (e.g. VALIDATION_ERROR) rejects every record in it.
-            return [
-                WriteResult(w.contact_id, ok=False, code="VALIDATION_ERROR", message=str(exc))
-                for w in writes
-            ]
-        failed: dict[str, WriteResult] = {}
-        for error in getattr(data, "errors", None) or ():
-            for record_id in (error.context or {}).get("ids", []):
-                failed[record_id] = WriteResult(
-                    record_id,
-                    ok=False,
-                    code=error.category or "ERROR",
-                    message=error.message,
-                    retryable=error.category in ("RATE_LIMITS", "LOCKED"),
-                    missing=error.category == "OBJECT_NOT_FOUND",
-                )
-        return [failed.get(w.contact_id) or WriteResult(w.contact_id, ok=True) for w in writes]
+            if exc.status != 400 or exc.code in PROPERTY_PROBLEMS:
+                raise
+            # One invalid value anywhere refuses the whole batch (VALIDATION_ERROR).
+            raise BatchRejected(str(exc), exc.status, exc.code) from exc
+        return confirmed_writes(writes, answer, action)
 
     # -- lists -----------------------------------------------------------------------------
 
@@ -480,11 +599,17 @@ class HubSpotConnector:
             next_cursor=next_page.after if next_page else None,
         )
 
-    def add_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
-        self._change_members(list_ref, contact_ids, self._memberships.add_with_http_info, "add to")
+    def add_list_members(
+        self, list_ref: ListRef, contact_ids: Iterable[str]
+    ) -> MembershipChange:
+        return self._change_members(
+            list_ref, contact_ids, self._memberships.add_with_http_info, "add to"
+        )
 
-    def remove_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
-        self._change_members(
+    def remove_list_members(
+        self, list_ref: ListRef, contact_ids: Iterable[str]
+    ) -> MembershipChange:
+        return self._change_members(
             list_ref, contact_ids, self._memberships.remove_with_http_info, "remove from"
         )
 
@@ -494,11 +619,13 @@ class HubSpotConnector:
         contact_ids: Iterable[str],
         method: Callable[..., Any],
         verb: str,
-    ) -> None:
+    ) -> MembershipChange:
         ids = list(contact_ids)
         if len(ids) > self.limits.list_change_batch_size:
             raise ValueError(f"at most {self.limits.list_change_batch_size} ids per call")
-        self._call(f"{verb} list {list_ref.name!r}", method, list_ref.id, ids)
+        action = f"{verb} list {list_ref.name!r}"
+        answer = self._call_for_answer(action, method, list_ref.id, ids)
+        return confirmed_membership(answer, added=verb == "add to", action=action)
 
     # -- segsync check --------------------------------------------------------------------
 

@@ -44,6 +44,16 @@ def parse_body(body: Any) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {"message": str(parsed)[:200]}
 
 
+def parse_json(body: Any) -> Any:
+    """A response body as JSON, or None when it is not JSON (an empty body, an HTML page)."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
+
+
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:
     if not headers:
         return None
@@ -93,4 +103,14 @@ def translate(exc: BaseException, action: str) -> ConnectorError:
         if status == 423:
             wait = max(wait or 0.0, LOCKED_WAIT_SECONDS)
         return Transient(where, retry_after=wait)
-    return RequestRejected(where, status=status)
+    return RequestRejected(where, status=status, code=_error_code(body))
+
+
+def _error_code(body: Mapping[str, Any]) -> str:
+    """The most precise code a HubSpot error body gives: the first detail's ``code`` (e.g.
+    ``INVALID_OPTION``), else its ``category`` (e.g. ``VALIDATION_ERROR``)."""
+    for detail in body.get("errors") or ():
+        if isinstance(detail, Mapping) and isinstance(detail.get("code"), str):
+            return detail["code"]
+    category = body.get("category")
+    return category if isinstance(category, str) else ""

@@ -16,7 +16,11 @@ class HubSpotSettings(BaseModel):
         description="API host; point it at the sandbox CRM for tests and demos.",
     )
     token: SecretStr | None = Field(None, description="Private-app access token.")
-    timeout_seconds: float = Field(30.0, gt=0, description="Timeout of every HTTP call.")
+    timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Deadline of every HTTP call, from connecting to the last byte of the answer.",
+    )
     requests_per_ten_seconds: int = Field(
         190,
         gt=0,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -20,6 +21,7 @@ from simple_salesforce import Salesforce, SalesforceLogin
 from simple_salesforce.util import Usage
 
 from connectors.base import AuthFailed, RateLimitStatus
+from connectors.deadline import DeadlineExceeded, within_deadline
 from connectors.salesforce.errors import FieldGrant, is_expired_session, translate
 from connectors.salesforce.settings import SalesforceSettings
 
@@ -28,7 +30,8 @@ LoginMethod = Literal["jwt", "password", "session"]
 
 
 class CallAdapter(HTTPAdapter):
-    """An HTTP adapter that applies the timeout and CA bundle to every request, never retrying.
+    """An HTTP adapter that applies the timeout (as a deadline for the whole call) and CA bundle
+    to every request, never retrying.
 
     The CA bundle is applied here rather than as ``Session.verify``, because requests lets a
     ``REQUESTS_CA_BUNDLE`` in the environment override the session's setting.
@@ -48,14 +51,23 @@ class CallAdapter(HTTPAdapter):
         cert: str | tuple[str, str] | None = None,
         proxies: dict[str, str] | None = None,
     ) -> requests.Response:
-        return super().send(
-            request,
-            stream=stream,
-            timeout=self.timeout if timeout is None else timeout,
-            verify=self.ca_bundle if self.ca_bundle is not None else verify,
-            cert=cert,
-            proxies=proxies,
-        )
+        def send() -> requests.Response:
+            response = super(CallAdapter, self).send(
+                request,
+                stream=stream,
+                timeout=self.timeout if timeout is None else timeout,
+                verify=self.ca_bundle if self.ca_bundle is not None else verify,
+                cert=cert,
+                proxies=proxies,
+            )
+            if not stream:
+                response.content  # noqa: B018 - read the body here, within the deadline
+            return response
+
+        try:  # requests' timeout bounds each read; the deadline bounds the whole call
+            return within_deadline(send, self.timeout, f"{request.method} {urlsplit(request.url or '').path}")
+        except DeadlineExceeded as exc:
+            raise requests.Timeout(str(exc), request=request) from None
 
 
 def http_session(settings: SalesforceSettings) -> requests.Session:

@@ -30,6 +30,7 @@ from connectors.base import (
     FieldType,
     IdPage,
     ListRef,
+    MembershipChange,
     NotFound,
     PropertyWrite,
     RateLimitStatus,
@@ -45,7 +46,7 @@ from connectors.salesforce.errors import (
     named_field,
     record_result,
 )
-from connectors.salesforce.fields import CUSTOM_SUFFIX, ContactFields, field_info
+from connectors.salesforce.fields import ContactFields, field_info, field_name_problem
 from connectors.salesforce.paging import (
     BULK_POLL_SECONDS,
     BulkCursor,
@@ -76,6 +77,10 @@ BULK_PAGE_SIZE = 10_000
 SOQL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 """A field of the object itself: relationship paths (``Account.Name``) are not read."""
 MEMBER_ALREADY_ADDED = "DUPLICATE_VALUE"
+CAMPAIGN_NAME_LENGTH = 80
+"""Campaign.Name's length (Salesforce's object reference: Name, string, 80)."""
+PICKLIST_VALUE_LENGTH = 255
+"""The longest picklist value (API name) Salesforce accepts."""
 
 
 def select_list(fields: Sequence[str]) -> tuple[str, ...]:
@@ -127,6 +132,8 @@ class SalesforceConnector:
             # thread-safe, and parallel CampaignMember inserts into one campaign contend for
             # its row lock (UNABLE_TO_LOCK_ROW).
             max_concurrency=1,
+            max_list_name_length=CAMPAIGN_NAME_LENGTH,
+            max_option_length=PICKLIST_VALUE_LENGTH,
         )
 
     @classmethod
@@ -157,15 +164,45 @@ class SalesforceConnector:
             return self._rest_contacts(query, fields, position)
         return self._bulk_contacts(select, fields, position)
 
+    def count_contacts(self) -> int:
+        """The records a full pull lists, by ``SELECT COUNT()`` with the pull's own filter."""
+        return self._count()
+
+    def read_deleted_contacts_page(self, since: datetime, cursor: str | None) -> IdPage:
+        """Records in the recycle bin deleted since ``since`` (with the incremental overlap):
+        ``queryAll`` with ``IsDeleted = true``, and ``SystemModstamp``, which a delete sets.
+        Chosen over ``sobjects/{type}/deleted`` because it pages like every other query and
+        takes any start, where that endpoint refuses a window older than the bin's 15 days.
+        A merge's losing records are deleted too, so they are listed here."""
+        query = KeyedQuery(
+            self.sobject,
+            select_list(()),
+            key=MODIFIED_FIELD,
+            where=(
+                "IsDeleted = true",
+                format_soql(f"{MODIFIED_FIELD} >= {{}}", self._since(since)),
+            ),
+            include_deleted=True,
+        )
+        records, next_cursor = rest_page(
+            self.client, f"read deleted {self.sobject}s", query, decode(cursor)
+        )
+        ids = [str(record["Id"]) for record in records]
+        return IdPage(ids=ids, next_cursor=encode(next_cursor))
+
+    def _since(self, since: datetime) -> datetime:
+        """Where a query for changes since ``since`` starts: ``incremental_overlap_seconds``
+        earlier, since ``SystemModstamp`` is set at commit and a long transaction lands late."""
+        return since - timedelta(seconds=self.settings.incremental_overlap_seconds)
+
     def read_changed_contacts_page(
         self, fields: Sequence[str], since: datetime, cursor: str | None
     ) -> ContactPage:
-        start = since - timedelta(seconds=self.settings.incremental_overlap_seconds)
         query = KeyedQuery(
             self.sobject,
             select_list(fields),
             key=MODIFIED_FIELD,
-            where=(format_soql(f"{MODIFIED_FIELD} >= {{}}", start), *self.live),
+            where=(format_soql(f"{MODIFIED_FIELD} >= {{}}", self._since(since)), *self.live),
         )
         return self._rest_contacts(query, fields, decode(cursor))
 
@@ -211,6 +248,9 @@ class SalesforceConnector:
 
     # -- fields ----------------------------------------------------------------------------
 
+    def field_name_problem(self, name: str) -> str | None:
+        return field_name_problem(name)
+
     def ensure_segment_field(self, spec: SegmentField) -> None:
         self.fields.ensure(spec)
 
@@ -229,6 +269,7 @@ class SalesforceConnector:
         results = self.client.rest(
             f"update {self.sobject}s", "composite/sobjects", method="PATCH", body=body, fields=names
         )
+        _require_one_result_each(f"update {self.sobject}s", writes, results)
         hidden = named_field((error for r in results for error in r.get("errors") or ()), names)
         if hidden is not None:  # every record would fail alike: a permission, not bad data
             raise AuthFailed(self.client.grant.message(hidden))
@@ -359,17 +400,19 @@ class SalesforceConnector:
             next_cursor=encode(next_cursor),
         )
 
-    def add_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
+    def add_list_members(
+        self, list_ref: ListRef, contact_ids: Iterable[str]
+    ) -> MembershipChange:
         """Insert CampaignMembers for the ids that are not members yet.
 
         Inserting an existing pair fails with ``DUPLICATE_VALUE``, so present members are
-        read first; one that appears in between (a concurrent run) still counts as added.
+        read first; one that appears in between (a concurrent run) is already as asked.
         """
         ids = _at_most(contact_ids, self.limits.list_change_batch_size)
         present = self._members(list_ref, ids)
         new = [contact_id for contact_id in ids if contact_id not in present]
         if not new:
-            return
+            return MembershipChange()
         records = [
             {
                 "attributes": {"type": "CampaignMember"},
@@ -385,22 +428,24 @@ class SalesforceConnector:
             method="POST",
             body={"allOrNone": False, "records": records},
         )
-        _raise_failures(new, results)
+        return _membership_change(new, results, contacts_named=True)
 
-    def remove_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
+    def remove_list_members(
+        self, list_ref: ListRef, contact_ids: Iterable[str]
+    ) -> MembershipChange:
         """Delete the CampaignMembers of these ids; ids that are not members are ignored, as are
         converted leads' (their contact's now)."""
         ids = _at_most(contact_ids, self.limits.list_change_batch_size)
         members = self._members(list_ref, ids, *self.converted_out)
         if not members:
-            return
+            return MembershipChange()
         results = self.client.rest(
             f"remove from campaign {list_ref.name!r}",
             "composite/sobjects",
             method="DELETE",
             params={"ids": ",".join(members.values()), "allOrNone": "false"},
         )
-        _raise_failures(list(members), results)
+        return _membership_change(list(members), results, contacts_named=False)
 
     def _members(self, list_ref: ListRef, ids: Sequence[str], *where: str) -> dict[str, str]:
         """CampaignMember Id by contact id, for those of ``ids`` in the campaign (and ``where``)."""
@@ -460,9 +505,9 @@ class SalesforceConnector:
         """Whether segsync can write ``field``; one it cannot see yet is created or granted by
         the first sync (``ContactFields.ensure``), so it is left unchecked."""
         name = f"write field {field}"
-        if not field.endswith(CUSTOM_SUFFIX):
-            detail = f"custom field names end in {CUSTOM_SUFFIX}: set e.g. {field}{CUSTOM_SUFFIX}"
-            return AccessCheck(name, "failed", detail + " in [sync]")
+        refused = field_name_problem(field)
+        if refused:
+            return AccessCheck(name, "failed", f"{refused}: rename it in [sync]")
         if described is None:
             detail = "not visible yet: the first sync creates it and grants it Read and Edit"
             return AccessCheck(name, "unchecked", detail)
@@ -478,17 +523,24 @@ def _flag(name: str, described: Mapping[str, Any], flag: str, fix: str) -> Acces
     return AccessCheck(name, "failed", fix)
 
 
-def _raise_failures(ids: Sequence[str], results: Sequence[Mapping[str, Any]]) -> None:
-    """Raise for the first record of a membership change that failed for a reason that needs
-    attention. A member added twice (``DUPLICATE_VALUE``, a concurrent run) or a contact or
-    member that is gone counts as done, as HubSpot reports missing ids without failing.
+def _membership_change(
+    ids: Sequence[str], results: Sequence[Mapping[str, Any]], *, contacts_named: bool
+) -> MembershipChange:
+    """What a membership change's Collections results confirm, one result per id.
+
+    A member added twice (``DUPLICATE_VALUE``, a concurrent run) or a member already gone is
+    as asked. A record missing is the contact when the call named contacts (an insert), only
+    the CampaignMember when it named members (a delete): then the contact itself is still
+    there. Any other failure raises, for the first record that needs attention.
 
     The rest of the call is applied either way (``allOrNone`` is off), and the change is
     idempotent, so a lock makes the whole chunk transient: the retry redoes only what is left.
     """
+    _require_one_result_each("change campaign members", ids, results)
+    outcomes = [record_result(i, r) for i, r in zip(ids, results, strict=True)]
     failures = [
         outcome
-        for outcome in (record_result(i, r) for i, r in zip(ids, results, strict=True))
+        for outcome in outcomes
         if not (outcome.ok or outcome.missing or outcome.code == MEMBER_ALREADY_ADDED)
     ]
     if any(failure.retryable for failure in failures):
@@ -496,3 +548,17 @@ def _raise_failures(ids: Sequence[str], results: Sequence[Mapping[str, Any]]) ->
     if failures:
         first = failures[0]
         raise RecordRejected(first.contact_id, first.code, first.message, retryable=False)
+    missing = [o.contact_id for o in outcomes if o.missing] if contacts_named else []
+    return MembershipChange(
+        changed=tuple(o.contact_id for o in outcomes if o.ok), missing=tuple(missing)
+    )
+
+
+def _require_one_result_each(action: str, sent: Sequence[object], results: Any) -> None:
+    """A Collections answer confirms a record only by its place in an array as long as the
+    request's records: anything else confirms nothing, and the call is retried."""
+    if not isinstance(results, list) or len(results) != len(sent):
+        raise Transient(
+            f"Salesforce {action}: the answer does not have one result for each of the "
+            f"{len(sent)} records; nothing confirmed"
+        )

@@ -7,10 +7,17 @@ session id it was first built with. A new field is invisible to the integration 
 field-level security grants it, so each ensure grants Read and Edit with a
 ``FieldPermissions`` record on a permission set, then checks that the describe shows the field
 as updateable, and otherwise says exactly which permission a person has to grant.
+
+A field segsync creates carries help text starting with ``OWN_FIELD_HELP``: the describe every
+run reads already returns ``inlineHelpText``, so telling segsync's fields from a person's costs
+no extra call (the Tooling API's description would cost one a field), and the text also tells
+the CRM's users that segsync overwrites the field. Fields made by segsync before the help text
+existed are recognised by the "(segsync)" their labels end with.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +27,7 @@ from simple_salesforce import format_soql
 from connectors.base import (
     AuthFailed,
     FieldInfo,
+    FieldOwner,
     FieldType,
     NotFound,
     RequestRejected,
@@ -45,6 +53,39 @@ LONG_TEXT_LENGTH = 32_768
 TEXT_VISIBLE_LINES = 3
 MULTI_SELECT_VISIBLE_LINES = 4
 CUSTOM_SUFFIX = "__c"
+OWN_FIELD_HELP = "Written by segsync"
+"""The start of the help text of every field segsync creates: how a run knows it is its own."""
+OLD_OWN_FIELD_LABEL = "(segsync)"
+"""How the labels of fields made before ``OWN_FIELD_HELP`` existed end."""
+MAX_DEVELOPER_NAME = 40
+DEVELOPER_NAME = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|_(?!_))*(?<!_)")
+"""Salesforce's rule for a custom field's name before ``__c``: letters, digits and single
+underscores, starting with a letter, not ending with an underscore."""
+
+
+def field_name_problem(name: str) -> str | None:
+    """Why Salesforce would refuse ``name`` for a new custom field, or None."""
+    developer_name = name.removesuffix(CUSTOM_SUFFIX)
+    if not name.endswith(CUSTOM_SUFFIX):
+        return f"Salesforce custom field names end in {CUSTOM_SUFFIX} (e.g. {name}{CUSTOM_SUFFIX})"
+    if len(developer_name) > MAX_DEVELOPER_NAME:
+        return f"Salesforce allows at most {MAX_DEVELOPER_NAME} characters before {CUSTOM_SUFFIX}"
+    if not DEVELOPER_NAME.fullmatch(developer_name):
+        return (
+            "Salesforce custom field names are letters, digits and single underscores, start "
+            "with a letter and do not end with an underscore before __c"
+        )
+    return None
+
+
+def _defined_by(described: Mapping[str, Any]) -> FieldOwner:
+    """Standard fields are the CRM's; a custom field is segsync's when it says so."""
+    if not described.get("custom"):
+        return "crm"
+    help_text = described.get("inlineHelpText") or ""
+    label = str(described.get("label") or "")
+    own = help_text.startswith(OWN_FIELD_HELP) or label.endswith(OLD_OWN_FIELD_LABEL)
+    return "segsync" if own else "other"
 
 
 def field_info(described: Mapping[str, Any]) -> FieldInfo:
@@ -56,7 +97,11 @@ def field_info(described: Mapping[str, Any]) -> FieldInfo:
             value["value"] for value in described.get("picklistValues") or () if value["active"]
         )
     return FieldInfo(
-        name=described["name"], label=described["label"], type=field_type, options=options
+        name=described["name"],
+        label=described["label"],
+        type=field_type,
+        options=options,
+        defined_by=_defined_by(described),
     )
 
 
@@ -70,7 +115,11 @@ def custom_field_metadata(spec: SegmentField) -> dict[str, Any]:
     Select kinds are restricted picklists, so a typo in a write fails instead of adding a
     stray value; the multi-select shows four lines; free text is a long text area.
     """
-    metadata: dict[str, Any] = {"label": spec.label, "description": spec.description}
+    metadata: dict[str, Any] = {
+        "label": spec.label,
+        "description": spec.description,
+        "inlineHelpText": f"{OWN_FIELD_HELP}: {spec.description}",
+    }
     if spec.kind == "text":
         return metadata | {
             "type": "LongTextArea",
@@ -139,10 +188,10 @@ class ContactFields:
 
     def ensure(self, spec: SegmentField) -> None:
         """Create the field or add its missing options, grant it, and check it is visible."""
-        if not spec.name.endswith(CUSTOM_SUFFIX):
+        refused = field_name_problem(spec.name)
+        if refused:
             raise RequestRejected(
-                f"Salesforce custom field names end in {CUSTOM_SUFFIX}: name segsync's field "
-                f"{spec.name!r} e.g. {spec.name}{CUSTOM_SUFFIX} in the [sync] config.",
+                f"{spec.name!r} cannot be segsync's field: {refused}; rename it in [sync].",
                 status=400,
             )
         field_id = self._custom_field_id(spec.name)

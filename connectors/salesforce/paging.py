@@ -78,12 +78,14 @@ class KeyedQuery:
 
     ``key`` is ``Id`` (restart strictly after it) or ``SystemModstamp`` (restart at it: records
     sharing that time are read again, which incremental callers de-duplicate).
+    ``include_deleted`` runs it with ``queryAll``, which also reads the recycle bin.
     """
 
     sobject: str
     fields: tuple[str, ...]
     key: str = "Id"
     where: tuple[str, ...] = ()
+    include_deleted: bool = False
 
     def soql(self, after: str | None = None) -> str:
         conditions = list(self.where)
@@ -108,12 +110,16 @@ def rest_page(
         raise TypeError("a bulk cursor cannot continue a REST query")
 
     def restart(sf: Salesforce) -> Any:
-        return sf.query(query.soql(cursor.after if cursor else None))
+        return sf.query(
+            query.soql(cursor.after if cursor else None), include_deleted=query.include_deleted
+        )
 
     def more(sf: Salesforce) -> Any:
         assert cursor is not None
         try:
-            return sf.query_more(cursor.next_url, identifier_is_url=True)
+            return sf.query_more(
+                cursor.next_url, identifier_is_url=True, include_deleted=query.include_deleted
+            )
         except SalesforceError as exc:
             if error_code(exc) != INVALID_QUERY_LOCATOR:
                 raise

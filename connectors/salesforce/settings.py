@@ -42,7 +42,11 @@ class SalesforceSettings(BaseModel):
     object: Literal["Contact", "Lead"] = Field(
         "Contact", description="The sObject segsync segments and adds to campaigns."
     )
-    timeout_seconds: float = Field(30.0, gt=0, description="Timeout of every HTTP call.")
+    timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Deadline of every HTTP call, from connecting to the last byte of the answer.",
+    )
     bulk_threshold: int = Field(
         10_000,
         gt=0,

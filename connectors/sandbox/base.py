@@ -20,10 +20,13 @@ from typing import Self
 from urllib.parse import urlencode
 
 from connectors.sandbox.limits import (
+    GARBLED_ANSWERS,
     SUPPORTED_FAULTS,
     Fault,
     FaultInjector,
     FaultStatus,
+    GarbledAnswer,
+    ListingCut,
     Policy,
 )
 from connectors.sandbox.server import Handler, LoopbackServer, Request, Response, Router
@@ -52,6 +55,7 @@ class SandboxServer:
     ``calls`` counts requests per route template ("POST /crm/v3/lists", whatever trailing
     slash the client used; the concrete path for unknown routes) and ``call_log`` lists them
     in arrival order. Both include refused requests (401, rate limits, injected faults).
+    ``listing_cut`` is the one the subclass's contact listing obeys (see ``cut_listing``).
     """
 
     def __init__(
@@ -60,11 +64,13 @@ class SandboxServer:
         ssl_context: ssl.SSLContext | None = None,
         supported_faults: Collection[FaultStatus] = SUPPORTED_FAULTS,
         port: int = 0,
+        listing_cut: ListingCut | None = None,
     ) -> None:
         self.calls: Counter[str] = Counter()
         self.call_log: list[CallRecord] = []
         self._router = router
         self._faults = FaultInjector(supported_faults)
+        self._listing_cut = listing_cut or ListingCut()
         self._record_lock = threading.Lock()
         self._server = LoopbackServer(router, self._dispatch, ssl_context, port)
         self._server.start()
@@ -78,6 +84,16 @@ class SandboxServer:
         if route is not None and route not in self._router.route_keys():
             raise ValueError(f"unknown route {route!r}; known: {self._router.route_keys()}")
         self._faults.add(Fault(status, count, route, policy, after_commit))
+
+    def cut_listing(self, after: int | None) -> None:
+        """End every contact listing after ``after`` records (None: list them all again).
+
+        Until cleared, a full listing of live contacts stops early with no sign of it: the
+        page that reaches record ``after`` ends there without a next link. Counts, searches,
+        deleted-record reads and reads by id are untouched, so the CRM's own total still
+        tells the truth.
+        """
+        self._listing_cut.set(after)
 
     def stop(self) -> None:
         """Shut the server down and free its port. Safe to call twice."""
@@ -104,11 +120,20 @@ class SandboxServer:
         """What an injected non-disconnect fault looks like on this CRM."""
         raise NotImplementedError
 
+    def _garbled_answer(self, kind: GarbledAnswer, served: Response | None) -> Response:
+        """A 200 of kind ``kind`` in place of the CRM's answer ``served`` (None when the request
+        never reached the CRM, as when something in between answers for it)."""
+        raise NotImplementedError
+
     def _dispatch(self, request: Request, handler: Handler | None) -> Response:
         route = request.route or f"{request.method} {request.path}"
         fault = self._faults.take(route)
         if fault is None:
             response = self._serve(request, handler, route)
+        elif fault.status in GARBLED_ANSWERS:
+            carried_out = fault.after_commit or fault.status == "partial_answer"
+            served = self._serve(request, handler, route) if carried_out else None
+            response = self._garbled_answer(fault.status, served)
         else:
             if fault.after_commit:
                 self._serve(request, handler, route)

@@ -17,6 +17,8 @@ from connectors.sandbox.base import CallRecord, SandboxServer
 from connectors.sandbox.limits import (
     Fault,
     FaultStatus,
+    GarbledAnswer,
+    ListingCut,
     Policy,
     RateLimiter,
     SandboxLimits,
@@ -52,11 +54,12 @@ class SandboxCRM(SandboxServer):
         self._latency = latency
         self._scopes = frozenset(hubspot_scopes.ALL_SCOPES if scopes is None else scopes)
         self._limiter = RateLimiter(limits or SandboxLimits())
+        listing_cut = ListingCut()
         router = Router()
-        hubspot.HubSpotApi(self.store).register(router)
+        hubspot.HubSpotApi(self.store, listing_cut).register(router)
         router.add("POST", hubspot_scopes.TOKEN_INFO_PATH, hubspot_scopes.token_info(
             token, self._scopes, hubspot.PORTAL_ID, hubspot.APP_ID))
-        super().__init__(router, port=port)
+        super().__init__(router, port=port, listing_cut=listing_cut)
 
     @property
     def base_url(self) -> str:
@@ -85,6 +88,12 @@ class SandboxCRM(SandboxServer):
         JSON, 502-504 and 520-524 as the HTML pages of HubSpot's edge) or "disconnect" (the
         connection closes with no response). With ``after_commit`` the request is carried out
         first and only its answer is lost: what a timed-out write looks like to a client.
+
+        Garbled answers are 200s that confirm less than they seem to: ``{}`` ("empty_answer")
+        or an HTML page ("html_answer"), from something between client and CRM that answered
+        instead of it (the request is not carried out unless ``after_commit``), or a batch
+        answer carried out whose ``results`` lack half the records written ("partial_answer").
+        A 200 is no proof that a record was written; only its id in ``results`` is.
         """
         self._add_fault(status, count, route, policy, after_commit)
 
@@ -104,6 +113,9 @@ class SandboxCRM(SandboxServer):
         if not search:
             response.headers.update(usage.headers())
         return response
+
+    def _garbled_answer(self, kind: GarbledAnswer, served: Response | None) -> Response:
+        return hubspot.garbled_answer(kind, served)
 
     def _fault_response(self, fault: Fault, route: str) -> Response:
         if fault.status != 429:

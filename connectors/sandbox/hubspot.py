@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from itertools import islice
 from typing import Any
 
 from connectors.sandbox import schema
-from connectors.sandbox.limits import Policy, Usage
+from connectors.sandbox.limits import ListingCut, Policy, Usage
 from connectors.sandbox.search import SearchRejected, compile_search
 from connectors.sandbox.server import Request, Response, Router, json_response
 from connectors.sandbox.store import (
@@ -51,6 +52,9 @@ FIELD_TYPES = (
     "booleancheckbox", "calculation_equation",
 )
 PROPERTY_REQUIRED = ("name", "label", "type", "fieldType", "groupName")
+PROPERTY_NAME = re.compile(r"[a-z][a-z0-9_]*")
+"""Internal names HubSpot accepts: lower-case letters, digits and underscores, starting with a
+letter (HubSpot's properties guide; ``Segsync_Segment`` is refused with a 400)."""
 PROPERTY_PATCHABLE = (
     "label", "description", "groupName", "options", "displayOrder", "hidden", "formField",
     "type", "fieldType", "calculationFormula",
@@ -154,6 +158,29 @@ def server_error(status: int) -> Response:
     return Response(status=status, body=page.encode(), content_type="text/html")
 
 
+def garbled_answer(kind: str, served: Response | None) -> Response:
+    """A 200 that confirms less than ``served`` did (see ``SandboxCRM.inject_faults``).
+
+    ``{}`` and the HTML page are what a misbehaving proxy or a maintenance page in front of
+    the API hand back (sandbox choice: no capture of HubSpot itself doing it); the partial
+    answer keeps the first half of ``results`` (rounded down). An error answer is passed on.
+    """
+    if served is not None and served.status >= 300:
+        return served
+    headers = served.headers if served is not None else {}
+    if kind == "empty_answer":
+        return json_response(200, {}, headers)
+    if kind == "html_answer":
+        page = b"<html><head><title>HubSpot</title></head><body>Please wait</body></html>"
+        return Response(status=200, body=page, content_type="text/html", headers=headers)
+    assert served is not None  # a partial answer is always carried out
+    payload = json.loads(served.body)
+    results = payload.get("results")
+    if isinstance(results, list):
+        payload["results"] = results[: len(results) // 2]
+    return json_response(served.status, payload, headers)
+
+
 def unknown_route(request: Request) -> Response:
     """404 for a path the sandbox does not serve (sandbox text)."""
     return error_response(404, f"resource not found: {request.method} {request.path}", None)
@@ -227,8 +254,9 @@ def _split_names(values: list[str] | None) -> list[str]:
 class HubSpotApi:
     """The route handlers, over one store. ``register`` puts them in a router."""
 
-    def __init__(self, store: SandboxStore) -> None:
+    def __init__(self, store: SandboxStore, listing_cut: ListingCut | None = None) -> None:
         self._store = store
+        self._listing_cut = listing_cut or ListingCut()
 
     def register(self, router: Router) -> None:
         """Add every served route. Groups come before ``{propertyName}`` so "groups" is not
@@ -272,6 +300,8 @@ class HubSpotApi:
         with self._store.transaction():
             names = _read_names(requested, set(self._store.property_types()))
             page = list(islice(self._store.contacts_from(int(after), archived), limit + 1))
+            if not archived:
+                page = self._cut_short(page)
             results = [_render_contact(record, names) for record in page[:limit]]
         payload: dict[str, Any] = {"results": results}
         if len(page) > limit:
@@ -282,6 +312,15 @@ class HubSpotApi:
                 "link": f"http://{host}{request.path}?after={next_after}",
             }}
         return json_response(200, payload)
+
+    def _cut_short(self, page: list[ContactRecord]) -> list[ContactRecord]:
+        """The page without the live contacts past a test's ``ListingCut``: the page that
+        reaches the cut ends there, with no next link (the caller pages on what is left)."""
+        after = self._listing_cut.after
+        if after is None:
+            return page
+        listed = {record.id for record in islice(self._store.contacts_from(0, False), after)}
+        return [record for record in page if record.id in listed]
 
     def search_contacts(self, request: Request) -> Response:
         """``POST /crm/v3/objects/contacts/search``: see ``search`` for the rules."""
@@ -454,6 +493,12 @@ class HubSpotApi:
             raise _validation(
                 f"Invalid input JSON on line 1, column {len(request.body)}: Cannot build "
                 f"PropertyCreate, some of required attributes are not set [{', '.join(absent)}]"
+            )
+        if not isinstance(body["name"], str) or not PROPERTY_NAME.fullmatch(body["name"]):
+            # The 400 is HubSpot's; the message is sandbox text.
+            raise _validation(
+                f"Property name '{body['name']}' is invalid: internal names contain only "
+                "lower-case letters, numbers and underscores, and start with a letter."
             )
         with self._store.transaction():
             if self._store.property(body["name"]) is not None:
@@ -707,7 +752,8 @@ def _id_array(body: Any) -> list[str]:
 
 
 def _membership_change(added: list[str], removed: list[str], missing: list[str]) -> Response:
-    """HubSpot's membership answer; ``recordsIdsAdded`` is HubSpot's own spelling."""
+    """HubSpot's membership answer; ``recordsIdsAdded`` is the spelling of HubSpot's OpenAPI
+    spec (v3 and 2026-09, checked 2026-12), though its docs also show ``recordIdsAdded``."""
     return json_response(200, {
         "recordIdsMissing": missing, "recordIdsRemoved": removed, "recordsIdsAdded": added,
     })

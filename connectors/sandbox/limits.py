@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Literal, get_args
 
 PROFESSIONAL_TEN_SECONDLY = 190
 """Private-app burst limit of a Professional account, reported when no limit is set."""
@@ -143,12 +143,19 @@ def _drop_older_than(window: deque[float], horizon: float) -> None:
         window.popleft()
 
 
-FaultStatus = int | Literal["disconnect"]
+GarbledAnswer = Literal["empty_answer", "html_answer", "partial_answer"]
+"""A request carried out whose 200 answer does not say so: ``{}``, an HTML page, or a batch
+answer whose ``results`` lack some of the records written."""
+
+GARBLED_ANSWERS: frozenset[GarbledAnswer] = frozenset(get_args(GarbledAnswer))
+
+FaultStatus = int | Literal["disconnect"] | GarbledAnswer
 
 SUPPORTED_FAULTS: frozenset[FaultStatus] = frozenset(
-    {429, 500, 502, 503, 504, 520, 521, 522, 523, 524}
+    {429, 500, 502, 503, 504, 520, 521, 522, 523, 524, *GARBLED_ANSWERS}
 )
-"""HubSpot's: its rate limit, the application's 500 and its edges' 502-504 and 52x."""
+"""HubSpot's: its rate limit, the application's 500 and its edges' 502-504 and 52x, and
+answers that confirm less than was done."""
 
 
 @dataclass
@@ -201,3 +208,26 @@ class FaultInjector:
                         self._faults.remove(fault)
                     return fault
         return None
+
+
+class ListingCut:
+    """A contact listing that ends early: the page reaching record ``after`` stops there and
+    carries no next link, as a broken proxy, a timeout swallowed by a gateway, or a CRM bug
+    can end a listing. The API itself says nothing is wrong, so only a client that compares
+    what it read with the CRM's own count can tell. ``None`` lists everything again.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._after: int | None = None
+
+    def set(self, after: int | None) -> None:
+        if after is not None and after < 0:
+            raise ValueError("a listing cannot end before its first record")
+        with self._lock:
+            self._after = after
+
+    @property
+    def after(self) -> int | None:
+        with self._lock:
+            return self._after

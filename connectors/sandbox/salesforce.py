@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from connectors.sandbox import salesforce_ids
+from connectors.sandbox.limits import ListingCut
 from connectors.sandbox.salesforce_auth import bearer
 from connectors.sandbox.salesforce_errors import (
     RecordError,
@@ -23,7 +24,13 @@ from connectors.sandbox.salesforce_errors import (
     json_parser_error,
     not_found,
 )
-from connectors.sandbox.salesforce_query import QueryCursors, batch_size, bind, render
+from connectors.sandbox.salesforce_query import (
+    QueryCursors,
+    batch_size,
+    bind,
+    cut_short,
+    render,
+)
 from connectors.sandbox.salesforce_schema import (
     OBJECTS,
     SOAP_TYPES,
@@ -82,11 +89,12 @@ class SalesforceRestApi:
     """The REST handlers over one store. ``register`` puts them in a router."""
 
     def __init__(self, store: SalesforceStore, writer: RecordWriter, cursors: QueryCursors,
-                 usage: ApiUsage) -> None:
+                 usage: ApiUsage, listing_cut: ListingCut | None = None) -> None:
         self._store = store
         self._writer = writer
         self._cursors = cursors
         self._usage = usage
+        self._listing_cut = listing_cut or ListingCut()
 
     def register(self, router: Router) -> None:
         """Add every route. ``describe`` and ``deleted`` come before ``{id}``."""
@@ -144,7 +152,7 @@ class SalesforceRestApi:
         version = request.params["version"]
         with self._store.transaction():
             bound = bind(text, self._store)
-            rows = bound.run(include_deleted)
+            rows = cut_short(self._listing_cut, bound, bound.run(include_deleted), include_deleted)
             if bound.count:
                 return json_response(200, {"totalSize": len(rows), "done": True,
                                            "records": []})
@@ -420,6 +428,6 @@ def _describe_field(definition: FieldDef, editable: bool) -> dict[str, Any]:
                             "validFor": None, "value": v.value} for v in definition.picklist],
         "referenceTo": list(definition.reference_to),
         "relationshipName": definition.relationship_name,
-        "inlineHelpText": None,
+        "inlineHelpText": definition.help_text,
     }
 

@@ -33,7 +33,8 @@ from connectors.sandbox.salesforce_errors import (
     RestError,
     not_found,
 )
-from connectors.sandbox.salesforce_query import bind
+from connectors.sandbox.limits import ListingCut
+from connectors.sandbox.salesforce_query import bind, cut_short
 from connectors.sandbox.salesforce_schema import ObjectSchema
 from connectors.sandbox.salesforce_store import SalesforceStore
 from connectors.sandbox.salesforce_values import (
@@ -109,9 +110,11 @@ class _Job:
 class BulkApi:
     """Bulk API 2.0 handlers over one store and writer."""
 
-    def __init__(self, store: SalesforceStore, writer: RecordWriter) -> None:
+    def __init__(self, store: SalesforceStore, writer: RecordWriter,
+                 listing_cut: ListingCut | None = None) -> None:
         self._store = store
         self._writer = writer
+        self._listing_cut = listing_cut or ListingCut()
         self._jobs: dict[str, _Job] = {}
         self._lock = threading.Lock()
 
@@ -246,7 +249,9 @@ class BulkApi:
         if job.kind == "query":
             with self._store.transaction():
                 bound = bind(job.query, self._store)
-                rows = bound.run(include_deleted=job.operation == "queryAll")
+                include_deleted = job.operation == "queryAll"
+                rows = cut_short(self._listing_cut, bound, bound.run(include_deleted),
+                                 include_deleted)
                 job.header_line = _csv_line([".".join(c.path) for c in bound.columns], job)
                 job.rows = [[to_csv(c.definition, c.read(self._store, r))
                              for c in bound.columns] for r in rows]

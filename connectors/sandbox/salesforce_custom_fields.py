@@ -36,6 +36,7 @@ DESCRIBE_TO_METADATA = {"string": "Text", "picklist": "Picklist",
                         "currency": "Currency", "boolean": "Checkbox", "date": "Date",
                         "datetime": "DateTime", "email": "Email", "phone": "Phone"}
 MAX_DEVELOPER_NAME = 40
+MAX_HELP_TEXT = 510
 _DEVELOPER_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*(?<!_)$")
 _INTEGER_KEYS = ("length", "precision", "scale", "visibleLines")
 _BOOLEAN_KEYS = ("required", "restricted", "sorted", "default", "externalId", "unique")
@@ -103,7 +104,7 @@ def definition_of(developer_name: str, metadata: Mapping[str, Any]) -> FieldDef:
     name = f"{developer_name}__c"
     base = FieldDef(name, label, METADATA_TYPES[kind], custom=True,
                     nillable=not metadata.get("required", False),
-                    length=FIXED_LENGTHS.get(kind, 0))
+                    length=FIXED_LENGTHS.get(kind, 0), help_text=_help_text(metadata))
     if kind in ("Text", "LongTextArea"):
         low, high = (1, 255) if kind == "Text" else (256, 131_072)
         length = metadata.get("length")
@@ -133,6 +134,17 @@ def definition_of(developer_name: str, metadata: Mapping[str, Any]) -> FieldDef:
     return base
 
 
+def _help_text(metadata: Mapping[str, Any]) -> str | None:
+    """``inlineHelpText``: at most 510 characters (Metadata API, CustomField)."""
+    text = metadata.get("inlineHelpText")
+    if text is None:
+        return None
+    if not isinstance(text, str) or len(text) > MAX_HELP_TEXT:
+        raise FieldProblem("FIELD_INTEGRITY_EXCEPTION",
+                           f"Help Text: at most {MAX_HELP_TEXT} characters")
+    return text
+
+
 def metadata_of(definition: FieldDef) -> dict[str, Any]:
     """Metadata describing an existing field (for the org's own custom fields)."""
     if definition.type == "textarea":
@@ -150,6 +162,8 @@ def metadata_of(definition: FieldDef) -> dict[str, Any]:
         metadata["defaultValue"] = "true" if definition.default else "false"
     if definition.visible_lines is not None:
         metadata["visibleLines"] = definition.visible_lines
+    if definition.help_text is not None:
+        metadata["inlineHelpText"] = definition.help_text
     if definition.picklist:
         metadata["valueSet"] = {"restricted": definition.restricted, "valueSetDefinition": {
             "sorted": False,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.sandbox import soql
+from connectors.sandbox.limits import ListingCut
 from connectors.sandbox.salesforce_errors import RestError
 from connectors.sandbox.salesforce_values import to_json
 from connectors.sandbox.server import Request
@@ -25,6 +26,8 @@ MIN_BATCH = 200
 MAX_BATCH = 2000
 MAX_OPEN_CURSORS = 10
 LOCATOR_PREFIX = "01g"
+PEOPLE = frozenset({"Contact", "Lead"})
+"""The objects a contact listing reads (what ``ListingCut`` cuts short)."""
 
 
 def batch_size(request: Request) -> int:
@@ -35,6 +38,16 @@ def batch_size(request: Request) -> int:
         if key.strip().lower() == "batchsize" and value.strip().isdigit():
             return max(MIN_BATCH, min(MAX_BATCH, int(value)))
     return DEFAULT_BATCH
+
+
+def cut_short(listing_cut: ListingCut, bound: soql.BoundQuery, rows: list[Any],
+              include_deleted: bool) -> list[Any]:
+    """A live listing of people (REST or Bulk), ended early when a test cut it: the result holds
+    only its first records. ``COUNT()`` and ``queryAll`` still see them all."""
+    after = listing_cut.after
+    if after is None or include_deleted or bound.count or bound.sobject not in PEOPLE:
+        return rows
+    return rows[:after]
 
 
 def soql_error(error: soql.SoqlError, query: str) -> RestError:

@@ -17,7 +17,7 @@ from datetime import date
 import requests
 
 from connectors.sandbox.base import SandboxServer
-from connectors.sandbox.limits import Fault, FaultStatus
+from connectors.sandbox.limits import Fault, FaultStatus, ListingCut
 from connectors.sandbox.proxy import ConnectProxy
 from connectors.sandbox.salesforce import SalesforceRestApi
 from connectors.sandbox.salesforce_auth import Credentials, Sessions, bearer
@@ -66,14 +66,17 @@ class SalesforceSandbox(SandboxServer):
         self._record_errors = RecordErrorInjector()
         self._ca = ThrowawayCA(SALESFORCE_HOSTNAMES)
         writer = RecordWriter(self.store, self._record_errors)
+        listing_cut = ListingCut()
         router = Router()
-        SalesforceRestApi(self.store, writer, QueryCursors(), self._usage).register(router)
+        SalesforceRestApi(self.store, writer, QueryCursors(), self._usage,
+                          listing_cut).register(router)
         ToolingApi(self.store).register(router)
-        BulkApi(self.store, writer).register(router)
+        BulkApi(self.store, writer, listing_cut).register(router)
         SoapApi(self.store, self._sessions, Credentials(username, password, security_token),
                 lambda: self.instance, self._gate).register(router)
         try:
-            super().__init__(router, self._ca.server_context(), SALESFORCE_FAULTS, port)
+            super().__init__(router, self._ca.server_context(), SALESFORCE_FAULTS, port,
+                             listing_cut)
         except OSError:  # the port is taken: leave no CA file behind
             self._ca.cleanup()
             raise

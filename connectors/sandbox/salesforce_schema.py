@@ -67,6 +67,8 @@ class FieldDef:
     relationship_name: str | None = None
     visible_lines: int | None = None
     default: Any = None
+    help_text: str | None = None
+    """``inlineHelpText``: the help a person sees beside the field, set by its creator."""
 
     @property
     def system(self) -> bool:

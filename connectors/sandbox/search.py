@@ -11,7 +11,7 @@ order, and ties of a sort are broken by id (sandbox choices: HubSpot does not do
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,14 +81,22 @@ def compile_search(body: Any, property_types: dict[str, str]) -> SearchQuery:
         matches=matches,
         sort_key=sort_key,
         descending=descending,
-        offset=_offset(body.get("after")),
+        offset=_offset(body),
         limit=_limit(body.get("limit")),
         properties=[str(name) for name in body.get("properties") or []],
     )
 
 
-def _offset(after: Any) -> int:
-    if after in (None, ""):
+def _offset(body: Mapping[str, Any]) -> int:
+    """The paging offset. HubSpot's spec types ``after`` as a string that is not nullable: a
+    first page omits it, and an explicit ``null`` is refused (PublicObjectSearchRequest in the
+    CRM search spec; the SDK's serializer never sends one)."""
+    if "after" not in body:
+        return 0
+    after = body["after"]
+    if after is None:
+        raise SearchRejected("after: null is not a valid paging cursor; omit it on the first page")
+    if after == "":
         return 0
     try:
         offset = int(after)

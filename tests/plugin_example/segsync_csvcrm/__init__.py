@@ -18,8 +18,10 @@ from connectors.base import (
     ContactPage,
     ConnectorLimits,
     FieldInfo,
+    FieldType,
     IdPage,
     ListRef,
+    MembershipChange,
     NotFound,
     PropertyWrite,
     RateLimitStatus,
@@ -29,6 +31,12 @@ from connectors.base import (
 )
 
 PAGE_SIZE = 50
+FIELD_TYPES: dict[str, FieldType] = {
+    "single_select": "enumeration",
+    "multi_select": "multi_enumeration",
+    "text": "string",
+}
+"""How segsync's fields read, by the kind segsync asked for."""
 
 
 class CsvCrmConnector:
@@ -64,9 +72,9 @@ class CsvCrmConnector:
     def describe_fields(self) -> list[FieldInfo]:
         columns = next(iter(self._rows.values())).keys() if self._rows else []
         typed = [FieldInfo(c, c, "number" if c == "employees" else "string") for c in columns]
-        managed = [
-            FieldInfo(name, name, "enumeration", tuple(options))
-            for name, options in self._state["fields"].items()
+        managed = [  # created by segsync (ensure_segment_field): the folder says so
+            FieldInfo(name, name, FIELD_TYPES[field["kind"]], tuple(field["options"]), "segsync")
+            for name, field in self._state["fields"].items()
         ]
         return typed + managed
 
@@ -90,7 +98,8 @@ class CsvCrmConnector:
         return self.read_contacts_page(fields, cursor)  # no modification times: everything
 
     def ensure_segment_field(self, spec: SegmentField) -> None:
-        options = self._state["fields"].setdefault(spec.name, [])
+        field = self._state["fields"].setdefault(spec.name, {"kind": spec.kind, "options": []})
+        options = field["options"]
         options.extend(o for o in spec.options if o not in options)
         self._save()
 
@@ -118,15 +127,29 @@ class CsvCrmConnector:
             raise NotFound(f"no list {list_ref.name!r}")
         return IdPage(list(self._state["lists"][list_ref.id]), None)
 
-    def add_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
-        members = set(self._state["lists"][list_ref.id]) | set(contact_ids)
-        self._state["lists"][list_ref.id] = sorted(members, key=int)
-        self._save()
+    def add_list_members(
+        self, list_ref: ListRef, contact_ids: Iterable[str]
+    ) -> MembershipChange:
+        return self._change_members(list_ref, contact_ids, add=True)
 
-    def remove_list_members(self, list_ref: ListRef, contact_ids: Iterable[str]) -> None:
-        members = set(self._state["lists"][list_ref.id]) - set(contact_ids)
-        self._state["lists"][list_ref.id] = sorted(members, key=int)
+    def remove_list_members(
+        self, list_ref: ListRef, contact_ids: Iterable[str]
+    ) -> MembershipChange:
+        return self._change_members(list_ref, contact_ids, add=False)
+
+    def _change_members(
+        self, list_ref: ListRef, contact_ids: Iterable[str], *, add: bool
+    ) -> MembershipChange:
+        """Change a list's members; ids with no row are reported missing, as a CRM would."""
+        ids = list(contact_ids)
+        missing = [i for i in ids if i not in self._rows]
+        wanted = {i for i in ids if i in self._rows}
+        before = set(self._state["lists"][list_ref.id])
+        after = before | wanted if add else before - wanted
+        self._state["lists"][list_ref.id] = sorted(after, key=int)
         self._save()
+        changed = tuple(sorted(after ^ before, key=int))
+        return MembershipChange(changed=changed, missing=tuple(missing))
 
     def rate_limit_status(self) -> RateLimitStatus:
         return RateLimitStatus()
