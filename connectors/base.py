@@ -315,7 +315,8 @@ class FieldNaming(Protocol):
         """Why the CRM would refuse ``name`` for a new contact field, or None if it is valid."""
 
 
-AccessStatus = Literal["ok", "failed", "unchecked"]
+AccessStatus = Literal["ok", "failed", "unchecked", "warning"]
+"""``warning``: works today but needs attention (a login method being retired); not a failure."""
 
 
 @dataclass(frozen=True)

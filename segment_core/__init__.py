@@ -52,6 +52,7 @@ from segment_core.rules import (
     referenced_fields,
 )
 from segment_core.segments import ClusterSegment, RuleSegment, Segment, parse_rule, parse_segments
+from segment_core.stored import StoredModelError
 from segment_core.structured import parse_structured
 from segment_core.validate import OPERATORS_BY_TYPE, check_rule
 from segment_core.validation import (
@@ -91,6 +92,7 @@ __all__ = [
     "RuleSegment",
     "Segment",
     "SegmentValidationError",
+    "StoredModelError",
     "ValidationConfig",
     "ValidationReport",
     "add_features",

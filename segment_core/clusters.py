@@ -35,27 +35,25 @@ Cluster ids: fresh ids are given by size, largest first (0, 1, ...); ids carried
 value, new ones continue after the largest stored id. Names: see ``naming``; the ``names``
 parameter overrides them by id (ids with no cluster are ignored).
 
-``to_state`` is JSON (UTF-8 bytes): readable metadata (parameters, ids, names, centroids,
-profiles, drift reference) plus the fitted scikit-learn pipeline, pickled with joblib and
-base64-encoded. ``from_state`` unpickles it, so only load state that segsync itself stored.
+``to_state`` is JSON (UTF-8 bytes) and plain data only: parameters, ids, names, profiles, the
+drift reference and the learned model (``ClusterModel``: imputation, scaling and one-hot
+statistics, centroids), which predicts with numpy, never with unpickled objects. The state store
+may be a shared database or a restored backup, so ``from_state`` reads the document strictly and
+refuses anything else with ``StoredModelError``, version 1 documents included (they held a
+pickled pipeline); ``fit`` then trains afresh and says why in ``fit_reason_``.
 """
 
 from __future__ import annotations
 
-import base64
-import copy
-import io
 import json
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-import joblib
 import numpy as np
 import pandas as pd
-import sklearn
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 from sklearn.base import BaseEstimator
@@ -68,15 +66,23 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from segment_core import options
 from segment_core.cluster_config import CATEGORICAL_TYPES, NUMERIC_TYPES
+from segment_core.cluster_model import ClusterModel
 from segment_core.coerce import CoercedFrame
+from segment_core.errors import ConfigError
 from segment_core.naming import cluster_names
 from segment_core.profiles import ClusterProfile, profile_clusters
 from segment_core.segments import ClusterSegment
+from segment_core.stored import StoredModelError, items, mapping, refusing
+from segment_core.syntax import describe_value
 
 STATE_FORMAT = "segsync.cluster_segmenter"
-STATE_VERSION = 1
+STATE_VERSION = 2
+PICKLED_STATE_VERSION = 1
+"""The first format, which held a pickled scikit-learn pipeline: never loaded."""
 STABILITY_TOLERANCE = 0.01
 """How much worse (relative inertia) a warm-started refit may be and still be preferred."""
+
+T = TypeVar("T")
 
 _MINIBATCH_SIZE = 4096
 _MODEL_PARAMS = ("n_clusters", "min_category_share")
@@ -133,13 +139,14 @@ class ClusterSegmenter(BaseEstimator):
     - ``max_name_traits``, ``min_trait_effect``: traits in a generated name, and the smallest
       standardised difference that counts as a trait (see ``profiles``).
 
-    Learned attributes: ``pipeline_`` (preprocessing + k-means), ``cluster_ids_`` (the id of each
-    centroid row), ``cluster_centers_``, ``feature_names_out_``, ``n_clusters_``, ``k_scores_``
-    (silhouette per k tried), ``names_`` (id -> name), ``profiles_`` (id -> ``ClusterProfile``,
-    of the contacts last fitted), ``labels_`` (cluster id per fitted contact), ``refitted_``
-    (whether this fit trained a model), ``drift_`` (the stored model's ``Drift`` on these contacts,
-    or None), ``fit_reason_`` (why it trained or not), ``reference_distance_`` and
-    ``reference_shares_`` (the drift reference from the last training).
+    Learned attributes: ``model_`` (the learned preprocessing and centroids, as plain data:
+    ``ClusterModel``), ``cluster_ids_`` (the id of each centroid row), ``cluster_centers_``,
+    ``feature_names_out_``, ``n_clusters_``, ``k_scores_`` (silhouette per k tried), ``names_``
+    (id -> name), ``profiles_`` (id -> ``ClusterProfile``, of the contacts last fitted),
+    ``labels_`` (cluster id per fitted contact), ``refitted_`` (whether this fit trained a
+    model), ``drift_`` (the stored model's ``Drift`` on these contacts, or None),
+    ``fit_reason_`` (why it trained or not), ``reference_distance_`` and ``reference_shares_``
+    (the drift reference from the last training).
     """
 
     def __init__(
@@ -186,19 +193,24 @@ class ClusterSegmenter(BaseEstimator):
         """Cluster the contacts of ``frame``, keeping ``previous``'s clusters where possible.
 
         ``previous`` is a fitted segmenter or its ``to_state``. Without ``refit`` and while the
-        drift stays under the thresholds, the stored model is kept and only predicts.
+        drift stays under the thresholds, the stored model is kept and only predicts. Stored
+        state that ``from_state`` refuses is not used: the model is trained afresh, and
+        ``fit_reason_`` says why.
         """
         self._check_params()
         data = self._design(frame)
         if len(data) == 0:
             raise ValueError("cannot cluster an empty frame")
-        prev = (
-            ClusterSegmenter.from_state(previous)
-            if isinstance(previous, (bytes, str))
-            else previous
-        )
+        prev, refused = previous, None
+        if isinstance(previous, (bytes, str)):
+            try:
+                prev = ClusterSegmenter.from_state(previous)
+            except StoredModelError as error:
+                prev, refused = None, error
         self.drift_ = None
-        if prev is not None and self._features(prev) != self._features(self):
+        if refused is not None:
+            reason = f"the stored model was refused ({refused}); fitted afresh"
+        elif prev is not None and self._features(prev) != self._features(self):
             prev, reason = None, "the features changed since the stored model; fitted afresh"
         elif prev is not None:
             self.drift_ = prev._drift(data)
@@ -268,7 +280,9 @@ class ClusterSegmenter(BaseEstimator):
             warm = self._warm_start(prev, data, transformed, k)
             if warm is not None and warm.inertia_ <= model.inertia_ * (1 + STABILITY_TOLERANCE):
                 model = warm
-        rows = model.labels_
+        self.model_ = ClusterModel.from_fitted(preprocess, model.cluster_centers_)
+        distances = self.model_.distances(transformed)
+        rows = distances.argmin(axis=1)  # as the stored model predicts them
         if prev is not None:
             ids = self._match(prev, data, rows, k)
         else:
@@ -276,12 +290,11 @@ class ClusterSegmenter(BaseEstimator):
             order = np.argsort(-sizes, kind="stable")
             ids = np.empty(k, dtype=np.int64)
             ids[order] = np.arange(k)
-        self.pipeline_ = Pipeline([("preprocess", preprocess), ("cluster", model)])
         self.cluster_ids_ = tuple(int(i) for i in ids)
-        self.cluster_centers_ = model.cluster_centers_
-        self.feature_names_out_ = tuple(preprocess.get_feature_names_out())
+        self.cluster_centers_ = self.model_.centroids
+        self.feature_names_out_ = self.model_.feature_names_out
         self.n_clusters_ = k
-        self.reference_distance_ = float(model.transform(transformed).min(axis=1).mean())
+        self.reference_distance_ = float(distances.min(axis=1).mean())
         shares = np.bincount(rows, minlength=k) / len(rows)
         self.reference_shares_ = {int(ids[r]): float(shares[r]) for r in range(k)}
         self.refitted_ = True
@@ -289,9 +302,9 @@ class ClusterSegmenter(BaseEstimator):
         self._describe(data, ids[rows], kept)
 
     def _adopt(self, prev: ClusterSegmenter, data: pd.DataFrame) -> ClusterSegmenter:
-        """Keep the stored model: same pipeline, ids and names; profiles of the new contacts."""
+        """Keep the stored model: same model, ids and names; profiles of the new contacts."""
         for attribute in (
-            "pipeline_",
+            "model_",
             "cluster_ids_",
             "cluster_centers_",
             "feature_names_out_",
@@ -375,7 +388,7 @@ class ClusterSegmenter(BaseEstimator):
         self, prev: ClusterSegmenter, data: pd.DataFrame, transformed: np.ndarray, k: int
     ) -> KMeans | MiniBatchKMeans | None:
         """K-means started from the stored clusters' members, located in the new feature space."""
-        previous_rows = prev.pipeline_.predict(data)
+        previous_rows = prev.model_.rows(prev.model_.transform(data))
         means, counts = _cluster_means(previous_rows, transformed, k)
         if (counts == 0).any():
             return None  # a stored cluster lost every contact: no start point for it
@@ -385,7 +398,7 @@ class ClusterSegmenter(BaseEstimator):
         self, prev: ClusterSegmenter, data: pd.DataFrame, rows: np.ndarray, k: int
     ) -> np.ndarray:
         """Cluster ids for the new centroid rows: the stored id of the matched stored cluster."""
-        in_old_space = prev.pipeline_.named_steps["preprocess"].transform(data)
+        in_old_space = prev.model_.transform(data)
         means, counts = _cluster_means(rows, in_old_space, k)
         cost = cdist(means, prev.cluster_centers_)
         cost[counts == 0] = cost.max() + 1.0  # an empty new cluster matches last
@@ -399,11 +412,11 @@ class ClusterSegmenter(BaseEstimator):
         return ids
 
     def _assign(self, data: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.cluster_ids_, dtype=np.int64)[self.pipeline_.predict(data)]
+        rows = self.model_.rows(self.model_.transform(data))
+        return np.asarray(self.cluster_ids_, dtype=np.int64)[rows]
 
     def _drift(self, data: pd.DataFrame) -> Drift:
-        transformed = self.pipeline_.named_steps["preprocess"].transform(data)
-        distances = self.pipeline_.named_steps["cluster"].transform(transformed)
+        distances = self.model_.distances(self.model_.transform(data))
         rows = distances.argmin(axis=1)
         k = len(self.cluster_ids_)
         shares = np.bincount(rows, minlength=k) / len(rows)
@@ -500,7 +513,7 @@ class ClusterSegmenter(BaseEstimator):
             )
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "pipeline_"):
+        if not hasattr(self, "model_"):
             raise ValueError("this ClusterSegmenter is not fitted yet: call fit first")
 
     @staticmethod
@@ -510,70 +523,69 @@ class ClusterSegmenter(BaseEstimator):
     # --- state -----------------------------------------------------------------------------
 
     def to_state(self) -> bytes:
-        """The fitted model as UTF-8 JSON bytes, for the sync layer's state store."""
+        """The fitted model as UTF-8 JSON bytes of plain data, for the sync layer's state store."""
         self._check_fitted()
-        model = copy.copy(self.pipeline_.named_steps["cluster"])
-        if hasattr(model, "labels_"):
-            del model.labels_  # one per contact fitted: not needed to predict, and it is big
-        pipeline = Pipeline(
-            [("preprocess", self.pipeline_.named_steps["preprocess"]), ("cluster", model)]
-        )
-        buffer = io.BytesIO()
-        joblib.dump(pipeline, buffer, compress=3)
         document = {
             "format": STATE_FORMAT,
             "version": STATE_VERSION,
-            "sklearn_version": sklearn.__version__,
             "params": _jsonable(self.get_params()),
             "cluster_ids": list(self.cluster_ids_),
             "names": {str(cid): name for cid, name in self.names_.items()},
-            "centroids": self.cluster_centers_.tolist(),
-            "feature_names_out": list(self.feature_names_out_),
             "k_scores": {str(k): score for k, score in self.k_scores_.items()},
             "reference": {
                 "mean_distance": self.reference_distance_,
                 "shares": {str(cid): share for cid, share in self.reference_shares_.items()},
             },
             "profiles": [self.profiles_[cid].to_dict() for cid in sorted(self.profiles_)],
-            "model": base64.b64encode(buffer.getvalue()).decode("ascii"),
+            "model": self.model_.to_dict(),
         }
-        return json.dumps(document).encode("utf-8")
+        return json.dumps(document, allow_nan=False).encode("utf-8")
 
     @classmethod
     def from_state(cls, state: bytes | str | Mapping[str, Any]) -> ClusterSegmenter:
-        """A fitted segmenter from ``to_state`` output (without ``labels_``: predict for those)."""
-        document = json.loads(state) if isinstance(state, (bytes, str)) else state
-        if not isinstance(document, Mapping) or document.get("format") != STATE_FORMAT:
-            raise ValueError("not a stored cluster model (unknown format)")
-        if document.get("version") != STATE_VERSION:
-            raise ValueError(
-                f"stored cluster model version {document.get('version')} is not supported"
+        """A fitted segmenter from ``to_state`` output (without ``labels_``: predict for those).
+
+        Anything else raises ``StoredModelError``, one line: not JSON, another format or
+        version, or not exactly the document ``to_state`` writes (a key, a type, a shape, a
+        number that is not finite).
+        """
+        document = _state_document(state)
+        with refusing():
+            options.table(document, "", _STATE_KEYS, _STATE_KEYS)
+            model = ClusterModel.from_dict(document["model"])
+            segmenter = cls(**_stored_params(document["params"], model))
+            try:
+                segmenter._check_params()
+            except ValueError as error:
+                raise ConfigError(str(error), path="params") from None
+            segmenter.model_ = model
+            segmenter.cluster_ids_ = _cluster_ids(document["cluster_ids"], len(model.centroids))
+            ids = segmenter.cluster_ids_
+            segmenter.names_ = _per_cluster(document["names"], "names", ids, _cluster_name)
+            if len(set(segmenter.names_.values())) != len(ids):
+                raise ConfigError("two clusters have one name", path="names")
+            reference = options.table(
+                document["reference"], "reference", _REFERENCE_KEYS, _REFERENCE_KEYS
             )
-        if document["sklearn_version"] != sklearn.__version__:
-            warnings.warn(
-                "the stored cluster model was fitted with scikit-learn "
-                f"{document['sklearn_version']}, "
-                f"this is {sklearn.__version__}; refit if it misbehaves",
-                stacklevel=2,
+            segmenter.reference_distance_ = options.number(
+                reference["mean_distance"], "reference.mean_distance", 0.0
             )
-        params = dict(document["params"])
-        if isinstance(params.get("n_clusters"), list):
-            params["n_clusters"] = tuple(params["n_clusters"])
-        segmenter = cls(**params)
-        segmenter.pipeline_ = joblib.load(io.BytesIO(base64.b64decode(document["model"])))
-        segmenter.cluster_ids_ = tuple(int(cid) for cid in document["cluster_ids"])
-        segmenter.cluster_centers_ = segmenter.pipeline_.named_steps["cluster"].cluster_centers_
-        segmenter.feature_names_out_ = tuple(document["feature_names_out"])
-        segmenter.n_clusters_ = len(segmenter.cluster_ids_)
-        segmenter.k_scores_ = {int(k): float(v) for k, v in document["k_scores"].items()}
-        segmenter.names_ = {int(cid): name for cid, name in document["names"].items()}
-        segmenter.reference_distance_ = float(document["reference"]["mean_distance"])
-        segmenter.reference_shares_ = {
-            int(cid): float(share) for cid, share in document["reference"]["shares"].items()
-        }
-        segmenter.profiles_ = {
-            int(item["cluster_id"]): ClusterProfile.from_dict(item) for item in document["profiles"]
-        }
+            segmenter.reference_shares_ = _per_cluster(
+                reference["shares"], "reference.shares", ids, _share
+            )
+            segmenter.k_scores_ = _whole_keys(
+                mapping(document["k_scores"], "k_scores", options.number), "k_scores"
+            )
+            profiles = [
+                ClusterProfile.from_dict(item, options.join("profiles", i))
+                for i, item in enumerate(items(document["profiles"], "profiles"))
+            ]
+            segmenter.profiles_ = {profile.cluster_id: profile for profile in profiles}
+            if sorted(segmenter.profiles_) != sorted(ids) or len(profiles) != len(ids):
+                raise ConfigError("expected one profile per cluster id", path="profiles")
+        segmenter.cluster_centers_ = model.centroids
+        segmenter.feature_names_out_ = model.feature_names_out
+        segmenter.n_clusters_ = len(ids)
         segmenter.refitted_ = False
         segmenter.drift_ = None
         segmenter.fit_reason_ = "loaded from stored state"
@@ -628,3 +640,126 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+_STATE_KEYS = (
+    "format",
+    "version",
+    "params",
+    "cluster_ids",
+    "names",
+    "k_scores",
+    "reference",
+    "profiles",
+    "model",
+)
+_REFERENCE_KEYS = ("mean_distance", "shares")
+
+
+def _state_document(state: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
+    """The stored JSON object, if it is one of this format and version."""
+    if isinstance(state, Mapping):
+        document: object = state
+    else:
+        try:
+            document = json.loads(state)
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested without end
+            raise StoredModelError("not a JSON document") from None
+    if not isinstance(document, Mapping) or document.get("format") != STATE_FORMAT:
+        raise StoredModelError("not a stored cluster model (unknown format)")
+    version = document.get("version")
+    if version == PICKLED_STATE_VERSION:
+        raise StoredModelError(
+            "it is in the version 1 format, a pickled scikit-learn pipeline, "
+            "which segsync no longer loads"
+        )
+    if version != STATE_VERSION:
+        raise StoredModelError(f"unknown format version ({describe_value(version)})")
+    return document
+
+
+def _stored_params(raw: object, model: ClusterModel) -> dict[str, Any]:
+    """The stored ``get_params()``, each of its type, the features those of ``model``."""
+    params = options.table(raw, "params", _PARAM_READERS, _PARAM_READERS)
+    values = {
+        key: read(params[key], options.join("params", key)) for key, read in _PARAM_READERS.items()
+    }
+    for key, columns in (("numeric", model.numeric), ("categorical", model.categorical)):
+        if values[key] != [column.name for column in columns]:
+            raise ConfigError("expected the features of the model", path=f"params.{key}")
+    return values
+
+
+def _n_clusters(raw: object, path: str) -> int | tuple[int, int]:
+    """k, or a ``[low, high]`` range (``fit`` checks their order)."""
+    if not isinstance(raw, list):
+        return options.whole(raw, path, 2)
+    if len(raw) != 2:
+        raise ConfigError(
+            f"expected a whole number or [low, high], got {describe_value(raw)}", path=path
+        )
+    low, high = (options.whole(bound, options.join(path, i), 2) for i, bound in enumerate(raw))
+    return low, high
+
+
+def _name_overrides(raw: object, path: str) -> dict[int, str] | None:
+    return None if raw is None else _whole_keys(mapping(raw, path, _cluster_name), path)
+
+
+def _feature_labels(raw: object, path: str) -> dict[str, str] | None:
+    return None if raw is None else mapping(raw, path, _cluster_name)
+
+
+def _cluster_name(raw: object, path: str) -> str:
+    return options.text(raw, path, "a name")
+
+
+def _share(raw: object, path: str) -> float:
+    return options.number(raw, path, 0.0, 1.0)
+
+
+_PARAM_READERS: dict[str, Callable[[object, str], Any]] = {
+    "numeric": lambda raw, path: list(options.names(raw, path)),
+    "categorical": lambda raw, path: list(options.names(raw, path)),
+    "n_clusters": _n_clusters,
+    "names": _name_overrides,
+    "feature_labels": _feature_labels,
+    "min_category_share": _share,
+    "minibatch_threshold": options.whole,
+    "sample_size": options.whole,
+    "n_init": options.whole,
+    "random_state": options.whole,
+    "drift_threshold": options.number,
+    "share_drift_threshold": options.number,
+    "max_name_traits": options.whole,
+    "min_trait_effect": options.number,
+}
+"""How each stored parameter reads: every ``ClusterSegmenter.__init__`` parameter, no other."""
+
+
+def _cluster_ids(raw: object, rows: int) -> tuple[int, ...]:
+    """Distinct ids >= 0, one per centroid row."""
+    ids = tuple(
+        options.whole(item, options.join("cluster_ids", i), 0)
+        for i, item in enumerate(items(raw, "cluster_ids"))
+    )
+    if len(ids) != rows or len(set(ids)) != rows:
+        raise ConfigError(f"expected {rows} distinct ids, one per centroid", path="cluster_ids")
+    return ids
+
+
+def _whole_keys(values: Mapping[str, T], path: str) -> dict[int, T]:
+    """``values`` keyed by the whole numbers their keys spell (JSON keys are strings)."""
+    if not all(key.isascii() and key.isdigit() for key in values):
+        raise ConfigError("expected whole numbers as keys", path=path)
+    return {int(key): value for key, value in values.items()}
+
+
+def _per_cluster(
+    raw: object, path: str, ids: Sequence[int], read_value: Callable[[object, str], T]
+) -> dict[int, T]:
+    """One value per cluster id, each read by ``read_value``."""
+    values = _whole_keys(mapping(raw, path, read_value), path)
+    if sorted(values) != sorted(ids):
+        raise ConfigError(f"expected one entry per cluster id {sorted(ids)}", path=path)
+    return values

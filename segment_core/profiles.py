@@ -25,6 +25,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from segment_core.stored import record
 from segment_core.text import printable
 
 MAX_TRAIT_VALUE_LENGTH = 30
@@ -97,15 +98,9 @@ class ClusterProfile:
         return _jsonable(asdict(self))
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, object]) -> ClusterProfile:
-        return cls(
-            cluster_id=int(raw["cluster_id"]),
-            size=int(raw["size"]),
-            share=float(raw["share"]),
-            numeric=tuple(NumericStat(**item) for item in raw["numeric"]),
-            categories=tuple(CategoryStat(**item) for item in raw["categories"]),
-            traits=tuple(Trait(**item) for item in raw["traits"]),
-        )
+    def from_dict(cls, raw: Mapping[str, object], path: str = "profile") -> ClusterProfile:
+        """The profile ``to_dict`` wrote, every key and type checked (``ConfigError``)."""
+        return record(cls, raw, path)
 
 
 def feature_label(feature: str, labels: Mapping[str, str] | None = None) -> str:

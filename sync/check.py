@@ -18,7 +18,6 @@ from typing import Any, Literal
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from connectors.base import (
@@ -32,17 +31,18 @@ from connectors.base import (
 from connectors.registry import UnknownConnector
 from sync.config import ConfigError, Settings, load_settings
 from sync.owned_lists import claim_list
-from sync.plan import SegmentTarget
 from sync.ownership import check_own_fields
 from sync.pipeline import check_segment_names
+from sync.plan import SegmentTarget
 from sync.segmentation import SegmentationConfig
 from sync.state import StateStore
+from sync.terminal import escaped
 
 Problem = Literal["config", "auth", "crm"]
 """What a failed check calls for: fixing the config, the credentials or permissions, or the
 CRM's reachability."""
 
-STYLES = {"ok": "green", "failed": "bold red", "unchecked": "yellow"}
+STYLES = {"ok": "green", "failed": "bold red", "unchecked": "yellow", "warning": "yellow"}
 FIELD_CHECKS = ("segsync fields", "segment rules")
 """The checks made against the CRM's field list, in order."""
 
@@ -204,13 +204,13 @@ def _result(rows: list[tuple[AccessCheck, Problem]]) -> CheckResult:
 
 def print_checks(console: Console, result: CheckResult, title: str) -> None:
     """The checks as a table: one row each, the fix in the last column when one failed."""
-    table = Table(title=escape(title), box=box.SIMPLE_HEAD)
+    table = Table(title=escaped(title), box=box.SIMPLE_HEAD)
     table.add_column("Check")
     table.add_column("Result")
     table.add_column("Detail or fix", overflow="fold")
     for check in result.checks:
         status = f"[{STYLES[check.status]}]{check.status}[/]"
-        table.add_row(escape(check.name), status, escape(check.detail))
+        table.add_row(escaped(check.name), status, escaped(check.detail))
     console.print(table)
     verdict = "ready to sync" if result.problem is None else "NOT ready to sync"
     console.print(f"The config is {verdict}.", highlight=False)

@@ -21,7 +21,6 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
-from rich.markup import escape
 
 from connectors.base import AuthFailed, ConnectorError
 from connectors.registry import available_connectors
@@ -46,6 +45,7 @@ from sync.state import StateStore, StateStoreUnavailable, SyncLocked
 from sync import history
 from sync.runner import exit_code, open_connector, run_and_report
 from sync.summary import summary_json
+from sync.terminal import escaped, text
 
 EXIT_CONFIG = 2
 EXIT_AUTH = 3
@@ -100,7 +100,9 @@ def main(
 
 def fail(label: str, exc: BaseException | str, code: int) -> typer.Exit:
     """Print one plain line (no traceback, no markup from the message) and pick the exit code."""
-    errors.print(f"[bold red]{label}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    errors.print(
+        f"[bold red]{label}:[/] {escaped(exc, lines=True)}", highlight=False, soft_wrap=True
+    )
     return typer.Exit(code)
 
 
@@ -384,7 +386,7 @@ def audit_command(config: ConfigOption, as_json: JsonOption = False) -> None:
         console.print_json(json.dumps(report.to_dict()))
     else:
         for line in report.summary():
-            console.print(line, highlight=False)
+            console.print(text(line))
 
 
 @app.command()

@@ -50,6 +50,7 @@ SECRET_KEYS = frozenset(
         "password",
         "security_token",
         "client_secret",
+        "consumer_secret",
         "private_key",
         "session_id",
         "webhook_url",

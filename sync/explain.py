@@ -15,7 +15,6 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console
-from rich.markup import escape
 
 from connectors.base import Connector
 from segment_core.coerce import CoercedFrame
@@ -24,6 +23,7 @@ from segment_core.rules import AllOf, AnyOf, Condition, Not, Rule, describe, ref
 from sync.config import Settings
 from sync.segmentation import Segmentation, SegmentationConfig, text_frame
 from sync.state import StateStore
+from sync.terminal import escaped
 
 
 @dataclass(frozen=True)
@@ -163,24 +163,25 @@ def explain_contact(
 def _why_primary(matched: list[SegmentCheck], fallback: str | None) -> str:
     if not matched:
         return (
-            f"no segment matched, so the fallback segment {fallback!r} is primary"
+            f"no segment matched, so the fallback segment {_quoted(fallback)} is primary"
             if fallback
             else "no segment matched, so it has no primary segment"
         )
     if len(matched) == 1:
-        return f"{matched[0].name!r} is the only segment it matched"
+        return f"{_quoted(matched[0].name)} is the only segment it matched"
     top = max(check.priority for check in matched)
     tied = [check.name for check in matched if check.priority == top]
     first = tied[0]
     if len(tied) > 1:
-        others = ", ".join(repr(name) for name in tied[1:])
+        others = ", ".join(_quoted(name) for name in tied[1:])
         return (
-            f"{first!r} and {others} share the highest priority ({top}); "
-            f"{first!r} comes first in the config, which settles ties"
+            f"{_quoted(first)} and {others} share the highest priority ({top}); "
+            f"{_quoted(first)} comes first in the config, which settles ties"
         )
     runner_up = max(check.priority for check in matched if check.priority < top)
     return (
-        f"{first!r} has the highest priority of the {len(matched)} it matched ({top} > {runner_up})"
+        f"{_quoted(first)} has the highest priority of the {len(matched)} it matched "
+        f"({top} > {runner_up})"
     )
 
 
@@ -217,27 +218,31 @@ def _values(row: pd.Series, fields: tuple[str, ...] | list[str]) -> dict[str, An
 def print_explanation(console: Console, explanation: Explanation) -> None:
     """The explanation for a person: matched segments first, each with its conditions."""
     console.print(
-        f"[bold]Contact {escape(explanation.contact_id)}[/]: primary segment "
-        f"[bold]{escape(str(explanation.primary))}[/] — {escape(explanation.why_primary)}"
+        f"[bold]Contact {escaped(explanation.contact_id)}[/]: primary segment "
+        f"[bold]{escaped(str(explanation.primary))}[/] — {escaped(explanation.why_primary)}"
     )
     ordered = sorted(explanation.checks, key=lambda check: not check.matched)
     for check in ordered:
         mark = "[green]✓[/]" if check.matched else "[dim]✗[/]"
         console.print(
-            f"{mark} {escape(check.name)} ({check.kind}, priority {check.priority}): "
-            f"{escape(check.definition)}",
+            f"{mark} {escaped(check.name)} ({check.kind}, priority {check.priority}): "
+            f"{escaped(check.definition)}",
             highlight=False,
         )
         for condition in check.conditions:
             held = "[green]✓[/]" if condition.held else "[red]✗[/]"
-            console.print(
-                f"    {held} {escape(condition.condition)}   {escape(_as_text(condition.values))}",
-                highlight=False,
-            )
+            values = escaped(_as_text(condition.values))
+            console.print(f"    {held} {escaped(condition.condition)}   {values}", highlight=False)
         if check.values is not None and check.matched:
-            console.print(f"    its values: {escape(_as_text(check.values))}", highlight=False)
-    crm = ", ".join(f"{name} = {value!r}" for name, value in explanation.in_crm.items())
-    console.print(f"In the CRM after the last run: {escape(crm or 'nothing synced yet')}")
+            console.print(f"    its values: {escaped(_as_text(check.values))}", highlight=False)
+    crm = ", ".join(f"{name} = {_quoted(value)}" for name, value in explanation.in_crm.items())
+    console.print(f"In the CRM after the last run: {escaped(crm or 'nothing synced yet')}")
+
+
+def _quoted(name: str) -> str:
+    """A name or value in quotes, as it reads: unlike ``repr``, which would show the escape
+    sequences of a CRM value as text, those are left for the printer to remove."""
+    return f"'{name}'"
 
 
 def _as_text(values: Mapping[str, Any]) -> str:

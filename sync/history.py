@@ -9,11 +9,11 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from sync.config import Settings
 from sync.state import RecordFailure, RunRecord, StateStore
+from sync.terminal import escaped, text
 
 
 def _record(run: RunRecord) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def print_runs(console: Console, settings: Settings, *, as_json: bool, limit: in
         rows = [{k: v for k, v in _record(r).items() if k != "summary"} for r in history]
         console.print_json(json.dumps(rows))
         return
-    table = Table(title=f"Runs of sync {settings.sync.name!r}", box=box.SIMPLE_HEAD)
+    table = Table(title=text(f"Runs of sync {settings.sync.name!r}"), box=box.SIMPLE_HEAD)
     columns = ["Run", "Started (UTC)", "Took", "Mode", "Status", "Contacts", "Writes"]
     columns += ["List +", "List −", "Refused", "API calls"]
     for column in columns:
@@ -47,8 +47,8 @@ def print_runs(console: Console, settings: Settings, *, as_json: bool, limit: in
             str(run.id),
             f"{run.started_at:%Y-%m-%d %H:%M:%S}",
             took,
-            run.mode,
-            status,
+            text(run.mode),
+            text(status),
             f"{run.contacts:,}",
             f"{run.writes:,}",
             f"{run.list_adds:,}",
@@ -77,14 +77,17 @@ def print_run(console: Console, settings: Settings, run_id: int, *, as_json: boo
     if as_json:
         console.print_json(json.dumps(data))
         return True
-    console.print(f"[bold]Run {run.id}[/] of sync {run.sync_name!r}: {run.status} ({run.mode})")
+    console.print(
+        f"[bold]Run {run.id}[/] of sync {escaped(repr(run.sync_name))}: "
+        f"{escaped(run.status)} ({escaped(run.mode)})"
+    )
     for key in ("started_at", "finished_at", "duration_seconds", "contacts", "writes"):
         console.print(f"  {key.replace('_', ' ')}: {data[key]}", highlight=False)
     for key in ("list_adds", "list_removes", "failures", "api_calls", "retries"):
         console.print(f"  {key.replace('_', ' ')}: {data[key]}", highlight=False)
     console.print(f"  batches: {batches} of {run.batches_planned} planned", highlight=False)
     if run.message:
-        console.print(f"  message: {run.message}", highlight=False)
+        console.print(text(f"  message: {run.message}"))
     if failures:
         console.print(_failures_table("Records the CRM refused", failures))
     return True
@@ -130,9 +133,9 @@ def _failures_table(title: str, failures: list[RecordFailure]) -> Table:
         table.add_column(column)
     for failure in failures:
         table.add_row(
-            failure.contact_id,
-            failure.code,
-            escape(failure.message),
+            text(failure.contact_id),
+            text(failure.code),
+            text(failure.message),
             "yes" if failure.retryable else "no",
             str(failure.attempts),
             str(failure.run_id),

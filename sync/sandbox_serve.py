@@ -47,6 +47,7 @@ class Running:
 def start(kind: SandboxKind, *, port: int, contacts: int, seed: int) -> Running:
     """Start and seed a sandbox on 127.0.0.1:``port`` (0: any free port)."""
     from connectors.sandbox import SalesforceSandbox, SandboxCRM
+    from connectors.sandbox.salesforce_store import PERMISSION_SET_NAME
 
     if kind == "hubspot":
         token = f"pat-sandbox-{secrets.token_hex(16)}"
@@ -58,7 +59,8 @@ def start(kind: SandboxKind, *, port: int, contacts: int, seed: int) -> Running:
     org.seed_contacts(contacts, seed=seed, reference_date=date.today())
     usage = (
         f'In [salesforce]: instance_url = "{org.instance_url}", ca_bundle = "{org.ca_path}" '
-        '(the sandbox\'s own CA); connector = "salesforce".',
+        f'(the sandbox\'s own CA), permission_set = "{PERMISSION_SET_NAME}"; '
+        'connector = "salesforce".',
     )
     return Running(org, org.instance_url, "salesforce__session_id", org.session_id, usage)
 

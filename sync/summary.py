@@ -9,6 +9,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from sync.terminal import escaped, text
+
 if TYPE_CHECKING:  # the pipeline records this summary in the run history
     from sync.pipeline import SyncOutcome
 
@@ -144,13 +146,13 @@ def audit_summary(outcome: SyncOutcome) -> dict[str, Any]:
 def print_summary(console: Console, outcome: SyncOutcome, title: str) -> None:
     """The per-segment table and one line of totals."""
     verb = "planned" if outcome.dry_run else "done"
-    table = Table(title=f"{title} ({verb})", title_justify="left", box=box.SIMPLE_HEAD)
+    table = Table(title=text(f"{title} ({verb})"), title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("Segment", no_wrap=True)
     for column in ("Priority", "Members", "Primary", "Written", "List +", "List −"):
         table.add_column(column, justify="right", min_width=len(column))
     for row in summary_rows(outcome):
         table.add_row(
-            row["segment"],
+            text(row["segment"]),
             str(row["priority"]),
             f"{row['members']:,}",
             f"{row['primary']:,}",
@@ -164,7 +166,7 @@ def print_summary(console: Console, outcome: SyncOutcome, title: str) -> None:
     fallback = outcome.fallback
     console.print(
         f"{data['contacts']:,} contacts · {unmatched:,} in no segment"
-        + (f" (primary: {fallback})" if fallback else "")
+        + (f" (primary: {escaped(fallback)})" if fallback else "")
         + " · "
         f"{data['property_writes']:,} property writes {verb} · "
         f"{outcome.plan.list_adds():,} list adds · {outcome.plan.list_removes():,} list removes · "
@@ -175,9 +177,9 @@ def print_summary(console: Console, outcome: SyncOutcome, title: str) -> None:
         console.print(f"Pull: {line}", highlight=False)
     print_segment_checks(console, outcome)
     for line in orphan_lines(outcome):
-        console.print(line, highlight=False, markup=False, soft_wrap=True)
+        console.print(text(line), soft_wrap=True)
     for problem in outcome.problems:
-        console.print(f"Guardrail: {problem}", highlight=False, markup=False, soft_wrap=True)
+        console.print(text(f"Guardrail: {problem}"), soft_wrap=True)
     if outcome.dry_run:
         print_plan_sample(console, outcome)
 
@@ -186,13 +188,11 @@ def print_segment_checks(console: Console, outcome: SyncOutcome) -> None:
     """Clusters, data-quality audit and segment validation, one short line each."""
     for item in cluster_summary(outcome):
         how = f"fitted: {item['why']}" if item["refitted"] else item["why"]
-        console.print(
-            f"Cluster set {item['set']}: {len(item['clusters'])} clusters ({how})", highlight=False
-        )
+        console.print(text(f"Cluster set {item['set']}: {len(item['clusters'])} clusters ({how})"))
     for line in audit_lines(audit_summary(outcome)):
-        console.print(f"Audit: {line}", highlight=False)
+        console.print(text(f"Audit: {line}"))
     for finding in outcome.segmentation.validation.findings:
-        console.print(f"Validation {finding.severity}: {finding.message}", highlight=False)
+        console.print(text(f"Validation {finding.severity}: {finding.message}"))
 
 
 ORPHAN_ACTIONS = {
@@ -246,17 +246,17 @@ def print_plan_sample(console: Console, outcome: SyncOutcome) -> None:
     """A few planned writes, so a person can check the plan before running it for real."""
     if outcome.plan.fields:
         names = ", ".join(spec.name for spec in outcome.plan.fields)
-        console.print(f"Fields to create or extend: {names}")
+        console.print(text(f"Fields to create or extend: {names}"))
     calls = outcome.batches_planned
     rate = outcome.requests_per_second
     at_rate = f", about {calls / rate:,.1f} s at {rate:g} requests/s" if rate else ""
     console.print(f"Estimated: {calls:,} write call{'' if calls == 1 else 's'}{at_rate}.")
     before = outcome.current_values
     for write in outcome.plan.writes[:PLAN_SAMPLE_SIZE]:
-        console.print(f"  contact {write.contact_id}:", highlight=False)
+        console.print(text(f"  contact {write.contact_id}:"))
         for key, value in write.values.items():
             old = before.at[write.contact_id, key] if write.contact_id in before.index else None
-            console.print(f"    {key}: {_shown(old)} → {_shown(value)}", highlight=False)
+            console.print(text(f"    {key}: {_shown(old)} → {_shown(value)}"))
     if len(outcome.plan.writes) > PLAN_SAMPLE_SIZE:
         console.print(f"  … and {len(outcome.plan.writes) - PLAN_SAMPLE_SIZE:,} more")
     console.print("Dry run: nothing was written.")

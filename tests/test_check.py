@@ -87,29 +87,44 @@ def test_missing_scopes_are_named_with_where_to_grant_them_and_exit_3(
     failed = {name for name, status in statuses(report).items() if status == "failed"}
     assert failed == {"read lists", "manage lists"}
     assert details(report)["read lists"] == (
-        "give the private app the scope crm.lists.read (HubSpot: Settings → Integrations → "
-        "Private Apps → the app → Scopes) and commit the change"
+        "give the token the scope crm.lists.read (a Service Key: HubSpot Settings → "
+        "Integrations → Service Keys → the key → Scopes; a private app made before October "
+        "2026: Settings → Integrations → Private Apps → the app → Scopes, then commit the "
+        "change)"
     )
     assert "the scope crm.lists.write" in details(report)["manage lists"]
     assert statuses(report)["segment rules"] == "ok"
     assert table.exit_code == 3
     text = " ".join(table.output.split())
-    assert "read lists failed give the private app the scope crm.lists.read (HubSpot:" in text
+    assert "read lists failed give the token the scope crm.lists.read (a Service Key:" in text
     assert table.output.rstrip().endswith("The config is NOT ready to sync.")
 
 
-def test_write_scopes_stay_unchecked_when_hubspot_does_not_list_them(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_service_key_is_not_bad_credentials_and_its_write_scopes_are_probed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    crm.inject_faults(500, route=TOKEN_INFO)  # as for an OAuth token: no private-app info
-    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
-    code, report = check(write_hubspot_config(tmp_path, crm.base_url))
-    assert (code, report["problem"]) == (0, None)
-    unchecked = {name for name, status in statuses(report).items() if status == "unchecked"}
-    assert unchecked == {"write contacts", "create properties", "manage lists"}
-    assert details(report)["manage lists"] == (
-        "HubSpot did not list the token's scopes (not a private app?): crm.lists.write"
+    granted = ALL_SCOPES - {"crm.lists.write"}
+    with SandboxCRM(token=TOKEN, scopes=granted, service_key=True) as crm:
+        ids = crm.seed_contacts(5, seed=31)
+        monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+        code, report = check(write_hubspot_config(tmp_path, crm.base_url))
+        contacts_after = [crm.store.contact(i) for i in ids]
+        groups = crm.store.groups()
+    assert (code, report["problem"]) == (3, "auth")
+    assert "credentials" not in statuses(report)  # only a failed login gets that row
+    assert statuses(report)["read contacts"] == "ok"
+    assert {name: statuses(report)[name] for name in ("write contacts", "create properties")} == {
+        "write contacts": "ok",
+        "create properties": "ok",
+    }
+    assert details(report)["write contacts"] == (
+        "scope crm.objects.contacts.write (a deliberately empty request was refused as invalid, "
+        "not for its scope; no token info)"
     )
+    assert statuses(report)["manage lists"] == "failed"
+    assert "the scope crm.lists.write (a Service Key" in details(report)["manage lists"]
+    assert all(values.get("segsync_segment") is None for values in contacts_after)
+    assert [g["name"] for g in groups if g["name"] == "segsync"] == []  # nothing was created
 
 
 def test_a_wrong_token_fails_the_credentials_with_exit_3(
@@ -214,11 +229,14 @@ def test_salesforce_fields_not_created_yet_are_unchecked_and_pass(
     assert statuses(report) == {
         "configuration": "ok",
         "reach the CRM": "ok",
+        "login method": "ok",
         "read Contacts": "ok",
         "update Contacts": "ok",
         "write field Segsync_Segment__c": "unchecked",
         "write field Segsync_Segments__c": "unchecked",
         "write field Segsync_Reason__c": "unchecked",
+        "permission set Segsync_Integration": "ok",
+        "create and grant fields": "ok",
         "create campaigns": "ok",
         "add campaign members": "ok",
         "remove campaign members": "ok",

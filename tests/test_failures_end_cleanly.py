@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
+import requests
 import pytest
 from typer.testing import CliRunner
 
@@ -196,3 +197,39 @@ def test_a_deeply_nested_toml_rule_is_a_config_error(
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert writes_among(crm.calls) == {}
+
+
+@pytest.mark.parametrize(
+    ("garbled", "route"),
+    [
+        ("html_answer", "GET /crm/v3/objects/contacts"),
+        ("empty_answer", "GET /crm/v3/properties/contacts"),
+        ("html_answer", "GET /crm/v3/lists/object-type-id/{objectTypeId}/name/{listName}"),
+    ],
+)
+def test_a_read_answered_200_with_html_or_empty_json_is_retried_not_believed(
+    crm: SandboxCRM, tmp_path: Path, garbled: str, route: str
+) -> None:
+    ids = crm.seed_contacts(30, seed=106)
+    config = write_hubspot_config(tmp_path, crm.base_url)
+    crm.inject_faults(garbled, route=route)  # type: ignore[arg-type]
+
+    result = runner.invoke(app, ["sync", "--config", str(config)])
+
+    assert result.exit_code == 0, result.output
+    big = {i for i in ids if float(crm.store.contact(i).get("employees") or 0) >= 50}
+    assert {i for i in ids if crm.store.contact(i).get("segsync_segment") == "Big"} == big
+    [big_list] = [crm.store.list_by_name("segsync: Big")]
+    assert big_list is not None and crm.store.list_members(big_list["listId"]) == big
+    statuses = [r.status for r in crm.call_log if r.route == route]
+    assert statuses[0] == 200 and len(statuses) >= 2  # the garbled 200, then the real answer
+
+
+def test_a_salesforce_answer_that_is_not_json_is_transient() -> None:
+    from connectors.base import Transient
+    from connectors.salesforce.errors import translate
+
+    page = requests.exceptions.JSONDecodeError("Expecting value", "<html>", 0)
+    error = translate(page, "read Contacts", (), None)
+    assert isinstance(error, Transient)
+    assert str(error) == "Salesforce read Contacts: the answer was not Salesforce's JSON"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from connectors.base import AuthFailed, RateLimited, Transient
+from connectors.base import AuthFailed, RateLimited, SegmentField, Transient
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import SandboxCRM
 
@@ -98,3 +99,28 @@ def test_a_wrong_token_is_auth_failed(crm: SandboxCRM) -> None:
         wrong.describe_fields()
     with pytest.raises(AuthFailed, match="No HubSpot token"):
         HubSpotConnector(hubspot_settings(crm, token=None))
+
+
+def test_adding_an_option_keeps_the_labels_hidden_flags_and_order_an_admin_edited(
+    crm: SandboxCRM, connector: HubSpotConnector
+) -> None:
+    field = SegmentField("segsync_segment", "Segment", "", "single_select", ("A", "B"))
+    connector.ensure_segment_field(field)
+    edited = crm.store.property("segsync_segment")
+    assert edited is not None
+    edited["options"] = [
+        {"label": "Alpha accounts", "value": "A", "description": "by an admin",
+         "displayOrder": 5, "hidden": False},
+        {"label": "B", "value": "B", "description": "", "displayOrder": 2, "hidden": True},
+    ]
+    crm.store.put_property(edited)
+
+    connector.ensure_segment_field(dataclasses.replace(field, options=("A", "B", "C")))
+
+    after = crm.store.property("segsync_segment")
+    assert after is not None and after["options"] == [
+        {"label": "Alpha accounts", "value": "A", "description": "by an admin",
+         "displayOrder": 5, "hidden": False},
+        {"label": "B", "value": "B", "description": "", "displayOrder": 2, "hidden": True},
+        {"label": "C", "value": "C", "description": "", "displayOrder": 6, "hidden": False},
+    ]

@@ -79,7 +79,8 @@ SALESFORCE_CONFIG = """
 connector = "salesforce"
 
 [salesforce]
-username = "{username}"
+consumer_key = "{consumer_key}"
+domain = "{domain}"
 ca_bundle = "{ca_bundle}"
 permission_set = "Segsync_Integration"
 timeout_seconds = 20
@@ -100,22 +101,24 @@ rule = 'Employees__c >= 50'
 """
 
 
-def test_a_debug_log_of_a_salesforce_sync_has_no_password_session_or_email(
+def test_a_debug_log_of_a_salesforce_sync_has_no_secret_session_or_email(
     tmp_path: Path,
 ) -> None:
-    password, security_token = "Tr0ub4dor-and-3", "Xk9QmZ2vLp7RtY4wNs8BcD1f"
-    with SalesforceSandbox(password=password, security_token=security_token) as org:
+    consumer_secret = "Tr0ub4dor-and-3-Xk9QmZ2vLp7RtY4wNs8BcD1f"
+    with SalesforceSandbox(consumer_secret=consumer_secret) as org:
         org.seed_contacts(150, seed=43)
         emails = [
             str(row.values["Email"]) for row in org.store.rows("Contact") if row.values.get("Email")
         ]
         config = SALESFORCE_CONFIG.format(
-            username=org.username, ca_bundle=org.ca_path, state_dir=tmp_path
+            consumer_key=org.app.consumer_key,
+            domain=org.my_domain,
+            ca_bundle=org.ca_path,
+            state_dir=tmp_path,
         )
         env = {
-            "SEGSYNC_SALESFORCE__PASSWORD": password,
-            "SEGSYNC_SALESFORCE__SECURITY_TOKEN": security_token,
-            "HTTPS_PROXY": org.proxy_url,  # the login goes to login.salesforce.com
+            "SEGSYNC_SALESFORCE__CONSUMER_SECRET": consumer_secret,
+            "HTTPS_PROXY": org.proxy_url,  # the login goes to the org's My Domain
         }
         code, text = debug_run(tmp_path, config, env)
         written = {row.values.get("Segsync_Segment__c") for row in org.store.rows("Contact")}
@@ -123,4 +126,4 @@ def test_a_debug_log_of_a_salesforce_sync_has_no_password_session_or_email(
     assert "Big" in written
     assert "DEBUG urllib3.connectionpool: " in text and "composite/sobjects" in text
     session_prefix = f"{ORG_ID[:15]}!"  # every session id of the sandbox org starts so
-    assert_no_leak(text, [password, security_token, session_prefix], emails)
+    assert_no_leak(text, [consumer_secret, session_prefix], emails)

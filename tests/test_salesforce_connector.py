@@ -823,8 +823,8 @@ def test_a_missing_segment_field_is_created_granted_and_checked(
                 "valueSetDefinition": {
                     "sorted": False,
                     "value": [
-                        {"fullName": "A", "label": "A", "default": False},
-                        {"fullName": "B", "label": "B", "default": False},
+                        {"valueName": "A", "label": "A", "default": False},
+                        {"valueName": "B", "label": "B", "default": False},
                     ],
                 },
             },
@@ -871,8 +871,8 @@ def test_an_existing_segment_field_gets_only_its_missing_options(
     connector.ensure_segment_field(SEGMENT)
     values = body(mock.calls[2])["Metadata"]["valueSet"]["valueSetDefinition"]["value"]
     assert values == [
-        {"fullName": "A", "label": "A", "default": False},
-        {"fullName": "B", "label": "B", "default": False},
+        {"valueName": "A", "label": "A", "default": False},
+        {"valueName": "B", "label": "B", "default": False},
     ]
 
 
@@ -1117,6 +1117,7 @@ SEGMENT_FIELDS = (
     SegmentField("Segment_Reason__c", "Segment reason (segsync)", "Why.", "text"),
 )
 SOAP_LOGIN = "POST /services/Soap/u/{soapVersion}"
+OAUTH_TOKEN = "POST /services/oauth2/token"
 COMPOSITE = "/services/data/{version}/composite/sobjects"
 
 
@@ -1364,16 +1365,16 @@ def test_sandbox_a_campaign_gets_the_configured_member_status(sf_box: Salesforce
 def test_sandbox_an_expired_session_logs_in_again_and_the_pull_resumes(
     sf_box: SalesforceSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HTTPS_PROXY", sf_box.proxy_url)  # logins go to login.salesforce.com
+    monkeypatch.setenv("HTTPS_PROXY", sf_box.proxy_url)  # logins go to *.salesforce.com
     ids = sf_box.seed_contacts(2_100, seed=58)
     salesforce = SalesforceConnector(
         salesforce_settings(
             sf_box,
             session_id=None,
             instance_url=None,
-            username=sf_box.username,
-            password=SecretStr(sf_box.password),
-            security_token=SecretStr(sf_box.security_token),
+            consumer_key=sf_box.app.consumer_key,
+            consumer_secret=SecretStr(sf_box.app.consumer_secret),
+            domain=sf_box.my_domain,
         )
     )
     first = salesforce.read_contacts_page(["Title"], None)
@@ -1382,7 +1383,7 @@ def test_sandbox_an_expired_session_logs_in_again_and_the_pull_resumes(
     assert last.next_cursor is None
     pulled = [c.id for c in first.contacts + last.contacts]
     assert sorted(pulled) == sorted(ids)
-    assert sf_box.calls[SOAP_LOGIN] == 2
+    assert sf_box.calls[OAUTH_TOKEN] == 2
 
 
 def test_sandbox_an_expired_given_session_is_auth_failed(

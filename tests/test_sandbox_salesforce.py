@@ -80,7 +80,10 @@ def error(code: str, message: str, fields: list[str] | None = None) -> dict[str,
 
 
 def grant(sf: Salesforce, field: str, edit: bool = True) -> str:
-    [assignment] = sf.query("SELECT PermissionSetId FROM PermissionSetAssignment")["records"]
+    [assignment] = sf.query(
+        "SELECT PermissionSetId FROM PermissionSetAssignment "
+        "WHERE PermissionSet.IsOwnedByProfile = false"
+    )["records"]
     created = sf.FieldPermissions.create(
         {
             "ParentId": assignment["PermissionSetId"],
@@ -375,7 +378,7 @@ def test_tooling_field_is_hidden_until_field_permissions_grant_it(
                     "valueSetDefinition": {
                         "sorted": False,
                         "value": [
-                            {"fullName": "high_value", "default": False, "label": "High value"}
+                            {"valueName": "high_value", "default": False, "label": "High value"}
                         ],
                     },
                 },
@@ -424,7 +427,7 @@ def test_tooling_field_is_hidden_until_field_permissions_grant_it(
     field = sf.restful(f"tooling/sobjects/CustomField/{created['id']}")
     metadata = field["Metadata"]
     metadata["valueSet"]["valueSetDefinition"]["value"].append(
-        {"fullName": "churn_risk", "default": False, "label": "Churn risk"}
+        {"valueName": "churn_risk", "default": False, "label": "Churn risk"}
     )
     sf.restful(
         f"tooling/sobjects/CustomField/{created['id']}", method="PATCH", json={"Metadata": metadata}

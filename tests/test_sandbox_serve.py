@@ -174,10 +174,16 @@ def test_a_salesforce_sandbox_stops_on_ctrl_c_and_takes_its_session_along(tmp_pa
     args = ["sandbox", "serve", "--crm", "salesforce", "--port", "0", "--contacts", "20"]
     with background(args, tmp_path) as serve:
         url = serve.read_until(r"listening on (https://127\.0\.0\.1:\d+)").group(1)
-        ca_bundle = serve.read_until(r'^In \[salesforce\]: .* ca_bundle = "([^"]+)"').group(1)
+        printed = serve.read_until(
+            r'^In \[salesforce\]: .* ca_bundle = "([^"]+)" .* permission_set = "([^"]+)"'
+        )
+        ca_bundle, permission_set = printed.group(1), printed.group(2)
         session = tmp_path / SECRETS / "salesforce__session_id"
         settings = SalesforceSettings(
-            instance_url=url, ca_bundle=Path(ca_bundle), session_id=SecretStr(session.read_text())
+            instance_url=url,
+            ca_bundle=Path(ca_bundle),
+            session_id=SecretStr(session.read_text()),
+            permission_set=permission_set,
         )
         org = SalesforceConnector(settings)
         try:

@@ -40,6 +40,7 @@ CONTACTS = 150
 API = "/services/data/{version}"
 COLLECTIONS = f"{API}/composite/sobjects"
 SOAP_LOGIN = "POST /services/Soap/u/{soapVersion}"
+OAUTH_TOKEN = "POST /services/oauth2/token"
 NO_POST_READS: frozenset[str] = frozenset()
 """Every Salesforce read these syncs make is a GET (a Bulk API query job would not be)."""
 
@@ -131,21 +132,21 @@ def expire_sessions_after(sf_box: SalesforceSandbox, calls: int) -> threading.Th
 def test_a_sync_through_faults_and_an_expired_session_converges(
     sf_box: SalesforceSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HTTPS_PROXY", sf_box.proxy_url)  # logins go to login.salesforce.com
+    monkeypatch.setenv("HTTPS_PROXY", sf_box.proxy_url)  # logins go to *.salesforce.com
     ids = sf_box.seed_contacts(CONTACTS, seed=73)
     login = {
         "session_id": None,
         "instance_url": None,
-        "username": sf_box.username,
-        "password": SecretStr(sf_box.password),
-        "security_token": SecretStr(sf_box.security_token),
+        "consumer_key": sf_box.app.consumer_key,
+        "consumer_secret": SecretStr(sf_box.app.consumer_secret),
+        "domain": sf_box.my_domain,
     }
     with salesforce_org(sf_box, **login) as salesforce:
         outcome = faulty_sync(sf_box, salesforce, tmp_path)
 
     assert (outcome.status, outcome.result.failures) == ("done", [])
     assert outcome.retries == 5
-    assert sf_box.calls[SOAP_LOGIN] == 2  # the first login, and one after the expiry
+    assert sf_box.calls[OAUTH_TOKEN] == 2  # the first login, and one after the expiry
     statuses = [r.status for r in sf_box.call_log]
     assert {401, 403, 500, 503} <= set(statuses) and 0 in statuses
     assert_org_holds_desired_state(sf_box, ids)

@@ -66,6 +66,15 @@ ACCESS_CHECK_LIST = "segsync access check"
 """A list name looked up only to prove lists can be read: it need not exist."""
 EDITABLE_PROCESSING_TYPES = frozenset({"MANUAL", "SNAPSHOT"})
 TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
+ALL_SCOPES = (
+    "crm.objects.contacts.read",
+    "crm.objects.contacts.write",
+    "crm.schemas.contacts.read",
+    "crm.schemas.contacts.write",
+    "crm.lists.read",
+    "crm.lists.write",
+)
+"""The scopes a Service Key (or private app) needs for segsync."""
 WRITE_SCOPES = (
     ("write contacts", "crm.objects.contacts.write"),
     ("create properties", "crm.schemas.contacts.write"),
@@ -118,6 +127,19 @@ def _rate_limit_from_headers(headers: Mapping[str, str]) -> RateLimitStatus | No
         daily_max=_int_header(headers, prefix + "Daily"),
         daily_remaining=_int_header(headers, prefix + "Daily-Remaining"),
     )
+
+
+def _is_hubspot_answer(data: Any, headers: Mapping[str, str]) -> bool:
+    """Whether a 2xx is an answer HubSpot made: JSON that filled some field of its model.
+
+    Something in between (a proxy, a captive portal, a cut connection) can answer 200 with an
+    HTML page, ``{}`` or truncated JSON; the SDK turns each into an empty model or None, which
+    would read as "no contacts" or "no such list". That is a failure to retry, never an answer.
+    """
+    if not (headers.get("Content-Type") or "").startswith("application/json"):
+        return False
+    fields = getattr(data, "openapi_types", None)
+    return fields is None or any(getattr(data, name) is not None for name in fields)
 
 
 def _modified_at(properties: Mapping[str, str | None]) -> datetime | None:
@@ -175,10 +197,14 @@ def _required_scopes(exc: BaseException) -> list[str]:
 
 
 def _grant(scopes: Sequence[str]) -> str:
-    return (
-        f"give the private app the scope {' or '.join(scopes)} (HubSpot: Settings → "
-        "Integrations → Private Apps → the app → Scopes) and commit the change"
-    )
+    return f"give the token the scope {' or '.join(scopes)} ({WHERE_SCOPES_ARE})"
+
+
+WHERE_SCOPES_ARE = (
+    "a Service Key: HubSpot Settings → Integrations → Service Keys → the key → Scopes; a "
+    "private app made before October 2026: Settings → Integrations → Private Apps → the app → "
+    "Scopes, then commit the change"
+)
 
 
 def _list_ref(described: Any) -> ListRef:
@@ -198,11 +224,33 @@ def _property_name_like(name: str) -> str:
     return cleaned if cleaned[:1].isalpha() else f"segsync_{cleaned}".rstrip("_")
 
 
-def _options(values: Sequence[str]) -> list[dict[str, Any]]:
+def _options(values: Sequence[str], first_order: int = 0) -> list[dict[str, Any]]:
     return [
         {"label": value, "value": value, "hidden": False, "displayOrder": order}
-        for order, value in enumerate(values)
+        for order, value in enumerate(values, start=first_order)
     ]
+
+
+def _extended_options(current: Sequence[Any], wanted: Sequence[str]) -> list[dict[str, Any]]:
+    """The property's options as they are, with the ``wanted`` values it lacks appended.
+
+    A PATCH replaces the whole option list, so every existing option is sent back exactly as
+    HubSpot holds it: a label, hidden flag, description or order an admin edited stays.
+    """
+    kept = [
+        {
+            "label": option.label,
+            "value": option.value,
+            "description": option.description or "",
+            "hidden": bool(option.hidden),
+            "displayOrder": option.display_order,
+        }
+        for option in current
+    ]
+    present = {option["value"] for option in kept}
+    orders = [o["displayOrder"] for o in kept if isinstance(o["displayOrder"], int)]
+    missing = [value for value in wanted if value not in present]
+    return kept + _options(missing, first_order=max(orders, default=-1) + 1)
 
 
 RETRYABLE_RECORD_CATEGORIES = ("RATE_LIMITS", "LOCKED")
@@ -286,7 +334,9 @@ class HubSpotConnector:
 
         if settings.token is None or not settings.token.get_secret_value():
             raise AuthFailed(
-                "No HubSpot token: set SEGSYNC_HUBSPOT__TOKEN to a private-app access token."
+                "No HubSpot token: set SEGSYNC_HUBSPOT__TOKEN to a Service Key (HubSpot Settings "
+                "→ Integrations → Service Keys → Create; scopes: " + ", ".join(ALL_SCOPES) + ") "
+                "or a private-app access token."
             )
         self.settings = settings
         self.limits = ConnectorLimits(
@@ -344,10 +394,14 @@ class HubSpotConnector:
         """Run one SDK ``*_with_http_info`` call: a deadline for the whole call (the SDK's
         timeout bounds each read only), rate-limit headers, typed errors."""
         timeout = self.settings.timeout_seconds
-        data, _status, headers = self._send(
+        data, status, headers = self._send(
             action, lambda: method(*args, _request_timeout=timeout, **kwargs)
         )
         self._observe(headers)
+        if status != 204 and not _is_hubspot_answer(data, headers):
+            kind = headers.get("Content-Type") or "no content type"
+            what = "empty or truncated JSON" if kind.startswith("application/json") else kind
+            raise Transient(f"HubSpot {action}: the answer was not HubSpot's JSON ({what})")
         return data
 
     def _call_for_answer(self, action: str, method: Callable[..., Any], *args: Any) -> Any:
@@ -497,14 +551,12 @@ class HubSpotConnector:
             return
         present = {option.value for option in existing.options or ()}
         if spec.kind != "text" and not set(spec.options) <= present:
-            kept = [option.value for option in existing.options or ()]
-            merged = kept + [value for value in spec.options if value not in present]
             self._call(
                 f"add options to property {spec.name}",
                 self._properties.update_with_http_info,
                 "contacts",
                 spec.name,
-                {"options": _options(merged)},
+                {"options": _extended_options(existing.options or (), spec.options)},
             )
 
     def _ensure_property_group(self) -> None:
@@ -631,8 +683,9 @@ class HubSpotConnector:
 
     def check_access(self, segment_fields: Sequence[str]) -> list[AccessCheck]:
         """Read one contact, segsync's property definitions and a list by name: that proves
-        the read scopes. Write scopes cannot be tried without writing, so they are looked up
-        in the private app's token info; they stay unchecked when HubSpot does not give it."""
+        the token and the read scopes. Write scopes are looked up in the private app's token
+        info; a Service Key (or an OAuth token) has none, so each write scope is then proved by
+        a request HubSpot must refuse as invalid, which it checks for the scope first."""
         timeout = self.settings.timeout_seconds
         checks = [
             self._probe(
@@ -666,11 +719,11 @@ class HubSpotConnector:
             )
         )
         granted = self._granted_scopes()
+        if granted is None:
+            checks.extend(self._write_probes())
+            return checks
         for name, scope in WRITE_SCOPES:
-            if granted is None:
-                detail = f"HubSpot did not list the token's scopes (not a private app?): {scope}"
-                checks.append(AccessCheck(name, "unchecked", detail))
-            elif scope in granted:
+            if scope in granted:
                 checks.append(AccessCheck(name, "ok", f"scope {scope}"))
             else:
                 checks.append(AccessCheck(name, "failed", _grant([scope])))
@@ -698,9 +751,46 @@ class HubSpotConnector:
             raise translate(exc, name) from exc
         return AccessCheck(name, "ok", found or f"scope {scope}")
 
+    def _write_probes(self) -> list[AccessCheck]:
+        """Each write scope proved without writing: an empty batch update, an empty property
+        group and an empty list are invalid requests (400) to a token holding the scope, and
+        403 ``MISSING_SCOPES`` to one that lacks it."""
+        timeout = self.settings.timeout_seconds
+        senders = {
+            "write contacts": lambda: self._batch.update_with_http_info(
+                {"inputs": []}, _request_timeout=timeout
+            ),
+            "create properties": lambda: self._groups.create_with_http_info(
+                "contacts", {}, _request_timeout=timeout
+            ),
+            "manage lists": lambda: self._lists.create_with_http_info(
+                {}, _request_timeout=timeout
+            ),
+        }
+        checks = []
+        for name, scope in WRITE_SCOPES:
+            try:
+                senders[name]()
+                status = 200
+            except Exception as exc:  # noqa: BLE001 - the status is the answer
+                status = getattr(exc, "status", None)
+                if status == 403:
+                    checks.append(
+                        AccessCheck(name, "failed", _grant(_required_scopes(exc) or [scope]))
+                    )
+                    continue
+            how = "a deliberately empty request was refused as invalid, not for its scope"
+            if status == 400:
+                checks.append(AccessCheck(name, "ok", f"scope {scope} ({how}; no token info)"))
+            else:
+                detail = f"no token info and the probe answered {status}: {scope}"
+                checks.append(AccessCheck(name, "unchecked", detail))
+        return checks
+
     def _granted_scopes(self) -> set[str] | None:
         """The private-app token's scopes from HubSpot's token info (a call that needs none),
-        or None when HubSpot does not give them, e.g. for an OAuth token."""
+        or None when HubSpot does not serve that token: a Service Key or an OAuth token. The
+        reads before it proved the token itself, so a refusal here says nothing against it."""
         assert self.settings.token is not None  # checked in __init__
         token = self.settings.token.get_secret_value()
         try:
@@ -711,9 +801,7 @@ class HubSpotConnector:
                 body={"tokenKey": token},
                 _request_timeout=self.settings.timeout_seconds,
             )
-        except Exception as exc:  # noqa: BLE001 - no answer only leaves the scopes unchecked
-            if getattr(exc, "status", None) == 401:
-                raise translate(exc, "read token info") from exc
+        except Exception:  # noqa: BLE001 - not served: the write scopes are probed instead
             return None
         scopes = parse_body(response.data).get("scopes")
         return {str(scope) for scope in scopes} if isinstance(scopes, list) else None

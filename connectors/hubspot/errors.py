@@ -82,12 +82,14 @@ def translate(exc: BaseException, action: str) -> ConnectorError:
     if status == 401:
         return AuthFailed(
             "HubSpot rejected the access token (401). Set SEGSYNC_HUBSPOT__TOKEN to a valid "
-            "private-app token."
+            "Service Key (HubSpot Settings → Integrations → Service Keys) or private-app token."
         )
     if status == 403:
         return AuthFailed(
-            f"HubSpot refused {action} (403): {message}. Give the private app the scopes "
-            "crm.objects.contacts.read/write, crm.schemas.contacts.write and crm.lists.read/write."
+            f"HubSpot refused {action} (403): {message}. Give the Service Key (Settings → "
+            "Integrations → Service Keys → the key → Scopes) or private app the scopes "
+            "crm.objects.contacts.read/write, crm.schemas.contacts.read/write and "
+            "crm.lists.read/write."
         )
     if status == 404:
         return NotFound(where)

@@ -20,13 +20,18 @@ from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce, SalesforceLogin
 from simple_salesforce.util import Usage
 
-from connectors.base import AuthFailed, RateLimitStatus
+from connectors.base import AccessCheck, AuthFailed, RateLimitStatus, Transient
 from connectors.deadline import DeadlineExceeded, within_deadline
 from connectors.salesforce.errors import FieldGrant, is_expired_session, translate
 from connectors.salesforce.settings import SalesforceSettings
 
 T = TypeVar("T")
-LoginMethod = Literal["jwt", "password", "session"]
+LoginMethod = Literal["client_credentials", "jwt", "password", "session"]
+FIRST_VERSION_WITHOUT_SOAP_LOGIN = 65.0
+"""SOAP ``login()`` is unavailable from API 65.0, off by default in new orgs, and retired for
+every version in Summer '27 (Salesforce Help article 005132110); at 65.0 Salesforce answers
+``INVALID_OPERATION`` (forcedotcom/wsc issue #363)."""
+GENERIC_LOGIN_HOSTS = ("login", "test")
 
 
 class CallAdapter(HTTPAdapter):
@@ -81,19 +86,69 @@ def http_session(settings: SalesforceSettings) -> requests.Session:
 
 
 def login_method(settings: SalesforceSettings) -> LoginMethod:
-    """The first complete way to log in: JWT bearer, then password, then a given session."""
+    """The first complete way to log in: client credentials, JWT bearer, password (legacy),
+    then a given session. A method Salesforce would refuse is refused here, before any call."""
+    if settings.consumer_key and settings.consumer_secret:
+        if settings.domain in GENERIC_LOGIN_HOSTS:
+            raise AuthFailed(
+                "Salesforce client credentials log in at the org's My Domain, not "
+                f"{settings.domain}.salesforce.com: set domain in [salesforce] to it, e.g. "
+                '"acme.my" for acme.my.salesforce.com (Setup → My Domain).'
+            )
+        return "client_credentials"
     if settings.username and settings.consumer_key and settings.private_key:
         return "jwt"
     if settings.username and settings.password:
+        if float(settings.api_version) >= FIRST_VERSION_WITHOUT_SOAP_LOGIN:
+            raise AuthFailed(
+                f"Salesforce password login (SOAP login()) is unavailable at api_version "
+                f"{settings.api_version}: log in with client credentials (consumer_key in "
+                "[salesforce], SEGSYNC_SALESFORCE__CONSUMER_SECRET, domain = your My Domain)."
+            )
         return "password"
     if settings.session_id and settings.instance_url:
         return "session"
     raise AuthFailed(
-        "No Salesforce credentials: set username in [salesforce] and "
-        "SEGSYNC_SALESFORCE__PASSWORD (plus SEGSYNC_SALESFORCE__SECURITY_TOKEN), or username, "
-        "consumer_key and SEGSYNC_SALESFORCE__PRIVATE_KEY for JWT, or instance_url and "
-        "SEGSYNC_SALESFORCE__SESSION_ID."
+        "No Salesforce credentials: set consumer_key and domain (your My Domain) in "
+        "[salesforce] and SEGSYNC_SALESFORCE__CONSUMER_SECRET for client credentials, or "
+        "username, consumer_key and SEGSYNC_SALESFORCE__PRIVATE_KEY for JWT, or instance_url "
+        "and SEGSYNC_SALESFORCE__SESSION_ID."
     )
+
+
+LOGIN_NAMES: dict[LoginMethod, str] = {
+    "client_credentials": "OAuth 2.0 client credentials",
+    "jwt": "OAuth 2.0 JWT bearer",
+    "password": "password (SOAP login())",
+    "session": "a given session",
+}
+
+
+def login_check(method: LoginMethod) -> AccessCheck:
+    """``segsync check``'s row for the login method: the legacy password login still works
+    below API 65.0, but Salesforce retires it for every version in Summer '27 (June 2027)."""
+    name = "login method"
+    if method == "password":
+        return AccessCheck(
+            name,
+            "warning",
+            "password login uses SOAP login(), which Salesforce retires in Summer '27 (June "
+            "2027) and new orgs have off: switch to client credentials (consumer_key, "
+            "SEGSYNC_SALESFORCE__CONSUMER_SECRET, domain = your My Domain).",
+        )
+    return AccessCheck(name, "ok", LOGIN_NAMES[method])
+
+
+def required_permission_set(settings: SalesforceSettings) -> str:
+    """The permission set that grants segsync's fields. Required, because guessing one from
+    the user's assignments could pick a set that cannot be edited (one owned by a profile or
+    a managed package), or grant a set other integrations rely on."""
+    if not settings.permission_set:
+        raise AuthFailed(
+            "set permission_set in [salesforce] to the API name of a permission set assigned "
+            "to the integration user (e.g. Segsync_Integration): segsync grants its fields there."
+        )
+    return settings.permission_set
 
 
 class SalesforceClient:
@@ -102,8 +157,9 @@ class SalesforceClient:
     def __init__(self, settings: SalesforceSettings) -> None:
         self.settings = settings
         self.method = login_method(settings)
+        self.permission_set = required_permission_set(settings)
         self.session = http_session(settings)
-        self.grant = FieldGrant(settings.object, settings.permission_set)
+        self.grant = FieldGrant(settings.object, self.permission_set)
         self._sf: Salesforce | None = None
         self._usage: Usage | None = None
 
@@ -153,6 +209,8 @@ class SalesforceClient:
     def query(self, action: str, soql: str, *, tooling: bool = False) -> list[Mapping[str, Any]]:
         """The records of a query known to fit in one page (at most 2,000 rows)."""
         result = self.rest(action, "tooling/query/" if tooling else "query/", params={"q": soql})
+        if not isinstance(result, Mapping) or not isinstance(result.get("records"), list):
+            raise Transient(f"Salesforce {action}: the answer held no records list")
         return list(result["records"])
 
     def rate_limit_status(self) -> RateLimitStatus:
@@ -186,7 +244,15 @@ class SalesforceClient:
                 version=settings.api_version,
                 session=self.session,
             )
-        if self.method == "jwt":
+        if self.method == "client_credentials":
+            assert settings.consumer_secret is not None  # guaranteed by login_method()
+            session_id, instance = SalesforceLogin(
+                consumer_key=settings.consumer_key,
+                consumer_secret=settings.consumer_secret.get_secret_value(),
+                domain=settings.domain,
+                session=self.session,
+            )
+        elif self.method == "jwt":
             assert settings.private_key is not None
             session_id, instance = SalesforceLogin(
                 username=settings.username,

@@ -40,7 +40,7 @@ from connectors.base import (
     Transient,
     WriteResult,
 )
-from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.client import SalesforceClient, login_check
 from connectors.salesforce.errors import (
     bulk_record_result,
     named_field,
@@ -59,6 +59,7 @@ from connectors.salesforce.paging import (
     rest_page,
     where_clause,
 )
+from connectors.salesforce.permissions import setup_checks
 from connectors.salesforce.records import (
     MODIFIED_FIELD,
     bulk_row,
@@ -478,9 +479,11 @@ class SalesforceConnector:
             " and tick Marketing User on its user record (Setup → Users)"
         )
         return [
+            login_check(self.client.method),
             _flag(f"read {plural}", person, "queryable", self._object_grant("Read", plural)),
             _flag(f"update {plural}", person, "updateable", self._object_grant("Edit", plural)),
             *(self._field_check(name, visible.get(name.lower())) for name in segment_fields),
+            *setup_checks(self.client),
             _flag("create campaigns", campaign, "createable", campaigns),
             _flag("add campaign members", member, "createable", campaigns),
             _flag("remove campaign members", member, "deletable", campaigns),

@@ -11,6 +11,8 @@ retry policy does the waiting.
 
 from __future__ import annotations
 
+import json
+
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -177,6 +179,8 @@ def translate(
         (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError),
     ):
         return Transient(f"Salesforce {action}: connection failed ({type(exc).__name__})")
+    if isinstance(exc, json.JSONDecodeError):  # an HTML page or a cut answer, from in between
+        return Transient(f"Salesforce {action}: the answer was not Salesforce's JSON")
     raise exc
 
 
@@ -184,9 +188,9 @@ def _login_failure(exc: SalesforceAuthenticationFailed, action: str) -> Connecto
     if isinstance(exc.code, int) and exc.code >= 500:
         return Transient(f"Salesforce {action}: login server answered HTTP {exc.code}")
     return AuthFailed(
-        f"Salesforce login failed ({exc.code}): {exc.auth_message}. Check the username, "
-        "SEGSYNC_SALESFORCE__PASSWORD and __SECURITY_TOKEN (or consumer_key and "
-        "SEGSYNC_SALESFORCE__PRIVATE_KEY for JWT), and the domain."
+        f"Salesforce login failed ({exc.code}): {exc.auth_message}. Check consumer_key, "
+        "SEGSYNC_SALESFORCE__CONSUMER_SECRET (or __PRIVATE_KEY and username for JWT, or "
+        "username, __PASSWORD and __SECURITY_TOKEN for the legacy login) and the domain."
     )
 
 
@@ -201,7 +205,7 @@ def _http_failure(
     if exc.status == 401:
         return AuthFailed(
             f"{where}. The session is invalid or expired and logging in again did not help: "
-            "a session_id cannot be renewed (configure username and password, or JWT), and "
+            "a session_id cannot be renewed (configure client credentials or JWT), and "
             "the integration user needs the API Enabled permission."
         )
     if exc.status == 403:

@@ -17,6 +17,7 @@ existed are recognised by the "(segsync)" their labels end with.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,6 @@ from connectors.base import (
     SegmentField,
 )
 from connectors.salesforce.client import SalesforceClient
-from connectors.salesforce.errors import FieldGrant
 
 FIELD_TYPES: dict[str, FieldType] = {
     "picklist": "enumeration",
@@ -105,8 +105,35 @@ def field_info(described: Mapping[str, Any]) -> FieldInfo:
     )
 
 
+PICKLIST_VALUE_NAME = "valueName"
+"""The API name of a picklist value in Tooling API JSON (Salesforce's Tooling API reference,
+CustomField's ``Metadata`` → ``CustomValue``); ``fullName`` is the Metadata API's XML spelling,
+which the Tooling API refuses with ``JSON_PARSER_ERROR``. Sent as ``valueName``; both are read."""
+VALUE_NAME_KEYS = (PICKLIST_VALUE_NAME, "fullName")
+
+
 def _picklist_value(option: str) -> dict[str, Any]:
-    return {"fullName": option, "label": option, "default": False}
+    return {PICKLIST_VALUE_NAME: option, "label": option, "default": False}
+
+
+def unexpected_shape(name: str, what: str) -> RequestRejected:
+    """An answer Salesforce should not give: a typed error naming the field, not a KeyError.
+    Status 502 because the answer, not segsync's request, was wrong; retrying will not help."""
+    return RequestRejected(
+        f"Salesforce answered field {name} in an unexpected shape ({what}); segsync left it "
+        "unchanged: check the field in Setup → Object Manager.",
+        status=502,
+    )
+
+
+def picklist_value_name(value: Any, field: str) -> str:
+    """A picklist value's API name, spelt ``valueName`` (Tooling) or ``fullName`` (Metadata)."""
+    name = next((value.get(key) for key in VALUE_NAME_KEYS if isinstance(value, Mapping)
+                 and isinstance(value.get(key), str)), None)
+    if name is None:
+        shown = json.dumps(value, default=str)[:80]
+        raise unexpected_shape(field, f"a picklist value without valueName: {shown}")
+    return name
 
 
 def custom_field_metadata(spec: SegmentField) -> dict[str, Any]:
@@ -142,25 +169,35 @@ def custom_field_metadata(spec: SegmentField) -> dict[str, Any]:
     return metadata | {"type": "Picklist", "valueSet": value_set}
 
 
-def with_options(metadata: Mapping[str, Any], options: Sequence[str]) -> dict[str, Any] | None:
+def with_options(
+    metadata: Mapping[str, Any], options: Sequence[str], field: str
+) -> dict[str, Any] | None:
     """The field's metadata with the missing ``options`` appended, or None if none is missing.
 
-    The whole value list is sent back: the Metadata API deactivates values left out.
+    The whole value list is sent back, every value spelt ``valueName``: the Metadata API
+    deactivates values left out.
     """
     value_set = metadata.get("valueSet")
     if not value_set:
         raise RequestRejected(
-            f"Salesforce field {metadata.get('fullName') or ''} exists but is a "
+            f"Salesforce field {field} exists but is a "
             f"{metadata.get('type')}, not a picklist: rename segsync's field in the config.",
             status=400,
         )
-    definition = value_set.get("valueSetDefinition") or {}
-    values = list(definition.get("value") or ())
-    present = {value["fullName"] for value in values}
-    missing = [option for option in options if option not in present]
+    definition = value_set.get("valueSetDefinition") if isinstance(value_set, Mapping) else None
+    values = definition.get("value") if isinstance(definition, Mapping) else None
+    if not isinstance(values, list):
+        raise unexpected_shape(field, "no valueSet.valueSetDefinition.value list")
+    names = [picklist_value_name(value, field) for value in values]
+    missing = [option for option in options if option not in names]
     if not missing:
         return None
-    values += [_picklist_value(option) for option in missing]
+    kept = [
+        {key: item for key, item in value.items() if key not in VALUE_NAME_KEYS}
+        | {PICKLIST_VALUE_NAME: name}
+        for value, name in zip(values, names, strict=True)
+    ]
+    values = kept + [_picklist_value(option) for option in missing]
     return {
         **metadata,
         "valueSet": {**value_set, "valueSetDefinition": {**definition, "value": values}},
@@ -208,16 +245,13 @@ class ContactFields:
             )
         elif spec.kind != "text":
             self._add_options(field_id, spec)
-        permission_set: PermissionSet | None = None
         problem = ""
         try:
-            permission_set = self._find_permission_set()
-            self._grant(spec.name, permission_set)
+            self._grant(spec.name, self._find_permission_set())
         except (AuthFailed, NotFound, RequestRejected) as exc:
             problem = f" (segsync could not grant it: {exc})"
         if not self._is_updateable(spec.name):
-            name = permission_set.name if permission_set else self.client.settings.permission_set
-            raise AuthFailed(FieldGrant(self.sobject, name).message(spec.name) + problem)
+            raise AuthFailed(self.client.grant.message(spec.name) + problem)
 
     def _custom_field_id(self, name: str) -> str | None:
         soql = format_soql(
@@ -231,7 +265,10 @@ class ContactFields:
     def _add_options(self, field_id: str, spec: SegmentField) -> None:
         path = f"tooling/sobjects/CustomField/{field_id}"
         current = self.client.rest(f"read field {spec.name}", path)
-        metadata = with_options(current["Metadata"], spec.options)
+        read = current.get("Metadata") if isinstance(current, Mapping) else None
+        if not isinstance(read, Mapping):
+            raise unexpected_shape(spec.name, "no Metadata")
+        metadata = with_options(read, spec.options, spec.name)
         if metadata is not None:
             self.client.rest(
                 f"add options to field {spec.name}",
@@ -241,45 +278,17 @@ class ContactFields:
             )
 
     def _find_permission_set(self) -> PermissionSet:
-        """The configured permission set, or the only one assigned to the integration user."""
+        """The configured permission set (``permission_set`` in ``[salesforce]``)."""
         if self._permission_set is None:
-            configured = self.client.settings.permission_set
-            self._permission_set = (
-                self._named_permission_set(configured)
-                if configured
-                else self._assigned_permission_set()
+            name = self.client.permission_set
+            rows = self.client.query(
+                "find permission set",
+                format_soql("SELECT Id, Name FROM PermissionSet WHERE Name = {}", name),
             )
+            if not rows:
+                raise NotFound(f"permission set {name} does not exist")
+            self._permission_set = PermissionSet(str(rows[0]["Id"]), str(rows[0]["Name"]))
         return self._permission_set
-
-    def _named_permission_set(self, name: str) -> PermissionSet:
-        rows = self.client.query(
-            "find permission set",
-            format_soql("SELECT Id, Name FROM PermissionSet WHERE Name = {}", name),
-        )
-        if not rows:
-            raise NotFound(f"permission set {name} does not exist")
-        return PermissionSet(str(rows[0]["Id"]), str(rows[0]["Name"]))
-
-    def _assigned_permission_set(self) -> PermissionSet:
-        """The user comes from OAuth's ``userinfo``, which also answers a SOAP session."""
-        user = self.client.call("identify the integration user", lambda sf: sf.oauth2("userinfo"))
-        if not user:
-            raise NotFound("Salesforce did not say who the integration user is (userinfo)")
-        rows = self.client.query(
-            "find the integration user's permission sets",
-            format_soql(
-                "SELECT PermissionSetId, PermissionSet.Name FROM PermissionSetAssignment "
-                "WHERE AssigneeId = {} AND PermissionSet.IsOwnedByProfile = false",
-                user["user_id"],
-            ),
-        )
-        if len(rows) != 1:
-            names = ", ".join(sorted(row["PermissionSet"]["Name"] for row in rows)) or "none"
-            raise AuthFailed(
-                f"set permission_set in [salesforce]: the integration user has {len(rows)} "
-                f"permission sets ({names}) and segsync grants its fields on exactly one"
-            )
-        return PermissionSet(str(rows[0]["PermissionSetId"]), rows[0]["PermissionSet"]["Name"])
 
     def _grant(self, name: str, permission_set: PermissionSet) -> None:
         """Read and Edit on the field through the permission set; idempotent."""

@@ -11,11 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 class SalesforceSettings(BaseModel):
     """The ``[salesforce]`` section of the config.
 
-    Secrets (password, security token, private key, session id) only ever come from the
-    environment (``SEGSYNC_SALESFORCE__PASSWORD`` ...) or a secrets file, never from the
-    committed TOML. The connector logs in with whichever method is complete: JWT bearer
-    (username, consumer key, private key), then username and password (with the security
-    token unless the org trusts the caller's IP range), then an existing session.
+    Secrets (consumer secret, private key, password, security token, session id) only ever
+    come from the environment (``SEGSYNC_SALESFORCE__CONSUMER_SECRET`` ...) or a secrets file,
+    never from the committed TOML. The connector logs in with the first complete method:
+    OAuth 2.0 client credentials of an External Client App (consumer key and secret, at the
+    org's My Domain), then the JWT bearer flow (username, consumer key, private key), then the
+    legacy password login (SOAP ``login()``, refused from API 65.0 and retired by Salesforce in
+    Summer '27), then an existing session.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -26,12 +28,21 @@ class SalesforceSettings(BaseModel):
         "tests reach the sandbox CRM.",
     )
     domain: str = Field(
-        "login", description="Login host: 'login' (production), 'test' (sandbox) or 'acme.my'."
+        "login",
+        description="Login host: the org's My Domain ('acme.my', needed by client credentials), "
+        "'login' (production) or 'test' (sandbox).",
     )
     username: str | None = Field(None, description="The integration user's username.")
-    password: SecretStr | None = Field(None, description="The integration user's password.")
+    password: SecretStr | None = Field(
+        None, description="The integration user's password (legacy SOAP login)."
+    )
     security_token: SecretStr | None = Field(None, description="Appended to the password.")
-    consumer_key: str | None = Field(None, description="Connected app consumer key (JWT bearer).")
+    consumer_key: str | None = Field(
+        None, description="External Client App consumer key (client credentials, JWT bearer)."
+    )
+    consumer_secret: SecretStr | None = Field(
+        None, description="External Client App consumer secret (client credentials)."
+    )
     private_key: SecretStr | None = Field(
         None, description="PEM private key signing the JWT bearer assertion."
     )
@@ -63,8 +74,8 @@ class SalesforceSettings(BaseModel):
     )
     permission_set: str | None = Field(
         None,
-        description="API name of the permission set that gets Read and Edit on segsync's "
-        "fields; default: the one permission set assigned to the integration user.",
+        description="API name of the permission set, assigned to the integration user, that "
+        "gets Read and Edit on segsync's fields (required).",
     )
     ca_bundle: Path | None = Field(
         None, description="CA bundle to trust instead of the system's (a private CA, the sandbox)."

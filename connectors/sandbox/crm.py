@@ -38,7 +38,9 @@ class SandboxCRM(SandboxServer):
     in arrival order. Both include refused requests (401, 403, 429, injected faults).
 
     ``scopes`` are the private-app scopes the token holds (None: all of them); a route none of
-    whose scopes it holds is refused with HubSpot's 403 ``MISSING_SCOPES``. ``port`` 0 takes a
+    whose scopes it holds is refused with HubSpot's 403 ``MISSING_SCOPES``. With
+    ``service_key`` the token is a Service Key: it works on every route its scopes admit, but
+    the private-app token-info endpoint does not know it (it answers as for any unknown key). ``port`` 0 takes a
     free port.
 
     ``latency`` seconds are spent on every request before it is served, as on a round trip to
@@ -48,7 +50,7 @@ class SandboxCRM(SandboxServer):
 
     def __init__(self, token: str = "sandbox-token", limits: SandboxLimits | None = None,
                  scopes: Collection[str] | None = None, port: int = 0,
-                 latency: float = 0.0) -> None:
+                 latency: float = 0.0, service_key: bool = False) -> None:
         self.store = SandboxStore()
         self._token = token
         self._latency = latency
@@ -58,7 +60,7 @@ class SandboxCRM(SandboxServer):
         router = Router()
         hubspot.HubSpotApi(self.store, listing_cut).register(router)
         router.add("POST", hubspot_scopes.TOKEN_INFO_PATH, hubspot_scopes.token_info(
-            token, self._scopes, hubspot.PORTAL_ID, hubspot.APP_ID))
+            None if service_key else token, self._scopes, hubspot.PORTAL_ID, hubspot.APP_ID))
         super().__init__(router, port=port, listing_cut=listing_cut)
 
     @property

@@ -76,17 +76,18 @@ def missing_scopes(route: str, granted: Collection[str]) -> Response | None:
 
 
 def token_info(
-    token: str, granted: Collection[str], portal_id: int, app_id: int
+    token: str | None, granted: Collection[str], portal_id: int, app_id: int
 ) -> Callable[[Request], Response]:
     """The handler of ``POST /oauth/v2/private-apps/get/access-token-info`` (``{tokenKey}``):
-    the portal, app and scopes of the token, 400 for any other key (sandbox text)."""
+    the portal, app and scopes of the private-app ``token``, 400 for any other key (sandbox
+    text); None when the portal's token is no private app's (a Service Key)."""
 
     def handle(request: Request) -> Response:
         try:
             key = json.loads(request.body or b"{}").get("tokenKey")
         except (json.JSONDecodeError, AttributeError):
             key = None
-        if key != token:
+        if token is None or key != token:
             return json_response(
                 400,
                 {"status": "error", "message": "Invalid token key", "category": "VALIDATION_ERROR"},

@@ -1,12 +1,14 @@
 """``SalesforceSandbox``: a running sandbox Salesforce org that tests and the demo talk to.
 
-It serves the REST, Tooling, Bulk API 2.0 and SOAP (login, Metadata) endpoints over TLS on
+It serves the REST, Tooling, Bulk API 2.0, OAuth 2.0 token (client credentials and JWT bearer
+of its External Client App) and SOAP (login, Metadata) endpoints over TLS on
 loopback, with a throwaway CA, because simple-salesforce only builds ``https://`` URLs. In
 front of every REST request, in Salesforce's order: faults a test injected (``base``), the
 session (401 ``INVALID_SESSION_ID``), the org's daily request allowance (403
 ``REQUEST_LIMIT_EXCEEDED``), then the endpoint, whose answer carries ``Sforce-Limit-Info``.
-A CONNECT proxy lets username/password logins, which simple-salesforce always sends to
-``https://{login|test}.salesforce.com``, reach the sandbox unchanged.
+A CONNECT proxy lets logins, which simple-salesforce always sends to
+``https://{domain}.salesforce.com`` (``login``, ``test`` or the org's My Domain), reach the
+sandbox unchanged.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from connectors.sandbox.salesforce_errors import (
     request_limit_exceeded,
     server_error,
 )
+from connectors.sandbox.salesforce_oauth import MY_DOMAIN, ExternalClientApp, OAuthApi
 from connectors.sandbox.salesforce_query import QueryCursors
 from connectors.sandbox.salesforce_seed import PersonObject, seed_people
 from connectors.sandbox.salesforce_soap import SoapApi
@@ -43,7 +46,8 @@ from connectors.sandbox.tls import SALESFORCE_HOSTNAMES, ThrowawayCA
 SALESFORCE_FAULTS: frozenset[FaultStatus] = frozenset({403, 500, 502, 503, 504})
 """What Salesforce's stack answers when it fails or is busy: it does not use 429 on these APIs
 but 403 ``REQUEST_LIMIT_EXCEEDED``, here the concurrent-request limit."""
-LOGIN_HOSTS = ("https://login.salesforce.com", "https://test.salesforce.com")
+LOGIN_HOSTS = ("https://login.salesforce.com", "https://test.salesforce.com",
+               f"https://{MY_DOMAIN}.salesforce.com")
 _VERSION = re.compile(r"^v\d{2}\.\d$")
 
 
@@ -58,9 +62,11 @@ class SalesforceSandbox(SandboxServer):
 
     def __init__(self, daily_limit: int | None = None, *, username: str = USERNAME,
                  password: str = "sandbox-password", security_token: str = "SBXTOKEN42",
-                 port: int = 0) -> None:
+                 consumer_key: str = "3MVG9sandbox.segsync.app",
+                 consumer_secret: str = "SANDBOXSECRET0123456789", port: int = 0) -> None:
         self.store = SalesforceStore()
         self.username, self.password, self.security_token = username, password, security_token
+        self.app = ExternalClientApp(consumer_key, consumer_secret, username, self.store.user_id)
         self._sessions = Sessions()
         self._usage = ApiUsage(daily_limit)
         self._record_errors = RecordErrorInjector()
@@ -74,6 +80,7 @@ class SalesforceSandbox(SandboxServer):
         BulkApi(self.store, writer, listing_cut).register(router)
         SoapApi(self.store, self._sessions, Credentials(username, password, security_token),
                 lambda: self.instance, self._gate).register(router)
+        OAuthApi(self._sessions, self.app, lambda: self.instance_url).register(router)
         try:
             super().__init__(router, self._ca.server_context(), SALESFORCE_FAULTS, port,
                              listing_cut)
@@ -106,6 +113,11 @@ class SalesforceSandbox(SandboxServer):
         return self._sessions.initial
 
     @property
+    def my_domain(self) -> str:
+        """The org's My Domain as simple-salesforce's ``domain`` (client credentials need it)."""
+        return MY_DOMAIN
+
+    @property
     def ca_path(self) -> str:
         """PEM file of the sandbox CA (``requests.Session.verify``, ``REQUESTS_CA_BUNDLE``)."""
         return str(self._ca.ca_path)
@@ -117,7 +129,8 @@ class SalesforceSandbox(SandboxServer):
 
     def requests_session(self) -> requests.Session:
         """A ``requests.Session`` that trusts the sandbox CA and sends logins to the standard
-        login hosts through the proxy, so ``Salesforce(username=..., session=...)`` works.
+        login hosts and the My Domain through the proxy, so ``Salesforce(username=...,
+        session=...)`` and ``Salesforce(consumer_key=..., domain=sf_box.my_domain, ...)`` work.
 
         It ignores the environment (``trust_env``): requests lets ``REQUESTS_CA_BUNDLE``
         override ``session.verify`` on every request, which would silently distrust the

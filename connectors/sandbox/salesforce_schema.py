@@ -294,8 +294,21 @@ PERMISSION_SET = ObjectDef("PermissionSet", "Permission Set", "Permission Sets",
     _text("Label", "Label", 80, nillable=False, required=True),
     FieldDef("Description", "Description", "textarea", length=255),
     _read_only(_boolean("IsOwnedByProfile", "Is Owned By Profile")),
+    _boolean("PermissionsCustomizeApplication", "Customize Application"),
+    _boolean("PermissionsViewSetup", "View Setup and Configuration"),
+    _boolean("PermissionsManageProfilesPermissionsets", "Manage Profiles and Permission Sets"),
     *_audit_fields(),
 ))
+SETUP_PERMISSIONS = {
+    "PermissionsCustomizeApplication": "Customize Application",
+    "PermissionsViewSetup": "View Setup and Configuration",
+    "PermissionsManageProfilesPermissionsets": "Manage Profiles and Permission Sets",
+}
+"""The user permissions (PermissionSet fields, also on the profile's own permission set) that
+creating custom fields and granting them with FieldPermissions needs: Customize Application
+to create or change a field, View Setup and Configuration to read FieldPermissions, Manage
+Profiles and Permission Sets to create or edit them (Salesforce's Object Reference,
+FieldPermissions and PermissionSet)."""
 
 PERMISSION_SET_ASSIGNMENT = ObjectDef(
     "PermissionSetAssignment", "Permission Set Assignment", "Permission Set Assignments", "0Pa", (

@@ -5,7 +5,9 @@ security_token=)`` and ``SalesforceLogin`` send; simple-salesforce reads ``sessi
 ``serverUrl`` from the answer (the instance is ``serverUrl``'s host) and, on failure, the
 ``sf:exceptionCode``/``sf:exceptionMessage`` of a ``LoginFault``. Shapes follow Salesforce's
 partner WSDL (LoginResult) and published login responses; the INVALID_LOGIN text is
-Salesforce's.
+Salesforce's. ``login()`` is unavailable from API 65.0 (Salesforce Help article 005132110, "SOAP
+API login() retirement"): it answers the ``INVALID_OPERATION`` fault clients report
+(forcedotcom/wsc issue #363), whatever the credentials.
 
 The Metadata API (``POST /services/Soap/m/{version}``) is driven by zeep from
 simple-salesforce's bundled WSDL (``sf.mdapi.CustomField.create/read/update/upsert/delete``);
@@ -35,6 +37,7 @@ METADATA = "http://soap.sforce.com/2006/04/metadata"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XML_CONTENT_TYPE = "text/xml;charset=UTF-8"
 INVALID_LOGIN = "Invalid username, password, security token; or user locked out."
+FIRST_VERSION_WITHOUT_LOGIN = 65.0
 SAVE_OPERATIONS: dict[str, Mode] = {"createMetadata": "create", "updateMetadata": "update",
                                     "upsertMetadata": "upsert"}
 FIELD_ORDER = ("fullName", "label", "type", "length", "precision", "scale", "visibleLines",
@@ -69,14 +72,19 @@ class SoapApi:
 
     def login(self, request: Request) -> Response:
         """``login(username, password+token)`` → a new session and the instance's URLs."""
+        version = request.params["soapVersion"]
+        if _version_number(version) >= FIRST_VERSION_WITHOUT_LOGIN:
+            return _login_fault("INVALID_OPERATION",
+                                f"The SOAP Login operation is not available in the API version "
+                                f"specified ({version}). Refer to the documentation for "
+                                "supported versions.")
         body = _parse(request.body)
         username = _text(body, "username") if body is not None else None
         password = _text(body, "password") if body is not None else None
         if username is None or password is None or not self._credentials.accepts(username,
                                                                                   password):
-            return _login_fault()
+            return _login_fault("INVALID_LOGIN", INVALID_LOGIN)
         session_id = self._sessions.issue()
-        version = request.params["soapVersion"]
         base = f"https://{self._instance()}/services/Soap"
         result = {
             "metadataServerUrl": f"{base}/m/{version}/{ORG_ID[:15]}",
@@ -252,18 +260,26 @@ def _unsupported(what: str) -> Response:
     return _fault("sf:INVALID_OPERATION", f"INVALID_OPERATION: the sandbox does not serve {what}")
 
 
-def _login_fault() -> Response:
+def _version_number(version: str) -> float:
+    """``64.0`` → 64.0; an unreadable version counts as 0 (older than any)."""
+    try:
+        return float(version)
+    except ValueError:
+        return 0.0
+
+
+def _login_fault(code: str, message: str) -> Response:
     """Salesforce's LoginFault: simple-salesforce reads ``sf:exceptionCode`` and
     ``sf:exceptionMessage`` by their prefixed names, so the ``sf`` prefix is kept literal."""
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>'
         f'<soapenv:Envelope xmlns:soapenv="{SOAPENV}" xmlns:sf="{PARTNER_FAULT}" '
         f'xmlns:xsi="{XSI}"><soapenv:Body><soapenv:Fault>'
-        f"<faultcode>sf:INVALID_LOGIN</faultcode>"
-        f"<faultstring>INVALID_LOGIN: {INVALID_LOGIN}</faultstring>"
+        f"<faultcode>sf:{code}</faultcode>"
+        f"<faultstring>{code}: {message}</faultstring>"
         '<detail><sf:LoginFault xsi:type="sf:LoginFault">'
-        "<sf:exceptionCode>INVALID_LOGIN</sf:exceptionCode>"
-        f"<sf:exceptionMessage>{INVALID_LOGIN}</sf:exceptionMessage>"
+        f"<sf:exceptionCode>{code}</sf:exceptionCode>"
+        f"<sf:exceptionMessage>{message}</sf:exceptionMessage>"
         "</sf:LoginFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
     )
     return Response(status=500, body=body.encode(), content_type=XML_CONTENT_TYPE)

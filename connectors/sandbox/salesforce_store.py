@@ -24,6 +24,7 @@ from connectors.sandbox.salesforce_schema import (
     CUSTOM_FIELD_PREFIX,
     DEFAULT_MEMBER_STATUSES,
     OBJECTS,
+    SETUP_PERMISSIONS,
     FieldDef,
     ObjectSchema,
 )
@@ -36,6 +37,9 @@ FIRST_RECORD_NUMBER = 20_000_000_000
 
 USERNAME = "integration@segsync-sandbox.example"
 PERMISSION_SET_NAME = "Segsync_Integration"
+PROFILE_PERMISSION_SET_NAME = "X00e5g000001SbXzAAK"
+"""The permission set Salesforce keeps for the integration user's profile (named ``X`` and the
+profile's id, ``IsOwnedByProfile``): the profile's user permissions live there."""
 ObjectPermission = Literal["create", "edit", "delete"]
 
 
@@ -100,6 +104,13 @@ class SalesforceStore:
         self.insert("PermissionSetAssignment", {
             "AssigneeId": self.user_id, "PermissionSetId": self.permission_set_id,
         }, now)
+        self.profile_permission_set_id = self.insert("PermissionSet", {
+            "Name": PROFILE_PERMISSION_SET_NAME, "Label": "Segsync Integration Profile",
+            "IsOwnedByProfile": True, **dict.fromkeys(SETUP_PERMISSIONS, True),
+        }, now).id
+        self.insert("PermissionSetAssignment", {
+            "AssigneeId": self.user_id, "PermissionSetId": self.profile_permission_set_id,
+        }, now)
         for schema in self._schemas.values():
             for definition in [f for f in schema.fields.values() if f.custom]:
                 developer_name = definition.name.removesuffix("__c")
@@ -133,6 +144,15 @@ class SalesforceStore:
         if schema is None:
             raise KeyError(f"no sObject type {sobject!r}")
         return schema
+
+    def user_holds(self, permission: str) -> bool:
+        """Whether a permission set assigned to the integration user, its profile's own
+        included, enables the user permission (``PermissionsViewSetup`` ...)."""
+        with self._lock:
+            held = [self.get(assignment.values["PermissionSetId"])
+                    for assignment in self.rows("PermissionSetAssignment")
+                    if assignment.values["AssigneeId"] == self.user_id]
+            return any(found is not None and found.values.get(permission) for found in held)
 
     def field_visible(self, sobject: str, field: str) -> bool:
         """Whether the integration user can read the field (field-level security)."""

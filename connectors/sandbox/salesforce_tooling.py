@@ -7,11 +7,18 @@
 ``GET /tooling/query`` lists fields (``SELECT Id, DeveloperName FROM CustomField WHERE
 TableEnumOrId = 'Contact'``). ``FullName`` and ``Metadata`` can only be queried for one row,
 as on Salesforce. Tooling results come in one page (an org has few custom fields).
+
+Tooling API JSON names a picklist value ``valueName`` (Salesforce's Tooling API reference,
+CustomField ``Metadata`` → ``CustomValue``); ``fullName`` is the Metadata API's XML spelling. The
+store keeps the Metadata API's vocabulary (the SOAP endpoint shares it), so values are renamed on
+the way in and out, and a Tooling body that says ``fullName`` is refused with 400
+``JSON_PARSER_ERROR`` as Salesforce's JSON parser refuses an unknown property (message: sandbox
+text).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from connectors.sandbox import salesforce_ids
@@ -26,10 +33,13 @@ from connectors.sandbox.salesforce_store import (
     SObjectRecord,
 )
 from connectors.sandbox.salesforce_values import format_datetime
+from connectors.sandbox.salesforce_writes import missing_setup_permissions
 from connectors.sandbox.server import Request, Response, Router, json_response
 
 TOOLING = f"{DATA}/tooling"
 SINGLE_ROW_FIELDS = ("FullName", "Metadata")
+VALUE_NAME = "valueName"
+METADATA_VALUE_NAME = "fullName"
 
 CUSTOM_FIELD = ObjectDef("CustomField", "Custom Field", "Custom Fields", "00N", (
     FieldDef("Id", "Custom Field ID", "id", length=18, createable=False, updateable=False),
@@ -72,9 +82,44 @@ def _row(field: CustomFieldRecord) -> SObjectRecord:
     return SObjectRecord(field.id, "CustomField", {
         "DeveloperName": field.developer_name, "TableEnumOrId": field.sobject,
         "NamespacePrefix": None, "FullName": field.full_name,
-        "Metadata": dict(field.metadata), "CreatedDate": field.created_ms,
-        "LastModifiedDate": field.modified_ms,
+        "Metadata": _rename_values(field.metadata, METADATA_VALUE_NAME, VALUE_NAME),
+        "CreatedDate": field.created_ms, "LastModifiedDate": field.modified_ms,
     })
+
+
+def _picklist_values(metadata: Mapping[str, Any]) -> list[Any]:
+    """The ``valueSet.valueSetDefinition.value`` list of metadata ([] when it has none)."""
+    value_set = metadata.get("valueSet")
+    definition = value_set.get("valueSetDefinition") if isinstance(value_set, dict) else None
+    values = definition.get("value") if isinstance(definition, dict) else None
+    return values if isinstance(values, list) else []
+
+
+def _rename_values(metadata: Mapping[str, Any], old: str, new: str) -> dict[str, Any]:
+    """A copy of the metadata whose picklist values say ``new`` where they said ``old``."""
+    values = _picklist_values(metadata)
+    if not values:
+        return dict(metadata)
+    renamed = [{(new if key == old else key): item for key, item in value.items()}
+               if isinstance(value, dict) else value for value in values]
+    value_set = metadata["valueSet"]
+    definition = value_set["valueSetDefinition"]
+    return {**metadata, "valueSet": {**value_set,
+                                     "valueSetDefinition": {**definition, "value": renamed}}}
+
+
+def metadata_from_json(body: Any) -> dict[str, Any]:
+    """The ``Metadata`` of a Tooling body in the store's vocabulary; 400 when it is missing or
+    names a picklist value with the Metadata API's ``fullName``."""
+    metadata = body.get("Metadata") if isinstance(body, dict) else None
+    if not isinstance(metadata, dict):
+        raise RestError(400, "REQUIRED_FIELD_MISSING",
+                        "Required fields are missing: [Metadata]", ["Metadata"])
+    if any(isinstance(v, dict) and METADATA_VALUE_NAME in v for v in _picklist_values(metadata)):
+        raise RestError(400, "JSON_PARSER_ERROR",
+                        f'Unrecognized field "{METADATA_VALUE_NAME}" in CustomValue: a picklist '
+                        f"value is named by {VALUE_NAME} in Tooling API JSON")
+    return _rename_values(metadata, VALUE_NAME, METADATA_VALUE_NAME)
 
 
 def field_problem(problem: FieldProblem) -> RestError:
@@ -123,11 +168,9 @@ class ToolingApi:
 
     def create_field(self, request: Request) -> Response:
         """``POST /tooling/sobjects/CustomField`` → 201 with the new field's id."""
+        self._customizer()
         body = json_body(request)
-        metadata = body.get("Metadata") if isinstance(body, dict) else None
-        if not isinstance(metadata, dict):
-            raise RestError(400, "REQUIRED_FIELD_MISSING",
-                            "Required fields are missing: [Metadata]", ["Metadata"])
+        metadata = metadata_from_json(body)
         full_name = body.get("FullName") or metadata.get("fullName")
         if not isinstance(full_name, str):
             raise RestError(400, "REQUIRED_FIELD_MISSING",
@@ -156,16 +199,21 @@ class ToolingApi:
         """``PATCH /tooling/sobjects/CustomField/{id}`` with ``{"Metadata": {...}}`` (the
         whole definition, as on Salesforce) → 204."""
         field = self._addressed(request)
-        body = json_body(request)
-        metadata = body.get("Metadata") if isinstance(body, dict) else None
-        if not isinstance(metadata, dict):
-            raise RestError(400, "REQUIRED_FIELD_MISSING",
-                            "Required fields are missing: [Metadata]", ["Metadata"])
+        self._customizer()
+        metadata = metadata_from_json(json_body(request))
         try:
             define_field(self._store, field.full_name, metadata, "update")
         except FieldProblem as problem:
             raise field_problem(problem) from problem
         return Response(status=204)
+
+    def _customizer(self) -> None:
+        """Creating or changing a field needs Customize Application (403 otherwise; the code
+        is real, the text sandbox text)."""
+        missing = missing_setup_permissions(self._store, ("PermissionsCustomizeApplication",))
+        if missing:
+            raise RestError(403, "INSUFFICIENT_ACCESS_OR_READONLY",
+                            f"insufficient access rights: changing custom fields needs {missing}")
 
     def _addressed(self, request: Request) -> CustomFieldRecord:
         raw = request.params["id"]

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from connectors.sandbox import salesforce_ids
 from connectors.sandbox.salesforce_errors import RecordError, RecordFailure, RestError
-from connectors.sandbox.salesforce_schema import FieldDef, ObjectSchema
+from connectors.sandbox.salesforce_schema import SETUP_PERMISSIONS, FieldDef, ObjectSchema
 from connectors.sandbox.salesforce_store import SalesforceStore, SObjectRecord
 from connectors.sandbox.salesforce_values import ValueProblem, from_json
 
@@ -301,9 +301,17 @@ class RecordWriter:
         return values
 
     def _field_permissions(self, record: SObjectRecord | None, values: dict[str, Any]) -> None:
-        """``Field`` names an existing field of ``SobjectType``; one record per permission set
-        and field (DUPLICATE_VALUE text as Salesforce words unique-index clashes); Edit needs
-        Read (sandbox text)."""
+        """The user holds View Setup and Configuration and Manage Profiles and Permission Sets
+        (``SETUP_PERMISSIONS``; the code is real, the text sandbox text); ``Field`` names an
+        existing field of ``SobjectType``; one record per permission set and field
+        (DUPLICATE_VALUE text as Salesforce words unique-index clashes); Edit needs Read
+        (sandbox text)."""
+        missing = missing_setup_permissions(
+            self._store, ("PermissionsViewSetup", "PermissionsManageProfilesPermissionsets"))
+        if missing:
+            raise RecordFailure(RecordError(
+                "INSUFFICIENT_ACCESS_OR_READONLY",
+                f"insufficient access rights: editing field permissions needs {missing}"))
         merged = {**(record.values if record else {}), **values}
         sobject, _, field_name = str(merged.get("Field", "")).partition(".")
         schema = self._store.schema(sobject)
@@ -332,6 +340,12 @@ class RecordWriter:
                for s in self._store.rows("CampaignMemberStatus")):
             raise RecordFailure(RecordError(
                 "DUPLICATE_VALUE", f"Member status {values.get('Label')} already exists"))
+
+
+def missing_setup_permissions(store: SalesforceStore, needed: Sequence[str]) -> str:
+    """The names of the ``needed`` user permissions the integration user lacks, joined ("" when
+    it holds them all)."""
+    return " and ".join(SETUP_PERMISSIONS[p] for p in needed if not store.user_holds(p))
 
 
 def _soap_name(definition: FieldDef) -> str:

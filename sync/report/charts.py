@@ -4,6 +4,7 @@ A data URI in an ``<img>`` keeps the report one file that opens offline, and an 
 image can neither run script nor fetch anything, whatever text (segment names, CRM values) it
 shows. Figures are built with the object API (``Figure``, no pyplot), so no global state or GUI
 backend is involved, and glyphs are drawn as paths so the charts look the same everywhere.
+Math text is off: a ``$`` in a name is a dollar sign, never the start of TeX to parse.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ STYLE = {
     "legend.frameon": False,
     "svg.fonttype": "path",
     "svg.hashsalt": "segsync-report",  # stable element ids: the same data, the same file
+    "text.parse_math": False,  # names and CRM values are text: "$x$" is not mathtext
 }
 
 

@@ -185,8 +185,9 @@ def test_generated_cluster_names_differing_only_in_case_are_told_apart() -> None
 
 HUGE = "Acme\x00\x1b[31m Corp\n\t" + "x" * 100_000
 """A category value as a broken import leaves it: control characters, then 100 KB."""
-HUGE_NAME = "Acme [31m Corp xxxxxxxxxxxxxx…"
-"""What the cluster of that value is called: printable, cut at 30 characters."""
+HUGE_NAME = "Acme Corp xxxxxxxxxxxxxxxxxxx…"
+"""What the cluster of that value is called: its text without the colour sequence and control
+characters, cut at 30 characters."""
 
 INDUSTRY_CLUSTERS = """
 [[clusters]]
