@@ -28,4 +28,4 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/pull.py
 	$(VENV)/bin/python bench/segment.py
 	$(VENV)/bin/python bench/clusters.py
-	$(VENV)/bin/python bench/sync.py
+	$(VENV)/bin/python bench/sync_bench.py

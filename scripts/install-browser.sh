@@ -9,11 +9,4 @@ missing=()
 if [ "${#missing[@]}" -eq 0 ]; then
     exit 0
 fi
-
-as_root=()
-if [ "$(id -u)" -ne 0 ]; then
-    as_root=(sudo)
-fi
-echo "Installing ${missing[*]} for the browser test..."
-"${as_root[@]}" apt-get update -qq
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+exec bash "$(dirname "$0")/apt-install.sh" "the browser test" "${missing[@]}"

@@ -7,11 +7,4 @@ set -euo pipefail
 if command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
     exit 0
 fi
-
-as_root=()
-if [ "$(id -u)" -ne 0 ]; then
-    as_root=(sudo)
-fi
-echo "Installing postgresql for the state store tests..."
-"${as_root[@]}" apt-get update -qq
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+exec bash "$(dirname "$0")/apt-install.sh" "the state store tests" postgresql

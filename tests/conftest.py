@@ -19,6 +19,8 @@ from sync.config import SegmentConfig, Settings, SyncOptions
 from tests.postgres_server import PostgresServer
 
 TOKEN = "sandbox-test-token"
+collect_ignore = ["plugin_example"]
+"""The example plugin's tests import it installed: test_plugin.py installs it and runs them."""
 
 
 @pytest.fixture
@@ -85,6 +87,53 @@ def write_hubspot_config(
             schedule=f'schedule = "{schedule}"' if schedule else "",
             base_url=base_url,
             rule=rule,
+        )
+    )
+    return path
+
+
+SALESFORCE_CONFIG = """
+connector = "salesforce"
+
+[salesforce]
+instance_url = "{instance_url}"
+ca_bundle = "{ca_bundle}"
+permission_set = "Segsync_Integration"
+timeout_seconds = 10
+
+[sync]
+state_dir = "{state_dir}"
+segment_property = "{segment_property}"
+segments_property = "{segments_property}"
+reason_property = "{reason_property}"
+
+[[segments]]
+name = "{segment}"
+priority = 10
+rule = 'Employees__c >= 50'
+"""
+
+
+def write_salesforce_config(
+    directory: Path,
+    org: SalesforceSandbox,
+    *,
+    segment: str = "Big",
+    segment_property: str = "Segsync_Segment__c",
+    segments_property: str = "Segsync_Segments__c",
+    reason_property: str = "Segsync_Reason__c",
+) -> Path:
+    """A config syncing one segment (``Employees__c >= 50``) into the sandbox org, by session."""
+    path = directory / "segsync.toml"
+    path.write_text(
+        SALESFORCE_CONFIG.format(
+            instance_url=org.instance_url,
+            ca_bundle=org.ca_path,
+            state_dir=directory,
+            segment=segment,
+            segment_property=segment_property,
+            segments_property=segments_property,
+            reason_property=reason_property,
         )
     )
     return path

@@ -82,7 +82,7 @@ FAST_RETRY = RetryPolicy(initial_wait=0.01, max_wait=0.05)
 
 
 class CrmView(Protocol):
-    """How a test reads a sandbox CRM's own state (``tests.contract.CrmBackend`` is one)."""
+    """How a test reads a sandbox CRM's own state (``connectors.testing.CrmBackend`` is one)."""
 
     def values(self, contact_id: str) -> Mapping[str, Any]: ...
 

@@ -17,7 +17,7 @@ from connectors.sandbox.hubspot_scopes import ALL_SCOPES, ROUTE_SCOPES, TOKEN_IN
 from connectors.sandbox.server import Router
 from connectors.sandbox.store import SandboxStore
 from sync.cli import app
-from tests.conftest import TOKEN, write_hubspot_config, writes_among
+from tests.conftest import TOKEN, write_hubspot_config, write_salesforce_config, writes_among
 from tests.test_plugin import plugin_path, segsync  # noqa: F401 - the plugin_path fixture
 
 runner = CliRunner()
@@ -182,26 +182,6 @@ def test_an_unreachable_crm_is_exit_6(tmp_path: Path, monkeypatch: pytest.Monkey
 
 # -- Salesforce ----------------------------------------------------------------------------
 
-SALESFORCE_CONFIG = """
-connector = "salesforce"
-
-[salesforce]
-instance_url = "{instance_url}"
-ca_bundle = "{ca_bundle}"
-permission_set = "Segsync_Integration"
-timeout_seconds = 10
-
-[sync]
-state_dir = "{state_dir}"
-segment_property = "Segsync_Segment__c"
-segments_property = "Segsync_Segments__c"
-reason_property = "{reason}"
-
-[[segments]]
-name = "Big"
-priority = 10
-rule = 'Employees__c >= 50'
-"""
 
 
 @pytest.fixture
@@ -212,13 +192,7 @@ def org(monkeypatch: pytest.MonkeyPatch) -> Iterator[SalesforceSandbox]:
 
 
 def salesforce_config(tmp_path: Path, org: SalesforceSandbox, reason: str) -> Path:
-    path = tmp_path / "segsync.toml"
-    path.write_text(
-        SALESFORCE_CONFIG.format(
-            instance_url=org.instance_url, ca_bundle=org.ca_path, state_dir=tmp_path, reason=reason
-        )
-    )
-    return path
+    return write_salesforce_config(tmp_path, org, reason_property=reason)
 
 
 def test_salesforce_fields_not_created_yet_are_unchecked_and_pass(

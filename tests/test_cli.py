@@ -55,9 +55,13 @@ def test_missing_token_is_one_clear_line_and_exit_3(
     monkeypatch.delenv("SEGSYNC_HUBSPOT__TOKEN", raising=False)
     result = runner.invoke(app, ["sync", "--config", str(config)])
     assert result.exit_code == 3
+    assert len(result.output.strip().splitlines()) == 1
     assert result.output.strip() == (
-        "Authentication failed: No HubSpot token: set SEGSYNC_HUBSPOT__TOKEN to a private-app "
-        "access token."
+        "Authentication failed: No HubSpot token: set SEGSYNC_HUBSPOT__TOKEN to a Service Key "
+        "(HubSpot Settings → Integrations → Service Keys → Create; scopes: "
+        "crm.objects.contacts.read, crm.objects.contacts.write, crm.schemas.contacts.read, "
+        "crm.schemas.contacts.write, crm.lists.read, crm.lists.write) or a private-app access "
+        "token."
     )
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import SandboxCRM
+from connectors.testing import ConnectorContract
 from tests.conftest import TOKEN, hubspot_settings
-from tests.contract import ConnectorContract
 
 
 class SandboxHubSpot:

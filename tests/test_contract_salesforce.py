@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
 from connectors.sandbox import SalesforceSandbox
 from connectors.sandbox.salesforce_ids import make_id
-from tests.contract import ConnectorContract
+from connectors.testing import ConnectorContract
 
 PERMISSION_SET = "Segsync_Integration"
 """The permission set the sandbox assigns to its integration user."""

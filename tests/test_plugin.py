@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,10 +39,15 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def segsync(plugin_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def installed(plugin_path: Path) -> dict[str, str]:
+    """The environment of a process that sees the installed plugin and this checkout."""
     # The checkout under test first: an editable install may point at another checkout.
     path = os.pathsep.join([str(plugin_path), str(REPO)])
-    env = {**os.environ, "PYTHONPATH": path, "COLUMNS": "200"}
+    return {**os.environ, "PYTHONPATH": path, "COLUMNS": "200", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def segsync(plugin_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = installed(plugin_path)
     return subprocess.run([str(SEGSYNC), *args], env=env, capture_output=True, text=True)
 
 
@@ -76,6 +82,27 @@ def test_segsync_syncs_through_the_plugin(plugin_path: Path, tmp_path: Path) -> 
     assert "99" not in state["values"]
     second = segsync(plugin_path, "sync", "--config", str(config), "--json")
     assert json.loads(second.stdout)["property_writes"] == 0
+
+
+def test_the_plugin_passes_segsyncs_connector_contract(
+    plugin_path: Path, tmp_path: Path
+) -> None:
+    """The plugin's own tests run segsync's test kit, as a third party's would: from outside
+    this repository (its pytest root is the plugin's), against the installed plugin."""
+    tests = PLUGIN / "tests"
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", str(tests)]
+    run = subprocess.run(
+        command, cwd=tmp_path, env=installed(plugin_path), capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"rootdir: {PLUGIN}" in run.stdout.splitlines()
+    summary = run.stdout.splitlines()[-1]
+    assert re.fullmatch(r"=+ 6 passed, 2 skipped in .+ =+", summary), run.stdout
+    skipped = [line.split(": ", 1)[1] for line in run.stdout.splitlines() if "SKIPPED" in line]
+    assert skipped == [
+        "the connector cannot count contacts (optional)",
+        "the connector cannot read deletions (optional)",
+    ]
 
 
 def test_an_unknown_section_is_a_configuration_error(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from connectors.sandbox import SalesforceSandbox, SandboxCRM
 from segment_core.naming import cluster_names
 from segment_core.profiles import ClusterProfile, Trait
 from sync.cli import app
-from tests.conftest import TOKEN, writes_among
+from tests.conftest import TOKEN, write_salesforce_config, writes_among
 
 runner = CliRunner()
 
@@ -219,26 +219,6 @@ def test_a_100_kb_category_value_names_a_short_printable_cluster_and_the_run_suc
     assert portal.store.contact(huge[0])["industry"] == HUGE  # the CRM's own value untouched
 
 
-SALESFORCE_CONFIG = """
-connector = "salesforce"
-
-[salesforce]
-instance_url = "{instance_url}"
-ca_bundle = "{ca_bundle}"
-permission_set = "Segsync_Integration"
-timeout_seconds = 10
-
-[sync]
-state_dir = "{state_dir}"
-segment_property = "Segsync_Segment__c"
-segments_property = "Segsync_Segments__c"
-reason_property = "Segsync_Reason__c"
-
-[[segments]]
-name = "{name}"
-priority = 10
-rule = 'Employees__c >= 50'
-"""
 LONG_NAME = "Enterprise accounts in healthcare with more than 500 employees and rising"
 """73 characters: "segsync: " makes its campaign's name 82, over Campaign.Name's 80."""
 
@@ -250,15 +230,7 @@ def test_a_list_name_longer_than_the_crm_takes_stops_check_and_sync(
     with SalesforceSandbox() as org:
         org.seed_contacts(20, seed=104)
         monkeypatch.setenv("SEGSYNC_SALESFORCE__SESSION_ID", org.session_id)
-        path = tmp_path / "segsync.toml"
-        path.write_text(
-            SALESFORCE_CONFIG.format(
-                instance_url=org.instance_url,
-                ca_bundle=org.ca_path,
-                state_dir=tmp_path,
-                name=LONG_NAME,
-            )
-        )
+        path = write_salesforce_config(tmp_path, org, segment=LONG_NAME)
         result = runner.invoke(app, [command[0], "--config", str(path), *command[1:]])
         assert result.exit_code == 2
         problem = (

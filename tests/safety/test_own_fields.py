@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from connectors.sandbox import SalesforceSandbox, SandboxCRM
 from connectors.sandbox.salesforce_custom_fields import define_field
 from sync.cli import app
-from tests.conftest import TOKEN, writes_among
+from tests.conftest import TOKEN, write_salesforce_config, writes_among
 
 runner = CliRunner()
 
@@ -183,27 +183,6 @@ def test_segsyncs_own_properties_are_recognised_with_a_fresh_state_store(
 
 # -- Salesforce ------------------------------------------------------------------------------
 
-SALESFORCE_CONFIG = """
-connector = "salesforce"
-
-[salesforce]
-instance_url = "{instance_url}"
-ca_bundle = "{ca_bundle}"
-permission_set = "Segsync_Integration"
-timeout_seconds = 10
-
-[sync]
-state_dir = "{state_dir}"
-segment_property = "{segment}"
-segments_property = "Segsync_Segments__c"
-reason_property = "Segsync_Reason__c"
-adopt_lists = ["segsync: Big"]
-
-[[segments]]
-name = "Big"
-priority = 10
-rule = 'Employees__c >= 50'
-"""
 
 
 @pytest.fixture
@@ -215,15 +194,11 @@ def org(monkeypatch: pytest.MonkeyPatch) -> Iterator[SalesforceSandbox]:
 
 
 def salesforce_config(tmp_path: Path, org: SalesforceSandbox, segment: str) -> Path:
-    path = tmp_path / "segsync.toml"
-    path.write_text(
-        SALESFORCE_CONFIG.format(
-            instance_url=org.instance_url,
-            ca_bundle=org.ca_path,
-            state_dir=tmp_path,
-            segment=segment,
-        )
-    )
+    """The org's config with ``segment`` as the segment property; it adopts the Big campaign,
+    as a fresh state store must when a run with another store already created it."""
+    path = write_salesforce_config(tmp_path, org, segment_property=segment)
+    adopting = 'adopt_lists = ["segsync: Big"]\n\n[[segments]]'
+    path.write_text(path.read_text().replace("[[segments]]", adopting))
     return path
 
 

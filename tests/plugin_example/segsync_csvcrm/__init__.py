@@ -1,7 +1,11 @@
 """An example segsync connector: contacts in ``contacts.csv``, segsync's writes in ``crm.json``.
 
 It exists to show plugin authors the whole contract in one small file: a class with a
-``from_settings`` classmethod that implements ``connectors.base.Connector``.
+``from_settings`` classmethod that implements ``connectors.base.Connector``. Its tests
+(``tests/test_csvcrm_contract.py``) run segsync's test kit, ``connectors.testing``.
+
+``contacts.csv`` has an ``id`` column of whole numbers and may have a ``modified_at`` column
+(ISO 8601): people edit the file while segsync runs, so every read opens it afresh.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,18 @@ FIELD_TYPES: dict[str, FieldType] = {
     "text": "string",
 }
 """How segsync's fields read, by the kind segsync asked for."""
+COLUMN_TYPES: dict[str, FieldType] = {"employees": "number", "modified_at": "datetime"}
+"""The columns of contacts.csv that are not text."""
+
+
+def modified_at(row: dict[str, str]) -> datetime | None:
+    """When a person last edited the row, by its ``modified_at`` column (a time without a zone
+    is UTC); None when the row does not say or says something that is no time."""
+    try:
+        when = datetime.fromisoformat(row.get("modified_at") or "")
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 class CsvCrmConnector:
@@ -53,8 +69,7 @@ class CsvCrmConnector:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        with (directory / "contacts.csv").open(newline="") as handle:
-            self._rows = {row["id"]: row for row in csv.DictReader(handle)}
+        self._contacts_path = directory / "contacts.csv"
         self._state_path = directory / "crm.json"
         self._state = (
             json.loads(self._state_path.read_text())
@@ -69,33 +84,50 @@ class CsvCrmConnector:
     def _save(self) -> None:
         self._state_path.write_text(json.dumps(self._state, indent=1, sort_keys=True))
 
+    def _columns(self) -> list[str]:
+        with self._contacts_path.open(newline="") as handle:
+            return list(csv.DictReader(handle).fieldnames or [])
+
+    def _rows(self) -> dict[str, dict[str, str]]:
+        """The contacts as the file holds them now, by id."""
+        with self._contacts_path.open(newline="") as handle:
+            return {row["id"]: row for row in csv.DictReader(handle)}
+
     def describe_fields(self) -> list[FieldInfo]:
-        columns = next(iter(self._rows.values())).keys() if self._rows else []
-        typed = [FieldInfo(c, c, "number" if c == "employees" else "string") for c in columns]
+        typed = [FieldInfo(c, c, COLUMN_TYPES.get(c, "string")) for c in self._columns()]
         managed = [  # created by segsync (ensure_segment_field): the folder says so
             FieldInfo(name, name, FIELD_TYPES[field["kind"]], tuple(field["options"]), "segsync")
             for name, field in self._state["fields"].items()
         ]
         return typed + managed
 
-    def _page(self, ids: list[str], fields: Sequence[str], cursor: str | None) -> ContactPage:
+    def _page(
+        self, rows: Iterable[dict[str, str]], fields: Sequence[str], cursor: str | None
+    ) -> ContactPage:
+        """One page of ``rows`` in id order; the cursor is the position of the next page."""
+        ordered = sorted(rows, key=lambda row: int(row["id"]))
         start = int(cursor or 0)
-        chunk = ids[start : start + PAGE_SIZE]
-        contacts = [Contact(cid, {f: self._value(cid, f) for f in fields}) for cid in chunk]
-        more = start + PAGE_SIZE < len(ids)
+        contacts = [
+            Contact(row["id"], {f: self._value(row, f) for f in fields}, modified_at(row))
+            for row in ordered[start : start + PAGE_SIZE]
+        ]
+        more = start + PAGE_SIZE < len(ordered)
         return ContactPage(contacts, str(start + PAGE_SIZE) if more else None)
 
-    def _value(self, contact_id: str, field: str) -> str | None:
-        written = self._state["values"].get(contact_id, {})
-        return written.get(field, self._rows[contact_id].get(field))
+    def _value(self, row: dict[str, str], field: str) -> str | None:
+        written = self._state["values"].get(row["id"], {})
+        return written.get(field, row.get(field))
 
     def read_contacts_page(self, fields: Sequence[str], cursor: str | None) -> ContactPage:
-        return self._page(sorted(self._rows, key=int), fields, cursor)
+        return self._page(self._rows().values(), fields, cursor)
 
     def read_changed_contacts_page(
         self, fields: Sequence[str], since: datetime, cursor: str | None
     ) -> ContactPage:
-        return self.read_contacts_page(fields, cursor)  # no modification times: everything
+        """Rows modified at or after ``since``; a row with no readable ``modified_at`` is
+        always read, since nothing says it is unchanged."""
+        changed = (row for row in self._rows().values() if (modified_at(row) or since) >= since)
+        return self._page(changed, fields, cursor)
 
     def ensure_segment_field(self, spec: SegmentField) -> None:
         field = self._state["fields"].setdefault(spec.name, {"kind": spec.kind, "options": []})
@@ -104,9 +136,9 @@ class CsvCrmConnector:
         self._save()
 
     def write_properties(self, writes: Sequence[PropertyWrite]) -> list[WriteResult]:
-        results = []
+        rows, results = self._rows(), []
         for write in writes:
-            if write.contact_id not in self._rows:
+            if write.contact_id not in rows:
                 results.append(WriteResult(write.contact_id, False, "NOT_FOUND", "no such id"))
                 continue
             self._state["values"].setdefault(write.contact_id, {}).update(write.values)
@@ -141,9 +173,9 @@ class CsvCrmConnector:
         self, list_ref: ListRef, contact_ids: Iterable[str], *, add: bool
     ) -> MembershipChange:
         """Change a list's members; ids with no row are reported missing, as a CRM would."""
-        ids = list(contact_ids)
-        missing = [i for i in ids if i not in self._rows]
-        wanted = {i for i in ids if i in self._rows}
+        ids, rows = list(contact_ids), self._rows()
+        missing = [i for i in ids if i not in rows]
+        wanted = {i for i in ids if i in rows}
         before = set(self._state["lists"][list_ref.id])
         after = before | wanted if add else before - wanted
         self._state["lists"][list_ref.id] = sorted(after, key=int)

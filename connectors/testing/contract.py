@@ -1,15 +1,16 @@
 """The contract every connector must meet, as a reusable pytest base class.
 
-A connector's test module subclasses ``ConnectorContract`` and provides two fixtures:
-``backend`` (a ``CrmBackend``: how the test seeds and inspects the CRM behind the connector,
-usually a sandbox) and ``connector`` (the connector under test, pointed at that CRM). Every
-assertion reads the CRM's own state through the backend, never the connector's account of it.
+A connector's test module subclasses ``ConnectorContract`` and overrides two fixtures:
+``backend`` (a ``CrmBackend``: how the test seeds and inspects the CRM behind the connector)
+and ``connector`` (the connector under test, pointed at that CRM). Every assertion reads the
+CRM's own state through the backend, never the connector's account of it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import TypeVar
 
 import pytest
 
@@ -18,41 +19,30 @@ from connectors.base import (
     ContactCounting,
     ContactPage,
     DeletionReading,
+    IdPage,
     PropertyWrite,
     SegmentField,
 )
+from connectors.testing.backend import CrmBackend
 
 
-class CrmBackend(Protocol):
-    """Test-side access to the CRM a connector talks to."""
-
-    text_field: str
-    """A writable free-text contact field every CRM has (HubSpot ``jobtitle``, Salesforce ``Title``)."""
-    segment_field: str
-    """The name the sync gives its single-select segment field on this CRM."""
-
-    def seed(self, count: int, seed: int) -> list[str]: ...
-
-    def values(self, contact_id: str) -> dict[str, str | None]: ...
-
-    def edit(self, contact_id: str, values: dict[str, str]) -> None: ...
-
-    def list_members(self, list_name: str) -> set[str] | None: ...
-
-    def missing_contact_id(self) -> str: ...
-
-    def delete(self, contact_id: str) -> None:
-        """A person deletes the contact, the CRM's own way (HubSpot archives it)."""
+_Page = TypeVar("_Page", ContactPage, IdPage)
 
 
-def pull_all(connector: Connector, fields: list[str]) -> list[ContactPage]:
+def read_pages(read_page: Callable[[str | None], _Page]) -> list[_Page]:
+    """Every page of one read, following each page's cursor from None to the last page."""
     pages, cursor = [], None
     while True:
-        page = connector.read_contacts_page(fields, cursor)
+        page = read_page(cursor)
         pages.append(page)
         cursor = page.next_cursor
         if cursor is None:
             return pages
+
+
+def pull_all(connector: Connector, fields: list[str]) -> list[ContactPage]:
+    """Every page of a full pull of ``fields``."""
+    return read_pages(lambda cursor: connector.read_contacts_page(fields, cursor))
 
 
 class ConnectorContract:
@@ -60,11 +50,19 @@ class ConnectorContract:
 
     @pytest.fixture
     def backend(self) -> CrmBackend:
-        raise NotImplementedError("a connector's contract tests provide the CRM backend")
+        """Override: a ``CrmBackend`` over a new, empty CRM for each test."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must override the 'backend' fixture: "
+            "return a CrmBackend over an empty CRM (see connectors.testing)"
+        )
 
     @pytest.fixture
     def connector(self, backend: CrmBackend) -> Connector:
-        raise NotImplementedError("a connector's contract tests provide the connector")
+        """Override: the connector under test, talking to ``backend``'s CRM (yield, then close)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must override the 'connector' fixture: "
+            "return your connector, talking to the backend's CRM (see connectors.testing)"
+        )
 
     def test_full_pull_returns_every_contact_once_with_the_requested_field(
         self, backend: CrmBackend, connector: Connector
@@ -87,15 +85,11 @@ class ConnectorContract:
         edited = ids[5:12]
         for contact_id in edited:
             backend.edit(contact_id, {backend.text_field: f"Edited {contact_id}"})
-        seen: dict[str, str | None] = {}
-        cursor = None
-        while True:
-            page = connector.read_changed_contacts_page([backend.text_field], since, cursor)
-            for contact in page.contacts:
-                seen[contact.id] = contact.properties[backend.text_field]
-            cursor = page.next_cursor
-            if cursor is None:
-                break
+        pages = read_pages(
+            lambda cursor: connector.read_changed_contacts_page([backend.text_field], since, cursor)
+        )
+        # Pages may overlap: the last copy of a contact is the one that counts.
+        seen = {c.id: c.properties[backend.text_field] for page in pages for c in page.contacts}
         assert seen == {contact_id: f"Edited {contact_id}" for contact_id in edited}
 
     def test_describe_reports_the_text_field(
@@ -151,14 +145,8 @@ class ConnectorContract:
         removed = connector.remove_list_members(created, [*ids[:3], ids[11]])
         assert (sorted(removed.changed), removed.missing) == (sorted(ids[:3]), ())
         assert backend.list_members("segsync: Contract") == set(ids[3:10])
-        read, cursor = set(), None
-        while True:
-            page = connector.read_list_members_page(created, cursor)
-            read.update(page.ids)
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-        assert read == set(ids[3:10])
+        pages = read_pages(lambda cursor: connector.read_list_members_page(created, cursor))
+        assert {member for page in pages for member in page.ids} == set(ids[3:10])
 
     def test_the_crm_count_is_what_a_full_pull_lists(
         self, backend: CrmBackend, connector: Connector
@@ -179,14 +167,7 @@ class ConnectorContract:
         since = datetime.now(timezone.utc) - timedelta(seconds=1)
         for contact_id in ids[2:5]:
             backend.delete(contact_id)
-        deleted: set[str] = set()
-        cursor = None
-        while True:
-            page = connector.read_deleted_contacts_page(since, cursor)
-            deleted.update(page.ids)
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-        assert deleted == set(ids[2:5])
+        pages = read_pages(lambda cursor: connector.read_deleted_contacts_page(since, cursor))
+        assert {deleted for page in pages for deleted in page.ids} == set(ids[2:5])
         later = connector.read_deleted_contacts_page(since + timedelta(days=1), None)
         assert later.ids == []

@@ -1,6 +1,6 @@
 """A whole sync of N contacts against the sandbox HubSpot at a set rate limit.
 
-Run: .venv/bin/python bench/sync.py [contacts] [--rate R] [--latency S] [--workers W]
+Run: .venv/bin/python bench/sync_bench.py [contacts] [--rate R] [--latency S] [--workers W]
 [--sample M]   (default: 100,000 contacts at 190 requests per 10 s; 2000 is a smoke check)
 
 The sandbox enforces ``--rate`` requests per rolling 10 s (by default HubSpot Professional's
