@@ -140,10 +140,18 @@ class MembershipChange:
 
 @dataclass(frozen=True)
 class ListRef:
-    """A CRM list (HubSpot list, Salesforce campaign) segsync manages."""
+    """A CRM list (HubSpot list, Salesforce campaign) segsync manages, as the CRM describes it.
+
+    ``size`` is the member count the CRM reported with the list (None: the connector cannot
+    tell cheaply): an incremental run compares it with the members it remembers to find lists
+    changed by hand. ``editable`` is False for a list whose members the CRM itself decides
+    (a HubSpot DYNAMIC list): segsync can neither add nor remove members there.
+    """
 
     id: str
     name: str
+    size: int | None = field(default=None, compare=False)
+    editable: bool = True
 
 
 @dataclass(frozen=True)
@@ -247,7 +255,8 @@ class Connector(Protocol):
         """
 
     def find_list(self, name: str) -> ListRef | None:
-        """The list with this name, or None when there is none."""
+        """The list with this name, or None when there is none; with its ``size`` where the
+        CRM's answer (or one more cheap call) gives it."""
 
     def create_list(self, name: str) -> ListRef:
         """Create a static list that segsync can add members to and remove them from."""
@@ -272,6 +281,15 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+
+
+@runtime_checkable
+class ListDeleting(Protocol):
+    """What a connector may add so that ``[sync] orphan_lists = "delete"`` can delete the lists
+    of segments no longer configured. Optional: without it that setting is a config error."""
+
+    def delete_list(self, list_ref: ListRef) -> None:
+        """Delete the list (HubSpot list, Salesforce campaign); an already deleted one is done."""
 
 
 @runtime_checkable

@@ -2,10 +2,11 @@
 
 It validates the config, reaches the CRM with its credentials, confirms every permission a
 sync needs (the connector's own probes, ``connectors.base.AccessChecking``) and checks
-segsync's own fields (``sync.ownership``) and the segment rules against the CRM's fields.
-Each step is a row with, when it failed, what to do about it. The first failed row says what
-kind of problem it is, which the command line turns into its exit code, so a deploy script
-can tell a config mistake from a missing permission from a CRM that cannot be reached.
+segsync's own fields (``sync.ownership``), the segment rules against the CRM's fields and
+that the rule segments' lists are segsync's own (``sync.owned_lists``). Each step is a row
+with, when it failed, what to do about it. The first failed row says what kind of problem it
+is, which the command line turns into its exit code, so a deploy script can tell a config
+mistake from a missing permission from a CRM that cannot be reached.
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ from connectors.base import (
 )
 from connectors.registry import UnknownConnector
 from sync.config import ConfigError, Settings, load_settings
+from sync.owned_lists import claim_list
 from sync.ownership import check_own_fields
 from sync.pipeline import check_segment_names
+from sync.plan import SegmentTarget
 from sync.segmentation import SegmentationConfig
+from sync.state import StateStore
 from sync.terminal import escaped
 
 Problem = Literal["config", "auth", "crm"]
@@ -102,7 +106,10 @@ def _crm_checks(connector: Connector, settings: Settings) -> list[tuple[AccessCh
     ]
     rows += [(check, "auth") for check in access]
     refused = any(check.status == "failed" for check in access)
-    return rows + _field_checks(connector, settings, refused=refused)
+    field_rows = _field_checks(connector, settings, refused=refused)
+    if refused or any(check.status != "ok" for check, _ in field_rows):
+        return rows + field_rows  # the lists could not be read, or need no look yet
+    return rows + field_rows + [_lists_check(connector, settings)]
 
 
 def _field_checks(
@@ -151,6 +158,42 @@ def _rules_check(
     except ConfigError as exc:
         return AccessCheck(name, "failed", str(exc)), "config"
     detail = f"{len(settings.segments)} segments check against {len(fields)} CRM fields"
+    return AccessCheck(name, "ok", detail), "config"
+
+
+def _lists_check(connector: Connector, settings: Settings) -> tuple[AccessCheck, Problem]:
+    """Each rule segment's list, when the CRM has one by its name, must be segsync's own or
+    adopted, as a sync checks before writing (cluster segments' lists are named by a fit: the
+    sync checks those)."""
+    name = "segment lists"
+    store = StateStore(settings.state_url(), settings.sync.name)
+    try:
+        owned, tracked = store.owned_lists(), store.members()
+    finally:
+        store.close()
+    pattern = settings.sync.list_name_pattern
+    targets = [
+        SegmentTarget(s.name, s.priority, pattern.format(segment=s.name))
+        for s in settings.segments
+    ]
+    try:
+        for target in targets:
+            found = connector.find_list(target.list_name)
+            if found is not None:
+                claim_list(
+                    target,
+                    found,
+                    owned.get(target.name),
+                    tracked=target.name in tracked,
+                    adopt=settings.sync.adopt_lists,
+                    source=settings.source,
+                )
+    except ConfigError as exc:
+        return AccessCheck(name, "failed", str(exc)), "config"
+    except ConnectorError as exc:
+        kind: Problem = "auth" if isinstance(exc, AuthFailed) else "crm"
+        return AccessCheck(name, "failed", str(exc)), kind
+    detail = f"{len(targets)} segment lists are segsync's own, adopted or not created yet"
     return AccessCheck(name, "ok", detail), "config"
 
 

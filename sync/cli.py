@@ -2,10 +2,11 @@
 
 Exit codes: 0 done, 1 done but some records were refused, 2 configuration error,
 3 authentication error (bad credentials or a missing permission), 4 guardrail abort (nothing
-written), 5 request budget spent (resumable), 6 the CRM kept failing after retries (or could
-not be reached), 7 another run of the sync is in progress, 8 an unexpected error (a bug: the
-line names the file holding its traceback), 9 the state store cannot be read or written
-(corrupt, read-only, full or unreachable).
+written; ``plan`` prints its whole plan with the guardrail problems and exits 4 too), 5 request
+budget spent (resumable), 6 the CRM kept failing after retries (or could not be reached),
+7 another run of the sync is in progress, 8 an unexpected error (a bug: the line names the
+file holding its traceback), 9 the state store cannot be read or written (corrupt, read-only,
+full or unreachable).
 """
 
 from __future__ import annotations
@@ -149,8 +150,17 @@ RefitOption = Annotated[
 
 
 def _sync(
-    config: Path, *, dry_run: bool, as_json: bool, force: bool, full: bool, refit: bool = False
+    config: Path,
+    *,
+    dry_run: bool,
+    as_json: bool,
+    force: bool,
+    full: bool,
+    refit: bool = False,
+    plan_only: bool = False,
 ) -> None:
+    """One sync run; ``plan_only`` plans past the guardrails, shows their problems in the
+    plan and exits ``EXIT_GUARDRAIL`` when there are any, as ``sync --dry-run`` would."""
     with exit_on_known_errors():
         settings = load_settings(config)
         with alerting(settings) as notify:
@@ -163,14 +173,14 @@ def _sync(
                     dry_run=dry_run,
                     as_json=as_json,
                     title=f"segsync {settings.sync.name}",
-                    force=force,
+                    force=force or plan_only,
                     full=full,
                     refit=refit,
                 )
             finally:
                 connector.close()
             notify(summary_json(outcome))
-    raise typer.Exit(exit_code(outcome))
+    raise typer.Exit(EXIT_GUARDRAIL if plan_only and outcome.problems else exit_code(outcome))
 
 
 @contextmanager
@@ -209,8 +219,9 @@ def sync(
 
 @app.command()
 def plan(config: ConfigOption, as_json: JsonOption = False, full: FullOption = False) -> None:
-    """Show what a sync would change (counts, samples, API calls); write nothing."""
-    _sync(config, dry_run=True, as_json=as_json, force=True, full=full)
+    """Show what a sync would change (counts, samples, API calls, guardrail problems); write
+    nothing. Exits 4 when a guardrail would stop the sync."""
+    _sync(config, dry_run=True, as_json=as_json, force=False, full=full, plan_only=True)
 
 
 runs_app = typer.Typer(help="The run history of a sync.", invoke_without_command=True)

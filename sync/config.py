@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -127,6 +127,17 @@ class SyncOptions(BaseModel):
     )
     fallback_segment: str | None = Field(
         None, description="Primary segment of contacts that match no segment (none: left empty)."
+    )
+    adopt_lists: list[str] = Field(
+        [],
+        description="Names of existing CRM lists segsync may take over for the segment whose "
+        "list name they have; any other list with a segment's list name that segsync did not "
+        "create stops the run (exit 2).",
+    )
+    orphan_lists: Literal["keep", "empty", "delete"] = Field(
+        "keep",
+        description="What a sync does with the lists of segments no longer configured (renamed, "
+        "removed, a cluster gone after a refit): keep them, empty them, or delete them.",
     )
 
     @property

@@ -23,12 +23,13 @@ from typing import Any, Generic, Protocol, TypeVar
 from connectors.base import (
     BatchRejected,
     Connector,
+    ListDeleting,
     ListRef,
     MembershipChange,
     PropertyWrite,
     WriteResult,
 )
-from sync.plan import ListChange, Plan
+from sync.plan import ListChange, OrphanList, Plan
 from sync.progress import ProgressSink
 from sync.retry import Retrier
 
@@ -60,6 +61,8 @@ class Checkpoint(Protocol):
         added: Iterable[str] = (),
         removed: Iterable[str] = (),
         failures: Sequence[WriteResult] = (),
+        created: ListRef | None = None,
+        deleted: bool = False,
     ) -> None: ...
 
 
@@ -125,7 +128,16 @@ class Executor:
             self.checkpoint.batch_done("field", spec.name, 1)
         self._write_properties(plan)
         self._apply_list_changes(plan.list_changes)
+        self._delete_orphans(plan.orphans)
         return self.result
+
+    def _delete_orphans(self, orphans: Sequence[OrphanList]) -> None:
+        """Delete the orphan lists ``orphan_lists = "delete"`` names; the store forgets them."""
+        for orphan in orphans:
+            if orphan.to_delete:
+                assert orphan.list_ref is not None and isinstance(self.connector, ListDeleting)
+                self._call(self.connector.delete_list, orphan.list_ref)
+                self.checkpoint.batch_done("list_delete", orphan.segment, 1, deleted=True)
 
     def _write_properties(self, plan: Plan) -> None:
         self.progress.start(WRITE_STEP, len(plan.writes))
@@ -190,7 +202,7 @@ class Executor:
         self.progress.start(LISTS_STEP, sum(len(c.add) + len(c.remove) for c in changes))
         batches: list[_Batch[None]] = []
         for change in changes:
-            list_ref = change.list_ref or self._find_or_create_list(change.list_name)
+            list_ref = change.list_ref or self._create_list(change)
             batches.extend(
                 self._list_batch("list_add", change.segment, list_ref, ids)
                 for ids in chunks(change.add, size)
@@ -266,6 +278,12 @@ class Executor:
                         failure = failure or exc
         if failure is not None:
             raise failure
+
+    def _create_list(self, change: ListChange) -> ListRef:
+        """The segment's new list, recorded as segsync's own as soon as the CRM has it."""
+        list_ref = self._find_or_create_list(change.list_name)
+        self.checkpoint.batch_done("list_create", change.segment, 1, created=list_ref)
+        return list_ref
 
     def _find_or_create_list(self, name: str) -> ListRef:
         """A list the plan saw missing may have been created since (by a person, a rerun).

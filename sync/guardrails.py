@@ -7,13 +7,15 @@ unless the operator passes ``--force``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:  # the config imports this module; the plan imports the config
+    from connectors.base import PropertyWrite
     from sync.plan import Plan
 
 
@@ -67,10 +69,14 @@ def guardrail_problems(
     previous_contacts: int | None,
     full_pull: bool,
     pull: PullCount | None = None,
+    first_sync_values: pd.DataFrame | None = None,
 ) -> list[str]:
     """Every reason to stop before writing; empty when the plan is safe.
 
     ``pull`` (full pulls) trips when the pull returned fewer contacts than the CRM counts.
+    ``first_sync_values`` are segsync's fields as the CRM holds them, given only when this
+    sync never wrote to the CRM: values there are someone else's, and overwriting them is a
+    decision, not a routine change.
     """
     problems = []
     if pull is not None and not pull.complete:
@@ -86,6 +92,22 @@ def guardrail_problems(
                 f"list {change.list_name!r} would lose {len(change.remove):,} of its {size:,} "
                 f"members (more than {rules.max_list_removal_share:.0%})"
             )
+    for orphan in plan.orphans:
+        if orphan.loses_members:
+            verb = "emptied" if orphan.action == "empty" else "deleted"
+            members = "members" if orphan.members is None else f"{orphan.members:,} members"
+            problems.append(
+                f"orphan list {orphan.list_name!r} (segment {orphan.segment!r} is no longer "
+                f"configured) would be {verb}: it loses all its {members}"
+            )
+    if first_sync_values is not None:
+        overwritten = overwritten_values(plan.writes, first_sync_values)
+        if overwritten:
+            counts = ", ".join(f"{count:,} of {name}" for name, count in overwritten.items())
+            problems.append(
+                f"this first sync would overwrite non-empty values segsync did not write: "
+                f"{counts}"
+            )
     if previous_contacts and contacts and len(plan.writes) > contacts * rules.max_changed_share:
         problems.append(
             f"{len(plan.writes):,} of {contacts:,} contacts would be rewritten "
@@ -97,3 +119,16 @@ def guardrail_problems(
             f"(fewer than {rules.min_pulled_share:.0%})"
         )
     return problems
+
+
+def overwritten_values(writes: Sequence[PropertyWrite], current: pd.DataFrame) -> dict[str, int]:
+    """Per field, how many of ``writes`` replace a non-empty value ``current`` holds."""
+    if not writes:
+        return {}
+    planned = pd.DataFrame.from_records(
+        [write.values for write in writes], index=[write.contact_id for write in writes]
+    )
+    before = current.reindex(index=planned.index, columns=planned.columns)
+    replaced = planned.notna() & before.notna() & before.astype(str).ne("")
+    counts = replaced.sum()
+    return {str(name): int(count) for name, count in counts.items() if count}

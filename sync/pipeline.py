@@ -17,6 +17,7 @@ after it is read.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,7 @@ from connectors.base import (
     ContactCounting,
     DeletionReading,
     FieldInfo,
+    ListDeleting,
     ListRef,
     WriteResult,
 )
@@ -40,7 +42,15 @@ from sync.guardrails import GuardrailTripped, PullCount, guardrail_problems
 from sync.names import list_name, segment_name_problems
 from sync.ownership import check_own_fields
 from sync.pacing import BudgetExhausted, Pacer
-from sync.plan import Plan, SegmentTarget, build_plan, kept_out_of_lists
+from sync.owned_lists import claim_list
+from sync.plan import (
+    OrphanList,
+    Plan,
+    SegmentTarget,
+    build_plan,
+    emptying_changes,
+    kept_out_of_lists,
+)
 from sync.progress import ProgressSink
 from sync.pull import pull_changed_contacts, pull_contacts, read_deleted, read_members
 from sync.retry import Retrier, RetryPolicy
@@ -109,6 +119,8 @@ class StoreCheckpoint:
         added: Iterable[str] = (),
         removed: Iterable[str] = (),
         failures: Sequence[WriteResult] = (),
+        created: ListRef | None = None,
+        deleted: bool = False,
     ) -> None:
         self.seq += 1
         self.store.record_batch(
@@ -121,6 +133,8 @@ class StoreCheckpoint:
             added=added,
             removed=removed,
             failures=[self.refusals.failure(f, self.run_id) for f in failures],
+            created=(created.id, created.name) if created else None,
+            deleted=deleted,
         )
 
 
@@ -178,6 +192,7 @@ class SyncRun:
 
     def execute(self, *, dry_run: bool, force: bool, full: bool, refit: bool) -> SyncOutcome:
         """Read, segment, plan and check; then, unless ``dry_run``, apply the plan."""
+        self._check_orphan_action()
         fields = {info.name: info for info in self.retrier.call(self.connector.describe_fields)}
         check_own_fields(self.settings, fields, self.connector)
         config = SegmentationConfig.bind(
@@ -234,6 +249,7 @@ class SyncRun:
                 previous_contacts=cursor[1] if cursor else None,
                 full_pull=mode == "full",
                 pull=self.pull_count,
+                first_sync_values=None if self.store.has_written() else current,
             )
             + segmentation.validation_problems()
         )
@@ -301,6 +317,7 @@ class SyncRun:
     ) -> tuple[Plan, dict[str, set[str]], dict[str, set[str]]]:
         """The plan, the contacts kept out of each list (holdout, opt-out) and the lists' members."""
         lists, members = self._lists(targets, read_all=read_all, dry_run=dry_run)
+        orphans, orphan_members = self._orphans(targets, dry_run=dry_run)
         kept_out = kept_out_of_lists(
             targets,
             segmentation.assignments,
@@ -318,11 +335,19 @@ class SyncRun:
             kept_out=kept_out,
             skip_writes=skip_writes,
         )
+        plan = dataclasses.replace(
+            plan,
+            orphans=orphans,
+            list_changes=plan.list_changes + emptying_changes(orphans, orphan_members),
+        )
         return plan, kept_out, members
 
     def _apply(self, plan: Plan) -> ExecutionResult:
         """Write the plan, each acknowledged batch checkpointed; forget contacts that are gone."""
         checkpoint = StoreCheckpoint(self.store, self.run_id, self.refusals)
+        self.store.intend_lists(
+            {c.segment: c.list_name for c in plan.list_changes if c.list_ref is None}
+        )
         result = Executor(self.connector, self.retrier, self.progress, checkpoint).run(plan)
         self.store.forget_contacts(result.missing)
         return result
@@ -420,8 +445,16 @@ class SyncRun:
     def _lists(
         self, targets: Sequence[SegmentTarget], *, read_all: bool, dry_run: bool
     ) -> tuple[dict[str, ListRef | None], dict[str, set[str]]]:
-        """Each segment's list and members: read from the CRM, or from the state store."""
-        known = {} if read_all else self.store.members()
+        """Each segment's list and members: read from the CRM, or from the state store.
+
+        Every list found must be segsync's own (``claim_list``), checked before any write.
+        An incremental run trusts the members it remembers only while the CRM reports the
+        same member count: hand edits do not bump contacts' modification dates, so a list
+        whose size differs is read again (a hand swap that keeps the size waits for the next
+        full run).
+        """
+        tracked = self.store.members()
+        owned = self.store.owned_lists()
         lists: dict[str, ListRef | None] = {}
         members: dict[str, set[str]] = {}
         for target in targets:
@@ -429,13 +462,59 @@ class SyncRun:
             lists[target.name] = found
             if found is None:
                 members[target.name] = set()
-            elif target.name in known:
-                members[target.name] = known[target.name]
+                continue
+            claimed = claim_list(
+                target,
+                found,
+                owned.get(target.name),
+                tracked=target.name in tracked,
+                adopt=self.options.adopt_lists,
+                source=self.settings.source,
+            )
+            if claimed and not dry_run:
+                self.store.own_list(target.name, found.id, found.name)
+            # The store keeps no row for an empty list: a size of 0 needs no read either.
+            remembered = tracked.get(target.name, set() if found.size == 0 else None)
+            if not read_all and remembered is not None and found.size in (None, len(remembered)):
+                members[target.name] = remembered
             else:
                 members[target.name] = read_members(self.connector, found, self.retrier)
                 if not dry_run:
                     self.store.replace_members(target.name, members[target.name])
         return lists, members
+
+    def _orphans(
+        self, targets: Sequence[SegmentTarget], *, dry_run: bool
+    ) -> tuple[tuple[OrphanList, ...], dict[str, set[str]]]:
+        """The owned lists of segments no longer configured, and the members of those this
+        run empties. A list gone from the CRM (or renamed by hand) is reported once, then
+        forgotten."""
+        configured = {target.name for target in targets}
+        action = self.options.orphan_lists
+        orphans: list[OrphanList] = []
+        members: dict[str, set[str]] = {}
+        for segment, owned in sorted(self.store.owned_lists().items()):
+            if segment in configured:
+                continue
+            found = self.retrier.call(self.connector.find_list, owned.list_name)
+            if found is None or not owned.matches(found):
+                if not dry_run:
+                    self.store.forget_list(segment)
+                orphans.append(OrphanList(segment, owned.list_name, None, None, action))
+                continue
+            size = found.size
+            if action == "empty" and size != 0:
+                members[segment] = read_members(self.connector, found, self.retrier)
+                size = len(members[segment])
+            orphans.append(OrphanList(segment, owned.list_name, found, size, action))
+        return tuple(orphans), members
+
+    def _check_orphan_action(self) -> None:
+        if self.options.orphan_lists == "delete" and not isinstance(self.connector, ListDeleting):
+            raise ConfigError(
+                f"{self.settings.source}: sync.orphan_lists = \"delete\", but the "
+                f"{self.connector.name} connector cannot delete lists: use \"keep\" or \"empty\""
+            )
 
     def _opted_out(self, typed: pd.DataFrame) -> set[str]:
         name = self.options.opt_out_field

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import pandas as pd
 
@@ -39,6 +40,31 @@ class ListChange:
     """Members this run did not pull, so cannot judge: they stay in the list."""
 
 
+OrphanAction = Literal["keep", "empty", "delete"]
+
+
+@dataclass(frozen=True)
+class OrphanList:
+    """A list segsync owns whose segment is no longer configured (renamed, removed, a cluster
+    gone after a refit); ``list_ref`` is None when it is gone from the CRM too. ``action`` is
+    what this run does with it (``[sync] orphan_lists``)."""
+
+    segment: str
+    list_name: str
+    list_ref: ListRef | None
+    members: int | None
+    action: OrphanAction
+
+    @property
+    def to_delete(self) -> bool:
+        return self.action == "delete" and self.list_ref is not None
+
+    @property
+    def loses_members(self) -> bool:
+        """Whether this run empties or deletes a list that has (or may have) members."""
+        return self.action != "keep" and self.list_ref is not None and self.members != 0
+
+
 @dataclass(frozen=True)
 class Plan:
     """Everything one sync run will change, and nothing it would not."""
@@ -46,6 +72,7 @@ class Plan:
     fields: tuple[SegmentField, ...]
     writes: tuple[PropertyWrite, ...]
     list_changes: tuple[ListChange, ...]
+    orphans: tuple[OrphanList, ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -53,6 +80,7 @@ class Plan:
             self.fields
             or self.writes
             or any(c.list_ref is None or c.add or c.remove for c in self.list_changes)
+            or any(o.to_delete for o in self.orphans)
         )
 
     def batch_count(self, limits: ConnectorLimits) -> int:
@@ -63,6 +91,8 @@ class Plan:
 
         return (
             len(self.fields)
+            + sum(o.to_delete for o in self.orphans)
+            + sum(c.list_ref is None for c in self.list_changes)
             + calls(len(self.writes), limits.write_batch_size)
             + sum(
                 calls(len(c.add), limits.list_change_batch_size)
@@ -201,6 +231,19 @@ def list_changes(
             )
         )
     return tuple(changes)
+
+
+def emptying_changes(
+    orphans: Sequence[OrphanList], members: Mapping[str, set[str]]
+) -> tuple[ListChange, ...]:
+    """The removals that empty the orphan lists ``orphan_lists = "empty"`` acts on."""
+    return tuple(
+        ListChange(
+            o.segment, o.list_name, o.list_ref, (), tuple(sorted(members[o.segment], key=_id_order))
+        )
+        for o in orphans
+        if o.action == "empty" and o.list_ref is not None and members.get(o.segment)
+    )
 
 
 def in_holdout(contact_id: str, segment: str, share: float) -> bool:

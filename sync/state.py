@@ -10,6 +10,8 @@ It goes through SQLAlchemy Core, so a PostgreSQL URL works the same. It holds:
   written, so an incremental run plans without re-reading everything;
 - ``record_failures``: per-record rejections, with attempts, so they are retried but not forever,
   and with what each depended on, so they are tried afresh once the cause may have gone;
+- ``owned_lists``: the CRM list of each segment that segsync created (or was told to adopt),
+  by id: a list that merely has a segment's list name is never taken over silently;
 - ``cursors``, ``models`` (cluster models), ``leases`` (the run lease, see ``sync.lease``)
   and ``schema_version`` (the layout's version, for migrations).
 """
@@ -51,6 +53,8 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from sync.private import PRIVATE_FOLDER, ensure_private_file
 from sync.lease import DEFAULT_LEASE_SECONDS, RunLease, SyncLocked  # noqa: F401 - re-exported
+
+from connectors.base import ListRef
 
 metadata = MetaData()
 
@@ -106,6 +110,15 @@ members = Table(
     Column("segment", String(300), primary_key=True),
     Column("contact_id", String(64), primary_key=True),
 )
+owned_lists = Table(
+    "owned_lists",
+    metadata,
+    Column("sync_name", String(200), primary_key=True),
+    Column("segment", String(300), primary_key=True),
+    Column("list_id", String(64), nullable=False),
+    Column("list_name", String(300), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
 record_failures = Table(
     "record_failures",
     metadata,
@@ -155,9 +168,10 @@ models = Table(
 CHUNK = 5_000
 """Rows per executemany: keeps memory flat on 10^6-contact mirrors."""
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The state store's layout: 1 had an eternal ``locks`` table, 2 has ``leases``, 3 records
-what each refusal depended on. A later release that changes a table migrates from the version
+what each refusal depended on, 4 has ``owned_lists`` (an older segsync would create lists
+without recording them, which this one would then refuse as someone else's). A later release that changes a table migrates from the version
 recorded in ``schema_version``."""
 SCHEMA_LOCK_KEY = 0x5E65_5E6C
 """PostgreSQL advisory lock held while creating the schema: concurrent ``CREATE TABLE IF NOT
@@ -195,6 +209,27 @@ class RunRecord:
         if self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+PENDING_LIST_ID = ""
+"""The list id of an owned list segsync set out to create and has not seen created yet."""
+
+
+@dataclass(frozen=True)
+class OwnedList:
+    """A CRM list segsync owns: the one it created (or adopted) for ``segment``."""
+
+    segment: str
+    list_id: str
+    list_name: str
+    created_at: datetime
+
+    def matches(self, found: ListRef) -> bool:
+        """Whether ``found`` is this list: its id, or (while its creation was under way) its
+        name."""
+        if self.list_id == PENDING_LIST_ID:
+            return self.list_name.casefold() == found.name.casefold()
+        return self.list_id == found.id
 
 
 @dataclass(frozen=True)
@@ -393,8 +428,14 @@ class StateStore:
         added: Iterable[str] = (),
         removed: Iterable[str] = (),
         failures: Sequence[RecordFailure] = (),
+        created: tuple[str, str] | None = None,
+        deleted: bool = False,
     ) -> None:
-        """Remember that a batch reached the CRM, and what the CRM now holds because of it."""
+        """Remember that a batch reached the CRM, and what the CRM now holds because of it.
+
+        ``created`` is the (id, name) of the list a ``list_create`` batch made for segment
+        ``target``; ``deleted`` says a ``list_delete`` batch deleted that segment's list.
+        """
         with self.transaction() as tx:
             tx.execute(
                 insert(run_batches).values(
@@ -411,6 +452,67 @@ class StateStore:
                 self._remove_members(tx, target, removed)
             for failure in failures:
                 self._record_failure(tx, failure)
+            if created is not None:
+                self._own(tx, target, *created)
+            if deleted:
+                self._forget_list(tx, target)
+
+    # -- owned lists -------------------------------------------------------------------------
+
+    def owned_lists(self) -> dict[str, OwnedList]:
+        """The list segsync owns for each segment, by segment."""
+        query = select(owned_lists).where(owned_lists.c.sync_name == self.sync_name)
+        with self.engine.connect() as connection:
+            return {row.segment: _owned(row) for row in connection.execute(query)}
+
+    def intend_lists(self, names: Mapping[str, str]) -> None:
+        """Before creating lists (segment → list name): a run killed between a create and
+        its checkpoint leaves a list that the next run must still know as its own."""
+        with self.transaction() as tx:
+            for segment, list_name in names.items():
+                self._own(tx, segment, PENDING_LIST_ID, list_name)
+
+    def own_list(self, segment: str, list_id: str, list_name: str) -> None:
+        """Take a list the config adopts (or an older segsync made) as the segment's own."""
+        with self.transaction() as tx:
+            self._own(tx, segment, list_id, list_name)
+
+    def forget_list(self, segment: str) -> None:
+        """A list gone from the CRM: neither owned nor its members remembered any more."""
+        with self.transaction() as tx:
+            self._forget_list(tx, segment)
+
+    def _forget_list(self, tx: Connection, segment: str) -> None:
+        for table in (owned_lists, members):
+            tx.execute(
+                delete(table).where(
+                    table.c.sync_name == self.sync_name, table.c.segment == segment
+                )
+            )
+
+    def _own(self, tx: Connection, segment: str, list_id: str, list_name: str) -> None:
+        """One list per segment: a new one (the old deleted by hand) replaces the old."""
+        where = (owned_lists.c.sync_name == self.sync_name) & (owned_lists.c.segment == segment)
+        tx.execute(delete(owned_lists).where(where))
+        tx.execute(
+            insert(owned_lists).values(
+                sync_name=self.sync_name,
+                segment=segment,
+                list_id=list_id,
+                list_name=list_name,
+                created_at=utcnow(),
+            )
+        )
+
+    def has_written(self) -> bool:
+        """Whether any run of this sync ever had a batch acknowledged by the CRM."""
+        query = (
+            select(run_batches.c.run_id)
+            .join(runs, runs.c.id == run_batches.c.run_id)
+            .where(runs.c.sync_name == self.sync_name)
+            .limit(1)
+        )
+        return self._first(query) is not None
 
     # -- synced state ----------------------------------------------------------------------
 
@@ -729,6 +831,12 @@ def _run(row: Any) -> RunRecord:
     values["started_at"] = _aware(values["started_at"])
     values["finished_at"] = _aware(values["finished_at"])
     return RunRecord(**values)
+
+
+def _owned(row: Any) -> OwnedList:
+    created = _aware(row.created_at)
+    assert created is not None  # the column is NOT NULL
+    return OwnedList(row.segment, row.list_id, row.list_name, created)
 
 
 def _failure(row: Any) -> RecordFailure:

@@ -57,6 +57,17 @@ def summary_json(outcome: SyncOutcome) -> dict[str, Any]:
         ],
         "api_calls": outcome.api_calls,
         "retries": outcome.retries,
+        "guardrail_problems": list(outcome.problems),
+        "orphan_lists": [
+            {
+                "segment": orphan.segment,
+                "list_name": orphan.list_name,
+                "list_id": orphan.list_ref.id if orphan.list_ref else None,
+                "members": orphan.members,
+                "action": orphan.action if orphan.list_ref else "gone",
+            }
+            for orphan in outcome.plan.orphans
+        ],
         "pull": pull_summary(outcome),
         "clusters": cluster_summary(outcome),
         "audit": audit_summary(outcome),
@@ -165,6 +176,10 @@ def print_summary(console: Console, outcome: SyncOutcome, title: str) -> None:
     for line in pull_lines(data["pull"]):
         console.print(f"Pull: {line}", highlight=False)
     print_segment_checks(console, outcome)
+    for line in orphan_lines(outcome):
+        console.print(text(line), soft_wrap=True)
+    for problem in outcome.problems:
+        console.print(text(f"Guardrail: {problem}"), soft_wrap=True)
     if outcome.dry_run:
         print_plan_sample(console, outcome)
 
@@ -178,6 +193,31 @@ def print_segment_checks(console: Console, outcome: SyncOutcome) -> None:
         console.print(text(f"Audit: {line}"))
     for finding in outcome.segmentation.validation.findings:
         console.print(text(f"Validation {finding.severity}: {finding.message}"))
+
+
+ORPHAN_ACTIONS = {
+    "keep": "kept",
+    "empty": "emptied",
+    "delete": "deleted",
+}
+
+
+def orphan_lines(outcome: SyncOutcome) -> list[str]:
+    """One line per list of a segment no longer configured, and what this run does with it."""
+    lines = []
+    for orphan in outcome.plan.orphans:
+        head = (
+            f"Orphan list {orphan.list_name!r} (segment {orphan.segment!r} is no longer "
+            f"configured)"
+        )
+        if orphan.list_ref is None:
+            lines.append(f"{head}: gone from the CRM, forgotten")
+            continue
+        members = "? members" if orphan.members is None else f"{orphan.members:,} members"
+        verb = ORPHAN_ACTIONS[orphan.action]
+        done = verb if not outcome.dry_run or orphan.action == "keep" else f"to be {verb}"
+        lines.append(f'{head}: {members}, {done} (sync.orphan_lists = "{orphan.action}")')
+    return lines
 
 
 def audit_lines(audit: dict[str, Any]) -> list[str]:

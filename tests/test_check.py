@@ -66,6 +66,7 @@ def test_a_ready_config_passes_every_check_and_writes_nothing(
         "manage lists",
         "segsync fields",
         "segment rules",
+        "segment lists",
     ]
     assert details(report)["read property segsync_segment"] == (
         "not created yet: the first sync creates it"
@@ -215,6 +216,7 @@ def test_salesforce_fields_not_created_yet_are_unchecked_and_pass(
         "remove campaign members": "ok",
         "segsync fields": "ok",
         "segment rules": "ok",
+        "segment lists": "ok",
     }
 
 
@@ -262,6 +264,7 @@ def test_a_plugin_connector_is_reachable_with_permissions_unchecked(
         "permissions": "unchecked",
         "segsync fields": "ok",
         "segment rules": "ok",
+        "segment lists": "ok",
     }
     assert details(report)["permissions"] == (
         "reachable, permissions not checked ('csvcrm' cannot check them)"

@@ -104,6 +104,8 @@ class Recorder:
         added: Iterable[str] = (),
         removed: Iterable[str] = (),
         failures: Sequence[WriteResult] = (),
+        created: ListRef | None = None,
+        deleted: bool = False,
     ) -> None:
         self.threads.add(threading.get_ident())
         ids = frozenset(written or ()) | frozenset(added) | frozenset(removed)
@@ -155,7 +157,7 @@ def test_batches_run_in_parallel_up_to_the_limit_and_each_is_recorded_once_here(
         assert checkpoint.ids("write") == Counter(ids)  # every record, in exactly one batch
         assert checkpoint.ids("list_add") == Counter(ids[:600] + ids[900:1000])
         assert checkpoint.ids("list_remove") == Counter(ids[600:750])
-        assert len(checkpoint.batches) == 24 + 6 + 1 + 2
+        assert len(checkpoint.batches) == 24 + 6 + 1 + 2 + 1  # and "segsync: New" created
         assert result.written == set(ids)
         assert all(crm.store.contact(i)["jobtitle"] == f"title {i}" for i in ids)
         new = crm.store.list_by_name("segsync: New")

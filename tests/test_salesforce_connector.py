@@ -915,10 +915,15 @@ def test_find_list_reads_the_oldest_campaign_of_that_name(
             "records": [{"Id": "701C", "Name": "segsync: Champions"}],
         },
     )
+    mock.add("GET", f"{API}query/", json={"totalSize": 7, "done": True, "records": []})
     mock.add("GET", f"{API}query/", json={"totalSize": 0, "done": True, "records": []})
-    assert connector.find_list("segsync: Champions") == CAMPAIGN
+    found = connector.find_list("segsync: Champions")
+    assert (found, found and found.size) == (CAMPAIGN, 7)
     assert connector.find_list("it's missing") is None
     assert soql(mock.calls[1]) == (
+        "SELECT COUNT() FROM CampaignMember WHERE CampaignId = '701C' AND ContactId != null"
+    )
+    assert soql(mock.calls[2]) == (
         "SELECT Id, Name FROM Campaign WHERE Name = 'it\\'s missing' "
         "ORDER BY CreatedDate ASC LIMIT 1"
     )

@@ -64,6 +64,7 @@ PROPERTY_NAME = re.compile(r"[a-z][a-z0-9_]*")
 """HubSpot's rule for property internal names (it answers 400 to ``Segsync_Segment``)."""
 ACCESS_CHECK_LIST = "segsync access check"
 """A list name looked up only to prove lists can be read: it need not exist."""
+EDITABLE_PROCESSING_TYPES = frozenset({"MANUAL", "SNAPSHOT"})
 TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
 ALL_SCOPES = (
     "crm.objects.contacts.read",
@@ -204,6 +205,17 @@ WHERE_SCOPES_ARE = (
     "private app made before October 2026: Settings → Integrations → Private Apps → the app → "
     "Scopes, then commit the change"
 )
+
+
+def _list_ref(described: Any) -> ListRef:
+    """A v3 list object: ``size`` is its member count; only MANUAL and SNAPSHOT lists take
+    membership changes (HubSpot's lists guide), DYNAMIC ones follow their filters."""
+    return ListRef(
+        id=str(described.list_id),
+        name=described.name,
+        size=described.size,
+        editable=described.processing_type in EDITABLE_PROCESSING_TYPES,
+    )
 
 
 def _property_name_like(name: str) -> str:
@@ -606,7 +618,7 @@ class HubSpotConnector:
             )
         except NotFound:
             return None
-        return ListRef(id=str(data.list.list_id), name=data.list.name)
+        return _list_ref(data.list)
 
     def create_list(self, name: str) -> ListRef:
         data = self._call(
@@ -614,7 +626,16 @@ class HubSpotConnector:
             self._lists.create_with_http_info,
             {"name": name, "objectTypeId": CONTACT_OBJECT_TYPE_ID, "processingType": "MANUAL"},
         )
-        return ListRef(id=str(data.list.list_id), name=data.list.name)
+        return _list_ref(data.list)
+
+    def delete_list(self, list_ref: ListRef) -> None:
+        """``DELETE /crm/v3/lists/{listId}``; HubSpot keeps a deleted list restorable for a
+        while, readable by id only."""
+        try:
+            self._call(f"delete list {list_ref.name!r}", self._lists.remove_with_http_info,
+                       list_ref.id)
+        except NotFound:
+            return
 
     def read_list_members_page(self, list_ref: ListRef, cursor: str | None) -> IdPage:
         data = self._call(

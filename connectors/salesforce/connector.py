@@ -12,6 +12,7 @@ is the sync layer's job.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -329,7 +330,30 @@ class SalesforceConnector:
                 name,
             ),
         )
-        return ListRef(id=str(rows[0]["Id"]), name=str(rows[0]["Name"])) if rows else None
+        if not rows:
+            return None
+        campaign = ListRef(id=str(rows[0]["Id"]), name=str(rows[0]["Name"]))
+        return dataclasses.replace(campaign, size=self._member_count(campaign))
+
+    def _member_count(self, campaign: ListRef) -> int:
+        """The campaign's members as ``read_list_members_page`` reads them, in one COUNT()
+        query (``NumberOfContacts`` and ``NumberOfLeads`` would count converted leads too)."""
+        result = self.client.rest(
+            f"count members of campaign {campaign.name!r}",
+            "query/",
+            params={"q": "SELECT COUNT() FROM CampaignMember" + where_clause(
+                self._member_where(campaign)
+            )},
+        )
+        return int(result["totalSize"])
+
+    def _member_where(self, campaign: ListRef) -> tuple[str, ...]:
+        """The conditions of this sync's members of a campaign: its person object's, live."""
+        return (
+            format_soql("CampaignId = {}", campaign.id),
+            f"{self.member_field} != null",
+            *self.converted_out,
+        )
 
     def create_list(self, name: str) -> ListRef:
         """An active Campaign that offers the configured member status."""
@@ -339,9 +363,20 @@ class SalesforceConnector:
             method="POST",
             body={"Name": name, "IsActive": True},
         )
-        campaign = ListRef(id=str(created["id"]), name=name)
+        campaign = ListRef(id=str(created["id"]), name=name, size=0)
         self._ensure_member_status(campaign)
         return campaign
+
+    def delete_list(self, list_ref: ListRef) -> None:
+        """Delete the Campaign (to the recycle bin, with its members); a gone one is done."""
+        try:
+            self.client.rest(
+                f"delete campaign {list_ref.name!r}",
+                f"sobjects/Campaign/{list_ref.id}",
+                method="DELETE",
+            )
+        except NotFound:
+            return
 
     def _ensure_member_status(self, campaign: ListRef) -> None:
         """New campaigns offer "Sent" and "Responded"; add the configured status if missing."""
@@ -371,11 +406,7 @@ class SalesforceConnector:
         query = KeyedQuery(
             "CampaignMember",
             ("Id", self.member_field),
-            where=(
-                format_soql("CampaignId = {}", list_ref.id),
-                f"{self.member_field} != null",
-                *self.converted_out,
-            ),
+            where=self._member_where(list_ref),
         )
         records, next_cursor = rest_page(
             self.client, f"read members of campaign {list_ref.name!r}", query, decode(cursor)

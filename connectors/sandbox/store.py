@@ -121,7 +121,12 @@ class ListRecord:
     members: dict[int, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """The list as HubSpot describes it (the ``list`` object of the v3 lists API)."""
+        """The list as HubSpot describes it (the ``list`` object of the v3 lists API).
+
+        ``size`` is the member count: ``PublicObjectList.size`` in HubSpot's Lists v3 spec
+        (as hubspot-api-client 12 models it), which segsync compares with the members it
+        remembers to find lists edited by hand.
+        """
         described: dict[str, Any] = {
             "listId": str(self.list_id),
             "listVersion": 1,  # counts filter changes; sandbox lists never change filters

@@ -25,10 +25,13 @@ from tests.conftest import TOKEN, write_salesforce_config, writes_among
 
 runner = CliRunner()
 
+# Fields are known as segsync's by the CRM, lists by the state store: the tests that start a
+# second, fresh state store on a CRM segsync already synced adopt its lists.
 HUBSPOT_CONFIG = """
 [sync]
 state_dir = "{state_dir}"
 {key} = "{field}"
+adopt_lists = ["segsync: Big", "segsync: Small"]
 
 [hubspot]
 base_url = "{base_url}"
@@ -191,7 +194,12 @@ def org(monkeypatch: pytest.MonkeyPatch) -> Iterator[SalesforceSandbox]:
 
 
 def salesforce_config(tmp_path: Path, org: SalesforceSandbox, segment: str) -> Path:
-    return write_salesforce_config(tmp_path, org, segment_property=segment)
+    """The org's config with ``segment`` as the segment property; it adopts the Big campaign,
+    as a fresh state store must when a run with another store already created it."""
+    path = write_salesforce_config(tmp_path, org, segment_property=segment)
+    adopting = 'adopt_lists = ["segsync: Big"]\n\n[[segments]]'
+    path.write_text(path.read_text().replace("[[segments]]", adopting))
+    return path
 
 
 def org_writes(org: SalesforceSandbox) -> list[str]:

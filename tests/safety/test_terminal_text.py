@@ -112,7 +112,9 @@ def test_every_command_prints_crm_values_as_text(
     assert_shown_as_text(invoke("explain", hostile_ids[1], "--config", config), SHOWN)
 
     strict = str(write_config(tmp_path, crm, strict=True))
-    invoke("plan", "--config", strict)  # plan runs past problems, and records them
+    planned_strict = runner.invoke(app, ["plan", "--config", strict])
+    assert planned_strict.exit_code == 4  # plan shows the problems, exits 4, records them
+    assert_shown_as_text(planned_strict.output)
     newest = json.loads(invoke("runs", "--config", strict, "--json"))[0]["id"]
     shown = invoke("runs", "--config", strict, "show", str(newest))
     assert "message: segment validation" in shown
