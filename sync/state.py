@@ -171,8 +171,8 @@ CHUNK = 5_000
 SCHEMA_VERSION = 4
 """The state store's layout: 1 had an eternal ``locks`` table, 2 has ``leases``, 3 records
 what each refusal depended on, 4 has ``owned_lists`` (an older segsync would create lists
-without recording them, which this one would then refuse as someone else's). A later release that changes a table migrates from the version
-recorded in ``schema_version``."""
+without recording them, which this one would then refuse as someone else's). A later release
+that changes a table migrates from the version recorded in ``schema_version``."""
 SCHEMA_LOCK_KEY = 0x5E65_5E6C
 """PostgreSQL advisory lock held while creating the schema: concurrent ``CREATE TABLE IF NOT
 EXISTS`` can still collide in PostgreSQL's catalog, so first runs on a fresh database queue."""
