@@ -4,8 +4,9 @@ It seeds a sandbox with generated B2B contacts, shows the plan of a first sync (
 written), syncs the demo segments (rules over CRM fields and RFM features, plus k-means
 cluster segments, with the data-quality audit and segment validation), lets "a week" of
 CRM edits happen (people change records, one overwrites segsync's own property, contacts are
-archived), syncs again — writing only the difference — and finally proves the CRM now holds
-exactly the desired state by planning once more: zero changes.
+archived, a marketer adds and removes list members by hand), syncs again — writing only the
+difference, repairing the hand-edited lists — and finally proves the CRM now holds exactly the
+desired state by planning once more: zero changes.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def demo_settings(base_url: str, state_dir: Path) -> Settings:
     return settings.model_copy(update={"hubspot": hubspot, "sync": sync})
 
 
-def simulate_a_week(crm: SandboxCRM, ids: list[str], seed: int) -> dict[str, int]:
+def simulate_a_week(
+    crm: SandboxCRM, ids: list[str], seed: int, list_names: list[str]
+) -> dict[str, int]:
     """Edits people make between two syncs; returns how many of each kind were made."""
     rng = random.Random(seed)
     edited = rng.sample(ids, max(3, int(len(ids) * EDITED_SHARE)))
@@ -58,12 +61,29 @@ def simulate_a_week(crm: SandboxCRM, ids: list[str], seed: int) -> dict[str, int
     archived = edited[2 * third + 5 :]
     for contact_id in archived:
         crm.store.archive_contact(contact_id)
+    added, removed = edit_lists_by_hand(crm, ids, rng, list_names)
     return {
         "lifecycle and revenue changes": third,
         "new activity": third,
         "segment property cleared by hand": len(overwritten),
         "contacts archived": len(archived),
+        "list members added by hand": added,
+        "list members removed by hand": removed,
     }
+
+
+def edit_lists_by_hand(
+    crm: SandboxCRM, ids: list[str], rng: random.Random, list_names: list[str]
+) -> tuple[int, int]:
+    """A marketer adds three outsiders to the first segment's list and takes two members out of
+    the second's: membership edits that no contact's modification date shows."""
+    first, second = (crm.store.list_record(str(crm.store.list_by_name(name)["listId"]))
+                     for name in list_names[:2])
+    assert first is not None and second is not None
+    outsiders = [i for i in rng.sample(ids, 50) if int(i) not in first.members][:3]
+    added, _ = crm.store.add_members(first, outsiders)
+    removed, _ = crm.store.remove_members(second, sorted(map(str, second.members))[:2])
+    return len(added), len(removed)
 
 
 def run_demo(console: Console, *, contacts: int, seed: int, report_path: Path) -> None:
@@ -84,7 +104,11 @@ def run_demo(console: Console, *, contacts: int, seed: int, report_path: Path) -
             sync("Plan: what a first sync would write", dry_run=True)
             console.print()
             sync("Run 1: first sync")
-            edits = simulate_a_week(crm, ids, seed)
+            list_names = [
+                settings.sync.list_name_pattern.format(segment=segment.name)
+                for segment in settings.segments
+            ]
+            edits = simulate_a_week(crm, ids, seed, list_names)
             made = ", ".join(f"{count} {kind}" for kind, count in edits.items())
             console.print(f"\nA week passes in the CRM: {made}.\n")
             sync("Run 2: only the difference")
