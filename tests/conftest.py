@@ -58,6 +58,7 @@ HUBSPOT_CONFIG = """
 name = "{name}"
 state_dir = "{state_dir}"
 {schedule}
+{sync}
 
 [hubspot]
 base_url = "{base_url}"
@@ -67,6 +68,7 @@ timeout_seconds = 10
 name = "Big"
 priority = 10
 rule = '{rule}'
+{segments}
 """
 
 
@@ -77,16 +79,21 @@ def write_hubspot_config(
     name: str = "default",
     schedule: str | None = None,
     rule: str = "employees >= 50",
+    sync: str = "",
+    segments: str = "",
 ) -> Path:
-    """A config file syncing one segment ("Big") into the HubSpot at ``base_url``."""
+    """A config file syncing one segment ("Big") into the HubSpot at ``base_url``; ``sync`` is
+    extra ``[sync]`` lines and ``segments`` extra TOML after the segment."""
     path = directory / ("segsync.toml" if name == "default" else f"{name}.toml")
     path.write_text(
         HUBSPOT_CONFIG.format(
             name=name,
             state_dir=directory,
             schedule=f'schedule = "{schedule}"' if schedule else "",
+            sync=sync,
             base_url=base_url,
             rule=rule,
+            segments=segments,
         )
     )
     return path

@@ -20,27 +20,9 @@ from connectors.sandbox import SalesforceSandbox, SandboxCRM
 from segment_core.naming import cluster_names
 from segment_core.profiles import ClusterProfile, Trait
 from sync.cli import app
-from tests.conftest import TOKEN, write_salesforce_config, writes_among
+from tests.conftest import TOKEN, write_hubspot_config, write_salesforce_config, writes_among
 
 runner = CliRunner()
-
-CONFIG = """
-[sync]
-state_dir = "{state_dir}"
-list_name_pattern = "{pattern}"
-{sync}
-
-[hubspot]
-base_url = "{base_url}"
-timeout_seconds = 10
-
-[[segments]]
-name = "Big"
-priority = 10
-rule = 'employees >= 50'
-{extra}
-"""
-
 
 @pytest.fixture
 def ids(crm: SandboxCRM, monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -61,13 +43,8 @@ def config(
     pattern: str = "segsync: {segment}",
     sync: str = "",
 ) -> Path:
-    path = tmp_path / "segsync.toml"
-    path.write_text(
-        CONFIG.format(
-            state_dir=tmp_path, pattern=pattern, sync=sync, base_url=crm.base_url, extra=extra
-        )
-    )
-    return path
+    lines = f'list_name_pattern = "{pattern}"\n{sync}'
+    return write_hubspot_config(tmp_path, crm.base_url, sync=lines, segments=extra)
 
 
 def sync(path: Path, *extra: str) -> tuple[int, str]:

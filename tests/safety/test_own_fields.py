@@ -21,27 +21,16 @@ from typer.testing import CliRunner
 from connectors.sandbox import SalesforceSandbox, SandboxCRM
 from connectors.sandbox.salesforce_custom_fields import define_field
 from sync.cli import app
-from tests.conftest import TOKEN, write_salesforce_config, writes_among
+from tests.conftest import TOKEN, write_hubspot_config, write_salesforce_config, writes_among
 
 runner = CliRunner()
 
 # Fields are known as segsync's by the CRM, lists by the state store: the tests that start a
 # second, fresh state store on a CRM segsync already synced adopt its lists.
-HUBSPOT_CONFIG = """
-[sync]
-state_dir = "{state_dir}"
-{key} = "{field}"
-adopt_lists = ["segsync: Big", "segsync: Small"]
-
-[hubspot]
-base_url = "{base_url}"
-timeout_seconds = 10
-
-[[segments]]
-name = "Big"
-priority = 10
-rule = 'employees >= 50'
-
+# Fields are known as segsync's by the CRM, lists by the state store: the tests that start a
+# second, fresh state store on a CRM segsync already synced adopt its lists.
+ADOPTED = 'adopt_lists = ["segsync: Big", "segsync: Small"]'
+SMALL = """
 [[segments]]
 name = "Small"
 priority = 5
@@ -50,11 +39,8 @@ rule = 'employees < 50'
 
 
 def hubspot_config(tmp_path: Path, crm: SandboxCRM, key: str, field: str) -> Path:
-    path = tmp_path / "segsync.toml"
-    path.write_text(
-        HUBSPOT_CONFIG.format(state_dir=tmp_path, key=key, field=field, base_url=crm.base_url)
-    )
-    return path
+    sync = f'{key} = "{field}"\n{ADOPTED}'
+    return write_hubspot_config(tmp_path, crm.base_url, sync=sync, segments=SMALL)
 
 
 @pytest.fixture
