@@ -219,8 +219,7 @@ def sync(
 
 @app.command()
 def plan(config: ConfigOption, as_json: JsonOption = False, full: FullOption = False) -> None:
-    """Show what a sync would change (counts, samples, API calls, guardrail problems); write
-    nothing. Exits 4 when a guardrail would stop the sync."""
+    """Show what a sync would change and its guardrail problems (then exit 4); write nothing."""
     _sync(config, dry_run=True, as_json=as_json, force=False, full=full, plan_only=True)
 
 
@@ -303,8 +302,7 @@ def unlock(
     config: ConfigOption,
     yes: Annotated[bool, typer.Option("--yes", help="Release without asking (for scripts).")] = False,
 ) -> None:
-    """Show who holds the sync's lock and release it (after a run died and its lease has yet
-    to lapse). Releasing the lock of a run that is alive lets a second run start beside it."""
+    """Show who holds the sync's lock (lease) and release it, e.g. for a run that died."""
     with exit_on_known_errors():
         settings = load_settings(config)
         store = StateStore(settings.state_url(), settings.sync.name)
@@ -332,8 +330,7 @@ def forget(
     contact_id: Annotated[str, typer.Argument(help="The contact's id in the CRM.")],
     config: ConfigOption,
 ) -> None:
-    """Erase one person from the state store (values, memberships, refusals, run history) for
-    an erasure request. The CRM itself is not changed: erase the contact there too."""
+    """Erase one person from the state store, for an erasure request (not from the CRM)."""
     with exit_on_known_errors():
         settings = load_settings(config)
         store = StateStore(settings.state_url(), settings.sync.name)
