@@ -47,6 +47,8 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.schema import CreateIndex, CreateTable
@@ -278,8 +280,12 @@ def create_schema(engine: Engine) -> None:
         stored = tx.execute(
             select(schema_version.c.version).where(schema_version.c.component == "state")
         ).scalar()
-        if stored is None:
-            tx.execute(insert(schema_version).values(component="state", version=SCHEMA_VERSION))
+        if stored is None:  # another process may record it first: that is no conflict
+            tx.execute(
+                _insert_if_absent(tx, schema_version).values(
+                    component="state", version=SCHEMA_VERSION
+                )
+            )
         elif stored > SCHEMA_VERSION:
             raise StateStoreUnavailable(
                 f"the state store was written by a newer segsync (schema {stored}, this one "
@@ -291,6 +297,14 @@ def create_schema(engine: Engine) -> None:
                 .where(schema_version.c.component == "state")
                 .values(version=SCHEMA_VERSION)
             )
+
+
+def _insert_if_absent(tx: Connection, table: Table) -> Any:
+    """An INSERT that leaves an existing row with the same key alone (SQLite, PostgreSQL)."""
+    dialect_insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}.get(
+        tx.dialect.name
+    )
+    return dialect_insert(table).on_conflict_do_nothing() if dialect_insert else insert(table)
 
 
 def _engine(url: str) -> Engine:
