@@ -93,6 +93,17 @@ def test_a_sync_writes_every_segment_and_a_second_sync_writes_nothing(
     assert writes(sf_box, before) == []
 
 
+def test_a_full_sync_counts_the_org_twice_not_three_times(
+    sf_box: SalesforceSandbox, org: SalesforceConnector, tmp_path: Path
+) -> None:
+    """Before and after the pull (is it complete?); the pull's REST-or-Bulk choice takes the
+    count made just before it."""
+    sf_box.seed_contacts(30, seed=74)
+    sync_salesforce(org, tmp_path)
+    counts = [r for r in sf_box.call_log if "COUNT%28%29+FROM+Contact" in r.query]
+    assert len(counts) == 2
+
+
 def test_a_hand_edit_is_corrected_and_a_leaver_leaves_its_campaign(
     sf_box: SalesforceSandbox, org: SalesforceConnector, tmp_path: Path
 ) -> None:

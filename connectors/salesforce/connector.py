@@ -15,6 +15,7 @@ import csv
 import dataclasses
 import io
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,6 +80,8 @@ BULK_PAGE_SIZE = 10_000
 SOQL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 """A field of the object itself: relationship paths (``Account.Name``) are not read."""
 MEMBER_ALREADY_ADDED = "DUPLICATE_VALUE"
+FRESH_COUNT_SECONDS = 60.0
+"""How long a count taken just before a pull still chooses its kind (REST or Bulk)."""
 CAMPAIGN_NAME_LENGTH = 80
 """Campaign.Name's length (Salesforce's object reference: Name, string, 80)."""
 PICKLIST_VALUE_LENGTH = 255
@@ -124,6 +127,7 @@ class SalesforceConnector:
         self.client = SalesforceClient(settings)
         self.fields = ContactFields(self.client)
         self._types: dict[str, FieldType] | None = None
+        self._fresh_count: tuple[int, float] | None = None
         self.limits = ConnectorLimits(
             read_page_size=QUERY_BATCH_SIZE,
             write_batch_size=COLLECTION_SIZE,
@@ -162,14 +166,28 @@ class SalesforceConnector:
         select = select_list(fields)
         position = decode(cursor)
         if isinstance(position, RestCursor) or (
-            position is None and self._count() <= self.settings.bulk_threshold
+            position is None and self._pull_count() <= self.settings.bulk_threshold
         ):
             query = KeyedQuery(self.sobject, select, where=self.live)
             return self._rest_contacts(query, fields, position)
         return self._bulk_contacts(select, fields, position)
 
     def count_contacts(self) -> int:
-        """The records a full pull lists, by ``SELECT COUNT()`` with the pull's own filter."""
+        """The records a full pull lists, by ``SELECT COUNT()`` with the pull's own filter.
+
+        The sync counts right before a full pull; the pull's first page then takes this count
+        to choose REST or Bulk instead of counting again.
+        """
+        count = self._count()
+        self._fresh_count = (count, time.monotonic())
+        return count
+
+    def _pull_count(self) -> int:
+        """The count that chooses REST or Bulk for a pull starting now: the one just taken by
+        ``count_contacts`` when it is at most ``FRESH_COUNT_SECONDS`` old, else a new one."""
+        fresh, self._fresh_count = self._fresh_count, None
+        if fresh is not None and time.monotonic() - fresh[1] <= FRESH_COUNT_SECONDS:
+            return fresh[0]
         return self._count()
 
     def read_deleted_contacts_page(self, since: datetime, cursor: str | None) -> DeletionPage:
