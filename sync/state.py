@@ -315,8 +315,16 @@ def _engine(url: str) -> Engine:
     """
     try:
         parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+    except ArgumentError as exc:
+        raise StateStoreUnavailable(f"state_url is not a database URL: {exc}") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        try:
             ensure_private_file(Path(parsed.database))
+        except OSError as exc:
+            raise StateStoreUnavailable(
+                f"cannot create the state database {parsed.database}: {exc.strerror}"
+            ) from None
+    try:
         return create_engine(parsed)
     except ModuleNotFoundError as exc:
         extra = " (pip install 'segsync[postgres]')" if url.startswith("postgres") else ""

@@ -232,3 +232,13 @@ def test_a_state_url_with_a_password_in_the_config_file_is_refused(tmp_path: Pat
     assert "sync.state_url holds a password" in result.output
     assert "SEGSYNC_SYNC__STATE_URL" in result.output
     assert "hunter2" not in result.output
+
+
+def test_a_sqlite_state_url_in_a_missing_folder_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder" / "state.db"
+    config = config_with_state_url(tmp_path, "http://127.0.0.1:9", f"sqlite:///{missing}")
+    result = runner.invoke(app, ["runs", "--config", str(config)])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"State store: cannot create the state database {missing}: No such file or directory"
+    ]
