@@ -36,8 +36,8 @@ def claim_list(
         raise ConfigError(
             f"{source}: the CRM list {found.name!r} (id {found.id}) of segment "
             f"{target.name!r} is not a static list (its members follow filters, as in a "
-            f"HubSpot DYNAMIC list), so segsync cannot manage it: rename or delete it in the "
-            f"CRM, or change sync.list_name_pattern"
+            f"HubSpot DYNAMIC list), so segsync cannot manage it: rename it in the CRM, or "
+            f"change sync.list_name_pattern"
         )
     if owned is not None and owned.matches(found):
         return owned.list_id != found.id  # a creation under way when a run was killed

@@ -130,8 +130,8 @@ def test_a_dynamic_list_with_a_segments_name_stops_the_run_before_any_write(
     assert result.output.strip().splitlines()[-1] == (
         f"Configuration error: {config}: the CRM list 'segsync: Engaged' (id "
         f"{dynamic.list_id}) of segment 'Engaged' is not a static list (its members follow "
-        f"filters, as in a HubSpot DYNAMIC list), so segsync cannot manage it: rename or "
-        f"delete it in the CRM, or change sync.list_name_pattern"
+        f"filters, as in a HubSpot DYNAMIC list), so segsync cannot manage it: rename it in "
+        f"the CRM, or change sync.list_name_pattern"
     )
     assert writes_among(crm.calls) == {}
     assert crm.store.property("segsync_segment") is None
