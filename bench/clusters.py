@@ -142,7 +142,7 @@ def main(n: int) -> None:
         "refit with stored model (match ids)",
         lambda: ClusterSegmenter(**segmenter.get_params()).fit(frame, previous=state, refit=True),
     )
-    personas = ClusterSegmentSet("Personas", 2, fitted)
+    personas = ClusterSegmentSet("Personas", 2, fitted, fitted_on=frame)
     memberships = timed(
         "membership_table (14 rules + 6 clusters)",
         lambda: membership_table(rules, frame, now, [personas]),

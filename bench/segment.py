@@ -496,7 +496,7 @@ def main(n: int) -> None:
     personas = meter.measure(
         f"cluster fit (k = {clusters.params['n_clusters']})",
         lambda: ClusterSegmentSet(
-            clusters.name, clusters.priority, clusters.segmenter().fit(frame)
+            clusters.name, clusters.priority, clusters.segmenter().fit(frame), fitted_on=frame
         ),
     )
     memberships = meter.measure(

@@ -14,7 +14,8 @@ A pure library: it knows nothing of connectors or syncing. The usual flow::
                    raw=raw_contacts)
 
     cluster_sets = [
-        ClusterSegmentSet(c.name, c.priority, c.segmenter().fit(frame, previous=stored.get(c.name)))
+        ClusterSegmentSet(c.name, c.priority,
+                          c.segmenter().fit(frame, previous=stored.get(c.name)), fitted_on=frame)
         for c in cluster_configs
     ]                                                       # store each .segmenter.to_state()
     memberships = membership_table(segments, frame, now, cluster_sets)

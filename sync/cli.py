@@ -15,21 +15,14 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
-from connectors.base import AuthFailed, ConnectorError
 from connectors.registry import available_connectors
-from segment_core.errors import RuleError
-from sync.alerts import AlertPolicy
-from sync.config import ConfigError, Settings, load_settings
 from sync.crash import EXIT_CRASH, crash_line, write_crash_report
-from sync.guardrails import GuardrailTripped
-from sync.lease import utcnow
 from sync.logs import LogLevel, configure_logging, logging_configured
 from sync.sandbox_serve import (
     DEFAULT_PORT,
@@ -38,14 +31,13 @@ from sync.sandbox_serve import (
     SandboxNotStarted,
     serve,
 )
-from sync.pipeline import run_sync
-from sync.progress import RichProgress, SilentProgress
-from sync.pacing import BudgetExhausted
-from sync.state import StateStore, StateStoreUnavailable, SyncLocked
-from sync import history
-from sync.runner import exit_code, open_connector, run_and_report
-from sync.summary import summary_json
-from sync.terminal import escaped, text
+
+if TYPE_CHECKING:
+    from sync.config import Settings
+
+# The pipeline, the state store, the config and segment_core (through sync.terminal) load
+# pandas, scikit-learn, SQLAlchemy and pydantic: each command imports what it uses, so that
+# `segsync --help` starts in a blink.
 
 EXIT_CONFIG = 2
 EXIT_AUTH = 3
@@ -100,6 +92,8 @@ def main(
 
 def fail(label: str, exc: BaseException | str, code: int) -> typer.Exit:
     """Print one plain line (no traceback, no markup from the message) and pick the exit code."""
+    from sync.terminal import escaped
+
     errors.print(
         f"[bold red]{label}:[/] {escaped(exc, lines=True)}", highlight=False, soft_wrap=True
     )
@@ -109,6 +103,15 @@ def fail(label: str, exc: BaseException | str, code: int) -> typer.Exit:
 @contextmanager
 def exit_on_known_errors() -> Iterator[None]:
     """One clear line and a distinct exit code for the failures a person can act on."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from connectors.base import AuthFailed, ConnectorError
+    from segment_core.errors import RuleError
+    from sync.config import ConfigError
+    from sync.guardrails import GuardrailTripped
+    from sync.pacing import BudgetExhausted
+    from sync.state import StateStoreUnavailable, SyncLocked
+
     try:
         yield
     except (ConfigError, RuleError) as exc:
@@ -161,6 +164,10 @@ def _sync(
 ) -> None:
     """One sync run; ``plan_only`` plans past the guardrails, shows their problems in the
     plan and exits ``EXIT_GUARDRAIL`` when there are any, as ``sync --dry-run`` would."""
+    from sync.config import load_settings
+    from sync.runner import exit_code, open_connector, run_and_report
+    from sync.summary import summary_json
+
     with exit_on_known_errors():
         settings = load_settings(config)
         with alerting(settings) as notify:
@@ -186,6 +193,9 @@ def _sync(
 @contextmanager
 def alerting(settings: Settings) -> Iterator[Callable[[dict[str, Any]], None]]:
     """Announce a failed or aborted run (and hand out ``notify`` for a finished one)."""
+    from sync.alerts import AlertPolicy
+    from sync.guardrails import GuardrailTripped
+
     url = settings.alerts.webhook_url
     policy = AlertPolicy(
         url.get_secret_value() if url else None, settings.alerts.max_rejected_share
@@ -230,6 +240,9 @@ app.add_typer(runs_app, name="runs")
 @runs_app.callback()
 def runs(ctx: typer.Context, config: ConfigOption, as_json: JsonOption = False) -> None:
     """List the runs of the config's sync, newest first."""
+    from sync import history
+    from sync.config import load_settings
+
     ctx.obj = (config, as_json)
     if ctx.invoked_subcommand is None:
         with exit_on_known_errors():
@@ -240,6 +253,9 @@ def runs(ctx: typer.Context, config: ConfigOption, as_json: JsonOption = False) 
 @runs_app.command("show")
 def runs_show(ctx: typer.Context, run_id: int) -> None:
     """One run in detail, with the records the CRM refused."""
+    from sync import history
+    from sync.config import load_settings
+
     config, as_json = ctx.obj
     with exit_on_known_errors():
         settings = load_settings(config)
@@ -256,6 +272,9 @@ app.add_typer(failures_app, name="failures")
 @failures_app.callback()
 def failures(ctx: typer.Context, config: ConfigOption, as_json: JsonOption = False) -> None:
     """List the refused records: contact, code, message, attempts and the last run."""
+    from sync import history
+    from sync.config import load_settings
+
     ctx.obj = config
     if ctx.invoked_subcommand is None:
         with exit_on_known_errors():
@@ -270,6 +289,9 @@ def failures_retry(
     ] = None,
 ) -> None:
     """Forget refusals (all, or the contacts named), so the next run writes them again."""
+    from sync.config import load_settings
+    from sync.state import StateStore
+
     with exit_on_known_errors():
         settings = load_settings(ctx.obj)
         store = StateStore(settings.state_url(), settings.sync.name)
@@ -303,6 +325,10 @@ def unlock(
     yes: Annotated[bool, typer.Option("--yes", help="Release without asking (for scripts).")] = False,
 ) -> None:
     """Show who holds the sync's lock (lease) and release it, e.g. for a run that died."""
+    from sync.config import load_settings
+    from sync.lease import utcnow
+    from sync.state import StateStore
+
     with exit_on_known_errors():
         settings = load_settings(config)
         store = StateStore(settings.state_url(), settings.sync.name)
@@ -331,6 +357,9 @@ def forget(
     config: ConfigOption,
 ) -> None:
     """Erase one person from the state store, for an erasure request (not from the CRM)."""
+    from sync.config import load_settings
+    from sync.state import StateStore
+
     with exit_on_known_errors():
         settings = load_settings(config)
         store = StateStore(settings.state_url(), settings.sync.name)
@@ -352,7 +381,11 @@ def report(
     ] = None,
 ) -> None:
     """Write the segment report: one self-contained HTML file that opens offline."""
-    from sync.report.build import write_report  # matplotlib loads only for reports
+    from sync.config import load_settings
+    from sync.pipeline import run_sync
+    from sync.progress import RichProgress
+    from sync.report.build import write_report
+    from sync.runner import open_connector
 
     with exit_on_known_errors():
         settings = load_settings(config)
@@ -369,6 +402,12 @@ def report(
 @app.command("audit")
 def audit_command(config: ConfigOption, as_json: JsonOption = False) -> None:
     """Data-quality audit of the fields the segments use: gaps, segments at risk, bad cells."""
+    from sync.config import load_settings
+    from sync.pipeline import run_sync
+    from sync.progress import SilentProgress
+    from sync.runner import open_connector
+    from sync.terminal import text
+
     with exit_on_known_errors():
         settings = load_settings(config)
         connector = open_connector(settings)
@@ -399,6 +438,7 @@ def schedule(
     ] = False,
 ) -> None:
     """Run every config's sync on its sync.schedule cron, in one process, until SIGTERM/Ctrl-C."""
+    from sync.config import ConfigError, load_settings
     from sync.schedule import ScheduledSync, build_scheduler, run_until_stopped
 
     if not logging_configured():
@@ -441,7 +481,7 @@ def demo(
     ] = Path("segsync-report.html"),
 ) -> None:
     """Start the sandbox CRM, seed it, and show segsync's whole pipeline on it."""
-    from sync.demo import run_demo  # the sandbox is only imported when it is used
+    from sync.demo import run_demo
 
     with exit_on_known_errors():
         run_demo(console, contacts=contacts, seed=seed, report_path=report_path)
@@ -495,6 +535,7 @@ def init(
 def check(config: ConfigOption, as_json: JsonOption = False) -> None:
     """Validate the config, reach the CRM, confirm every permission a sync needs; write nothing."""
     from sync.check import print_checks, run_checks
+    from sync.runner import open_connector
 
     result = run_checks(config, open_connector)
     if as_json:
@@ -535,7 +576,10 @@ def explain(
     as_json: JsonOption = False,
 ) -> None:
     """Why a contact is in its segments: each rule's conditions, each cluster, the primary."""
+    from sync.config import load_settings
     from sync.explain import NotExplainable, explain_from_state, print_explanation
+    from sync.runner import open_connector
+    from sync.state import StateStore
 
     with exit_on_known_errors():
         settings = load_settings(config)

@@ -170,6 +170,7 @@ class SegmentationConfig:
                 config.name,
                 config.priority,
                 config.segmenter().fit(frame, previous=stored_models.get(config.name), refit=refit),
+                fitted_on=frame,
             )
             for config in self.cluster_sets
         )

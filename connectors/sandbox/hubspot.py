@@ -331,7 +331,7 @@ class HubSpotApi:
                 query = compile_search(body, types)
             except SearchRejected as exc:
                 raise _validation(str(exc)) from exc
-            records = list(self._store.contacts_from(0, archived=False))
+            records = self._store.contacts_from(query.first_id, archived=False)
             total, window, next_offset = query.page(records)
             names = _read_names(query.properties, set(types))
             results = [_render_contact(record, names) for record in window]

@@ -6,12 +6,18 @@ holds at most 200 results (default 10); ``after`` is an offset; no query can pag
 10,000th result (HubSpot answers 400). Datetime and date filter values are epoch milliseconds
 (ISO text is accepted too). String equality ignores case. Without a sort, results come in id
 order, and ties of a sort are broken by id (sandbox choices: HubSpot does not document them).
+
+Speed (sandbox only, the answers are the same): the store keeps contacts in id order, and an
+``hs_object_id`` GT/GTE/EQ/BETWEEN filter that every group holds bounds where the scan starts.
+segsync pages incremental searches by ``hs_object_id GT <last id>`` sorted by id, so each page
+reads only the contacts above the last one, and results already in id order are not sorted.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +29,7 @@ MAX_FILTERS = 18
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 10
 MAX_RESULTS = 10_000
+OBJECT_ID = "hs_object_id"
 
 Predicate = Callable[[ContactRecord], bool]
 
@@ -33,19 +40,28 @@ class SearchRejected(ValueError):
 
 @dataclass(frozen=True)
 class SearchQuery:
-    """A validated search: what matches, in which order, and which page to return."""
+    """A validated search: what matches, in which order, and which page to return.
+
+    ``first_id`` is the lowest contact id a match can have; ``sort_key`` is None when the
+    results come in id order, the order ``page`` receives the records in.
+    """
 
     matches: Predicate
-    sort_key: Callable[[ContactRecord], tuple[Any, ...]]
+    sort_key: Callable[[ContactRecord], tuple[Any, ...]] | None
     descending: bool
     offset: int
     limit: int
     properties: list[str]
+    first_id: int = 0
 
-    def page(self, records: list[ContactRecord]) -> tuple[int, list[ContactRecord], int | None]:
-        """(total matches, the page, the next offset or None) over ``records`` (id order)."""
+    def page(
+        self, records: Iterable[ContactRecord]
+    ) -> tuple[int, list[ContactRecord], int | None]:
+        """(total matches, the page, the next offset or None) over ``records``: the contacts
+        from ``first_id`` on, in id order."""
         hits = [record for record in records if self.matches(record)]
-        hits.sort(key=self.sort_key, reverse=self.descending)
+        if self.sort_key is not None:
+            hits.sort(key=self.sort_key, reverse=self.descending)
         end = min(self.offset + self.limit, MAX_RESULTS, len(hits))
         window = hits[self.offset:end]
         return len(hits), window, end if end < len(hits) else None
@@ -84,7 +100,23 @@ def compile_search(body: Any, property_types: dict[str, str]) -> SearchQuery:
         offset=_offset(body),
         limit=_limit(body.get("limit")),
         properties=[str(name) for name in body.get("properties") or []],
+        first_id=min((_first_id(group["filters"]) for group in groups), default=0),
     )
+
+
+def _first_id(filters: list[dict[str, Any]]) -> int:
+    """The lowest contact id that can pass every one of a group's (validated) ``filters``:
+    the highest lower bound its ``hs_object_id`` filters set, else 0."""
+    bounds = [0]
+    for spec in filters:
+        operator = spec.get("operator")
+        if spec["propertyName"] != OBJECT_ID or operator not in ("GT", "GTE", "EQ", "BETWEEN"):
+            continue
+        value = _number(str(spec["value"]))
+        if value is None or not math.isfinite(value):
+            continue  # no bound to take: the filter itself decides
+        bounds.append(math.floor(value) + 1 if operator == "GT" else math.ceil(value))
+    return max(bounds)
 
 
 def _offset(body: Mapping[str, Any]) -> int:
@@ -126,12 +158,13 @@ def _limit(limit: Any) -> int:
 
 def _compile_sort(
     sorts: Any, property_types: dict[str, str]
-) -> tuple[Callable[[ContactRecord], tuple[Any, ...]], bool]:
-    """The SDK types ``sorts`` as strings ("name" or "-name"); the API also takes objects."""
+) -> tuple[Callable[[ContactRecord], tuple[Any, ...]] | None, bool]:
+    """The sort key (None: id order) and direction. The SDK types ``sorts`` as strings
+    ("name" or "-name"); the API also takes objects."""
     if not isinstance(sorts, list) or len(sorts) > 1:
         raise SearchRejected("sorts: at most one sort is supported")
     if not sorts:
-        return (lambda record: (record.id,)), False
+        return None, False
     sort = sorts[0]
     if isinstance(sort, dict):
         name = str(sort.get("propertyName", ""))
@@ -143,6 +176,8 @@ def _compile_sort(
     kind = property_types.get(name)
     if kind is None:
         raise SearchRejected(f"sorts: property {name!r} does not exist")
+    if name == OBJECT_ID and not descending:
+        return None, False  # id order, as the records come
     get = _getter(name, _comparable(kind))
 
     def key(record: ContactRecord) -> tuple[Any, ...]:
@@ -226,7 +261,7 @@ def _getter(name: str, to_value: Callable[[str | None], Any]) -> Callable[[Conta
         return lambda record: record.updated_ms
     if name == "createdate":
         return lambda record: record.created_ms
-    if name == "hs_object_id":
+    if name == OBJECT_ID:
         return lambda record: float(record.id)
     return lambda record: to_value(record.value(name))
 
