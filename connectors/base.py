@@ -211,6 +211,9 @@ class SegmentField:
     description: str
     kind: SegmentFieldKind
     options: tuple[str, ...] = ()
+    missing: bool = False
+    """The run's field list (``describe_fields``) did not have it: a connector may create it
+    without reading it first, and falls back to reading it when the CRM says it exists."""
 
 
 @runtime_checkable

@@ -286,13 +286,20 @@ class Executor:
         return list_ref
 
     def _find_or_create_list(self, name: str) -> ListRef:
-        """A list the plan saw missing may have been created since (by a person, a rerun).
+        """Create the list the plan saw missing, in one call; a retry finds it first.
 
-        Finding and creating are retried as one unit: when a create's answer is lost, the
-        retry finds the list it made instead of failing on the duplicate name.
+        Creating and finding are retried as one unit: when a create's answer is lost, the
+        retry finds the list it made instead of making a second one (Salesforce allows
+        duplicate campaign names). The first attempt does not look: the plan read the name a
+        moment ago, and a list a person created since is not taken over silently, as the
+        CRM's duplicate-name refusal (HubSpot) fails the run with its message.
         """
+        attempts = 0
 
-        def find_or_create() -> ListRef:
-            return self.connector.find_list(name) or self.connector.create_list(name)
+        def create() -> ListRef:
+            nonlocal attempts
+            attempts += 1
+            found = self.connector.find_list(name) if attempts > 1 else None
+            return found or self.connector.create_list(name)
 
-        return self._call(find_or_create, requests=self.connector.limits.setup_requests)
+        return self._call(create, requests=self.connector.limits.setup_requests)

@@ -536,7 +536,12 @@ class HubSpotConnector:
     # -- fields ----------------------------------------------------------------------------
 
     def ensure_segment_field(self, spec: SegmentField) -> None:
+        """A field the plan saw missing is created straight away (one call, not a read first);
+        when it exists after all (created since, or a retry after a lost answer: 409), it is
+        read and its options extended like any existing field."""
         self._ensure_property_group()
+        if spec.missing and self._created_property(spec):
+            return
         try:
             existing = self._call(
                 f"read property {spec.name}",
@@ -573,6 +578,16 @@ class HubSpotConnector:
             if exc.status != 409:  # 409: the group exists already
                 raise
         self._group_ready = True
+
+    def _created_property(self, spec: SegmentField) -> bool:
+        """Create the property; False when the CRM says the name is taken (409)."""
+        try:
+            self._create_property(spec)
+        except RequestRejected as exc:
+            if exc.status != 409:
+                raise
+            return False
+        return True
 
     def _create_property(self, spec: SegmentField) -> None:
         hubspot_type, field_type = FIELD_TYPES_BY_KIND[spec.kind]
