@@ -296,6 +296,19 @@ class ListDeleting(Protocol):
 
 
 @runtime_checkable
+class CrmClock(Protocol):
+    """What a connector may add so that the incremental cursor runs on the CRM's own clock.
+
+    Optional: without it the sync bounds the next pull by the newest change it read and its
+    own clock's measure of the pull, which re-reads every change since that newest one.
+    """
+
+    def crm_time(self) -> datetime | None:
+        """The CRM's time when its latest answer left it (the answer's ``Date`` header, which
+        counts whole seconds, so never later than the truth); None before any answer."""
+
+
+@runtime_checkable
 class ContactCounting(Protocol):
     """What a connector may add so that a full pull can prove it read every contact.
 

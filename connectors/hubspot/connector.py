@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 from connectors.base import (
@@ -127,6 +128,15 @@ def _rate_limit_from_headers(headers: Mapping[str, str]) -> RateLimitStatus | No
         daily_max=_int_header(headers, prefix + "Daily"),
         daily_remaining=_int_header(headers, prefix + "Daily-Remaining"),
     )
+
+
+def _date_header(headers: Mapping[str, str]) -> datetime | None:
+    """The answer's ``Date`` (an HTTP date, RFC 9110 §5.6.7); None when absent or unreadable."""
+    value = headers.get("Date")
+    try:
+        return parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _is_hubspot_answer(data: Any, headers: Mapping[str, str]) -> bool:
@@ -359,6 +369,7 @@ class HubSpotConnector:
         self._search_pacer = MinInterval(SEARCH_MIN_INTERVAL_SECONDS)
         self._group_ready = False
         self._rate_limit = RateLimitStatus()
+        self._crm_time: datetime | None = None
         client = HubSpot(
             access_token=settings.token.get_secret_value(),
             host=settings.base_url.rstrip("/"),
@@ -436,6 +447,12 @@ class HubSpotConnector:
         status = _rate_limit_from_headers(headers)
         if status is not None:
             self._rate_limit = status
+        sent = _date_header(headers)
+        if sent is not None:
+            self._crm_time = sent
+
+    def crm_time(self) -> datetime | None:
+        return self._crm_time
 
     def rate_limit_status(self) -> RateLimitStatus:
         return self._rate_limit
