@@ -8,9 +8,10 @@ what the caller should do next (wait, retry, fix configuration, skip a record), 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Literal, Protocol, runtime_checkable
 
 FieldType = Literal[
@@ -293,6 +294,16 @@ class ListDeleting(Protocol):
 
     def delete_list(self, list_ref: ListRef) -> None:
         """Delete the list (HubSpot list, Salesforce campaign); an already deleted one is done."""
+
+
+def answer_date(headers: Mapping[str, str]) -> datetime | None:
+    """An answer's ``Date`` header (an HTTP date, RFC 9110 §5.6.7): the CRM's clock when it
+    answered; None when absent or unreadable."""
+    value = headers.get("Date")
+    try:
+        return parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
 
 
 @runtime_checkable

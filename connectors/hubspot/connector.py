@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 from connectors.base import (
@@ -37,6 +36,7 @@ from connectors.base import (
     SegmentField,
     Transient,
     WriteResult,
+    answer_date,
 )
 from connectors.deadline import within_deadline
 from connectors.hubspot.errors import parse_body, parse_json, translate
@@ -128,15 +128,6 @@ def _rate_limit_from_headers(headers: Mapping[str, str]) -> RateLimitStatus | No
         daily_max=_int_header(headers, prefix + "Daily"),
         daily_remaining=_int_header(headers, prefix + "Daily-Remaining"),
     )
-
-
-def _date_header(headers: Mapping[str, str]) -> datetime | None:
-    """The answer's ``Date`` (an HTTP date, RFC 9110 §5.6.7); None when absent or unreadable."""
-    value = headers.get("Date")
-    try:
-        return parsedate_to_datetime(value) if value else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _is_hubspot_answer(data: Any, headers: Mapping[str, str]) -> bool:
@@ -447,7 +438,7 @@ class HubSpotConnector:
         status = _rate_limit_from_headers(headers)
         if status is not None:
             self._rate_limit = status
-        sent = _date_header(headers)
+        sent = answer_date(headers)
         if sent is not None:
             self._crm_time = sent
 
