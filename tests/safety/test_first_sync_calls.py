@@ -10,11 +10,12 @@ refused by the CRM's duplicate-name check, not taken over.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from connectors.base import ListRef, RequestRejected, Transient
+from connectors.base import ListRef, RequestRejected, SegmentField, Transient
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import SandboxCRM
 from sync.state import StateStore
@@ -108,3 +109,24 @@ def test_a_list_a_person_creates_during_the_run_is_not_taken_over(
 
     persons = crm.store.live_list_named(BIG_LIST)
     assert persons is not None and crm.store.list_members(str(persons.list_id)) == set()
+
+
+def test_a_field_created_since_the_field_list_was_read_is_extended_not_failed(
+    crm: SandboxCRM, connector: HubSpotConnector
+) -> None:
+    """The plan saw the field missing; a person (or a lost answer's retry) created it since:
+    HubSpot's 409 sends the connector to read it and add the options it lacks."""
+    spec = SegmentField("segsync_segment", "Segment", "The primary segment.", "single_select",
+                        ("Big",))
+    connector.ensure_segment_field(spec)
+    before = len(crm.call_log)
+
+    connector.ensure_segment_field(replace(spec, options=("Big", "Small"), missing=True))
+
+    assert [(c.route, c.status) for c in crm.call_log[before:]] == [
+        ("POST /crm/v3/properties/contacts", 409),
+        ("GET /crm/v3/properties/contacts/{propertyName}", 200),
+        ("PATCH /crm/v3/properties/contacts/{propertyName}", 200),
+    ]
+    prop = crm.store.property("segsync_segment")
+    assert prop is not None and [o["value"] for o in prop["options"]] == ["Big", "Small"]
