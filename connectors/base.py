@@ -247,7 +247,11 @@ class Connector(Protocol):
         """
 
     def ensure_segment_field(self, spec: SegmentField) -> None:
-        """Create the field if missing; add any enumeration options it lacks. Idempotent."""
+        """Create the field if missing; add any enumeration options it lacks. Idempotent.
+
+        ``spec.missing`` says the run's field list lacked it: a connector may create it
+        without reading it first, as long as it still extends a field that exists after all.
+        """
 
     def write_properties(self, writes: Sequence[PropertyWrite]) -> list[WriteResult]:
         """Write one batch (at most ``limits.write_batch_size``); one result per record.
