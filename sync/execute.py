@@ -27,6 +27,7 @@ from connectors.base import (
     ListRef,
     MembershipChange,
     PropertyWrite,
+    RequestRejected,
     WriteResult,
 )
 from sync.plan import ListChange, OrphanList, Plan
@@ -280,8 +281,17 @@ class Executor:
             raise failure
 
     def _create_list(self, change: ListChange) -> ListRef:
-        """The segment's new list, recorded as segsync's own as soon as the CRM has it."""
-        list_ref = self._find_or_create_list(change.list_name)
+        """The segment's new list, recorded as segsync's own as soon as the CRM has it.
+
+        A create the CRM refuses made no list: the intent to create it is forgotten, so a list
+        of that name a person made meanwhile (HubSpot refuses the duplicate name) is never
+        taken for segsync's own by a later run.
+        """
+        try:
+            list_ref = self._find_or_create_list(change.list_name)
+        except RequestRejected:
+            self.checkpoint.batch_done("list_create_refused", change.segment, 1, deleted=True)
+            raise
         self.checkpoint.batch_done("list_create", change.segment, 1, created=list_ref)
         return list_ref
 

@@ -18,6 +18,7 @@ import pytest
 from connectors.base import ListRef, RequestRejected, SegmentField, Transient
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import SandboxCRM
+from sync.config import ConfigError
 from sync.state import StateStore
 from tests.conftest import make_settings
 from tests.expectations import sync
@@ -106,6 +107,10 @@ def test_a_list_a_person_creates_during_the_run_is_not_taken_over(
 
     with pytest.raises(RequestRejected, match="A list named 'segsync: Big' already exists"):
         sync(connector, crm, tmp_path, SEGMENTS)
+
+    monkeypatch.undo()
+    with pytest.raises(ConfigError, match="already exists and segsync did not create it"):
+        sync(connector, crm, tmp_path, SEGMENTS)  # the next run does not take it over either
 
     persons = crm.store.live_list_named(BIG_LIST)
     assert persons is not None and crm.store.list_members(str(persons.list_id)) == set()
