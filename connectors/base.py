@@ -8,9 +8,10 @@ what the caller should do next (wait, retry, fix configuration, skip a record), 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Literal, Protocol, runtime_checkable
 
 FieldType = Literal[
@@ -211,6 +212,9 @@ class SegmentField:
     description: str
     kind: SegmentFieldKind
     options: tuple[str, ...] = ()
+    missing: bool = False
+    """The run's field list (``describe_fields``) did not have it: a connector may create it
+    without reading it first, and falls back to reading it when the CRM says it exists."""
 
 
 @runtime_checkable
@@ -243,7 +247,11 @@ class Connector(Protocol):
         """
 
     def ensure_segment_field(self, spec: SegmentField) -> None:
-        """Create the field if missing; add any enumeration options it lacks. Idempotent."""
+        """Create the field if missing; add any enumeration options it lacks. Idempotent.
+
+        ``spec.missing`` says the run's field list lacked it: a connector may create it
+        without reading it first, as long as it still extends a field that exists after all.
+        """
 
     def write_properties(self, writes: Sequence[PropertyWrite]) -> list[WriteResult]:
         """Write one batch (at most ``limits.write_batch_size``); one result per record.
@@ -290,6 +298,29 @@ class ListDeleting(Protocol):
 
     def delete_list(self, list_ref: ListRef) -> None:
         """Delete the list (HubSpot list, Salesforce campaign); an already deleted one is done."""
+
+
+def answer_date(headers: Mapping[str, str]) -> datetime | None:
+    """An answer's ``Date`` header (an HTTP date, RFC 9110 §5.6.7): the CRM's clock when it
+    answered; None when absent or unreadable."""
+    value = headers.get("Date")
+    try:
+        return parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+@runtime_checkable
+class CrmClock(Protocol):
+    """What a connector may add so that the incremental cursor runs on the CRM's own clock.
+
+    Optional: without it the sync bounds the next pull by the newest change it read and its
+    own clock's measure of the pull, which re-reads every change since that newest one.
+    """
+
+    def crm_time(self) -> datetime | None:
+        """The CRM's time when its latest answer left it (the answer's ``Date`` header, which
+        counts whole seconds, so never later than the truth); None before any answer."""
 
 
 @runtime_checkable

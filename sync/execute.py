@@ -27,6 +27,7 @@ from connectors.base import (
     ListRef,
     MembershipChange,
     PropertyWrite,
+    RequestRejected,
     WriteResult,
 )
 from sync.plan import ListChange, OrphanList, Plan
@@ -280,19 +281,35 @@ class Executor:
             raise failure
 
     def _create_list(self, change: ListChange) -> ListRef:
-        """The segment's new list, recorded as segsync's own as soon as the CRM has it."""
-        list_ref = self._find_or_create_list(change.list_name)
+        """The segment's new list, recorded as segsync's own as soon as the CRM has it.
+
+        A create the CRM refuses made no list: the intent to create it is forgotten, so a list
+        of that name a person made meanwhile (HubSpot refuses the duplicate name) is never
+        taken for segsync's own by a later run.
+        """
+        try:
+            list_ref = self._find_or_create_list(change.list_name)
+        except RequestRejected:
+            self.checkpoint.batch_done("list_create_refused", change.segment, 1, deleted=True)
+            raise
         self.checkpoint.batch_done("list_create", change.segment, 1, created=list_ref)
         return list_ref
 
     def _find_or_create_list(self, name: str) -> ListRef:
-        """A list the plan saw missing may have been created since (by a person, a rerun).
+        """Create the list the plan saw missing, in one call; a retry finds it first.
 
-        Finding and creating are retried as one unit: when a create's answer is lost, the
-        retry finds the list it made instead of failing on the duplicate name.
+        Creating and finding are retried as one unit: when a create's answer is lost, the
+        retry finds the list it made instead of making a second one (Salesforce allows
+        duplicate campaign names). The first attempt does not look: the plan read the name a
+        moment ago, and a list a person created since is not taken over silently, as the
+        CRM's duplicate-name refusal (HubSpot) fails the run with its message.
         """
+        attempts = 0
 
-        def find_or_create() -> ListRef:
-            return self.connector.find_list(name) or self.connector.create_list(name)
+        def create() -> ListRef:
+            nonlocal attempts
+            attempts += 1
+            found = self.connector.find_list(name) if attempts > 1 else None
+            return found or self.connector.create_list(name)
 
-        return self._call(find_or_create, requests=self.connector.limits.setup_requests)
+        return self._call(create, requests=self.connector.limits.setup_requests)

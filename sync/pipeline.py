@@ -29,6 +29,7 @@ from connectors.base import (
     Connector,
     ConnectorLimits,
     ContactCounting,
+    CrmClock,
     DeletionReading,
     FieldInfo,
     ListDeleting,
@@ -156,12 +157,26 @@ def check_segment_names(
         raise ConfigError(f"{settings.source}: {problems[0]}")
 
 
-def _watermark(pulled: pd.Series, started: datetime, previous: datetime | None) -> datetime:
-    """Where the next incremental pull starts: the newest change seen, minus a safety overlap."""
+def _watermark(
+    pulled: pd.Series, started: datetime, previous: datetime | None, crm_started: datetime | None
+) -> datetime:
+    """Where the next incremental pull starts: the newest change seen, minus the pull's
+    duration and a safety overlap; or, when later, the CRM's own time at pull start
+    (``crm_started``) minus the overlap.
+
+    Every change the CRM stamped before the pull started was there to read (the overlap covers
+    its search index trailing writes), so the next pull need not go further back: a quiet
+    portal is not re-read since its last change on every run.
+    """
     newest = pulled.dropna().max() if len(pulled) else None
     if newest is None or pd.isna(newest):
-        return previous or started - WATERMARK_OVERLAP
-    return newest.to_pydatetime() - (datetime.now(timezone.utc) - started) - WATERMARK_OVERLAP
+        since_seen = previous or started - WATERMARK_OVERLAP
+    else:
+        pull_took = datetime.now(timezone.utc) - started
+        since_seen = newest.to_pydatetime() - pull_took - WATERMARK_OVERLAP
+    if crm_started is None:
+        return since_seen
+    return max(since_seen, crm_started - WATERMARK_OVERLAP)
 
 
 class SyncRun:
@@ -204,6 +219,7 @@ class SyncRun:
         mode = self._mode(full, cursor, fields, read_fields)
         self.run_id = run_id = self.store.start_run(mode, dry_run)
         started = datetime.now(timezone.utc)
+        crm_started = self._crm_time()
         if mode == "full":
             rule_values, current, modified = self._full_pull(read_fields, fields, dry_run)
         else:
@@ -283,7 +299,9 @@ class SyncRun:
         result = self._apply(plan)
         for name, state in segmentation.models().items():
             self.store.save_model(name, state)
-        self._save_cursor(cursor, modified, started, contacts=len(segmentation.assignments))
+        self._save_cursor(
+            cursor, modified, started, crm_started, contacts=len(segmentation.assignments)
+        )
         return outcome("done_with_failures" if result.failures else "done", result)
 
     def _save_cursor(
@@ -291,17 +309,20 @@ class SyncRun:
         cursor: tuple[datetime, int] | None,
         modified: pd.Series,
         started: datetime,
+        crm_started: datetime | None,
         *,
         contacts: int,
     ) -> None:
         """Move the incremental cursor on, unless the pull ended early: then changes of the
         contacts it missed are still to read, so the next run starts where the last complete
-        one left off (or pulls everything again, when there was none)."""
+        one left off (or pulls everything again, when there was none). The pull started at
+        ``started`` by this machine's clock, ``crm_started`` by the CRM's (None: unknown)."""
         if self.pull_count is not None and not self.pull_count.complete:
             return
         previous_cursor = cursor[0] if cursor else None
         seen = contacts if self.pull_count is not None else (cursor[1] if cursor else contacts)
-        self.store.save_cursor(_watermark(modified, started, previous_cursor), seen)
+        watermark = _watermark(modified, started, previous_cursor, crm_started)
+        self.store.save_cursor(watermark, seen)
 
     def _plan(
         self,
@@ -393,6 +414,10 @@ class SyncRun:
             save_synced = self.store.replace_synced if complete else self.store.merge_synced
             save_synced(_rows(current.fillna("")))
         return rule_values, current, modified
+
+    def _crm_time(self) -> datetime | None:
+        """The CRM's time at its latest answer, when the connector can tell it."""
+        return self.connector.crm_time() if isinstance(self.connector, CrmClock) else None
 
     def _count_contacts(self) -> int | None:
         """The CRM's own count of its contacts, when the connector can ask for it."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import pandas as pd
@@ -141,9 +141,9 @@ def segment_fields(options: SyncOptions, segment_names: Sequence[str]) -> tuple[
 def fields_to_ensure(
     wanted: Sequence[SegmentField], existing: Mapping[str, FieldInfo]
 ) -> tuple[SegmentField, ...]:
-    """The wanted fields that are missing or lack some of their options."""
+    """The wanted fields that are missing (marked so) or lack some of their options."""
     return tuple(
-        spec
+        replace(spec, missing=spec.name not in existing)
         for spec in wanted
         if spec.name not in existing or not set(spec.options) <= set(existing[spec.name].options)
     )

@@ -456,7 +456,8 @@ class StateStore:
         """Remember that a batch reached the CRM, and what the CRM now holds because of it.
 
         ``created`` is the (id, name) of the list a ``list_create`` batch made for segment
-        ``target``; ``deleted`` says a ``list_delete`` batch deleted that segment's list.
+        ``target``; ``deleted`` says the segment has no list of segsync's any more (a
+        ``list_delete`` batch deleted it, or a ``list_create_refused`` one made none).
         """
         with self.transaction() as tx:
             tx.execute(

@@ -36,6 +36,7 @@ from connectors.base import (
     SegmentField,
     Transient,
     WriteResult,
+    answer_date,
 )
 from connectors.deadline import within_deadline
 from connectors.hubspot.errors import parse_body, parse_json, translate
@@ -359,6 +360,7 @@ class HubSpotConnector:
         self._search_pacer = MinInterval(SEARCH_MIN_INTERVAL_SECONDS)
         self._group_ready = False
         self._rate_limit = RateLimitStatus()
+        self._crm_time: datetime | None = None
         client = HubSpot(
             access_token=settings.token.get_secret_value(),
             host=settings.base_url.rstrip("/"),
@@ -436,6 +438,12 @@ class HubSpotConnector:
         status = _rate_limit_from_headers(headers)
         if status is not None:
             self._rate_limit = status
+        sent = answer_date(headers)
+        if sent is not None:
+            self._crm_time = sent
+
+    def crm_time(self) -> datetime | None:
+        return self._crm_time
 
     def rate_limit_status(self) -> RateLimitStatus:
         return self._rate_limit
@@ -536,7 +544,12 @@ class HubSpotConnector:
     # -- fields ----------------------------------------------------------------------------
 
     def ensure_segment_field(self, spec: SegmentField) -> None:
+        """A field the plan saw missing is created straight away (one call, not a read first);
+        when it exists after all (created since, or a retry after a lost answer: 409), it is
+        read and its options extended like any existing field."""
         self._ensure_property_group()
+        if spec.missing and self._created_property(spec):
+            return
         try:
             existing = self._call(
                 f"read property {spec.name}",
@@ -573,6 +586,16 @@ class HubSpotConnector:
             if exc.status != 409:  # 409: the group exists already
                 raise
         self._group_ready = True
+
+    def _created_property(self, spec: SegmentField) -> bool:
+        """Create the property; False when the CRM says the name is taken (409)."""
+        try:
+            self._create_property(spec)
+        except RequestRejected as exc:
+            if exc.status != 409:
+                raise
+            return False
+        return True
 
     def _create_property(self, spec: SegmentField) -> None:
         hubspot_type, field_type = FIELD_TYPES_BY_KIND[spec.kind]

@@ -12,6 +12,7 @@ sync layer owns the one retry policy.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -20,7 +21,7 @@ from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce, SalesforceLogin
 from simple_salesforce.util import Usage
 
-from connectors.base import AccessCheck, AuthFailed, RateLimitStatus, Transient
+from connectors.base import AccessCheck, AuthFailed, RateLimitStatus, Transient, answer_date
 from connectors.deadline import DeadlineExceeded, within_deadline
 from connectors.salesforce.errors import FieldGrant, is_expired_session, translate
 from connectors.salesforce.settings import SalesforceSettings
@@ -46,6 +47,8 @@ class CallAdapter(HTTPAdapter):
         super().__init__(max_retries=0)
         self.timeout = timeout
         self.ca_bundle = ca_bundle
+        self.crm_time: datetime | None = None
+        """The ``Date`` of the latest answer: the org's clock (see ``connectors.base.CrmClock``)."""
 
     def send(
         self,
@@ -67,6 +70,7 @@ class CallAdapter(HTTPAdapter):
             )
             if not stream:
                 response.content  # noqa: B018 - read the body here, within the deadline
+            self.crm_time = answer_date(response.headers) or self.crm_time
             return response
 
         try:  # requests' timeout bounds each read; the deadline bounds the whole call
@@ -221,6 +225,11 @@ class SalesforceClient:
             daily_max=self._usage.total,
             daily_remaining=max(self._usage.total - self._usage.used, 0),
         )
+
+    def crm_time(self) -> datetime | None:
+        """The org's clock at the latest answer (login included)."""
+        adapter = self.session.get_adapter("https://")  # the one adapter of every call
+        return adapter.crm_time if isinstance(adapter, CallAdapter) else None
 
     def close(self) -> None:
         self.session.close()

@@ -152,6 +152,9 @@ class SalesforceConnector:
     def rate_limit_status(self) -> RateLimitStatus:
         return self.client.rate_limit_status()
 
+    def crm_time(self) -> datetime | None:
+        return self.client.crm_time()
+
     def close(self) -> None:
         self.client.close()
 

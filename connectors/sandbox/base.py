@@ -15,6 +15,7 @@ import ssl
 import threading
 from collections import Counter
 from collections.abc import Collection
+from email.utils import formatdate
 from types import TracebackType
 from typing import Self
 from urllib.parse import urlencode
@@ -140,7 +141,18 @@ class SandboxServer:
             response = (Response(status=0, drop_connection=True) if fault.status == "disconnect"
                         else self._fault_response(fault, route))
         self._record(request, route, response)
-        return response
+        return self._dated(response)
+
+    def _dated(self, response: Response) -> Response:
+        """Every answer carries the CRM's clock in ``Date`` (RFC 9110 §6.6.1: an origin server
+        with a clock must send it; HubSpot's and Salesforce's answers do), which segsync reads
+        as the CRM's time."""
+        date = formatdate(self._clock_ms() / 1000, usegmt=True)
+        return dataclasses.replace(response, headers={**response.headers, "Date": date})
+
+    def _clock_ms(self) -> int:
+        """The CRM's clock, in epoch milliseconds: its store's, which a test may move on."""
+        raise NotImplementedError
 
     def _record(self, request: Request, route: str, response: Response) -> None:
         digest = hashlib.sha1(request.body).hexdigest()

@@ -63,6 +63,9 @@ class SandboxCRM(SandboxServer):
             None if service_key else token, self._scopes, hubspot.PORTAL_ID, hubspot.APP_ID))
         super().__init__(router, port=port, listing_cut=listing_cut)
 
+    def _clock_ms(self) -> int:
+        return self.store._clock_ms()
+
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT``: pass as ``host`` to ``hubspot.HubSpot``."""

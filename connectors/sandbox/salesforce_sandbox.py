@@ -89,6 +89,9 @@ class SalesforceSandbox(SandboxServer):
             raise
         self._proxy = ConnectProxy(("127.0.0.1", self._server.port))
 
+    def _clock_ms(self) -> int:
+        return self.store._clock_ms()
+
     @property
     def base_url(self) -> str:
         """``https://127.0.0.1:PORT``."""

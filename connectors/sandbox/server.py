@@ -219,13 +219,20 @@ def _make_handler(
                 response = Response(status=500, body=INTERNAL_ERROR)
             self._send(response)
 
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            """The answer's ``Date``: the one the app set (a sandbox CRM's clock, which a test
+            may move on), else the machine's."""
+            return getattr(self, "_date", None) or super().date_time_string(timestamp)
+
         def _send(self, response: Response) -> None:
             if response.drop_connection:
                 self.close_connection = True
                 return
-            self.send_response(response.status)
+            self._date = response.headers.get("Date")
+            self.send_response(response.status)  # sends the Date header
             for name, value in response.headers.items():
-                self.send_header(name, value)
+                if name != "Date":
+                    self.send_header(name, value)
             if response.status != 204:
                 self.send_header("Content-Type", response.content_type)
                 self.send_header("Content-Length", str(len(response.body)))
