@@ -144,12 +144,12 @@ def test_two_live_runs_exclude_each_other_and_the_heartbeat_keeps_the_lease(
     state_url: str,
 ) -> None:
     first, second = StateStore(state_url, "both"), StateStore(state_url, "both")
-    with first.lock(lease_seconds=0.3):
-        time.sleep(0.9)  # three lease lengths: only the heartbeat keeps it alive
+    with first.lock(lease_seconds=1.0):
+        time.sleep(2.5)  # two and a half lease lengths: only the heartbeat keeps it alive
         with pytest.raises(SyncLocked, match="already running"):
-            with second.lock(lease_seconds=0.3):
+            with second.lock(lease_seconds=1.0):
                 pass
-    with second.lock(lease_seconds=0.3):  # released at the end of the first
+    with second.lock(lease_seconds=1.0):  # released at the end of the first
         pass
     first.close()
     second.close()
