@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pytest
@@ -167,13 +168,16 @@ def test_batches_run_in_parallel_up_to_the_limit_and_each_is_recorded_once_here(
         assert not [r for r in crm.call_log if r.status == 429]
 
 
-def test_a_known_rate_limit_is_never_overrun_by_parallel_batches(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # A 1-second window instead of HubSpot's 10 seconds: several windows in a short test.
+@contextmanager
+def titles_written_at_eight_a_second(
+    monkeypatch: pytest.MonkeyPatch, *, portal_limit: int, contacts: int
+) -> Iterator[tuple[SandboxCRM, list[str], Recorder]]:
+    """Every contact's title written in batches of 10, 4 at a time, by a connector configured
+    for 8 requests a second, into a portal allowing ``portal_limit`` a second (a 1-second
+    window instead of HubSpot's 10: several windows in a short test)."""
     monkeypatch.setattr(sandbox_limits, "TEN_SECONDS", 1.0)
-    with SandboxCRM(TOKEN, SandboxLimits(ten_secondly=8), latency=LATENCY) as crm:
-        ids = crm.seed_contacts(240, seed=2)
+    with SandboxCRM(TOKEN, SandboxLimits(ten_secondly=portal_limit), latency=LATENCY) as crm:
+        ids = crm.seed_contacts(contacts, seed=portal_limit)
         connector = HubSpotConnector(hubspot_settings(crm))
         limit(
             connector,
@@ -184,7 +188,17 @@ def test_a_known_rate_limit_is_never_overrun_by_parallel_batches(
         checkpoint = Recorder()
         executor(connector, checkpoint).run(Plan((), title_writes(ids), ()))
         connector.close()
+        yield crm, ids, checkpoint
 
+
+def test_a_known_rate_limit_is_never_overrun_by_parallel_batches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with titles_written_at_eight_a_second(monkeypatch, portal_limit=8, contacts=240) as (
+        crm,
+        ids,
+        checkpoint,
+    ):
         assert crm.calls[WRITE_ROUTE] == 24  # three windows' worth
         assert [r.status for r in crm.call_log] == [200] * 24
         assert checkpoint.ids("write") == Counter(ids)
@@ -194,20 +208,12 @@ def test_a_known_rate_limit_is_never_overrun_by_parallel_batches(
 def test_a_lower_limit_reported_by_the_crm_wins_over_the_configured_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sandbox_limits, "TEN_SECONDS", 1.0)
-    with SandboxCRM(TOKEN, SandboxLimits(ten_secondly=4), latency=LATENCY) as crm:
-        ids = crm.seed_contacts(120, seed=4)
-        connector = HubSpotConnector(hubspot_settings(crm))
-        limit(  # configured for 8 a second; the portal allows 4 and says so in its headers
-            connector,
-            max_concurrency=4,
-            write_batch_size=10,
-            budget=RequestBudget(per_window=8, window_seconds=1.0, daily=None),
-        )
-        checkpoint = Recorder()
-        executor(connector, checkpoint).run(Plan((), title_writes(ids), ()))
-        connector.close()
-
+    # Configured for 8 a second; the portal allows 4 and says so in its headers.
+    with titles_written_at_eight_a_second(monkeypatch, portal_limit=4, contacts=120) as (
+        crm,
+        ids,
+        checkpoint,
+    ):
         assert [r.status for r in crm.call_log] == [200] * 12
         assert checkpoint.ids("write") == Counter(ids)
 

@@ -94,6 +94,17 @@ def test_the_sandbox_cuts_a_listing_short_while_its_count_stays_true(crm: Sandbo
     assert contacts.search_api.do_search({"limit": 1}).total == 250
 
 
+def first_synced(
+    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, seed: int
+) -> tuple[list[str], Path]:
+    """The portal seeded and synced once through the CLI: its contact ids and the config."""
+    ids = crm.seed_contacts(CONTACTS, seed=seed)
+    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+    config = write_hubspot_config(tmp_path, crm.base_url)
+    assert cli(config)[0] == 0
+    return ids, config
+
+
 def big_list(crm: SandboxCRM) -> set[str]:
     found = crm.store.list_by_name("segsync: Big")
     assert found is not None
@@ -103,10 +114,7 @@ def big_list(crm: SandboxCRM) -> set[str]:
 def test_hubspot_a_pull_cut_short_removes_no_member_and_stops_with_exit_4(
     crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ids = crm.seed_contacts(CONTACTS, seed=101)
-    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
-    config = write_hubspot_config(tmp_path, crm.base_url)
-    assert cli(config)[0] == 0
+    ids, config = first_synced(crm, tmp_path, monkeypatch, seed=101)
     members = big_list(crm)
     pulled, unpulled = ids[:CUT], ids[CUT:]
     # A member of each part stops matching (Big is employees >= 50).
@@ -144,10 +152,7 @@ def test_hubspot_a_pull_cut_short_removes_no_member_and_stops_with_exit_4(
 def test_hubspot_a_deleted_contact_is_forgotten_by_the_next_incremental_run(
     crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ids = crm.seed_contacts(CONTACTS, seed=102)
-    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
-    config = write_hubspot_config(tmp_path, crm.base_url)
-    assert cli(config)[0] == 0
+    ids, config = first_synced(crm, tmp_path, monkeypatch, seed=102)
     members = big_list(crm)
     gone = sorted(members, key=int)[0]
     crm.store.archive_contact(gone)  # HubSpot takes an archived contact out of its lists
