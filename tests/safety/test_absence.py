@@ -25,9 +25,9 @@ from connectors.sandbox import SalesforceSandbox, SandboxCRM
 from sync.cli import app
 from sync.guardrails import GuardrailTripped
 from sync.plan import SegmentTarget, list_changes
-from sync.state import StateStore, default_url
 from tests.conftest import TOKEN, write_hubspot_config, writes_among
 from tests.expectations import SalesforceView, salesforce_org, sync_salesforce
+from tests.test_identity import remembered
 from tests.test_sync_salesforce import write_config as write_salesforce_config
 
 runner = CliRunner()
@@ -39,20 +39,6 @@ PROBLEM = (
     "so the others cannot be checked"
 )
 SHORTFALL = f"Guardrail: {PROBLEM}. Nothing was written; rerun with --force if this is intended."
-
-
-def remembered(state: Path) -> dict[str, set[str]]:
-    """Which contact ids each part of the state store holds."""
-    store = StateStore(default_url(state), "default")
-    try:
-        return {
-            "mirror": set(store.mirror()),
-            "synced": set(store.synced_fields()),
-            "failures": {failure.contact_id for failure in store.failures()},
-            **{f"list {name}": ids for name, ids in store.members().items()},
-        }
-    finally:
-        store.close()
 
 
 def cli(config: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
