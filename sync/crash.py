@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sync.alerts import redact
-from sync.private import PRIVATE_FOLDER, ensure_private_file
+from sync.private import write_private_file
 
 EXIT_CRASH = 8
 
@@ -31,12 +31,8 @@ def crash_folder() -> Path:
 def write_crash_report(exc: BaseException) -> Path:
     """Write ``exc``'s traceback, redacted, to a new private file and return its path."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    folder = crash_folder()
-    folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
-    path = ensure_private_file(folder / f"crash-{stamp}-{os.getpid()}.txt")
     text = "".join(traceback.format_exception(exc))
-    path.write_text(redact(text), encoding="utf-8")
-    return path
+    return write_private_file(crash_folder() / f"crash-{stamp}-{os.getpid()}.txt", redact(text))
 
 
 def crash_line(exc: BaseException, report: Path) -> str:

@@ -23,6 +23,16 @@ def ensure_private_file(path: Path) -> Path:
     return path
 
 
+def write_private_file(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path``, created (with its missing folders) readable by its owner only
+    and never briefly readable by others."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
 def open_to_others(path: Path) -> bool:
     """Whether anyone but the owner may read or write ``path`` (a file or a folder)."""
     return bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))

@@ -9,7 +9,6 @@ The file is removed when the server stops.
 
 from __future__ import annotations
 
-import os
 import secrets
 import signal
 import time
@@ -20,6 +19,8 @@ from types import FrameType
 from typing import TYPE_CHECKING, Literal
 
 from rich.console import Console
+
+from sync.private import write_private_file
 
 if TYPE_CHECKING:  # the sandbox is imported only when one is started
     from connectors.sandbox.base import SandboxServer
@@ -84,7 +85,7 @@ def serve(
         ) from None
     secret_file = secrets_dir / running.secret_key
     try:
-        _write_secret(secret_file, running.secret)
+        write_private_file(secret_file, running.secret)
     except OSError as exc:
         running.sandbox.stop()
         raise SandboxNotStarted(f"cannot write {secret_file}: {exc.strerror or exc}") from None
@@ -102,14 +103,6 @@ def serve(
         running.sandbox.stop()
         secret_file.unlink(missing_ok=True)
     console.print("Sandbox stopped.")
-
-
-def _write_secret(path: Path, secret: str) -> None:
-    """Write ``secret`` readable by its owner only (created so, never briefly world-readable)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(secret)
 
 
 def _wait_for_stop() -> None:
