@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -82,7 +82,7 @@ def timed(label: str, action):
 
 
 def main(n: int) -> None:
-    now = datetime(2024, 6, 1, tzinfo=timezone.utc)
+    now = datetime(2024, 6, 1, tzinfo=UTC)
     print(f"contacts{n:>46,}")
     frame = timed("build synthetic contacts", lambda: contacts(n))
     features = parse_features(

@@ -34,7 +34,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import numpy as np
@@ -69,7 +69,7 @@ T = TypeVar("T")
 SEED = 7
 SAMPLE = 20_000
 BEST_OF = 3
-NOW = datetime(2024, 6, 1, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2024, 6, 1, 9, 30, tzinfo=UTC)
 TIME_TARGET_S = 20.0
 MEMORY_TARGET_GB = 2.5
 SPEEDUP_TARGET = 50.0
@@ -467,16 +467,20 @@ def python_rows(frame: CoercedFrame) -> list[dict[str, object]]:
         missing = column.isna().to_numpy()
         values = column.astype(object).to_numpy()
         if field_type in ("date", "datetime"):
-            values = [None if gap else value.to_pydatetime() for value, gap in zip(values, missing)]
+            values = [
+                None if gap else value.to_pydatetime()
+                for value, gap in zip(values, missing, strict=False)
+            ]
         elif field_type == "multi_enumeration":
             values = [
                 None if gap else frozenset(v.strip(";").split(";"))
-                for v, gap in zip(values, missing)
+                for v, gap in zip(values, missing, strict=False)
             ]
         else:
-            values = [None if gap else value for value, gap in zip(values, missing)]
+            values = [None if gap else value for value, gap in zip(values, missing, strict=False)]
         columns[field] = values
-    return [dict(zip(columns, cells)) for cells in zip(*columns.values())]
+    rows = zip(*columns.values(), strict=False)
+    return [dict(zip(columns, cells, strict=False)) for cells in rows]
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -535,12 +539,12 @@ def main(n: int) -> None:
     for name, tests in baselines.items():
         by_row = meter.measure(
             f"row by row, {name} (sample, best of {BEST_OF}; not counted)",
-            lambda: [[test(row) for row in rows] for test in tests],
+            lambda tests=tests: [[test(row) for row in rows] for test in tests],
             counted=False,
             best_of=BEST_OF,
         )
         seconds[name] = meter.stages[-1].seconds
-        for segment, matches in zip(segments, by_row):
+        for segment, matches in zip(segments, by_row, strict=False):
             assert matches == expected[segment.name].tolist(), (name, segment.name)
 
     console = Console()

@@ -422,7 +422,7 @@ def _groups(kind: Literal["email", "name_company"], keys: pd.Series) -> list[Dup
     starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
     return [
         DuplicateGroup(kind, str(values[start]), tuple(members))
-        for start, members in zip(starts, np.split(ids, starts[1:]))
+        for start, members in zip(starts, np.split(ids, starts[1:]), strict=False)
     ]
 
 
@@ -454,7 +454,8 @@ def _format_variants(
             ["normal", "count", "untidy", "value"], ascending=[True, False, True, True]
         )
         for _, group in table.groupby("normal", sort=True):
-            pairs = tuple((str(v), int(c)) for v, c in zip(group["value"], group["count"]))
+            counted = zip(group["value"], group["count"], strict=False)
+            pairs = tuple((str(v), int(c)) for v, c in counted)
             found.append(FormatVariants(name, pairs[0][0], pairs))
     return tuple(found)
 

@@ -81,7 +81,7 @@ class ClusterModel:
                 numeric = tuple(
                     NumericColumn(feature, float(median), float(mean), float(spread))
                     for feature, median, mean, spread in zip(
-                        features, impute.statistics_, scale.mean_, scale.scale_
+                        features, impute.statistics_, scale.mean_, scale.scale_, strict=False
                     )
                 )
             elif name == "cat":
@@ -92,7 +92,7 @@ class ClusterModel:
                         features,
                         impute.statistics_,
                         onehot.categories_,
-                        onehot.infrequent_categories_,
+                        onehot.infrequent_categories_, strict=False,
                     )
                 )
         return cls(numeric, categorical, np.array(centroids, dtype="float64"))

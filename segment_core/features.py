@@ -30,11 +30,11 @@ Semantics:
   group (``rank(method="min")``), so the result does not depend on row order, ``n`` distinct
   values split into equal fifths, and a large tie at the bottom stays at the bottom: on real
   purchase data half the customers bought once, and they must score F = 1 (with average ranks
-  they would all score 2, and "Lost", "Promising" and "New customers" could never occur). Higher is better: a later recency date, more purchases, more revenue. A
-  ``number`` recency field is read as "days since" (fewer is better). Missing values are left
-  missing by default (``missing = "keep"``: a contact without purchase data gets no RFM
-  segment, as a rule never matches on data that is not there); ``missing = "lowest"`` scores
-  them 1, for CRMs where an empty purchase count means none.
+  they would all score 2, and "Lost", "Promising" and "New customers" could never occur).
+  Higher is better: a later recency date, more purchases, more revenue. A ``number`` recency
+  field is read as "days since" (fewer is better). Missing values are left missing by default
+  (``missing = "keep"``: a contact without purchase data gets no RFM segment, as a rule never
+  matches on data that is not there); ``missing = "lowest"`` scores them 1, for CRMs where an empty purchase count means none.
 - RFM segment: from the recency and frequency scores by the grid in ``RFM_GRID``.
 - engagement score: each weighted field scaled to [0, 1] ("minmax": ``(x - min) / (max -
   min)``; "rank": the same over average ranks, so outliers do not squash everyone else), a

@@ -103,7 +103,7 @@ def resolve(
     why = {segment.name: segment_reason(segment) for segment in ranked}  # once, not per pattern
     primaries, names, reasons = [], [], []
     for pattern in patterns:
-        matched = [segment for segment, hit in zip(ranked, pattern) if hit]
+        matched = [segment for segment, hit in zip(ranked, pattern, strict=False) if hit]
         primaries.append(matched[0].name if matched else fallback)
         names.append(tuple(segment.name for segment in matched))
         reasons.append(_reason(matched, why))

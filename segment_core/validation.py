@@ -151,7 +151,7 @@ def validate_segments(
         message = f"{len(names)} segments, more than the maximum of {config.max_segments}"
         findings.append(Finding("too_many", severity, tuple(names), float(len(names)), message))
 
-    for name, size in zip(names, sizes.tolist()):
+    for name, size in zip(names, sizes.tolist(), strict=False):
         share = size / contacts if contacts else 0.0
         if size == 0:
             findings.append(Finding("empty", severity, (name,), 0.0, f'segment "{name}" is empty'))
@@ -168,7 +168,7 @@ def validate_segments(
     with np.errstate(invalid="ignore", divide="ignore"):
         jaccard = np.where(union > 0, intersections / np.maximum(union, 1), 0.0)
     first, second = np.nonzero(np.triu(jaccard >= config.max_overlap, k=1))
-    for i, j in zip(first.tolist(), second.tolist()):
+    for i, j in zip(first.tolist(), second.tolist(), strict=False):
         if sizes[i] == 0 or sizes[j] == 0:
             continue
         value = float(jaccard[i, j])
@@ -180,7 +180,7 @@ def validate_segments(
 
     if assignments is not None:
         primaries = assignments["primary"].value_counts()
-        for name, size in zip(names, sizes.tolist()):
+        for name, size in zip(names, sizes.tolist(), strict=False):
             if size > 0 and int(primaries.get(name, 0)) == 0:
                 message = (
                     f'segment "{name}" has {size:,} members but is nobody\'s primary segment '
@@ -188,7 +188,8 @@ def validate_segments(
                 )
                 findings.append(Finding("never_primary", severity, (name,), float(size), message))
 
-    report = ValidationReport(contacts, dict(zip(names, sizes.tolist())), tuple(findings))
+    sized = dict(zip(names, sizes.tolist(), strict=False))
+    report = ValidationReport(contacts, sized, tuple(findings))
     if config.strict and findings:
         raise SegmentValidationError(report)
     return report

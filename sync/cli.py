@@ -58,7 +58,8 @@ class _CrashReporting(TyperGroup):
         except (typer.Exit, typer.Abort, typer.TyperException, SystemExit):
             raise
         except Exception as exc:  # noqa: BLE001 - every unexpected failure ends the same way
-            raise fail("Unexpected error", crash_line(exc, write_crash_report(exc)), EXIT_CRASH)
+            line = crash_line(exc, write_crash_report(exc))
+            raise fail("Unexpected error", line, EXIT_CRASH) from exc
 
 
 app = typer.Typer(
@@ -322,7 +323,9 @@ def failures_retry(
 @app.command()
 def unlock(
     config: ConfigOption,
-    yes: Annotated[bool, typer.Option("--yes", help="Release without asking (for scripts).")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Release without asking (for scripts).")
+    ] = False,
 ) -> None:
     """Show who holds the sync's lock (lease) and release it, e.g. for a run that died."""
     from sync.config import load_settings

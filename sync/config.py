@@ -21,18 +21,18 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 from pydantic_settings import (
     BaseSettings,
     NestedSecretsSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from connectors.hubspot.settings import HubSpotSettings
-from connectors.salesforce.settings import SalesforceSettings
 from connectors.registry import available_connectors
+from connectors.salesforce.settings import SalesforceSettings
 from segment_core.audit import parse_audit
 from segment_core.cluster_config import parse_cluster_sets
 from segment_core.errors import ConfigError as SegmentConfigError

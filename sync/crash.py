@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sync.alerts import redact
@@ -30,7 +30,7 @@ def crash_folder() -> Path:
 
 def write_crash_report(exc: BaseException) -> Path:
     """Write ``exc``'s traceback, redacted, to a new private file and return its path."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     text = "".join(traceback.format_exception(exc))
     return write_private_file(crash_folder() / f"crash-{stamp}-{os.getpid()}.txt", redact(text))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import tempfile
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from importlib.resources import files
 from pathlib import Path
 
@@ -48,7 +48,7 @@ def simulate_a_week(
     rng = random.Random(seed)
     edited = rng.sample(ids, max(3, int(len(ids) * EDITED_SHARE)))
     third = len(edited) // 3
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     for contact_id in edited[:third]:
         crm.store.set_properties(
             contact_id, {"lifecyclestage": "customer", "total_revenue": "82000"}

@@ -121,7 +121,8 @@ def _tables(text: str) -> list[tuple[str, str]]:
                 start -= 1
             cuts.append((start, line.strip()))
     ends = [start for start, _ in cuts[1:]] + [len(lines)]
-    return [(header, "".join(lines[start:end])) for (start, header), end in zip(cuts, ends)]
+    bounds = zip(cuts, ends, strict=False)
+    return [(header, "".join(lines[start:end])) for (start, header), end in bounds]
 
 
 def _keys(data: dict[str, Any]) -> dict[tuple[str, str], Any]:

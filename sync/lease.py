@@ -21,8 +21,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, Row, Select, Table, delete, insert, select, update
@@ -60,12 +59,12 @@ class LeaseHolder:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def aware(moment: datetime) -> datetime:
     """SQLite hands datetimes back naive; everything segsync stores is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def new_holder_name() -> str:

@@ -49,7 +49,7 @@ def sync_field_problems(
     lower case only."""
     by_name = {name.casefold(): info for name, info in fields.items()}
     problems = []
-    for key, spec in zip(KEYS, segment_fields(options, ())):
+    for key, spec in zip(KEYS, segment_fields(options, ()), strict=False):
         where = f"[sync] {key} = {spec.name!r}"
         existing = by_name.get(spec.name.casefold())
         if existing is None:

@@ -21,7 +21,7 @@ import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
@@ -41,9 +41,9 @@ from sync.config import ConfigError, Settings
 from sync.execute import ExecutionResult, Executor
 from sync.guardrails import GuardrailTripped, PullCount, guardrail_problems
 from sync.names import list_name, segment_name_problems
+from sync.owned_lists import claim_list
 from sync.ownership import check_own_fields
 from sync.pacing import BudgetExhausted, Pacer
-from sync.owned_lists import claim_list
 from sync.plan import (
     OrphanList,
     Plan,
@@ -54,8 +54,8 @@ from sync.plan import (
 )
 from sync.progress import ProgressSink
 from sync.pull import pull_changed_contacts, pull_contacts, read_deleted, read_members
-from sync.retry import Retrier, RetryPolicy
 from sync.refusals import RefusalContext, given_up, options_digest
+from sync.retry import Retrier, RetryPolicy
 from sync.segmentation import Segmentation, SegmentationConfig, text_frame
 from sync.state import StateStore
 from sync.summary import summary_json
@@ -172,7 +172,7 @@ def _watermark(
     if newest is None or pd.isna(newest):
         since_seen = previous or started - WATERMARK_OVERLAP
     else:
-        pull_took = datetime.now(timezone.utc) - started
+        pull_took = datetime.now(UTC) - started
         since_seen = newest.to_pydatetime() - pull_took - WATERMARK_OVERLAP
     if crm_started is None:
         return since_seen
@@ -218,7 +218,7 @@ class SyncRun:
         previous = self.store.last_run()
         mode = self._mode(full, cursor, fields, read_fields)
         self.run_id = run_id = self.store.start_run(mode, dry_run)
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         crm_started = self._crm_time()
         if mode == "full":
             rule_values, current, modified = self._full_pull(read_fields, fields, dry_run)
@@ -336,7 +336,7 @@ class SyncRun:
         read_all: bool,
         dry_run: bool,
     ) -> tuple[Plan, dict[str, set[str]], dict[str, set[str]]]:
-        """The plan, the contacts kept out of each list (holdout, opt-out) and the lists' members."""
+        """The plan, the contacts kept out of each list (holdout, opt-out), the lists' members."""
         lists, members = self._lists(targets, read_all=read_all, dry_run=dry_run)
         orphans, orphan_members = self._orphans(targets, dry_run=dry_run)
         kept_out = kept_out_of_lists(
@@ -564,7 +564,8 @@ class SyncRun:
 
 def _rows(frame: pd.DataFrame) -> dict[str, dict[str, str | None]]:
     clean = frame.astype(object).where(frame.notna(), None)
-    return {str(cid): values for cid, values in zip(clean.index, clean.to_dict("records"))}
+    records = zip(clean.index, clean.to_dict("records"), strict=False)
+    return {str(cid): values for cid, values in records}
 
 
 def run_sync(
@@ -589,7 +590,7 @@ def run_sync(
         store,
         progress,
         retry or RetryPolicy(),
-        now or datetime.now(timezone.utc),
+        now or datetime.now(UTC),
     )
     try:
         with store.lock(settings.sync.lease_seconds):

@@ -183,12 +183,16 @@ def property_writes(desired: pd.DataFrame, current: pd.DataFrame) -> tuple[Prope
     for contact_id, values, mask in zip(
         desired_rows.index,
         desired_rows.itertuples(index=False),
-        differs_rows.itertuples(index=False),
+        differs_rows.itertuples(index=False), strict=False,
     ):
         writes.append(
             PropertyWrite(
                 str(contact_id),
-                {column: value for column, value, flag in zip(columns, values, mask) if flag},
+                {
+                    column: value
+                    for column, value, flag in zip(columns, values, mask, strict=False)
+                    if flag
+                },
             )
         )
     return tuple(writes)

@@ -10,7 +10,6 @@ cluster keeps its identity and name from run to run (see ``segment_core.clusters
 from __future__ import annotations
 
 import difflib
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime

@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +53,9 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from sync.private import PRIVATE_FOLDER, ensure_private_file
-from sync.lease import DEFAULT_LEASE_SECONDS, RunLease, SyncLocked  # noqa: F401 - re-exported
-
 from connectors.base import ListRef
+from sync.lease import DEFAULT_LEASE_SECONDS, RunLease, SyncLocked  # noqa: F401 - re-exported
+from sync.private import PRIVATE_FOLDER, ensure_private_file
 
 metadata = MetaData()
 
@@ -252,14 +251,14 @@ class RecordFailure:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
     """SQLite hands datetimes back naive; everything segsync stores is UTC."""
     if moment is None or moment.tzinfo is not None:
         return moment
-    return moment.replace(tzinfo=timezone.utc)
+    return moment.replace(tzinfo=UTC)
 
 
 def create_schema(engine: Engine) -> None:
@@ -643,7 +642,7 @@ class StateStore:
             return {row.contact_id: json.loads(row.fields) for row in connection.execute(query)}
 
     def mirror_fields(self) -> set[str] | None:
-        """The fields the mirror holds (None when it is empty): a new rule field needs a full pull."""
+        """The fields the mirror holds (None when empty): a new rule field needs a full pull."""
         row = self._first(
             select(contacts.c.fields).where(contacts.c.sync_name == self.sync_name).limit(1)
         )

@@ -30,7 +30,7 @@ from segment_core import (
 from segment_core.naming import cluster_names
 from segment_core.profiles import ClusterProfile, Trait, profile_clusters
 
-NOW = dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
 TYPES = {"employees": "number", "engagement_score": "number", "industry": "enumeration"}
 EMPLOYEES = np.array([200.0, 2000.0, 800.0, 200.0])
 ENGAGEMENT = np.array([80.0, 50.0, 15.0, 20.0])

@@ -294,7 +294,7 @@ RAW = pd.DataFrame(
     },
     index=["c1", "c2", "c3", "c4"],
 )
-NOW = dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
 
 PAIRS = [
     (

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import stat
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-import requests
 import pytest
+import requests
 from typer.testing import CliRunner
 
 import sync.pipeline
@@ -113,7 +113,7 @@ def test_infinite_and_huge_numbers_in_a_cluster_field_read_as_missing_and_are_au
     crm: SandboxCRM, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(60, seed=103)
-    for contact_id, value in zip(ids, ("inf", "1e309", "1e200")):
+    for contact_id, value in zip(ids, ("inf", "1e309", "1e200"), strict=False):
         crm.store.set_properties(contact_id, {"employees": value})
     config = tmp_path / "segsync.toml"
     config.write_text(CLUSTER_CONFIG.format(state=tmp_path, url=crm.base_url))
@@ -132,7 +132,7 @@ def test_audit_flags_dates_far_in_the_future() -> None:
         index=["1", "2", "3", "4"],
     )
     frame = coerce_frame(raw, {"closedate": "datetime"})
-    report = audit(frame, now=datetime(2026, 12, 2, tzinfo=timezone.utc))
+    report = audit(frame, now=datetime(2026, 12, 2, tzinfo=UTC))
     [found] = report.future_dates
     assert (found.field, found.count, found.latest) == ("closedate", 2, "2299-05-05T00:00:00+00:00")
     assert "closedate: 2 dates are far in the future (latest 2299-05-05T00:00:00+00:00)" in (
@@ -177,7 +177,8 @@ def test_an_unknown_opt_out_field_is_a_config_error_for_sync_and_check(
     assert writes_among(crm.calls) == {}
     checked = runner.invoke(app, ["check", "--config", str(config), "--json"])
     assert checked.exit_code == 2
-    assert expected in json.dumps(json.loads(checked.output), ensure_ascii=False).replace('\\"', '"')
+    printed = json.dumps(json.loads(checked.output), ensure_ascii=False)
+    assert expected in printed.replace('\\"', '"')
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from segment_core import (
 )
 from segment_core.features import RFM_GRID, RFM_SEGMENTS, quintile_scores
 
-NOW = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.UTC)
 IDS = [f"c{i:02d}" for i in range(1, 11)]
 FIELD_TYPES = {"close": "date", "num_purchases": "number", "total_revenue": "number"}
 
@@ -52,7 +52,7 @@ RFM = {"recency": "close", "frequency": "num_purchases", "monetary": "total_reve
 
 
 def scores_of(frame, column):
-    return dict(zip(frame.data.index, frame.data[column].tolist()))
+    return dict(zip(frame.data.index, frame.data[column].tolist(), strict=False))
 
 
 # --- RFM ----------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,7 +18,7 @@ def test_incremental_pull_gets_past_the_search_window_of_10000(
     crm: SandboxCRM, connector: HubSpotConnector
 ) -> None:
     ids = crm.seed_contacts(10_450, seed=41)
-    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    since = datetime.now(UTC) - timedelta(seconds=1)
     for contact_id in ids:
         crm.store.set_properties(contact_id, {"jobtitle": f"T{contact_id}"})
     seen: dict[str, str | None] = {}
@@ -44,7 +44,7 @@ def test_a_contact_edited_mid_pull_is_never_skipped(
     crm: SandboxCRM, connector: HubSpotConnector
 ) -> None:
     ids = crm.seed_contacts(700, seed=43)
-    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    since = datetime.now(UTC) - timedelta(seconds=1)
     for contact_id in ids:
         crm.store.set_properties(contact_id, {"jobtitle": "edited"})
     first = connector.read_changed_contacts_page(["jobtitle"], since, None)

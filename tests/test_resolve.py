@@ -22,7 +22,7 @@ from segment_core import (
     resolve,
 )
 
-NOW = dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
 FIELD_TYPES = {
     "industry": "enumeration",
     "employees": "number",

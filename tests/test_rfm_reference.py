@@ -44,7 +44,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 END_OF_DATA = dt.date(1998, 7, 1)
-NOW = dt.datetime(1998, 7, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(1998, 7, 1, tzinfo=dt.UTC)
 SCORES = ["rfm_recency_score", "rfm_frequency_score", "rfm_monetary_score"]
 
 TEXTBOOK_SEGMENTS = {
@@ -110,7 +110,7 @@ def textbook_rfm(customers: pd.DataFrame) -> pd.DataFrame:
             "rfm_recency_score": recency,
             "rfm_frequency_score": frequency,
             "rfm_monetary_score": monetary,
-            "rfm_segment": [names[r, f] for r, f in zip(recency, frequency)],
+            "rfm_segment": [names[r, f] for r, f in zip(recency, frequency, strict=False)],
         },
         index=customers.index,
     )

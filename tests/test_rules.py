@@ -30,7 +30,7 @@ from segment_core import (
 )
 from segment_core.rules import Operand
 
-NOW = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.UTC)
 IDS = ["c1", "c2", "c3", "c4", "c5", "c6"]
 
 FIELD_TYPES = {
@@ -327,7 +327,7 @@ def test_coerce_frame_types_every_column(frame):
     ]
     np.testing.assert_array_equal(data["employees"], [1000, 50, 5000.5, -3, np.nan, np.nan])
     assert data["active"].tolist() == [True, False, True, False, pd.NA, pd.NA]
-    utc = dt.timezone.utc
+    utc = dt.UTC
     assert data["closed"].tolist()[:4] == [
         pd.Timestamp(2024, 5, 1, tz=utc),
         pd.Timestamp(2024, 6, 1, tz=utc),
@@ -361,7 +361,7 @@ def test_coerce_frame_truncates_dates_to_the_utc_day_and_converts_offsets():
         index=["a", "b"],
     )
     data = coerce_frame(raw, {"closed": "date", "seen": "datetime"}).data
-    utc = dt.timezone.utc
+    utc = dt.UTC
     assert data["closed"].tolist() == [
         pd.Timestamp(2024, 5, 2, tz=utc),
         pd.Timestamp(2024, 5, 1, tz=utc),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from sync.summary import summary_json
 from tests.conftest import TOKEN, hubspot_settings, writes_among
 from tests.expectations import FAST_RETRY, SEGMENTS, expected_segments
 
-NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
 """The sandbox seeds relative to its default reference date; runs here share one clock."""
 
 CLUSTERS = [

@@ -10,14 +10,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select, update
 from typer.testing import CliRunner
 
-from connectors.base import WriteResult
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import SandboxCRM
 from sync.cli import app
@@ -39,7 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def plant_lease(store: StateStore, holder: str, expires_in: timedelta) -> None:
     """A lease row as a run on another host (or a killed one) left it."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with store.transaction() as tx:
         tx.execute(
             insert(leases).values(
@@ -62,7 +61,7 @@ def test_the_store_keeps_and_returns_the_same_data_on_each_backend(state_url: st
         failures=[RecordFailure("52", run_id, "INVALID_OPTION", "no such option", False, 0)],
     )
     store.record_batch(run_id, 2, "list_add", "Big", 1, added=["51"])
-    store.save_cursor(datetime(2026, 12, 1, 8, 30, tzinfo=timezone.utc), 2)
+    store.save_cursor(datetime(2026, 12, 1, 8, 30, tzinfo=UTC), 2)
     store.save_model("set", b"\x00model")
     store.finish_run(run_id, "done_with_failures", contacts=2, writes=1, failures=1)
 
@@ -75,7 +74,7 @@ def test_the_store_keeps_and_returns_the_same_data_on_each_backend(state_url: st
     assert store.failures() == [
         RecordFailure("52", run_id, "INVALID_OPTION", "no such option", False, 1)
     ]
-    assert store.cursor() == (datetime(2026, 12, 1, 8, 30, tzinfo=timezone.utc), 2)
+    assert store.cursor() == (datetime(2026, 12, 1, 8, 30, tzinfo=UTC), 2)
     assert store.models() == {"set": b"\x00model"}
     assert store.batches_done(run_id) == 2
     [run] = store.runs()

@@ -18,9 +18,9 @@ from sync.pipeline import run_sync
 from sync.progress import SilentProgress
 from tests.conftest import make_settings, writes_among
 from tests.expectations import (
-    sync,
     assert_crm_holds_desired_state,
     expected_segments,
+    sync,
 )
 
 CONTACTS = 400

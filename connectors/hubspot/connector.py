@@ -11,7 +11,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from connectors.base import (
@@ -19,9 +19,9 @@ from connectors.base import (
     AccessCheck,
     AuthFailed,
     BatchRejected,
+    ConnectorLimits,
     Contact,
     ContactPage,
-    ConnectorLimits,
     FieldInfo,
     FieldOwner,
     FieldType,
@@ -51,7 +51,7 @@ MERGED_IDS_PROPERTY = "hs_merged_object_ids"
 """The ids a merge folded into a contact, ``;``-separated. A merge makes a new record (new id,
 ``lastmodifieddate`` = the merge) and the old ids leave every list and search result, so this
 is the only trace of them a pull sees."""
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SEARCH_PAGE_SIZE = 200
 OBJECT_ID_PROPERTY = "hs_object_id"
 SEARCH_MIN_INTERVAL_SECONDS = 0.25

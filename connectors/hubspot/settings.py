@@ -37,5 +37,7 @@ class HubSpotSettings(BaseModel):
         1000,
         gt=0,
         le=10_000,
-        description="Record ids per list membership call; HubSpot documents no cap, so stay modest.",
+        description=(
+            "Record ids per list membership call; HubSpot documents no cap, so stay modest."
+        ),
     )

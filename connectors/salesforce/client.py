@@ -74,7 +74,8 @@ class CallAdapter(HTTPAdapter):
             return response
 
         try:  # requests' timeout bounds each read; the deadline bounds the whole call
-            return within_deadline(send, self.timeout, f"{request.method} {urlsplit(request.url or '').path}")
+            call = f"{request.method} {urlsplit(request.url or '').path}"
+            return within_deadline(send, self.timeout, call)
         except DeadlineExceeded as exc:
             raise requests.Timeout(str(exc), request=request) from None
 

@@ -12,7 +12,6 @@ retry policy does the waiting.
 from __future__ import annotations
 
 import json
-
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence

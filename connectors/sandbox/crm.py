@@ -40,8 +40,8 @@ class SandboxCRM(SandboxServer):
     ``scopes`` are the private-app scopes the token holds (None: all of them); a route none of
     whose scopes it holds is refused with HubSpot's 403 ``MISSING_SCOPES``. With
     ``service_key`` the token is a Service Key: it works on every route its scopes admit, but
-    the private-app token-info endpoint does not know it (it answers as for any unknown key). ``port`` 0 takes a
-    free port.
+    the private-app token-info endpoint does not know it (it answers as for any unknown key).
+    ``port`` 0 takes a free port.
 
     ``latency`` seconds are spent on every request before it is served, as on a round trip to
     the real API (~0.1-0.3 s): loopback answers in milliseconds, which would hide whether a

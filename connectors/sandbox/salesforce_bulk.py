@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.sandbox.limits import ListingCut
 from connectors.sandbox.salesforce import DATA, guarded, json_body
 from connectors.sandbox.salesforce_errors import (
     RecordError,
@@ -33,7 +34,6 @@ from connectors.sandbox.salesforce_errors import (
     RestError,
     not_found,
 )
-from connectors.sandbox.limits import ListingCut
 from connectors.sandbox.salesforce_query import bind, cut_short
 from connectors.sandbox.salesforce_schema import ObjectSchema
 from connectors.sandbox.salesforce_store import SalesforceStore

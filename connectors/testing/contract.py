@@ -9,7 +9,7 @@ CRM's own state through the backend, never the connector's account of it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import pytest
@@ -24,7 +24,6 @@ from connectors.base import (
     SegmentField,
 )
 from connectors.testing.backend import CrmBackend
-
 
 _Page = TypeVar("_Page", ContactPage, IdPage)
 
@@ -81,7 +80,7 @@ class ConnectorContract:
         self, backend: CrmBackend, connector: Connector
     ) -> None:
         ids = backend.seed(60, seed=32)
-        since = datetime.now(timezone.utc) - timedelta(seconds=1)
+        since = datetime.now(UTC) - timedelta(seconds=1)
         edited = ids[5:12]
         for contact_id in edited:
             backend.edit(contact_id, {backend.text_field: f"Edited {contact_id}"})
@@ -164,7 +163,7 @@ class ConnectorContract:
         if not isinstance(connector, DeletionReading):
             pytest.skip("the connector cannot read deletions (optional)")
         ids = backend.seed(12, seed=36)
-        since = datetime.now(timezone.utc) - timedelta(seconds=1)
+        since = datetime.now(UTC) - timedelta(seconds=1)
         for contact_id in ids[2:5]:
             backend.delete(contact_id)
         pages = read_pages(lambda cursor: connector.read_deleted_contacts_page(since, cursor))

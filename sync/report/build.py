@@ -8,9 +8,9 @@ from typing import Any
 
 import pandas as pd
 
+from segment_core.clusters import ClusterSegmentSet
 from sync.config import Settings
 from sync.pipeline import SyncOutcome
-from segment_core.clusters import ClusterSegmentSet
 from sync.report.model import (
     ClusterProfile,
     Conversion,

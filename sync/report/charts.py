@@ -92,7 +92,7 @@ def segment_sizes(sizes: pd.DataFrame) -> str:
             )
             axes.legend(loc="lower right")
         for position, (members, change) in zip(
-            positions, sizes[["members", "change"]].itertuples(index=False)
+            positions, sizes[["members", "change"]].itertuples(index=False), strict=False
         ):
             label = axes.annotate(
                 formatting.count(int(members)),
@@ -184,7 +184,9 @@ def cluster_means(means: pd.DataFrame, labels: Sequence[str]) -> str:
             positions,
             [
                 f"{name}\navg {formatting.value(mean)} vs {formatting.value(average)}"
-                for name, mean, average in zip(_wrapped(labels, width=22), cluster, overall)
+                for name, mean, average in zip(
+                    _wrapped(labels, width=22), cluster, overall, strict=False
+                )
             ],
         )
         axes.xaxis.set_major_formatter(PercentFormatter(1.0))
@@ -228,7 +230,7 @@ def outcomes(frame: pd.DataFrame) -> str:
         figure = Figure(figsize=(WIDTH, 0.9 + 0.42 * len(segments)), layout="constrained")
         positions = np.arange(len(segments))[::-1]
         for index, (axes, (column, title)) in enumerate(
-            zip(figure.subplots(1, len(panels), squeeze=False)[0], panels)
+            zip(figure.subplots(1, len(panels), squeeze=False)[0], panels, strict=False)
         ):
             is_rate = column == "conversion_rate"
             show = formatting.percent if is_rate else formatting.amount

@@ -138,7 +138,7 @@ def key_traits(
     traits = [
         Trait(label, float(segment_share), float(overall_share))
         for (_, label), segment_share, overall_share in zip(
-            kept.columns, segment_shares, overall_shares
+            kept.columns, segment_shares, overall_shares, strict=False
         )
         if segment_share >= TRAIT_MIN_SHARE and segment_share >= TRAIT_MIN_LIFT * overall_share
     ]

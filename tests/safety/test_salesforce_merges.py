@@ -12,7 +12,7 @@ which it could not see before, and keeps it in those it does.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,7 @@ def test_the_sandbox_merges_like_salesforce(org: Org, tmp_path: Path) -> None:
     _, master, other = synced_pair(org, tmp_path, seed=150)
     sf_box = org.sf_box
     before = sf_box.store.record(org.sobject, master)["SystemModstamp"]
-    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    since = datetime.now(UTC) - timedelta(seconds=1)
     buyers, engaged = org.members(BUYERS), org.members(ENGAGED)
     assert {master, other} <= engaged and other in buyers - {master}
 

@@ -9,7 +9,7 @@ contacts, totals and paging as a scan of every contact gives.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -19,7 +19,7 @@ from connectors.sandbox.store import ContactRecord, SandboxStore
 from tests.conftest import TOKEN
 from tests.test_sandbox_hubspot import sdk, search
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.sandbox import SandboxCRM
-from sync.cli import app
 from segment_core.profiles import MAX_TRAIT_VALUE_LENGTH
 from segment_core.text import printable
+from sync.cli import app
 from sync.terminal import plain
 from tests.conftest import TOKEN
 

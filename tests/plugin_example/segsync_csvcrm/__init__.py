@@ -13,14 +13,14 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from connectors.base import (
+    ConnectorLimits,
     Contact,
     ContactPage,
-    ConnectorLimits,
     FieldInfo,
     FieldType,
     IdPage,
@@ -52,7 +52,7 @@ def modified_at(row: dict[str, str]) -> datetime | None:
         when = datetime.fromisoformat(row.get("modified_at") or "")
     except ValueError:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 class CsvCrmConnector:

@@ -12,17 +12,18 @@ import csv
 import json
 import random
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from connectors.testing import ConnectorContract
 from segsync_csvcrm import CsvCrmConnector
+
+from connectors.testing import ConnectorContract
 
 COLUMNS = ["id", "email", "title", "employees", "modified_at"]
 TITLES = ["CEO", "Buyer", "Engineer", "Head of Sales", "Analyst"]
-SEEDED_BEFORE = datetime(2025, 1, 1, tzinfo=timezone.utc)
+SEEDED_BEFORE = datetime(2025, 1, 1, tzinfo=UTC)
 """Seeded contacts are existing data: last modified in the year before this."""
 
 
@@ -71,7 +72,7 @@ class CrmFolder:
         return row | self._written()["values"].get(contact_id, {})
 
     def edit(self, contact_id: str, values: dict[str, str]) -> None:
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         rows = self._read_rows()
         for row in rows:
             if row["id"] == contact_id:
