@@ -14,11 +14,16 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
+from connectors.salesforce import SalesforceSettings
 from connectors.sandbox import SalesforceSandbox, SandboxCRM
 from sync.config import SegmentConfig, Settings, SyncOptions
 from tests.postgres_server import PostgresServer
+from tests.support.plugin import install_plugin
+from tests.support.webhook import Webhook, serve_webhook
 
 TOKEN = "sandbox-test-token"
+PERMISSION_SET = "Segsync_Integration"
+"""The permission set the sandbox assigns to its integration user."""
 collect_ignore = ["plugin_example"]
 """The example plugin's tests import it installed: test_plugin.py installs it and runs them."""
 
@@ -41,6 +46,18 @@ def hubspot_settings(crm: SandboxCRM, token: str | None = TOKEN) -> HubSpotSetti
         token=SecretStr(token) if token is not None else None,
         timeout_seconds=5,
     )
+
+
+def salesforce_settings(sf_box: SalesforceSandbox, **overrides: Any) -> SalesforceSettings:
+    """Settings that reach the sandbox with its initial session and trust its CA."""
+    values: dict[str, Any] = {
+        "instance_url": sf_box.instance_url,
+        "session_id": SecretStr(sf_box.session_id),
+        "ca_bundle": sf_box.ca_path,
+        "permission_set": PERMISSION_SET,
+        "timeout_seconds": 10,
+    }
+    return SalesforceSettings(**(values | overrides))
 
 
 def make_settings(
@@ -164,6 +181,20 @@ def connector(crm: SandboxCRM) -> Iterator[HubSpotConnector]:
     hubspot = HubSpotConnector(hubspot_settings(crm))
     yield hubspot
     hubspot.close()
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    with serve_webhook() as hook:
+        yield hook
+
+
+@pytest.fixture(scope="module")
+def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding the example plugin, installed once per test module that asks."""
+    target = tmp_path_factory.mktemp("site")
+    install_plugin(target)
+    return target
 
 
 @pytest.fixture(scope="session")

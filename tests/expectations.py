@@ -7,6 +7,7 @@ run on HubSpot and Salesforce, whose fields are named differently (``CrmNames``)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,8 +21,7 @@ from sync.config import SegmentConfig, Settings, SyncOptions
 from sync.pipeline import SyncOutcome, run_sync
 from sync.progress import SilentProgress
 from sync.retry import RetryPolicy
-from tests.conftest import make_settings
-from tests.test_contract_salesforce import salesforce_settings
+from tests.conftest import make_settings, salesforce_settings
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,23 @@ SALESFORCE_LEADS = CrmNames(
 """A Lead keeps its headcount in a standard field, a Contact in a custom one."""
 SEGMENTS = HUBSPOT.segment_config()
 FAST_RETRY = RetryPolicy(initial_wait=0.01, max_wait=0.05)
+
+
+def segments_toml(segments: list[dict[str, Any]]) -> str:
+    """``[[segments]]`` tables for the test segments (rules as text or as one-condition tables)."""
+    tables = []
+    for segment in segments:
+        rule = segment["rule"]
+        toml_rule = (
+            json.dumps(rule)
+            if isinstance(rule, str)
+            else (f'{{ field = "{rule["field"]}", op = "{rule["op"]}", value = {rule["value"]} }}')
+        )
+        tables.append(
+            f'[[segments]]\nname = "{segment["name"]}"\npriority = {segment["priority"]}\n'
+            f"rule = {toml_rule}\n"
+        )
+    return "\n".join(tables)
 
 
 class CrmView(Protocol):
@@ -165,6 +182,10 @@ class SalesforceView:
 
 def assert_crm_holds_desired_state(crm: SandboxCRM, ids: list[str]) -> None:
     assert_holds_desired_state(_HubSpotView(crm), ids, HUBSPOT)
+
+
+def assert_org_holds_desired_state(sf_box: SalesforceSandbox, ids: list[str]) -> None:
+    assert_holds_desired_state(SalesforceView(sf_box), ids, SALESFORCE_CONTACTS)
 
 
 def sync(

@@ -6,7 +6,6 @@ import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -18,25 +17,13 @@ from connectors.sandbox.server import Router
 from connectors.sandbox.store import SandboxStore
 from sync.cli import app
 from tests.conftest import TOKEN, write_hubspot_config, write_salesforce_config, writes_among
-from tests.test_plugin import plugin_path, segsync  # noqa: F401 - the plugin_path fixture
+from tests.support.check import check, details, statuses
+from tests.support.plugin import segsync
 
 runner = CliRunner()
 
 
 TOKEN_INFO = f"POST {TOKEN_INFO_PATH}"
-
-
-def check(path: Path) -> tuple[int, dict[str, Any]]:
-    result = runner.invoke(app, ["check", "--config", str(path), "--json"])
-    return result.exit_code, json.loads(result.output)
-
-
-def statuses(report: dict[str, Any]) -> dict[str, str]:
-    return {row["name"]: row["status"] for row in report["checks"]}
-
-
-def details(report: dict[str, Any]) -> dict[str, str]:
-    return {row["name"]: row["detail"] for row in report["checks"]}
 
 
 def test_every_sandbox_route_needs_a_scope() -> None:
@@ -183,7 +170,6 @@ def test_an_unreachable_crm_is_exit_6(tmp_path: Path, monkeypatch: pytest.Monkey
 # -- Salesforce ----------------------------------------------------------------------------
 
 
-
 @pytest.fixture
 def org(monkeypatch: pytest.MonkeyPatch) -> Iterator[SalesforceSandbox]:
     with SalesforceSandbox() as box:
@@ -247,7 +233,7 @@ def test_salesforce_missing_permissions_say_what_to_grant(
 
 
 def test_a_plugin_connector_is_reachable_with_permissions_unchecked(
-    plugin_path: Path, tmp_path: Path  # noqa: F811 - the fixture
+    plugin_path: Path, tmp_path: Path
 ) -> None:
     (tmp_path / "contacts.csv").write_text("id,employees\n1,100\n2,5\n")
     config = tmp_path / "segsync.toml"

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from connectors.sandbox import SandboxCRM
 from sync.cli import app
 from tests.conftest import TOKEN, write_hubspot_config, writes_among
-from tests.test_alerts import Webhook, webhook  # noqa: F401 - the webhook fixture
+from tests.support.webhook import Webhook
 
 runner = CliRunner()
 

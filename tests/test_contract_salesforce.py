@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
-from connectors.salesforce import SalesforceConnector, SalesforceSettings
+from connectors.salesforce import SalesforceConnector
 from connectors.sandbox import SalesforceSandbox
 from connectors.sandbox.salesforce_ids import make_id
 from connectors.testing import ConnectorContract
-
-PERMISSION_SET = "Segsync_Integration"
-"""The permission set the sandbox assigns to its integration user."""
-
-
-def salesforce_settings(sf_box: SalesforceSandbox, **overrides: Any) -> SalesforceSettings:
-    """Settings that reach the sandbox with its initial session and trust its CA."""
-    values: dict[str, Any] = {
-        "instance_url": sf_box.instance_url,
-        "session_id": SecretStr(sf_box.session_id),
-        "ca_bundle": sf_box.ca_path,
-        "permission_set": PERMISSION_SET,
-        "timeout_seconds": 10,
-    }
-    return SalesforceSettings(**(values | overrides))
+from tests.conftest import salesforce_settings
 
 
 class SandboxSalesforce:

@@ -19,7 +19,7 @@ from segment_core.audit import audit
 from segment_core.coerce import coerce_frame
 from sync.cli import app
 from tests.conftest import TOKEN, write_hubspot_config, writes_among
-from tests.test_alerts import Webhook, webhook  # noqa: F401 - the webhook fixture
+from tests.support.webhook import Webhook
 
 runner = CliRunner()
 
@@ -43,7 +43,7 @@ def test_an_unexpected_error_is_one_line_a_private_traceback_exit_8_and_an_alert
     crm: SandboxCRM,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    webhook: Webhook,  # noqa: F811
+    webhook: Webhook,
 ) -> None:
     crm.seed_contacts(20, seed=101)
     config = write_hubspot_config(tmp_path, crm.base_url)

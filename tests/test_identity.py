@@ -33,7 +33,6 @@ from connectors.sandbox import SalesforceSandbox, SandboxCRM
 from sync.progress import SilentProgress
 from sync.pull import pull_contacts
 from sync.retry import Retrier
-from sync.state import RecordFailure, StateStore, default_url
 from tests.conftest import TOKEN
 from tests.expectations import (
     FAST_RETRY,
@@ -47,35 +46,11 @@ from tests.expectations import (
     sync,
     sync_salesforce,
 )
+from tests.support.salesforce_sync import member_rows
+from tests.support.state_store import remember_a_refusal, remembered
 
 CONTACTS = 150
 ENGAGED_CAMPAIGN = "segsync: Engaged"
-
-def state_store(state: Path) -> StateStore:
-    return StateStore(default_url(state), "default")
-
-
-def remembered(state: Path) -> dict[str, set[str]]:
-    """Which contact ids each part of the state store holds."""
-    store = state_store(state)
-    try:
-        members = store.members()
-        return {
-            "mirror": set(store.mirror()),
-            "synced": set(store.synced_fields()),
-            "failures": {failure.contact_id for failure in store.failures()},
-            **{f"list {name}": ids for name, ids in members.items()},
-        }
-    finally:
-        store.close()
-
-
-def remember_a_refusal(state: Path, run_id: int, contact_id: str) -> None:
-    """What the store keeps when the CRM refused a write of ``contact_id`` in run ``run_id``."""
-    store = state_store(state)
-    failure = RecordFailure(contact_id, run_id, "INVALID_OPTION", "refused", False, 0)
-    store.record_batch(run_id, 10_000, "write", "contacts", 1, failures=[failure])
-    store.close()
 
 
 # -- HubSpot merges --------------------------------------------------------------------------
@@ -238,18 +213,6 @@ def engaged_lead(sf_box: SalesforceSandbox, seed: int) -> str:
         "CampaignMember", {"CampaignId": campaign["Id"], "LeadId": lead, "Status": "Sent"}
     )
     return lead
-
-
-def member_rows(sf_box: SalesforceSandbox, campaign_name: str, person: str) -> int:
-    campaign = sf_box.store.campaign_by_name(campaign_name)
-    assert campaign is not None
-    with sf_box.store.transaction():
-        return sum(
-            1
-            for row in sf_box.store.rows("CampaignMember")
-            if row.values["CampaignId"] == campaign["Id"]
-            and person in (row.values.get("ContactId"), row.values.get("LeadId"))
-        )
 
 
 def test_converted_leads_whose_contacts_are_already_campaign_members_join_once(

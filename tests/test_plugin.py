@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import subprocess
 import sys
@@ -12,43 +11,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).parent.parent
-PLUGIN = Path(__file__).parent / "plugin_example"
-SEGSYNC = Path(sys.executable).with_name("segsync")
-
-
-@pytest.fixture(scope="module")
-def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            str(PLUGIN),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return target
-
-
-def installed(plugin_path: Path) -> dict[str, str]:
-    """The environment of a process that sees the installed plugin and this checkout."""
-    # The checkout under test first: an editable install may point at another checkout.
-    path = os.pathsep.join([str(plugin_path), str(REPO)])
-    return {**os.environ, "PYTHONPATH": path, "COLUMNS": "200", "PYTHONDONTWRITEBYTECODE": "1"}
-
-
-def segsync(plugin_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = installed(plugin_path)
-    return subprocess.run([str(SEGSYNC), *args], env=env, capture_output=True, text=True)
+from tests.support.plugin import PLUGIN, installed, segsync
 
 
 def test_the_installed_plugin_is_listed(plugin_path: Path) -> None:

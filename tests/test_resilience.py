@@ -7,7 +7,6 @@ no batch the CRM completed was ever sent again.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -17,7 +16,6 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -28,28 +26,11 @@ from connectors.sandbox.base import SandboxServer
 from sync.pipeline import run_sync
 from sync.progress import SilentProgress
 from tests.conftest import READ_ROUTES, TOKEN, hubspot_settings, make_settings
-from tests.expectations import FAST_RETRY, SEGMENTS, assert_crm_holds_desired_state
+from tests.expectations import FAST_RETRY, SEGMENTS, assert_crm_holds_desired_state, segments_toml
 
 SEGSYNC = Path(sys.executable).with_name("segsync")
 TRIALS = 20
 CONTACTS = 350
-
-
-def segments_toml(segments: list[dict[str, Any]]) -> str:
-    """``[[segments]]`` tables for the test segments (rules as text or as one-condition tables)."""
-    tables = []
-    for segment in segments:
-        rule = segment["rule"]
-        toml_rule = (
-            json.dumps(rule)
-            if isinstance(rule, str)
-            else (f'{{ field = "{rule["field"]}", op = "{rule["op"]}", value = {rule["value"]} }}')
-        )
-        tables.append(
-            f'[[segments]]\nname = "{segment["name"]}"\npriority = {segment["priority"]}\n'
-            f"rule = {toml_rule}\n"
-        )
-    return "\n".join(tables)
 
 
 def write_config(path: Path, crm: SandboxCRM, state: Path) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,56 +21,12 @@ from connectors.sandbox import SandboxCRM
 from segment_core.clusters import ClusterSegmenter
 from segment_core.coerce import coerce_frame
 from sync.cli import app
-from sync.config import SegmentConfig, Settings, SyncOptions
 from sync.guardrails import GuardrailTripped
-from sync.pipeline import SyncOutcome, run_sync
-from sync.progress import SilentProgress
 from sync.state import StateStore
 from sync.summary import summary_json
-from tests.conftest import TOKEN, hubspot_settings, writes_among
-from tests.expectations import FAST_RETRY, SEGMENTS, expected_segments
-
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
-"""The sandbox seeds relative to its default reference date; runs here share one clock."""
-
-CLUSTERS = [
-    {
-        "name": "Behaviour",
-        "priority": 5,
-        "numeric": ["hs_email_open", "num_purchases"],
-        "categorical": ["lifecyclestage"],
-        "n_clusters": 3,
-        "random_state": 0,
-    }
-]
-CLUSTER_FIELDS = {
-    "hs_email_open": "number",
-    "num_purchases": "number",
-    "lifecyclestage": "enumeration",
-}
-
-
-def settings(
-    crm: SandboxCRM, state: Path, segments: list[dict[str, Any]], **sections: Any
-) -> Settings:
-    return Settings(
-        hubspot=hubspot_settings(crm),
-        sync=SyncOptions(state_dir=state),
-        segments=[SegmentConfig(**segment) for segment in segments],
-        **sections,
-    )
-
-
-def run(connector: HubSpotConnector, config: Settings, **options: Any) -> SyncOutcome:
-    return run_sync(
-        connector,
-        config,
-        dry_run=False,
-        progress=SilentProgress(),
-        retry=FAST_RETRY,
-        now=NOW,
-        **options,
-    )
+from tests.conftest import TOKEN, writes_among
+from tests.expectations import SEGMENTS, expected_segments
+from tests.support.segmentation import CLUSTER_FIELDS, CLUSTERS, NOW, list_members, run, settings
 
 
 def engaged_config(
@@ -86,12 +41,6 @@ def engaged_config(
     )
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
     return path
-
-
-def list_members(crm: SandboxCRM, segment: str) -> set[str]:
-    found = crm.store.list_by_name(f"segsync: {segment}")
-    assert found is not None, segment
-    return crm.store.list_members(found["listId"])
 
 
 def test_a_cluster_set_syncs_its_clusters_and_keeps_its_model_between_runs(

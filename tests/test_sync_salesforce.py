@@ -20,26 +20,24 @@ from pydantic import SecretStr
 from connectors.salesforce import SalesforceConnector
 from connectors.sandbox import SalesforceSandbox
 from sync.pipeline import SyncOutcome
+from tests.conftest import salesforce_settings
 from tests.expectations import (
     SALESFORCE_CONTACTS,
     SalesforceView,
-    assert_holds_desired_state,
+    assert_org_holds_desired_state,
     expected_segments,
     salesforce_org,
     sync_salesforce,
 )
-from tests.test_contract_salesforce import PERMISSION_SET, salesforce_settings
+from tests.support.salesforce_sync import CONTACTS, write_config
 from tests.test_resilience import (
     completed_writes_sent_twice,
     kill_at_write,
-    segments_toml,
     start_sync,
 )
 
-CONTACTS = 150
 API = "/services/data/{version}"
 COLLECTIONS = f"{API}/composite/sobjects"
-SOAP_LOGIN = "POST /services/Soap/u/{soapVersion}"
 OAUTH_TOKEN = "POST /services/oauth2/token"
 NO_POST_READS: frozenset[str] = frozenset()
 """Every Salesforce read these syncs make is a GET (a Bulk API query job would not be)."""
@@ -54,10 +52,6 @@ def org(sf_box: SalesforceSandbox) -> Iterator[SalesforceConnector]:
 def writes(sf_box: SalesforceSandbox, since: int = 0) -> list[str]:
     """The routes of the calls, after the ``since``-th, that change the org."""
     return [r.route for r in sf_box.call_log[since:] if not r.route.startswith("GET ")]
-
-
-def assert_org_holds_desired_state(sf_box: SalesforceSandbox, ids: list[str]) -> None:
-    assert_holds_desired_state(SalesforceView(sf_box), ids, SALESFORCE_CONTACTS)
 
 
 def test_a_first_sync_into_a_fresh_org_creates_its_fields(
@@ -175,19 +169,6 @@ def faulty_sync(
     outcome = sync_salesforce(salesforce, state)
     watcher.join()
     return outcome
-
-
-def write_config(path: Path, sf_box: SalesforceSandbox, state: Path) -> Path:
-    sync_fields = "".join(
-        f'{key} = "{value}"\n' for key, value in SALESFORCE_CONTACTS.sync_options().items()
-    )
-    path.write_text(
-        f'connector = "salesforce"\n\n[sync]\nstate_dir = "{state}"\n{sync_fields}\n'
-        f'[salesforce]\ninstance_url = "{sf_box.instance_url}"\nca_bundle = "{sf_box.ca_path}"\n'
-        f'permission_set = "{PERMISSION_SET}"\ntimeout_seconds = 10\n\n'
-        + segments_toml(SALESFORCE_CONTACTS.segment_config())
-    )
-    return path
 
 
 @pytest.mark.parametrize("trial", range(2))

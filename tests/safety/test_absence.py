@@ -27,8 +27,8 @@ from sync.guardrails import GuardrailTripped
 from sync.plan import SegmentTarget, list_changes
 from tests.conftest import TOKEN, write_hubspot_config, writes_among
 from tests.expectations import SalesforceView, salesforce_org, sync_salesforce
-from tests.test_identity import remembered
-from tests.test_sync_salesforce import write_config as write_salesforce_config
+from tests.support.salesforce_sync import write_config as write_salesforce_config
+from tests.support.state_store import remembered
 
 runner = CliRunner()
 CONTACTS = 120

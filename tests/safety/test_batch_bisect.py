@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,48 +18,13 @@ from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import SandboxCRM
 from sync.state import StateStore
 from tests.expectations import sync
-
-BATCH_ROUTE = "POST /crm/v3/objects/contacts/batch/update"
-SEGMENTS = [
-    {"name": "Big", "priority": 10, "rule": "employees >= 200"},
-    {"name": "Small", "priority": 5, "rule": "employees < 200"},
-]
-CONTACTS = 100
-
-
-def seed_one_big(crm: SandboxCRM) -> tuple[list[str], str]:
-    """100 contacts, all Small but one Big: its segment value is the only "Big" written."""
-    ids = crm.store.add_contacts(
-        {"email": f"c{n}@example.com", "employees": "900" if n == 37 else "20"}
-        for n in range(CONTACTS)
-    )
-    return ids, ids[37]
-
-
-def remove_option(crm: SandboxCRM, prop: str, value: str) -> dict[str, Any]:
-    """A person deletes one option of a select property in HubSpot's settings; the definition
-    as it was before, so a test can restore it."""
-    before = next(p for p in crm.store.properties() if p["name"] == prop)
-    after = {**before, "options": [o for o in before["options"] if o["value"] != value]}
-    crm.store.put_property(after)
-    return before
-
-
-def option_removed_before_first_write(
-    crm: SandboxCRM, connector: HubSpotConnector, monkeypatch: pytest.MonkeyPatch
-) -> list[dict[str, Any]]:
-    """Make a person remove "Big" from segsync_segment's options once this run has ensured
-    the field, just before its first write; the property as it was lands in the list returned."""
-    write = connector.write_properties
-    before: list[dict[str, Any]] = []
-
-    def option_removed_mid_run(writes: Sequence[PropertyWrite]) -> list[WriteResult]:
-        if not before:
-            before.append(remove_option(crm, "segsync_segment", "Big"))
-        return write(writes)
-
-    monkeypatch.setattr(connector, "write_properties", option_removed_mid_run)
-    return before
+from tests.safety.refusals import (
+    BATCH_ROUTE,
+    CONTACTS,
+    SEGMENTS,
+    option_removed_before_first_write,
+    seed_one_big,
+)
 
 
 def test_a_batch_refused_for_one_record_writes_the_other_99_in_the_same_run(

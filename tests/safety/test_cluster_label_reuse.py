@@ -15,7 +15,7 @@ from segment_core.clusters import ClusterSegmenter
 from segment_core.coerce import coerce_frame
 from sync.state import StateStore
 from tests.expectations import SEGMENTS, expected_segments
-from tests.test_segmentation_sync import CLUSTER_FIELDS, CLUSTERS, list_members, run, settings
+from tests.support.segmentation import CLUSTER_FIELDS, CLUSTERS, list_members, run, settings
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ from connectors.sandbox import SandboxCRM
 from sync.cli import app
 from tests.conftest import TOKEN, write_hubspot_config
 from tests.expectations import sync
-from tests.safety.test_batch_bisect import SEGMENTS
-from tests.safety.test_refusal_healing import assert_written_big, failures, refused_mid_run
+from tests.safety.refusals import SEGMENTS, assert_written_big, failures, refused_mid_run
 
 runner = CliRunner()
 

@@ -16,50 +16,18 @@ import pytest
 
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import SandboxCRM
-from sync.state import RecordFailure, StateStore
 from tests.expectations import sync
-from tests.safety.test_batch_bisect import (
+from tests.safety.refusals import (
     BATCH_ROUTE,
     SEGMENTS,
-    option_removed_before_first_write,
-    seed_one_big,
+    assert_written_big,
+    failures,
+    refused_mid_run,
 )
-
-
-def refused_mid_run(
-    crm: SandboxCRM, connector: HubSpotConnector, state: Path, monkeypatch: pytest.MonkeyPatch
-) -> tuple[str, dict[str, object]]:
-    """A first sync in which the Big contact is refused; its id and the property as it was."""
-    _ids, big = seed_one_big(crm)
-    before = option_removed_before_first_write(crm, connector, monkeypatch)
-    assert sync(connector, crm, state, segments=SEGMENTS).status == "done_with_failures"
-    monkeypatch.undo()
-    assert [f.contact_id for f in failures(state)] == [big]
-    return big, before[0]
-
-
-def failures(state: Path) -> list[RecordFailure]:
-    store = StateStore(f"sqlite:///{state / 'state.db'}", "default")
-    try:
-        return store.failures()
-    finally:
-        store.close()
 
 
 def batch_calls(crm: SandboxCRM) -> int:
     return crm.calls[BATCH_ROUTE]
-
-
-def assert_written_big(crm: SandboxCRM, state: Path, big: str) -> None:
-    held = crm.store.contact(big)
-    assert (held["segsync_segment"], held["segsync_segments"]) == ("Big", "Big")
-    assert held["segsync_reason"] == "Big: employees >= 200"
-    assert failures(state) == []
-    store = StateStore(f"sqlite:///{state / 'state.db'}", "default")
-    try:
-        assert store.synced_fields()[big]["segsync_segment"] == "Big"
-    finally:
-        store.close()
 
 
 def test_a_refusal_heals_when_the_fields_options_changed(

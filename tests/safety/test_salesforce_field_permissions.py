@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from connectors.sandbox import SalesforceSandbox
 from sync.cli import app
-from tests.test_check import check, details, statuses
-from tests.test_sync_salesforce import write_config
+from tests.support.check import check, details, statuses
+from tests.support.salesforce_sync import write_config
 
 runner = CliRunner()
 PERMISSIONS = "create and grant fields"

@@ -34,7 +34,8 @@ from tests.expectations import (
     salesforce_org,
     sync_salesforce,
 )
-from tests.test_identity import member_rows, remember_a_refusal, remembered
+from tests.support.salesforce_sync import member_rows
+from tests.support.state_store import remember_a_refusal, remembered
 
 PEOPLE = 40
 ENGAGED, BUYERS = "segsync: Engaged", "segsync: Buyers"

@@ -27,15 +27,10 @@ from connectors.salesforce import SalesforceConnector
 from connectors.sandbox import SalesforceSandbox
 from connectors.sandbox.salesforce_schema import ORG_ID
 from sync.cli import app
-from tests.expectations import salesforce_org, sync_salesforce
-from tests.test_check import check, details, statuses
-from tests.test_contract_salesforce import salesforce_settings
-from tests.test_sync_salesforce import (
-    CONTACTS,
-    SOAP_LOGIN,
-    assert_org_holds_desired_state,
-    write_config,
-)
+from tests.conftest import salesforce_settings
+from tests.expectations import assert_org_holds_desired_state, salesforce_org, sync_salesforce
+from tests.support.check import check, details, statuses
+from tests.support.salesforce_sync import CONTACTS, SOAP_LOGIN, write_config
 
 TOKEN = "POST /services/oauth2/token"
 RESPONSE_KEYS = ["access_token", "instance_url", "id", "token_type", "issued_at", "signature"]

@@ -19,9 +19,9 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest
 from connectors.base import RequestRejected, SegmentField
 from connectors.salesforce import SalesforceConnector
 from connectors.sandbox import SalesforceSandbox
-from tests.expectations import salesforce_org, sync_salesforce
-from tests.test_salesforce_connector import API, settings
-from tests.test_sync_salesforce import CONTACTS, assert_org_holds_desired_state
+from tests.expectations import assert_org_holds_desired_state, salesforce_org, sync_salesforce
+from tests.support.salesforce_api import API, settings
+from tests.support.salesforce_sync import CONTACTS
 
 FIELD = "Contact.Tier__c"
 SELECT = SegmentField("Tier__c", "Tier", "Customer tier.", "single_select", ("Gold", "Silver"))

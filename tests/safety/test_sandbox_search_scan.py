@@ -17,7 +17,7 @@ from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import SandboxCRM
 from connectors.sandbox.store import ContactRecord, SandboxStore
 from tests.conftest import TOKEN
-from tests.test_sandbox_hubspot import sdk, search
+from tests.support.hubspot_sdk import sdk, search
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -28,7 +28,7 @@ from sync.cli import app
 from sync.config import load_settings
 from sync.state import StateStore
 from tests.conftest import TOKEN
-from tests.test_clusters import planted, segmenter
+from tests.support.clusters import planted, segmenter
 
 runner = CliRunner()
 RARE = 0.24
