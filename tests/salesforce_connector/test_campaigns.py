@@ -1,4 +1,5 @@
-"""Salesforce connector campaigns: segment lists as campaigns and their members (pinned with ``responses``)."""
+"""Salesforce connector campaigns: segment lists as campaigns, and their members added and
+removed (pinned with ``responses``)."""
 
 from __future__ import annotations
 
