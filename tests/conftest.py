@@ -185,6 +185,7 @@ def connector(crm: SandboxCRM) -> Iterator[HubSpotConnector]:
 
 @pytest.fixture
 def webhook() -> Iterator[Webhook]:
+    """A local webhook for alerts to POST to; it records every body."""
     with serve_webhook() as hook:
         yield hook
 
