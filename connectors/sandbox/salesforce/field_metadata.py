@@ -169,8 +169,8 @@ def metadata_of(definition: FieldDef) -> dict[str, Any]:
 
 
 def _picklist(base: FieldDef, metadata: Mapping[str, Any]) -> FieldDef:
-    value_set = metadata.get("valueSet")
-    values = (value_set or {}).get("valueSetDefinition", {}).get("value") or []
+    value_set = metadata.get("valueSet") or {}
+    values = value_set.get("valueSetDefinition", {}).get("value") or []
     if not values:
         raise FieldProblem("FIELD_INTEGRITY_EXCEPTION",
                            "Values: a picklist needs a valueSet with at least one value")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from connectors.sandbox.limits import ListingCut
@@ -176,14 +177,14 @@ class SalesforceRestApi:
         all_or_none, records = self._collection_body(json_body(request))
         decoded = [self._decode_typed(raw) for raw in records]
         return self._apply_all(all_or_none, [
-            lambda d=d: self._writer.create(d) for d in decoded], keep_failed_id=False)
+            partial(self._writer.create, d) for d in decoded], keep_failed_id=False)
 
     def collection_update(self, request: Request) -> Response:
         """``PATCH /composite/sobjects``: update up to 200 records by id, results in order."""
         all_or_none, records = self._collection_body(json_body(request))
         decoded = [self._decode_typed(raw) for raw in records]
         return self._apply_all(all_or_none, [
-            lambda d=d: self._writer.update(d) for d in decoded], keep_failed_id=False)
+            partial(self._writer.update, d) for d in decoded], keep_failed_id=False)
 
     def collection_delete(self, request: Request) -> Response:
         """``DELETE /composite/sobjects?ids=a,b&allOrNone=false``: results in id order; a
@@ -192,7 +193,7 @@ class SalesforceRestApi:
         self._check_count(len(ids))
         all_or_none = (request.query_value("allOrNone") or "false").lower() == "true"
         return self._apply_all(all_or_none, [
-            lambda i=i: self._writer.delete(None, i) for i in ids], keep_failed_id=True,
+            partial(self._writer.delete, None, i) for i in ids], keep_failed_id=True,
             ids=ids)
 
     def _collection_body(self, body: Any) -> tuple[bool, list[dict[str, Any]]]:
