@@ -109,6 +109,9 @@ def kill_at_write(
 ) -> bool:
     """SIGKILL the process ``delay`` seconds after the sandbox logs its ``writes``-th write.
 
+    True only when that kill is what ended the process; False when it ended first (short of
+    that write, or within the delay), so that a trial cannot pass without its kill.
+
     The sandbox logs a request once it has answered it, so small delays kill the client
     between the CRM's answer and the client's own record of it — the hardest moment.
     """
@@ -118,7 +121,7 @@ def kill_at_write(
             time.sleep(delay)
             process.send_signal(signal.SIGKILL)
             process.wait()
-            return True
+            return process.returncode == -signal.SIGKILL
         time.sleep(0.0002)
     return False
 
@@ -137,7 +140,8 @@ def test_a_run_killed_anywhere_resumes_to_the_exact_state(trial: int, tmp_path: 
                 )
         process = start_sync(config, {"SEGSYNC_HUBSPOT__TOKEN": TOKEN})
         write_calls_of_a_whole_run = 4 if trial % 2 else 12
-        kill_at_write(process, crm, rng.randint(1, write_calls_of_a_whole_run), rng.random() / 200)
+        at = rng.randint(1, write_calls_of_a_whole_run)
+        assert kill_at_write(process, crm, at, rng.random() / 200)
         sync_in_process(crm, tmp_path / "state")
         assert_crm_holds_desired_state(crm, ids)
         assert completed_writes_sent_twice(crm) == []
