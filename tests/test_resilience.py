@@ -12,7 +12,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 from connectors.base import RateLimited, Transient
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import CallRecord, SandboxCRM
-from connectors.sandbox.base import SandboxServer
+from connectors.sandbox.base import Arrival, SandboxServer
 from sync.pipeline import run_sync
 from sync.progress import SilentProgress
 from tests.conftest import READ_ROUTES, TOKEN, hubspot_settings, make_settings
@@ -91,6 +90,9 @@ def kill_at_write(
 ) -> bool:
     """SIGKILL the process ``delay`` seconds after the sandbox logs its ``writes``-th write.
 
+    True only when that kill is what ended the process; False when it ended first (short of
+    that write, or within the delay), so that a trial cannot pass without its kill.
+
     The sandbox logs a request once it has answered it, so small delays kill the client
     between the CRM's answer and the client's own record of it — the hardest moment.
     """
@@ -100,7 +102,7 @@ def kill_at_write(
             time.sleep(delay)
             process.send_signal(signal.SIGKILL)
             process.wait()
-            return True
+            return process.returncode == -signal.SIGKILL
         time.sleep(0.0002)
     return False
 
@@ -119,7 +121,8 @@ def test_a_run_killed_anywhere_resumes_to_the_exact_state(trial: int, tmp_path: 
                 )
         process = start_sync(config, {"SEGSYNC_HUBSPOT__TOKEN": TOKEN})
         write_calls_of_a_whole_run = 4 if trial % 2 else 12
-        kill_at_write(process, crm, rng.randint(1, write_calls_of_a_whole_run), rng.random() / 200)
+        at = rng.randint(1, write_calls_of_a_whole_run)
+        assert kill_at_write(process, crm, at, rng.random() / 200)
         sync_in_process(crm, tmp_path / "state")
         assert_crm_holds_desired_state(crm, ids)
         assert completed_writes_sent_twice(crm) == []
@@ -128,9 +131,10 @@ def test_a_run_killed_anywhere_resumes_to_the_exact_state(trial: int, tmp_path: 
 class Chaos:
     """Fails a seeded share of the sandbox's requests, whatever the client sends.
 
-    A watcher thread flips a seeded coin for every request the sandbox receives and, on
-    heads, arms a fault for the next one: 5xx pages, dropped connections (some after the
-    write was carried out), 429 bursts.
+    The sandbox's request hook flips a seeded coin for every request as it arrives and, on
+    heads, injects a fault into that request: 5xx pages, dropped connections (some after the
+    write was carried out), 429 bursts (that request and the next two). The same requests
+    meet the same faults on every run.
     """
 
     FAULTS = [
@@ -148,28 +152,19 @@ class Chaos:
         self.rate = rate
         self.rng = random.Random(seed)
         self.armed = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def __enter__(self) -> Chaos:
-        self._thread.start()
+        self.crm.on_request(self._arrived)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        self.crm.on_request(None)
 
-    def _watch(self) -> None:
-        seen = len(self.crm.call_log)
-        while not self._stop.is_set():
-            now = len(self.crm.call_log)
-            for _ in range(now - seen):
-                if self.rng.random() < self.rate:
-                    fault = dict(self.rng.choice(self.FAULTS))
-                    self.crm.inject_faults(fault.pop("status"), fault.pop("count", 1), **fault)
-                    self.armed += 1
-            seen = now
-            time.sleep(0.0002)
+    def _arrived(self, request: Arrival) -> None:
+        if self.rng.random() < self.rate:
+            fault = dict(self.rng.choice(self.FAULTS))
+            self.crm.inject_faults(fault.pop("status"), fault.pop("count", 1), **fault)
+            self.armed += 1
 
 
 def test_a_sync_through_a_faulty_crm_converges(tmp_path: Path) -> None:

@@ -8,8 +8,6 @@ assertion reads the org's own records and campaign members.
 from __future__ import annotations
 
 import random
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -19,6 +17,7 @@ from pydantic import SecretStr
 
 from connectors.salesforce import SalesforceConnector
 from connectors.sandbox import SalesforceSandbox
+from connectors.sandbox.base import Arrival
 from sync.pipeline import SyncOutcome
 from tests.conftest import salesforce_settings
 from tests.expectations import (
@@ -121,17 +120,15 @@ def test_a_hand_edit_is_corrected_and_a_leaver_leaves_its_campaign(
     assert_org_holds_desired_state(sf_box, ids)
 
 
-def expire_sessions_after(sf_box: SalesforceSandbox, calls: int) -> threading.Thread:
-    """End the org's sessions once it has answered ``calls`` requests: mid-run, mid-page."""
+def expire_sessions_at(sf_box: SalesforceSandbox, ordinal: int) -> None:
+    """End the org's sessions as its ``ordinal``-th request arrives, so that request meets
+    an expired session: mid-run, mid-page."""
 
-    def watch() -> None:
-        while len(sf_box.call_log) < calls:
-            time.sleep(0.0005)
-        sf_box.expire_session()
+    def expire(request: Arrival) -> None:
+        if request.ordinal == ordinal:
+            sf_box.expire_session()
 
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    return watcher
+    sf_box.on_request(expire)
 
 
 def test_a_sync_through_faults_and_an_expired_session_converges(
@@ -165,10 +162,11 @@ def faulty_sync(
     sf_box.inject_faults(403, 1, f"PATCH {COLLECTIONS}")  # too many long requests at once
     sf_box.inject_faults(500, 1, f"POST {API}/sobjects/{{sobject}}")
     sf_box.inject_faults("disconnect", 1, f"POST {COLLECTIONS}", after_commit=True)
-    watcher = expire_sessions_after(sf_box, len(sf_box.call_log) + 8)
-    outcome = sync_salesforce(salesforce, state)
-    watcher.join()
-    return outcome
+    expire_sessions_at(sf_box, len(sf_box.call_log) + 9)  # no request is in flight here
+    try:
+        return sync_salesforce(salesforce, state)
+    finally:
+        sf_box.on_request(None)
 
 
 @pytest.mark.parametrize("trial", range(2))

@@ -3,8 +3,10 @@
 A sandbox CRM (HubSpot's, Salesforce's) is a loopback server whose requests first pass the
 faults a test asked for (the edge fails before the application sees anything), then the CRM's
 own checks and endpoint. Every request is recorded, so a test can prove what a client sent,
-e.g. that no batch was sent twice. Subclasses say how a request is served and how a fault
-looks on their CRM; the flow around them lives here once.
+e.g. that no batch was sent twice, and a test's request hook sees every request as it arrives,
+so it can inject faults or end sessions at exact points of a run rather than by watching the
+log from another thread. Subclasses say how a request is served and how a fault looks on their
+CRM; the flow around them lives here once.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import hashlib
 import ssl
 import threading
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from email.utils import formatdate
 from types import TracebackType
 from typing import Self
@@ -50,6 +52,25 @@ class CallRecord:
     query: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class Arrival:
+    """A request as it reaches the sandbox, before anything serves it.
+
+    ``ordinal`` is its place in the order of arrival (1 for the sandbox's first request);
+    ``route`` is its route template, as in ``CallRecord`` and ``inject_faults``.
+    """
+
+    ordinal: int
+    method: str
+    path: str
+    route: str
+
+
+RequestHook = Callable[[Arrival], None]
+"""Called for each arriving request; what it does (inject a fault, end a session) applies to
+that very request."""
+
+
 class SandboxServer:
     """A running sandbox: ``router`` served on loopback until ``stop()`` (or the ``with`` ends).
 
@@ -73,6 +94,9 @@ class SandboxServer:
         self._faults = FaultInjector(supported_faults)
         self._listing_cut = listing_cut or ListingCut()
         self._record_lock = threading.Lock()
+        self._arrival_lock = threading.Lock()
+        self._arrivals = 0
+        self._request_hook: RequestHook | None = None
         self._server = LoopbackServer(router, self._dispatch, ssl_context, port)
         self._server.start()
         self._stopped = False
@@ -85,6 +109,16 @@ class SandboxServer:
         if route is not None and route not in self._router.route_keys():
             raise ValueError(f"unknown route {route!r}; known: {self._router.route_keys()}")
         self._faults.add(Fault(status, count, route, policy, after_commit))
+
+    def on_request(self, hook: RequestHook | None) -> None:
+        """Call ``hook`` for every request from now on, before it is served (None: no more).
+
+        The calls are made one at a time, in the order the requests arrive, and a fault the
+        hook injects for the next request applies to the request it is looking at. A seeded
+        hook therefore fails the same requests of a run on every run, however the server's
+        threads are timed, where a thread watching ``call_log`` would race them.
+        """
+        self._request_hook = hook
 
     def cut_listing(self, after: int | None) -> None:
         """End every contact listing after ``after`` records (None: list them all again).
@@ -128,7 +162,7 @@ class SandboxServer:
 
     def _dispatch(self, request: Request, handler: Handler | None) -> Response:
         route = request.route or f"{request.method} {request.path}"
-        fault = self._faults.take(route)
+        fault = self._arrive(request, route)
         if fault is None:
             response = self._serve(request, handler, route)
         elif fault.status in GARBLED_ANSWERS:
@@ -142,6 +176,15 @@ class SandboxServer:
                         else self._fault_response(fault, route))
         self._record(request, route, response)
         return self._dated(response)
+
+    def _arrive(self, request: Request, route: str) -> Fault | None:
+        """Number the request, show it to the hook, and take the fault it meets, as one step:
+        a concurrent request cannot take a fault the hook injected for this one."""
+        with self._arrival_lock:
+            self._arrivals += 1
+            if self._request_hook is not None:
+                self._request_hook(Arrival(self._arrivals, request.method, request.path, route))
+            return self._faults.take(route)
 
     def _dated(self, response: Response) -> Response:
         """Every answer carries the CRM's clock in ``Date`` (RFC 9110 §6.6.1: an origin server

@@ -15,8 +15,10 @@ import socket
 import socketserver
 import threading
 
+from connectors.sandbox.server import LOOPBACK
+
 TUNNEL_SUFFIXES = (".salesforce.com",)
-TUNNEL_HOSTS = ("127.0.0.1", "localhost")
+TUNNEL_HOSTS = (LOOPBACK, "localhost")
 BUFFER = 65_536
 
 
@@ -32,7 +34,7 @@ class ConnectProxy:
                 proxy._tunnel(self.request)
 
         self._target = target
-        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Handler)
+        self._server = socketserver.ThreadingTCPServer((LOOPBACK, 0), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -42,8 +44,7 @@ class ConnectProxy:
     @property
     def url(self) -> str:
         """``http://127.0.0.1:PORT``: a ``proxies`` value (or ``HTTPS_PROXY``) for requests."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{LOOPBACK}:{self._server.server_address[1]}"
 
     def stop(self) -> None:
         """Stop accepting tunnels; open ones end when either side closes."""

@@ -1,4 +1,4 @@
-"""Realistic, deterministic B2B contacts for the sandbox CRM.
+"""Realistic, deterministic B2B contacts for the sandbox CRMs.
 
 Segment rules and the data-quality audit are only tested honestly against data that looks like
 a real portal: correlated fields (bigger companies earn more, customers have purchases and
@@ -21,7 +21,7 @@ from functools import lru_cache
 from itertools import accumulate
 from typing import TypeVar
 
-from connectors.sandbox.store import DAY_MS, iso_from_ms
+from connectors.sandbox.timestamps import DAY_MS, iso_from_ms
 
 T = TypeVar("T")
 
@@ -108,6 +108,19 @@ TITLES_BY_LEVEL: list[tuple[float, tuple[str, ...]]] = [
     (0.45, ("{f} Specialist", "{f} Analyst", "{f} Coordinator", "Senior {f} Associate",
             "{f} Representative")),
 ]
+
+LIFECYCLE_STAGES: list[tuple[str, str]] = [
+    ("subscriber", "Subscriber"),
+    ("lead", "Lead"),
+    ("marketingqualifiedlead", "Marketing Qualified Lead"),
+    ("salesqualifiedlead", "Sales Qualified Lead"),
+    ("opportunity", "Opportunity"),
+    ("customer", "Customer"),
+    ("evangelist", "Evangelist"),
+    ("other", "Other"),
+]
+"""HubSpot's lifecycle stages (internal value, label): the stages generated people are in,
+which each CRM's schema offers as its picklist."""
 
 LIFECYCLE_WEIGHTS: list[tuple[str, float]] = [
     ("subscriber", 0.14), ("lead", 0.30), ("marketingqualifiedlead", 0.15),

@@ -22,6 +22,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+LOOPBACK = "127.0.0.1"
+"""The only address a sandbox listens on."""
+
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
 """HubSpot's exact Content-Type (no space before ``charset``)."""
 
@@ -117,9 +120,9 @@ class LoopbackServer:
     ) -> None:
         handler_class = _make_handler(router, app)
         if ssl_context is None:
-            self._httpd: _QuietServer = _QuietServer(("127.0.0.1", port), handler_class)
+            self._httpd: _QuietServer = _QuietServer((LOOPBACK, port), handler_class)
         else:
-            self._httpd = _TLSServer(("127.0.0.1", port), handler_class, ssl_context)
+            self._httpd = _TLSServer((LOOPBACK, port), handler_class, ssl_context)
         self._scheme = "http" if ssl_context is None else "https"
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
@@ -129,8 +132,7 @@ class LoopbackServer:
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT`` (``https://`` with TLS) — what an SDK takes as its host."""
-        host, port = self._httpd.server_address[:2]
-        return f"{self._scheme}://{host}:{port}"
+        return f"{self._scheme}://{LOOPBACK}:{self.port}"
 
     @property
     def port(self) -> int:

@@ -27,23 +27,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.sandbox.limits import ListingCut
-from connectors.sandbox.salesforce import DATA, guarded, json_body
-from connectors.sandbox.salesforce_errors import (
+from connectors.sandbox.salesforce.errors import (
     RecordError,
     RecordFailure,
     RestError,
     not_found,
 )
-from connectors.sandbox.salesforce_query import bind, cut_short
-from connectors.sandbox.salesforce_schema import ObjectSchema
-from connectors.sandbox.salesforce_store import SalesforceStore
-from connectors.sandbox.salesforce_values import (
+from connectors.sandbox.salesforce.query import bind, cut_short
+from connectors.sandbox.salesforce.rest import DATA, guarded, json_body
+from connectors.sandbox.salesforce.schema import ObjectSchema
+from connectors.sandbox.salesforce.store import SalesforceStore
+from connectors.sandbox.salesforce.values import (
     ValueProblem,
     format_datetime,
     from_csv,
     to_csv,
 )
-from connectors.sandbox.salesforce_writes import DecodedRecord, RecordWriter
+from connectors.sandbox.salesforce.writes import DecodedRecord, RecordWriter
 from connectors.sandbox.server import Request, Response, Router, json_response
 
 JOBS = f"{DATA}/jobs"

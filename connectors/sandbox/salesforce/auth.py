@@ -3,7 +3,7 @@
 A session id looks like Salesforce's (the org id, ``!``, an opaque token). Several sessions
 can be valid at once (each login makes one); ``expire_all`` ends them all, which is what a
 client meets when an admin revokes sessions or a session times out: ``INVALID_SESSION_ID``
-until it logs in again. The request gate (``salesforce_sandbox``) asks ``valid`` on every call.
+until it logs in again. The request gate (``sandbox``) asks ``valid`` on every call.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 
-from connectors.sandbox.salesforce_schema import ORG_ID
+from connectors.sandbox.salesforce.schema import ORG_ID
 
 
 @dataclass(frozen=True)

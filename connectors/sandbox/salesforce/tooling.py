@@ -21,19 +21,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from connectors.sandbox import salesforce_ids
-from connectors.sandbox.salesforce import DATA, guarded, json_body
-from connectors.sandbox.salesforce_custom_fields import FieldProblem, define_field
-from connectors.sandbox.salesforce_errors import RestError, not_found
-from connectors.sandbox.salesforce_query import bind, render
-from connectors.sandbox.salesforce_schema import FieldDef, ObjectDef, ObjectSchema
-from connectors.sandbox.salesforce_store import (
+from connectors.sandbox.salesforce import ids
+from connectors.sandbox.salesforce.custom_fields import define_field
+from connectors.sandbox.salesforce.errors import RestError, not_found
+from connectors.sandbox.salesforce.field_metadata import FieldProblem
+from connectors.sandbox.salesforce.query import bind, render
+from connectors.sandbox.salesforce.rest import DATA, guarded, json_body
+from connectors.sandbox.salesforce.schema import FieldDef, ObjectDef, ObjectSchema
+from connectors.sandbox.salesforce.store import (
     CustomFieldRecord,
     SalesforceStore,
     SObjectRecord,
 )
-from connectors.sandbox.salesforce_values import format_datetime
-from connectors.sandbox.salesforce_writes import missing_setup_permissions
+from connectors.sandbox.salesforce.values import format_datetime
+from connectors.sandbox.salesforce.writes import missing_setup_permissions
 from connectors.sandbox.server import Request, Response, Router, json_response
 
 TOOLING = f"{DATA}/tooling"
@@ -218,7 +219,7 @@ class ToolingApi:
     def _addressed(self, request: Request) -> CustomFieldRecord:
         raw = request.params["id"]
         field = (self._store.custom_field_by_id(raw)
-                 if salesforce_ids.normalise(raw) is not None else None)
+                 if ids.normalise(raw) is not None else None)
         if field is None:
             raise not_found()
         return field

@@ -20,11 +20,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from connectors.sandbox import salesforce_ids
-from connectors.sandbox.salesforce_errors import RecordError, RecordFailure, RestError
-from connectors.sandbox.salesforce_schema import SETUP_PERMISSIONS, FieldDef, ObjectSchema
-from connectors.sandbox.salesforce_store import SalesforceStore, SObjectRecord
-from connectors.sandbox.salesforce_values import ValueProblem, from_json
+from connectors.sandbox.salesforce import ids
+from connectors.sandbox.salesforce.errors import RecordError, RecordFailure, RestError
+from connectors.sandbox.salesforce.schema import SETUP_PERMISSIONS, FieldDef, ObjectSchema
+from connectors.sandbox.salesforce.store import SalesforceStore, SObjectRecord
+from connectors.sandbox.salesforce.values import ValueProblem, from_json
 
 Operation = Literal["create", "update", "delete"]
 INJECTABLE_ERRORS = frozenset({"UNABLE_TO_LOCK_ROW"})
@@ -160,7 +160,7 @@ class RecordWriter:
         MALFORMED_ID for a non-id or an id of another type (captured text), INVALID_CROSS_
         REFERENCE_KEY for an id nobody has (captured from a real org), ENTITY_IS_DELETED
         for a record in the recycle bin (captured)."""
-        id18 = salesforce_ids.normalise(record_id)
+        id18 = ids.normalise(record_id)
         prefix_ok = schema is None or (id18 or "").startswith(schema.definition.key_prefix)
         if id18 is None or not prefix_ok:
             label = f"{schema.definition.label} ID" if schema is not None else "Record ID"
@@ -252,7 +252,7 @@ class RecordWriter:
         """A lookup must name a live record of its target type: MALFORMED_ID for a non-id,
         FIELD_INTEGRITY_EXCEPTION for another type's id (both: captured texts)."""
         message = f"{definition.label}: id value of incorrect type: {value}"
-        id18 = salesforce_ids.normalise(value)
+        id18 = ids.normalise(value)
         if id18 is None:
             raise RecordFailure(RecordError("MALFORMED_ID", message, (definition.name,)))
         target = self._store.get(id18)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectors.sandbox.seed import LIFECYCLE_STAGES
+
 SCHEMA_TIMESTAMP = "2019-08-06T02:41:52.000Z"
 """When the default properties were "created": fixed, so property JSON is deterministic."""
 
@@ -19,17 +21,6 @@ GROUPS: list[dict[str, Any]] = [
     {"name": "contact_activity", "label": "Contact activity", "displayOrder": 2},
     {"name": "deal_information", "label": "Deal information", "displayOrder": 3},
     {"name": "conversioninformation", "label": "Conversion information", "displayOrder": 4},
-]
-
-LIFECYCLE_STAGES: list[tuple[str, str]] = [
-    ("subscriber", "Subscriber"),
-    ("lead", "Lead"),
-    ("marketingqualifiedlead", "Marketing Qualified Lead"),
-    ("salesqualifiedlead", "Sales Qualified Lead"),
-    ("opportunity", "Opportunity"),
-    ("customer", "Customer"),
-    ("evangelist", "Evangelist"),
-    ("other", "Other"),
 ]
 
 BOOLEAN_OPTIONS: list[tuple[str, str]] = [("true", "Yes"), ("false", "No")]

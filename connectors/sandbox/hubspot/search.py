@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.sandbox.store import ContactRecord, parse_timestamp_ms
+from connectors.sandbox.hubspot.store import ContactRecord
+from connectors.sandbox.timestamps import parse_timestamp_ms
 
 MAX_GROUPS = 5
 MAX_FILTERS_PER_GROUP = 6

@@ -21,24 +21,24 @@ import requests
 from connectors.sandbox.base import SandboxServer
 from connectors.sandbox.limits import Fault, FaultStatus, ListingCut
 from connectors.sandbox.proxy import ConnectProxy
-from connectors.sandbox.salesforce import SalesforceRestApi
-from connectors.sandbox.salesforce_auth import Credentials, Sessions, bearer
-from connectors.sandbox.salesforce_bulk import BulkApi
-from connectors.sandbox.salesforce_errors import (
+from connectors.sandbox.salesforce.auth import Credentials, Sessions, bearer
+from connectors.sandbox.salesforce.bulk import BulkApi
+from connectors.sandbox.salesforce.errors import (
     concurrent_limit_exceeded,
     invalid_session,
     not_found,
     request_limit_exceeded,
     server_error,
 )
-from connectors.sandbox.salesforce_oauth import MY_DOMAIN, ExternalClientApp, OAuthApi
-from connectors.sandbox.salesforce_query import QueryCursors
-from connectors.sandbox.salesforce_seed import PersonObject, seed_people
-from connectors.sandbox.salesforce_soap import SoapApi
-from connectors.sandbox.salesforce_store import USERNAME, SalesforceStore
-from connectors.sandbox.salesforce_tooling import ToolingApi
-from connectors.sandbox.salesforce_usage import ApiUsage
-from connectors.sandbox.salesforce_writes import RecordErrorInjector, RecordWriter
+from connectors.sandbox.salesforce.oauth import MY_DOMAIN, ExternalClientApp, OAuthApi
+from connectors.sandbox.salesforce.query import QueryCursors
+from connectors.sandbox.salesforce.rest import SalesforceRestApi
+from connectors.sandbox.salesforce.seed import PersonObject, seed_people
+from connectors.sandbox.salesforce.soap import SoapApi
+from connectors.sandbox.salesforce.store import USERNAME, SalesforceStore
+from connectors.sandbox.salesforce.tooling import ToolingApi
+from connectors.sandbox.salesforce.usage import ApiUsage
+from connectors.sandbox.salesforce.writes import RecordErrorInjector, RecordWriter
 from connectors.sandbox.seed import DEFAULT_REFERENCE_DATE
 from connectors.sandbox.server import Handler, Request, Response, Router
 from connectors.sandbox.tls import SALESFORCE_HOSTNAMES, ThrowawayCA

@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from functools import cmp_to_key
 from typing import Any, Literal, Protocol
 
-from connectors.sandbox import salesforce_ids
-from connectors.sandbox.salesforce_schema import (
+from connectors.sandbox.salesforce import ids
+from connectors.sandbox.salesforce.schema import (
     ID_TYPES,
     NUMBER_TYPES,
     TEXT_TYPES,
     FieldDef,
     ObjectSchema,
 )
-from connectors.sandbox.salesforce_values import parse_date, parse_datetime
+from connectors.sandbox.salesforce.values import parse_date, parse_datetime
 
 KEYWORDS = frozenset({
     "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "INCLUDES", "EXCLUDES",
@@ -607,7 +607,7 @@ def _literal_value(definition: FieldDef, literal: ValueLiteral, position: int) -
     if kind in ID_TYPES:
         if literal.kind != "string":
             raise _type_error(definition, "string", quoted=True, position=position)
-        id18 = salesforce_ids.normalise(literal.value)
+        id18 = ids.normalise(literal.value)
         if id18 is None:
             raise SoqlError("INVALID_QUERY_FILTER_OPERATOR",
                             f"invalid ID field: {literal.value}", position)

@@ -1,4 +1,4 @@
-"""``SandboxCRM``: a running sandbox HubSpot portal that tests and the demo talk to.
+"""``HubSpotSandbox``: a running sandbox HubSpot portal that tests and the demo talk to.
 
 It wires the store and the HubSpot handlers into a ``SandboxServer`` and puts the cross-cutting
 behaviour of the real API in front of every request, in HubSpot's order: faults a test injected
@@ -12,8 +12,15 @@ import time
 from collections.abc import Collection
 from datetime import date
 
-from connectors.sandbox import hubspot, hubspot_scopes
-from connectors.sandbox.base import CallRecord, SandboxServer
+from connectors.sandbox.base import SandboxServer
+from connectors.sandbox.hubspot import api
+from connectors.sandbox.hubspot.scopes import (
+    ALL_SCOPES,
+    TOKEN_INFO_PATH,
+    missing_scopes,
+    token_info,
+)
+from connectors.sandbox.hubspot.store import HubSpotStore
 from connectors.sandbox.limits import (
     Fault,
     FaultStatus,
@@ -25,12 +32,9 @@ from connectors.sandbox.limits import (
 )
 from connectors.sandbox.seed import DEFAULT_REFERENCE_DATE, generate_contacts
 from connectors.sandbox.server import Handler, Request, Response, Router
-from connectors.sandbox.store import SandboxStore
-
-__all__ = ["CallRecord", "SandboxCRM"]
 
 
-class SandboxCRM(SandboxServer):
+class HubSpotSandbox(SandboxServer):
     """A sandbox HubSpot portal served on ``base_url`` until ``stop()`` (or the ``with`` ends).
 
     ``calls`` counts requests per route template ("POST /crm/v3/lists", whatever trailing
@@ -51,16 +55,16 @@ class SandboxCRM(SandboxServer):
     def __init__(self, token: str = "sandbox-token", limits: SandboxLimits | None = None,
                  scopes: Collection[str] | None = None, port: int = 0,
                  latency: float = 0.0, service_key: bool = False) -> None:
-        self.store = SandboxStore()
+        self.store = HubSpotStore()
         self._token = token
         self._latency = latency
-        self._scopes = frozenset(hubspot_scopes.ALL_SCOPES if scopes is None else scopes)
+        self._scopes = frozenset(ALL_SCOPES if scopes is None else scopes)
         self._limiter = RateLimiter(limits or SandboxLimits())
         listing_cut = ListingCut()
         router = Router()
-        hubspot.HubSpotApi(self.store, listing_cut).register(router)
-        router.add("POST", hubspot_scopes.TOKEN_INFO_PATH, hubspot_scopes.token_info(
-            None if service_key else token, self._scopes, hubspot.PORTAL_ID, hubspot.APP_ID))
+        api.HubSpotApi(self.store, listing_cut).register(router)
+        router.add("POST", TOKEN_INFO_PATH, token_info(
+            None if service_key else token, self._scopes, api.PORTAL_ID, api.APP_ID))
         super().__init__(router, port=port, listing_cut=listing_cut)
 
     def _clock_ms(self) -> int:
@@ -106,28 +110,28 @@ class SandboxCRM(SandboxServer):
         if self._latency:
             time.sleep(self._latency)
         if request.headers.get("Authorization") != f"Bearer {self._token}":
-            return hubspot.unauthorized()
-        refused = hubspot_scopes.missing_scopes(route, self._scopes)
+            return api.unauthorized()
+        refused = missing_scopes(route, self._scopes)
         if refused is not None:
             return refused
-        search = route == hubspot.SEARCH_ROUTE
+        search = route == api.SEARCH_ROUTE
         usage = self._limiter.admit(search)
         if usage.refused_by is not None:
-            return hubspot.rate_limited(usage.refused_by, usage)
-        response = handler(request) if handler is not None else hubspot.unknown_route(request)
+            return api.rate_limited(usage.refused_by, usage)
+        response = handler(request) if handler is not None else api.unknown_route(request)
         if not search:
             response.headers.update(usage.headers())
         return response
 
     def _garbled_answer(self, kind: GarbledAnswer, served: Response | None) -> Response:
-        return hubspot.garbled_answer(kind, served)
+        return api.garbled_answer(kind, served)
 
     def _fault_response(self, fault: Fault, route: str) -> Response:
         if fault.status != 429:
-            return hubspot.server_error(int(fault.status))
-        policy = fault.policy or ("SECONDLY" if route == hubspot.SEARCH_ROUTE
+            return api.server_error(int(fault.status))
+        policy = fault.policy or ("SECONDLY" if route == api.SEARCH_ROUTE
                                   else "TEN_SECONDLY_ROLLING")
         usage = self._limiter.peek()
         exhausted = (dataclasses.replace(usage, daily_remaining=0) if policy == "DAILY"
                      else dataclasses.replace(usage, remaining=0))
-        return hubspot.rate_limited(policy, exhausted)
+        return api.rate_limited(policy, exhausted)

@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from connectors.sandbox import salesforce_ids
-from connectors.sandbox.salesforce_custom_fields import metadata_of
-from connectors.sandbox.salesforce_schema import (
+from connectors.sandbox.salesforce import ids
+from connectors.sandbox.salesforce.field_metadata import metadata_of
+from connectors.sandbox.salesforce.schema import (
     CUSTOM_FIELD_PREFIX,
     DEFAULT_MEMBER_STATUSES,
     OBJECTS,
@@ -28,8 +28,8 @@ from connectors.sandbox.salesforce_schema import (
     FieldDef,
     ObjectSchema,
 )
-from connectors.sandbox.salesforce_values import from_json, to_json
-from connectors.sandbox.store import wall_clock_ms
+from connectors.sandbox.salesforce.values import from_json, to_json
+from connectors.sandbox.timestamps import wall_clock_ms
 
 FIRST_RECORD_NUMBER = 20_000_000_000
 """Where id counters start: six base-62 digits, so ids mix upper- and lower-case characters
@@ -212,7 +212,7 @@ class SalesforceStore:
 
     def custom_field_by_id(self, field_id: str) -> CustomFieldRecord | None:
         """The custom field with this Tooling API id, or None."""
-        wanted = salesforce_ids.normalise(field_id)
+        wanted = ids.normalise(field_id)
         return next((c for c in self._custom_fields.values() if c.id == wanted), None)
 
     def custom_fields(self) -> list[CustomFieldRecord]:
@@ -255,7 +255,7 @@ class SalesforceStore:
         with self._lock:
             number = self._counters.get(prefix, FIRST_RECORD_NUMBER)
             self._counters[prefix] = number + 1
-            return salesforce_ids.make_id(prefix, number)
+            return ids.make_id(prefix, number)
 
     @contextmanager
     def savepoint(self) -> Iterator[Callable[[], None]]:
@@ -303,7 +303,7 @@ class SalesforceStore:
 
     def get(self, record_id: str) -> SObjectRecord | None:
         """The record with this id (15 or 18 characters), deleted or not; None if unknown."""
-        id18 = salesforce_ids.normalise(record_id)
+        id18 = ids.normalise(record_id)
         return self._by_id.get(id18) if id18 is not None else None
 
     def rows(self, sobject: str, include_deleted: bool = False) -> list[SObjectRecord]:

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from connectors.sandbox.schema import LIFECYCLE_STAGES
-from connectors.sandbox.seed import INDUSTRIES
+from connectors.sandbox.seed import INDUSTRIES, LIFECYCLE_STAGES
 
 FieldType = Literal[
     "id", "reference", "string", "textarea", "email", "phone", "picklist", "multipicklist",

@@ -15,10 +15,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.sandbox import soql
 from connectors.sandbox.limits import ListingCut
-from connectors.sandbox.salesforce_errors import RestError
-from connectors.sandbox.salesforce_values import to_json
+from connectors.sandbox.salesforce import soql
+from connectors.sandbox.salesforce.errors import RestError
+from connectors.sandbox.salesforce.values import to_json
 from connectors.sandbox.server import Request
 
 DEFAULT_BATCH = 2000

@@ -5,46 +5,47 @@ them from its ``version``). Status codes and bodies are Salesforce's: 200 with p
 results for Collections (failures inside the array, never as a status), 201 ``{"id",
 "success", "errors"}`` for a create, 204 for an update or delete, 400/404 with the
 ``[{"message", "errorCode"}]`` array otherwise. Authentication, request counting and injected
-faults happen before these handlers (``salesforce_sandbox``).
+faults happen before these handlers (``sandbox``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from connectors.sandbox import salesforce_ids
 from connectors.sandbox.limits import ListingCut
-from connectors.sandbox.salesforce_auth import bearer
-from connectors.sandbox.salesforce_errors import (
+from connectors.sandbox.salesforce import ids
+from connectors.sandbox.salesforce.auth import bearer
+from connectors.sandbox.salesforce.errors import (
     RecordError,
     RecordFailure,
     RestError,
     json_parser_error,
     not_found,
 )
-from connectors.sandbox.salesforce_query import (
+from connectors.sandbox.salesforce.query import (
     QueryCursors,
     batch_size,
     bind,
     cut_short,
     render,
 )
-from connectors.sandbox.salesforce_schema import (
+from connectors.sandbox.salesforce.schema import (
     OBJECTS,
     SOAP_TYPES,
     FieldDef,
     ObjectSchema,
 )
-from connectors.sandbox.salesforce_store import SalesforceStore, SObjectRecord
-from connectors.sandbox.salesforce_usage import ApiUsage
-from connectors.sandbox.salesforce_values import (
+from connectors.sandbox.salesforce.store import SalesforceStore, SObjectRecord
+from connectors.sandbox.salesforce.usage import ApiUsage
+from connectors.sandbox.salesforce.values import (
     format_datetime,
     parse_datetime,
     to_json,
 )
-from connectors.sandbox.salesforce_writes import (
+from connectors.sandbox.salesforce.writes import (
     DecodedRecord,
     RecordWriter,
     decode_json,
@@ -176,14 +177,14 @@ class SalesforceRestApi:
         all_or_none, records = self._collection_body(json_body(request))
         decoded = [self._decode_typed(raw) for raw in records]
         return self._apply_all(all_or_none, [
-            lambda d=d: self._writer.create(d) for d in decoded], keep_failed_id=False)
+            partial(self._writer.create, d) for d in decoded], keep_failed_id=False)
 
     def collection_update(self, request: Request) -> Response:
         """``PATCH /composite/sobjects``: update up to 200 records by id, results in order."""
         all_or_none, records = self._collection_body(json_body(request))
         decoded = [self._decode_typed(raw) for raw in records]
         return self._apply_all(all_or_none, [
-            lambda d=d: self._writer.update(d) for d in decoded], keep_failed_id=False)
+            partial(self._writer.update, d) for d in decoded], keep_failed_id=False)
 
     def collection_delete(self, request: Request) -> Response:
         """``DELETE /composite/sobjects?ids=a,b&allOrNone=false``: results in id order; a
@@ -192,7 +193,7 @@ class SalesforceRestApi:
         self._check_count(len(ids))
         all_or_none = (request.query_value("allOrNone") or "false").lower() == "true"
         return self._apply_all(all_or_none, [
-            lambda i=i: self._writer.delete(None, i) for i in ids], keep_failed_id=True,
+            partial(self._writer.delete, None, i) for i in ids], keep_failed_id=True,
             ids=ids)
 
     def _collection_body(self, body: Any) -> tuple[bool, list[dict[str, Any]]]:
@@ -365,7 +366,7 @@ class SalesforceRestApi:
         404 ENTITY_IS_DELETED."""
         schema = self._known_type(request.params["sobject"], status=404)
         raw_id = request.params["id"]
-        if salesforce_ids.normalise(raw_id) is None:
+        if ids.normalise(raw_id) is None:
             raise RestError(404, "NOT_FOUND", "Provided external ID field does not exist or "
                             f"is not accessible: {raw_id}")
         record = self._store.get(raw_id)

@@ -42,8 +42,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from connectors.sandbox.salesforce_auth import Sessions, bearer
-from connectors.sandbox.salesforce_schema import ORG_ID
+from connectors.sandbox.salesforce.auth import Sessions, bearer
+from connectors.sandbox.salesforce.schema import ORG_ID
 from connectors.sandbox.server import Request, Response, Router, json_response
 
 TOKEN_PATH = "/services/oauth2/token"

@@ -15,11 +15,10 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any, Literal
 
-from connectors.sandbox.salesforce_schema import LEAD_SOURCES
-from connectors.sandbox.salesforce_store import SalesforceStore
-from connectors.sandbox.salesforce_values import parse_datetime
-from connectors.sandbox.schema import LIFECYCLE_STAGES
-from connectors.sandbox.seed import DEFAULT_REFERENCE_DATE, generate_contacts
+from connectors.sandbox.salesforce.schema import LEAD_SOURCES
+from connectors.sandbox.salesforce.store import SalesforceStore
+from connectors.sandbox.salesforce.values import parse_datetime
+from connectors.sandbox.seed import DEFAULT_REFERENCE_DATE, LIFECYCLE_STAGES, generate_contacts
 
 PersonObject = Literal["Contact", "Lead"]
 NOT_PROVIDED = "[not provided]"

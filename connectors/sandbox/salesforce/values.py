@@ -15,7 +15,7 @@ import time
 from datetime import UTC, date, datetime
 from typing import Any
 
-from connectors.sandbox.salesforce_schema import (
+from connectors.sandbox.salesforce.schema import (
     ID_TYPES,
     NUMBER_TYPES,
     TEXT_TYPES,

@@ -14,14 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
-from connectors.sandbox.salesforce_schema import FieldDef, FieldType, PicklistValue
-
-if TYPE_CHECKING:  # the store registers the org's own fields through this module
-    from connectors.sandbox.salesforce_store import CustomFieldRecord, SalesforceStore
-
-Mode = Literal["create", "update", "upsert"]
+from connectors.sandbox.salesforce.schema import FieldDef, FieldType, PicklistValue
 
 METADATA_TYPES: dict[str, FieldType] = {
     "Text": "string", "TextArea": "textarea", "LongTextArea": "textarea",
@@ -174,8 +169,8 @@ def metadata_of(definition: FieldDef) -> dict[str, Any]:
 
 
 def _picklist(base: FieldDef, metadata: Mapping[str, Any]) -> FieldDef:
-    value_set = metadata.get("valueSet")
-    values = (value_set or {}).get("valueSetDefinition", {}).get("value") or []
+    value_set = metadata.get("valueSet") or {}
+    values = value_set.get("valueSetDefinition", {}).get("value") or []
     if not values:
         raise FieldProblem("FIELD_INTEGRITY_EXCEPTION",
                            "Values: a picklist needs a valueSet with at least one value")
@@ -193,34 +188,3 @@ def _picklist(base: FieldDef, metadata: Mapping[str, Any]) -> FieldDef:
     default = next((e.value for e in entries if e.default), None)
     return replace(base, picklist=tuple(entries), restricted=bool(value_set.get("restricted")),
                  default=default if base.type == "picklist" else None)
-
-
-
-
-def define_field(store: SalesforceStore, full_name: str, metadata: Mapping[str, Any],
-                 mode: Mode) -> tuple[CustomFieldRecord, bool]:
-    """Create (``create``), replace (``update``) or either (``upsert``) the custom field
-    ``full_name`` from metadata; the field and whether it was created. A new field has no
-    field-level security: it stays hidden until a FieldPermissions record grants it.
-
-    DUPLICATE_DEVELOPER_NAME's text is Salesforce's ("There is already a field named ...",
-    matched on by integrators); the missing-field text of ``update`` is sandbox text.
-    """
-    sobject, developer_name = split_full_name(full_name)
-    with store.transaction():
-        schema = store.schema(sobject)
-        if schema is None or not schema.definition.custom_fields_allowed:
-            raise FieldProblem("INVALID_CROSS_REFERENCE_KEY",
-                               f"In field: fullName - no CustomObject named {sobject} found")
-        existing = store.custom_field(f"{schema.name}.{developer_name}__c")
-        if existing is not None and mode == "create":
-            raise FieldProblem("DUPLICATE_DEVELOPER_NAME",
-                               f"There is already a field named {developer_name} on "
-                               f"{schema.name}.")
-        if existing is None and mode == "update":
-            raise FieldProblem("INVALID_CROSS_REFERENCE_KEY",
-                               f"In field: fullName - no CustomField named {full_name} found")
-        typed = {k: v for k, v in normalise(metadata).items() if k != "fullName"}
-        definition = definition_of(developer_name, typed)
-        record = store.put_custom_field(schema.name, developer_name, typed, definition)
-        return record, existing is None

@@ -19,17 +19,12 @@ from collections.abc import Callable
 from itertools import islice
 from typing import Any
 
-from connectors.sandbox import schema
+from connectors.sandbox.hubspot import schema
+from connectors.sandbox.hubspot.search import SearchRejected, compile_search
+from connectors.sandbox.hubspot.store import ContactRecord, HubSpotStore, ListRecord
 from connectors.sandbox.limits import ListingCut, Policy, Usage
-from connectors.sandbox.search import SearchRejected, compile_search
 from connectors.sandbox.server import Request, Response, Router, json_response
-from connectors.sandbox.store import (
-    ContactRecord,
-    ListRecord,
-    SandboxStore,
-    iso_from_ms,
-    parse_timestamp_ms,
-)
+from connectors.sandbox.timestamps import iso_from_ms, parse_timestamp_ms
 
 PORTAL_ID = 24_681_357
 """The sandbox portal's id, as it appears in HubSpot's messages."""
@@ -159,7 +154,7 @@ def server_error(status: int) -> Response:
 
 
 def garbled_answer(kind: str, served: Response | None) -> Response:
-    """A 200 that confirms less than ``served`` did (see ``SandboxCRM.inject_faults``).
+    """A 200 that confirms less than ``served`` did (see ``HubSpotSandbox.inject_faults``).
 
     ``{}`` and the HTML page are what a misbehaving proxy or a maintenance page in front of
     the API hand back (sandbox choice: no capture of HubSpot itself doing it); the partial
@@ -254,7 +249,7 @@ def _split_names(values: list[str] | None) -> list[str]:
 class HubSpotApi:
     """The route handlers, over one store. ``register`` puts them in a router."""
 
-    def __init__(self, store: SandboxStore, listing_cut: ListingCut | None = None) -> None:
+    def __init__(self, store: HubSpotStore, listing_cut: ListingCut | None = None) -> None:
         self._store = store
         self._listing_cut = listing_cut or ListingCut()
 
@@ -356,7 +351,7 @@ class HubSpotApi:
 
     def merge_contacts(self, request: Request) -> Response:
         """``POST /crm/v3/objects/contacts/merge`` with ``{primaryObjectId, objectIdToMerge}``
-        → 200 and the record the merge created (documented; see ``SandboxStore.
+        → 200 and the record the merge created (documented; see ``HubSpotStore.
         merge_contacts`` for what a merge does). An id that is not a live contact is a 404,
         merging a contact with itself a 400 (sandbox choices and texts).
         """

@@ -24,10 +24,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from connectors.sandbox.salesforce_auth import Credentials, Sessions
-from connectors.sandbox.salesforce_custom_fields import FieldProblem, Mode, define_field
-from connectors.sandbox.salesforce_schema import ORG_ID
-from connectors.sandbox.salesforce_store import SalesforceStore
+from connectors.sandbox.salesforce.auth import Credentials, Sessions
+from connectors.sandbox.salesforce.custom_fields import Mode, define_field
+from connectors.sandbox.salesforce.field_metadata import FieldProblem
+from connectors.sandbox.salesforce.schema import ORG_ID
+from connectors.sandbox.salesforce.store import SalesforceStore
 from connectors.sandbox.server import Request, Response, Router
 
 SOAPENV = "http://schemas.xmlsoap.org/soap/envelope/"

@@ -1,4 +1,4 @@
-"""In-memory state of the sandbox CRM: contacts, property definitions and groups, lists.
+"""In-memory state of the sandbox HubSpot portal: contacts, property definitions and groups, lists.
 
 All state sits behind one re-entrant lock, so a request handler can hold ``transaction()`` for a
 whole read-validate-write sequence (HubSpot applies a batch as a unit) while tests, playing a
@@ -10,15 +10,13 @@ from __future__ import annotations
 import bisect
 import copy
 import threading
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
-from connectors.sandbox import schema
+from connectors.sandbox.hubspot import schema
+from connectors.sandbox.timestamps import iso_from_ms, parse_timestamp_ms, wall_clock_ms
 
 FIRST_CONTACT_ID = 51
 """Ids start low so a page of contacts crosses digit boundaries (99 → 100 → 1000): a client that
@@ -28,52 +26,6 @@ FIRST_LIST_ID = 11
 
 MERGED_IDS_PROPERTY = "hs_merged_object_ids"
 """HubSpot's "Merged Contact IDs": the ids a merge folded into a record, ``;``-separated."""
-
-DAY_MS = 86_400_000
-
-
-def iso_from_ms(ms: int) -> str:
-    """HubSpot's timestamp text: ISO 8601 in UTC with milliseconds and a ``Z``.
-
-    Hand-rolled with a per-day cache because seeding formats hundreds of thousands of them.
-    """
-    day, rest = divmod(ms, DAY_MS)
-    seconds, millis = divmod(rest, 1000)
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
-    return f"{_day_prefix(day)}{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
-
-
-@lru_cache(maxsize=8192)
-def _day_prefix(day: int) -> str:
-    return time.strftime("%Y-%m-%dT", time.gmtime(day * 86_400))
-
-
-def ms_from_iso(text: str) -> int:
-    """Epoch milliseconds of an ISO 8601 timestamp (``Z`` or an offset; naive means UTC)."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return round(moment.timestamp() * 1000)
-
-
-def parse_timestamp_ms(text: str) -> int | None:
-    """Epoch ms from what HubSpot accepts for dates and datetimes: epoch-ms text, ISO 8601, or
-    ``YYYY-MM-DD`` (midnight UTC); None when the text is none of these."""
-    if text.lstrip("-").isdigit():
-        return int(text)
-    try:
-        if len(text) == 10:
-            day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
-            return round(day.timestamp() * 1000)
-        return ms_from_iso(text)
-    except ValueError:
-        return None
-
-
-def wall_clock_ms() -> int:
-    """Now, in epoch milliseconds."""
-    return time.time_ns() // 1_000_000
 
 
 def _required_timestamp(text: str) -> int:
@@ -146,7 +98,7 @@ class ListRecord:
         return described
 
 
-class SandboxStore:
+class HubSpotStore:
     """The portal's data. Public methods are safe to call from tests while the server runs."""
 
     def __init__(self) -> None:
