@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from connectors.base import Connector
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
-from connectors.sandbox import SalesforceSandbox, SandboxCRM
+from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
 from sync.progress import SilentProgress
 from sync.pull import pull_contacts
 from sync.retry import Retrier, RetryPolicy
@@ -40,7 +40,7 @@ def measure(name: str, connector: Connector, fields: list[str], calls: Callable[
 
 
 def hubspot(contacts: int) -> None:
-    with SandboxCRM(token=TOKEN) as crm:
+    with HubSpotSandbox(token=TOKEN) as crm:
         crm.seed_contacts(contacts, seed=1)
         settings = HubSpotSettings(base_url=crm.base_url, token=SecretStr(TOKEN))
         connector = HubSpotConnector(settings)

@@ -59,9 +59,9 @@ from rich.table import Table
 
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from connectors.hubspot.connector import SEARCH_PAGE_SIZE
-from connectors.sandbox import SandboxCRM, SandboxLimits
+from connectors.sandbox import HubSpotSandbox, SandboxLimits
 from connectors.sandbox.base import CallRecord
-from connectors.sandbox.store import wall_clock_ms
+from connectors.sandbox.timestamps import wall_clock_ms
 from sync.config import SegmentConfig, Settings, SyncOptions
 from sync.pipeline import SyncOutcome, run_sync
 from sync.progress import RichProgress
@@ -196,7 +196,7 @@ class PortalClock:
 class Bench:
     """One sandbox portal at one rate limit and latency, and the connector syncing it."""
 
-    def __init__(self, crm: SandboxCRM, state: Path, rate: int, workers: int | None) -> None:
+    def __init__(self, crm: HubSpotSandbox, state: Path, rate: int, workers: int | None) -> None:
         self.crm = crm
         self.rate = rate
         self.settings = Settings(
@@ -268,7 +268,9 @@ class Bench:
         return counts + sum("archived=true" in record.query.lower() for record in log)
 
 
-def change_contacts(crm: SandboxCRM, clock: PortalClock, ids: list[str], rng: random.Random) -> int:
+def change_contacts(
+    crm: HubSpotSandbox, clock: PortalClock, ids: list[str], rng: random.Random
+) -> int:
     """An hour of people's edits: 1% of the contacts gain email opens, at times spread over it."""
     changed = rng.sample(ids, max(1, int(len(ids) * CHANGED_SHARE)))
     start = clock.offset_ms
@@ -285,7 +287,10 @@ def portal(
 ) -> Iterator[tuple[Bench, list[str], PortalClock]]:
     """A seeded sandbox enforcing ``rate`` per 10 s, and a fresh state store, for one bench."""
     limits = SandboxLimits(ten_secondly=rate, daily=None)
-    with SandboxCRM(TOKEN, limits, latency=latency) as crm, tempfile.TemporaryDirectory() as state:
+    with (
+        HubSpotSandbox(TOKEN, limits, latency=latency) as crm,
+        tempfile.TemporaryDirectory() as state,
+    ):
         clock = PortalClock()
         crm.store._clock_ms = clock  # the store's clock hook: time passes between the runs
         ids = crm.seed_contacts(contacts, seed=1)

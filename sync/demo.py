@@ -20,7 +20,7 @@ from pathlib import Path
 from pydantic import SecretStr
 from rich.console import Console
 
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from sync.config import Settings, load_settings
 from sync.pipeline import run_sync
 from sync.progress import SilentProgress
@@ -42,7 +42,7 @@ def demo_settings(base_url: str, state_dir: Path) -> Settings:
 
 
 def simulate_a_week(
-    crm: SandboxCRM, ids: list[str], seed: int, list_names: list[str]
+    crm: HubSpotSandbox, ids: list[str], seed: int, list_names: list[str]
 ) -> dict[str, int]:
     """Edits people make between two syncs; returns how many of each kind were made."""
     rng = random.Random(seed)
@@ -73,7 +73,7 @@ def simulate_a_week(
 
 
 def edit_lists_by_hand(
-    crm: SandboxCRM, ids: list[str], rng: random.Random, list_names: list[str]
+    crm: HubSpotSandbox, ids: list[str], rng: random.Random, list_names: list[str]
 ) -> tuple[int, int]:
     """A marketer adds three outsiders to the first segment's list and takes two members out of
     the second's: membership edits that no contact's modification date shows."""
@@ -88,7 +88,7 @@ def edit_lists_by_hand(
 
 def run_demo(console: Console, *, contacts: int, seed: int, report_path: Path) -> None:
     """Seed, sync, edit, sync again, then check that a third plan is empty."""
-    with SandboxCRM(token=DEMO_TOKEN) as crm, tempfile.TemporaryDirectory() as state_dir:
+    with HubSpotSandbox(token=DEMO_TOKEN) as crm, tempfile.TemporaryDirectory() as state_dir:
         console.print(f"Sandbox CRM listening on {crm.base_url}")
         ids = crm.seed_contacts(contacts, seed=seed, reference_date=date.today())
         console.print(f"Seeded {len(ids):,} generated B2B contacts (seed {seed}).\n")

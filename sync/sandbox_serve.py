@@ -47,12 +47,12 @@ class Running:
 
 def start(kind: SandboxKind, *, port: int, contacts: int, seed: int) -> Running:
     """Start and seed a sandbox on 127.0.0.1:``port`` (0: any free port)."""
-    from connectors.sandbox import SalesforceSandbox, SandboxCRM
-    from connectors.sandbox.salesforce_store import PERMISSION_SET_NAME
+    from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
+    from connectors.sandbox.salesforce.store import PERMISSION_SET_NAME
 
     if kind == "hubspot":
         token = f"pat-sandbox-{secrets.token_hex(16)}"
-        crm = SandboxCRM(token=token, port=port)
+        crm = HubSpotSandbox(token=token, port=port)
         crm.seed_contacts(contacts, seed=seed, reference_date=date.today())
         usage = (f"Point a config at it: segsync init --sandbox {crm.base_url}",)
         return Running(crm, crm.base_url, "hubspot__token", token, usage)

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from connectors.salesforce import SalesforceSettings
-from connectors.sandbox import SalesforceSandbox, SandboxCRM
+from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
 from sync.config import SegmentConfig, Settings, SyncOptions
 from tests.postgres_server import PostgresServer
 from tests.support.plugin import install_plugin
@@ -29,8 +29,8 @@ collect_ignore = ["plugin_example"]
 
 
 @pytest.fixture
-def crm() -> Iterator[SandboxCRM]:
-    with SandboxCRM(token=TOKEN) as sandbox:
+def crm() -> Iterator[HubSpotSandbox]:
+    with HubSpotSandbox(token=TOKEN) as sandbox:
         yield sandbox
 
 
@@ -40,7 +40,7 @@ def sf_box() -> Iterator[SalesforceSandbox]:
         yield sandbox
 
 
-def hubspot_settings(crm: SandboxCRM, token: str | None = TOKEN) -> HubSpotSettings:
+def hubspot_settings(crm: HubSpotSandbox, token: str | None = TOKEN) -> HubSpotSettings:
     return HubSpotSettings(
         base_url=crm.base_url,
         token=SecretStr(token) if token is not None else None,
@@ -61,7 +61,7 @@ def salesforce_settings(sf_box: SalesforceSandbox, **overrides: Any) -> Salesfor
 
 
 def make_settings(
-    crm: SandboxCRM, segments: list[dict[str, Any]], state_dir: Path, **sync: Any
+    crm: HubSpotSandbox, segments: list[dict[str, Any]], state_dir: Path, **sync: Any
 ) -> Settings:
     return Settings(
         hubspot=hubspot_settings(crm),
@@ -177,7 +177,7 @@ def writes_among(calls: Counter[str]) -> dict[str, int]:
 
 
 @pytest.fixture
-def connector(crm: SandboxCRM) -> Iterator[HubSpotConnector]:
+def connector(crm: HubSpotSandbox) -> Iterator[HubSpotConnector]:
     hubspot = HubSpotConnector(hubspot_settings(crm))
     yield hubspot
     hubspot.close()

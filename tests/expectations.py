@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from connectors.hubspot import HubSpotConnector
 from connectors.salesforce import SalesforceConnector
-from connectors.sandbox import SalesforceSandbox, SandboxCRM
+from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
 from sync.config import SegmentConfig, Settings, SyncOptions
 from sync.pipeline import SyncOutcome, run_sync
 from sync.progress import SilentProgress
@@ -154,7 +154,7 @@ def assert_holds_desired_state(crm: CrmView, ids: list[str], names: CrmNames) ->
 
 
 class _HubSpotView:
-    def __init__(self, crm: SandboxCRM) -> None:
+    def __init__(self, crm: HubSpotSandbox) -> None:
         self.crm = crm
 
     def values(self, contact_id: str) -> Mapping[str, Any]:
@@ -180,7 +180,7 @@ class SalesforceView:
         return self.sf_box.store.campaign_members(found["Id"]) if found else None
 
 
-def assert_crm_holds_desired_state(crm: SandboxCRM, ids: list[str]) -> None:
+def assert_crm_holds_desired_state(crm: HubSpotSandbox, ids: list[str]) -> None:
     assert_holds_desired_state(_HubSpotView(crm), ids, HUBSPOT)
 
 
@@ -190,7 +190,7 @@ def assert_org_holds_desired_state(sf_box: SalesforceSandbox, ids: list[str]) ->
 
 def sync(
     connector: HubSpotConnector,
-    crm: SandboxCRM,
+    crm: HubSpotSandbox,
     state: Path,
     segments: list[dict[str, Any]] = SEGMENTS,
     **options: Any,

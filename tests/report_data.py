@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 
 from connectors.sandbox import generate_contacts
-from connectors.sandbox.schema import PROPERTIES
+from connectors.sandbox.hubspot.schema import PROPERTIES
 from segment_core import coerce_frame, membership_table, parse_segments, resolve
 from sync.report import ClusterProfile, Conversion, ReportInput, rule_definitions
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.hubspot.connector import TOKEN_INFO_PATH
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from sync.cli import app
 from tests.conftest import TOKEN, write_hubspot_config
 
@@ -18,7 +18,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def test_every_hubspot_request_of_a_sync_and_a_check_is_a_crm_v3_path_or_the_token_info(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
     crm.seed_contacts(30, seed=121)

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connectors.sandbox import SalesforceSandbox, SandboxCRM
-from connectors.sandbox.hubspot import HubSpotApi
-from connectors.sandbox.hubspot_scopes import ALL_SCOPES, ROUTE_SCOPES, TOKEN_INFO_PATH
+from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
+from connectors.sandbox.hubspot.api import HubSpotApi
+from connectors.sandbox.hubspot.scopes import ALL_SCOPES, ROUTE_SCOPES, TOKEN_INFO_PATH
+from connectors.sandbox.hubspot.store import HubSpotStore
 from connectors.sandbox.server import Router
-from connectors.sandbox.store import SandboxStore
 from sync.cli import app
 from tests.conftest import TOKEN, write_hubspot_config, write_salesforce_config, writes_among
 from tests.support.check import check, details, statuses
@@ -28,12 +28,12 @@ TOKEN_INFO = f"POST {TOKEN_INFO_PATH}"
 
 def test_every_sandbox_route_needs_a_scope() -> None:
     router = Router()
-    HubSpotApi(SandboxStore()).register(router)
+    HubSpotApi(HubSpotStore()).register(router)
     assert set(router.route_keys()) == set(ROUTE_SCOPES)
 
 
 def test_a_ready_config_passes_every_check_and_writes_nothing(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     crm.seed_contacts(20, seed=31)
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
@@ -65,7 +65,7 @@ def test_missing_scopes_are_named_with_where_to_grant_them_and_exit_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     granted = ALL_SCOPES - {"crm.lists.read", "crm.lists.write"}
-    with SandboxCRM(token=TOKEN, scopes=granted) as crm:
+    with HubSpotSandbox(token=TOKEN, scopes=granted) as crm:
         monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
         path = write_hubspot_config(tmp_path, crm.base_url)
         code, report = check(path)
@@ -91,7 +91,7 @@ def test_a_service_key_is_not_bad_credentials_and_its_write_scopes_are_probed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     granted = ALL_SCOPES - {"crm.lists.write"}
-    with SandboxCRM(token=TOKEN, scopes=granted, service_key=True) as crm:
+    with HubSpotSandbox(token=TOKEN, scopes=granted, service_key=True) as crm:
         ids = crm.seed_contacts(5, seed=31)
         monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
         code, report = check(write_hubspot_config(tmp_path, crm.base_url))
@@ -115,7 +115,7 @@ def test_a_service_key_is_not_bad_credentials_and_its_write_scopes_are_probed(
 
 
 def test_a_wrong_token_fails_the_credentials_with_exit_3(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", "pat-na1-wrong")
     result = runner.invoke(
@@ -145,7 +145,7 @@ def test_a_config_error_is_exit_2(tmp_path: Path) -> None:
 
 
 def test_a_rule_on_an_unknown_field_is_exit_2(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
     code, report = check(write_hubspot_config(tmp_path, crm.base_url, rule="employes >= 50"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from sync.cli import app
 from tests.conftest import TOKEN, write_hubspot_config, writes_among
 from tests.support.webhook import Webhook
@@ -17,12 +17,12 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def config(tmp_path: Path, crm: SandboxCRM) -> Path:
+def config(tmp_path: Path, crm: HubSpotSandbox) -> Path:
     return write_hubspot_config(tmp_path, crm.base_url)
 
 
 def test_sync_then_resync_plans_nothing(
-    crm: SandboxCRM, config: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = crm.seed_contacts(150, seed=21)
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
@@ -37,7 +37,7 @@ def test_sync_then_resync_plans_nothing(
 
 
 def test_wrong_token_is_one_clear_line_and_exit_3(
-    crm: SandboxCRM, config: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", "pat-wrong")
     result = runner.invoke(app, ["sync", "--config", str(config)])
@@ -66,7 +66,7 @@ def test_missing_token_is_one_clear_line_and_exit_3(
 
 
 def test_a_bad_rule_is_a_configuration_error_with_exit_2(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     crm.seed_contacts(20, seed=22)
     path = write_hubspot_config(tmp_path, crm.base_url, rule="employes >= 50")
@@ -106,7 +106,7 @@ def test_demo_runs_end_to_end_and_ends_in_sync(tmp_path: Path) -> None:
 
 
 def test_report_writes_the_segment_report_of_the_crm(
-    crm: SandboxCRM, config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     crm.seed_contacts(120, seed=23)
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
@@ -119,7 +119,7 @@ def test_report_writes_the_segment_report_of_the_crm(
 
 
 def test_a_failed_sync_posts_one_alert_without_the_token(
-    crm: SandboxCRM, config: Path, monkeypatch: pytest.MonkeyPatch, webhook: Webhook
+    crm: HubSpotSandbox, config: Path, monkeypatch: pytest.MonkeyPatch, webhook: Webhook
 ) -> None:
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", "pat-wrong-secret")
     monkeypatch.setenv("SEGSYNC_ALERTS__WEBHOOK_URL", webhook.url)
@@ -132,7 +132,7 @@ def test_a_failed_sync_posts_one_alert_without_the_token(
 
 
 def test_audit_reports_the_completeness_of_the_rule_fields(
-    crm: SandboxCRM, config: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = crm.seed_contacts(200, seed=24)
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)

@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from sync.cli import app
 from tests.conftest import TOKEN, write_hubspot_config, writes_among
 
 runner = CliRunner()
 
 
-def write_config(tmp_path: Path, crm: SandboxCRM, **options: Any) -> Path:
+def write_config(tmp_path: Path, crm: HubSpotSandbox, **options: Any) -> Path:
     return write_hubspot_config(tmp_path, crm.base_url, **options)
 
 
@@ -56,7 +56,7 @@ def one_line(output: str) -> str:
 
 
 def test_plan_shows_the_changes_and_writes_nothing(
-    crm: SandboxCRM, tmp_path: Path, token: None
+    crm: HubSpotSandbox, tmp_path: Path, token: None
 ) -> None:
     crm.seed_contacts(60, seed=51)
     result = runner.invoke(app, ["plan", "--config", str(write_config(tmp_path, crm)), "--json"])
@@ -67,7 +67,7 @@ def test_plan_shows_the_changes_and_writes_nothing(
 
 
 def test_plan_shows_each_sampled_write_before_and_after_and_its_cost(
-    crm: SandboxCRM, tmp_path: Path, token: None
+    crm: HubSpotSandbox, tmp_path: Path, token: None
 ) -> None:
     ids = crm.seed_contacts(60, seed=53)
     config = str(write_config(tmp_path, crm))
@@ -95,7 +95,7 @@ def test_plan_without_a_config_file_is_exit_2(tmp_path: Path) -> None:
 
 
 def test_runs_lists_the_syncs_and_show_details_one(
-    crm: SandboxCRM, tmp_path: Path, token: None
+    crm: HubSpotSandbox, tmp_path: Path, token: None
 ) -> None:
     crm.seed_contacts(40, seed=52)
     config = str(write_config(tmp_path, crm))
@@ -110,7 +110,7 @@ def test_runs_lists_the_syncs_and_show_details_one(
     assert (detail["id"], detail["writes"]) == (1, run["writes"]) and run["writes"] > 0
 
 
-def test_runs_show_of_an_unknown_run_is_exit_2(crm: SandboxCRM, tmp_path: Path) -> None:
+def test_runs_show_of_an_unknown_run_is_exit_2(crm: HubSpotSandbox, tmp_path: Path) -> None:
     result = runner.invoke(app, ["runs", "--config", str(write_config(tmp_path, crm)), "show", "9"])
     assert result.exit_code == 2
     assert one_line(result.output) == "Not found: no run 9 in sync 'default'"
@@ -128,7 +128,7 @@ def test_runs_of_an_invalid_config_is_exit_2(tmp_path: Path) -> None:
 
 
 def test_report_with_a_wrong_token_is_exit_3_and_writes_no_file(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", "pat-wrong")
     output = tmp_path / "report.html"
@@ -158,7 +158,7 @@ def test_demo_with_no_contacts_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_schedule_once_runs_each_sync_and_records_it(
-    crm: SandboxCRM, tmp_path: Path, token: None, restore_logging: None
+    crm: HubSpotSandbox, tmp_path: Path, token: None, restore_logging: None
 ) -> None:
     ids = crm.seed_contacts(50, seed=53)
     config = write_config(tmp_path, crm, schedule="0 6 * * 1-5")
@@ -170,7 +170,7 @@ def test_schedule_once_runs_each_sync_and_records_it(
 
 
 def test_schedule_once_goes_on_after_a_failing_sync_and_exits_with_its_code(
-    crm: SandboxCRM, tmp_path: Path, token: None, restore_logging: None
+    crm: HubSpotSandbox, tmp_path: Path, token: None, restore_logging: None
 ) -> None:
     crm.seed_contacts(30, seed=54)
     failing = write_config(tmp_path, crm, name="typo", schedule="0 6 * * *", rule="employes > 1")
@@ -184,7 +184,7 @@ def test_schedule_once_goes_on_after_a_failing_sync_and_exits_with_its_code(
 
 
 def test_schedule_of_a_config_without_a_schedule_is_exit_2(
-    crm: SandboxCRM, tmp_path: Path, restore_logging: None
+    crm: HubSpotSandbox, tmp_path: Path, restore_logging: None
 ) -> None:
     config = write_config(tmp_path, crm)
     result = runner.invoke(app, ["schedule", "--config", str(config)])
@@ -195,7 +195,7 @@ def test_schedule_of_a_config_without_a_schedule_is_exit_2(
 
 
 def test_schedule_with_a_bad_cron_is_exit_2_before_anything_runs(
-    crm: SandboxCRM, tmp_path: Path, restore_logging: None
+    crm: HubSpotSandbox, tmp_path: Path, restore_logging: None
 ) -> None:
     config = write_config(tmp_path, crm, schedule="0 25 * * *")
     result = runner.invoke(app, ["schedule", "--config", str(config), "--once"])

@@ -27,7 +27,7 @@ from connectors.base import (
     WriteResult,
 )
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SandboxCRM, SandboxLimits
+from connectors.sandbox import HubSpotSandbox, SandboxLimits
 from connectors.sandbox import limits as sandbox_limits
 from sync.execute import Executor
 from sync.pacing import Pacer
@@ -132,7 +132,7 @@ def limit(connector: HubSpotConnector, **limits: Any) -> None:
 
 
 def test_batches_run_in_parallel_up_to_the_limit_and_each_is_recorded_once_here() -> None:
-    with SandboxCRM(TOKEN, latency=LATENCY) as crm:
+    with HubSpotSandbox(TOKEN, latency=LATENCY) as crm:
         ids = crm.seed_contacts(1200, seed=1)
         real = HubSpotConnector(hubspot_settings(crm))
         kept = real.create_list("segsync: Kept")
@@ -171,12 +171,12 @@ def test_batches_run_in_parallel_up_to_the_limit_and_each_is_recorded_once_here(
 @contextmanager
 def titles_written_at_eight_a_second(
     monkeypatch: pytest.MonkeyPatch, *, portal_limit: int, contacts: int
-) -> Iterator[tuple[SandboxCRM, list[str], Recorder]]:
+) -> Iterator[tuple[HubSpotSandbox, list[str], Recorder]]:
     """Every contact's title written in batches of 10, 4 at a time, by a connector configured
     for 8 requests a second, into a portal allowing ``portal_limit`` a second (a 1-second
     window instead of HubSpot's 10: several windows in a short test)."""
     monkeypatch.setattr(sandbox_limits, "TEN_SECONDS", 1.0)
-    with SandboxCRM(TOKEN, SandboxLimits(ten_secondly=portal_limit), latency=LATENCY) as crm:
+    with HubSpotSandbox(TOKEN, SandboxLimits(ten_secondly=portal_limit), latency=LATENCY) as crm:
         ids = crm.seed_contacts(contacts, seed=portal_limit)
         connector = HubSpotConnector(hubspot_settings(crm))
         limit(
@@ -219,7 +219,7 @@ def test_a_lower_limit_reported_by_the_crm_wins_over_the_configured_one(
 
 
 def test_a_failure_stops_new_batches_and_those_in_flight_are_still_recorded() -> None:
-    with SandboxCRM(TOKEN, latency=LATENCY) as crm:
+    with HubSpotSandbox(TOKEN, latency=LATENCY) as crm:
         ids = crm.seed_contacts(1000, seed=3)
         real = HubSpotConnector(hubspot_settings(crm))
         limit(real, max_concurrency=4, write_batch_size=50)

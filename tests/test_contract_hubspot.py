@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from connectors.testing import ConnectorContract
 from tests.conftest import TOKEN, hubspot_settings
 
@@ -18,7 +18,7 @@ class SandboxHubSpot:
     text_field = "jobtitle"
     segment_field = "segsync_segment"
 
-    def __init__(self, crm: SandboxCRM) -> None:
+    def __init__(self, crm: HubSpotSandbox) -> None:
         self.crm = crm
 
     def seed(self, count: int, seed: int) -> list[str]:
@@ -44,7 +44,7 @@ class SandboxHubSpot:
 class TestHubSpotContract(ConnectorContract):
     @pytest.fixture
     def backend(self) -> Iterator[SandboxHubSpot]:
-        with SandboxCRM(token=TOKEN) as crm:
+        with HubSpotSandbox(token=TOKEN) as crm:
             yield SandboxHubSpot(crm)
 
     @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from connectors.salesforce import SalesforceConnector
 from connectors.sandbox import SalesforceSandbox
-from connectors.sandbox.salesforce_ids import make_id
+from connectors.sandbox.salesforce.ids import make_id
 from connectors.testing import ConnectorContract
 from tests.conftest import salesforce_settings
 

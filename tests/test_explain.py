@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from sync.cli import app
 from tests.conftest import TOKEN
 from tests.expectations import expected_segments, number
@@ -41,7 +41,7 @@ rule = "num_purchases > 0 and employees < 200"
 
 
 @pytest.fixture
-def config(tmp_path: Path, crm: SandboxCRM, monkeypatch: pytest.MonkeyPatch) -> Path:
+def config(tmp_path: Path, crm: HubSpotSandbox, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "segsync.toml"
     path.write_text(CONFIG.format(base_url=crm.base_url, state_dir=tmp_path))
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
@@ -54,18 +54,18 @@ def explain(contact_id: str, config: Path) -> dict:
     return json.loads(result.output)
 
 
-def synced(crm: SandboxCRM, config: Path) -> list[str]:
+def synced(crm: HubSpotSandbox, config: Path) -> list[str]:
     ids = crm.seed_contacts(300, seed=91)
     assert runner.invoke(app, ["sync", "--config", str(config)]).exit_code == 0
     return ids
 
 
-def first(crm: SandboxCRM, ids: list[str], matched: list[str]) -> str:
+def first(crm: HubSpotSandbox, ids: list[str], matched: list[str]) -> str:
     return next(i for i in ids if expected_segments(crm.store.contact(i)) == matched)
 
 
 def test_explain_names_the_matched_segments_their_conditions_and_the_primary(
-    crm: SandboxCRM, config: Path
+    crm: HubSpotSandbox, config: Path
 ) -> None:
     ids = synced(crm, config)
     contact = first(crm, ids, ["Big", "Engaged"])
@@ -91,7 +91,7 @@ def test_explain_names_the_matched_segments_their_conditions_and_the_primary(
 
 
 def test_a_tie_in_priority_is_settled_by_config_order_and_said_so(
-    crm: SandboxCRM, config: Path
+    crm: HubSpotSandbox, config: Path
 ) -> None:
     ids = synced(crm, config)
     answer = explain(first(crm, ids, ["Engaged", "Buyers"]), config)
@@ -103,7 +103,7 @@ def test_a_tie_in_priority_is_settled_by_config_order_and_said_so(
 
 
 def test_a_contact_in_no_segment_is_explained_by_the_fallback(
-    crm: SandboxCRM, config: Path
+    crm: HubSpotSandbox, config: Path
 ) -> None:
     ids = synced(crm, config)
     contact = first(crm, ids, [])
@@ -118,7 +118,7 @@ def test_a_contact_in_no_segment_is_explained_by_the_fallback(
 
 
 def test_an_unknown_contact_or_a_sync_never_run_is_a_clear_error(
-    crm: SandboxCRM, config: Path
+    crm: HubSpotSandbox, config: Path
 ) -> None:
     crm.seed_contacts(20, seed=92)
     never = runner.invoke(app, ["explain", "51", "--config", str(config)])

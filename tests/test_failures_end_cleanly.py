@@ -14,7 +14,7 @@ import requests
 from typer.testing import CliRunner
 
 import sync.pipeline
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from segment_core.audit import audit
 from segment_core.coerce import coerce_frame
 from sync.cli import app
@@ -40,7 +40,7 @@ def explode(*_args: object, **_kwargs: object) -> None:
 
 
 def test_an_unexpected_error_is_one_line_a_private_traceback_exit_8_and_an_alert(
-    crm: SandboxCRM,
+    crm: HubSpotSandbox,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     webhook: Webhook,
@@ -69,7 +69,7 @@ def test_an_unexpected_error_is_one_line_a_private_traceback_exit_8_and_an_alert
 
 
 def test_schedule_once_goes_on_after_a_crash_and_exits_with_its_code(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     crm.seed_contacts(20, seed=102)
     crashing = write_hubspot_config(tmp_path, crm.base_url, name="crashing", schedule="0 6 * * *")
@@ -110,7 +110,7 @@ n_clusters = 2
 
 
 def test_infinite_and_huge_numbers_in_a_cluster_field_read_as_missing_and_are_audited(
-    crm: SandboxCRM, tmp_path: Path
+    crm: HubSpotSandbox, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(60, seed=103)
     for contact_id, value in zip(ids, ("inf", "1e309", "1e200"), strict=False):
@@ -140,7 +140,7 @@ def test_audit_flags_dates_far_in_the_future() -> None:
     )
 
 
-def test_a_corrupt_state_database_is_one_line_and_exit_9(crm: SandboxCRM, tmp_path: Path) -> None:
+def test_a_corrupt_state_database_is_one_line_and_exit_9(crm: HubSpotSandbox, tmp_path: Path) -> None:
     crm.seed_contacts(20, seed=104)
     config = write_hubspot_config(tmp_path, crm.base_url)
     assert runner.invoke(app, ["sync", "--config", str(config)]).exit_code == 0
@@ -160,7 +160,7 @@ def test_a_corrupt_state_database_is_one_line_and_exit_9(crm: SandboxCRM, tmp_pa
 
 
 def test_an_unknown_opt_out_field_is_a_config_error_for_sync_and_check(
-    crm: SandboxCRM, tmp_path: Path
+    crm: HubSpotSandbox, tmp_path: Path
 ) -> None:
     crm.seed_contacts(10, seed=105)
     config = write_hubspot_config(tmp_path, crm.base_url)
@@ -185,7 +185,7 @@ def test_an_unknown_opt_out_field_is_a_config_error_for_sync_and_check(
     ("depth", "message"), [(60, "nests more than 50 levels deep"), (3000, "nests too deeply")]
 )
 def test_a_deeply_nested_toml_rule_is_a_config_error(
-    crm: SandboxCRM, tmp_path: Path, depth: int, message: str
+    crm: HubSpotSandbox, tmp_path: Path, depth: int, message: str
 ) -> None:
     rule = '{field = "employees", op = ">=", value = 50}'
     for _ in range(depth):
@@ -209,7 +209,7 @@ def test_a_deeply_nested_toml_rule_is_a_config_error(
     ],
 )
 def test_a_read_answered_200_with_html_or_empty_json_is_retried_not_believed(
-    crm: SandboxCRM, tmp_path: Path, garbled: str, route: str
+    crm: HubSpotSandbox, tmp_path: Path, garbled: str, route: str
 ) -> None:
     ids = crm.seed_contacts(30, seed=106)
     config = write_hubspot_config(tmp_path, crm.base_url)

@@ -9,13 +9,13 @@ import pytest
 
 from connectors.base import AuthFailed, RateLimited, SegmentField, Transient
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 
 SEARCH_ROUTE = "POST /crm/v3/objects/contacts/search"
 
 
 def test_incremental_pull_gets_past_the_search_window_of_10000(
-    crm: SandboxCRM, connector: HubSpotConnector
+    crm: HubSpotSandbox, connector: HubSpotConnector
 ) -> None:
     ids = crm.seed_contacts(10_450, seed=41)
     since = datetime.now(UTC) - timedelta(seconds=1)
@@ -41,7 +41,7 @@ def test_incremental_pull_gets_past_the_search_window_of_10000(
 
 
 def test_a_contact_edited_mid_pull_is_never_skipped(
-    crm: SandboxCRM, connector: HubSpotConnector
+    crm: HubSpotSandbox, connector: HubSpotConnector
 ) -> None:
     ids = crm.seed_contacts(700, seed=43)
     since = datetime.now(UTC) - timedelta(seconds=1)
@@ -59,7 +59,7 @@ def test_a_contact_edited_mid_pull_is_never_skipped(
     assert seen == set(ids)
 
 
-def test_rate_limit_headers_are_exposed(crm: SandboxCRM, connector: HubSpotConnector) -> None:
+def test_rate_limit_headers_are_exposed(crm: HubSpotSandbox, connector: HubSpotConnector) -> None:
     crm.seed_contacts(5, seed=42)
     connector.read_contacts_page(["email"], None)
     status = connector.rate_limit_status()
@@ -72,7 +72,7 @@ def test_rate_limit_headers_are_exposed(crm: SandboxCRM, connector: HubSpotConne
     [("TEN_SECONDLY_ROLLING", "ten_secondly", 10.0), ("DAILY", "daily", float("inf"))],
 )
 def test_429_bodies_become_rate_limited_errors_with_their_scope(
-    crm: SandboxCRM, connector: HubSpotConnector, policy: str, scope: str, retry_after: float
+    crm: HubSpotSandbox, connector: HubSpotConnector, policy: str, scope: str, retry_after: float
 ) -> None:
     crm.inject_faults(status=429, route="GET /crm/v3/objects/contacts", policy=policy)
     with pytest.raises(RateLimited) as caught:
@@ -81,7 +81,7 @@ def test_429_bodies_become_rate_limited_errors_with_their_scope(
 
 
 def test_server_errors_and_dropped_connections_are_transient(
-    crm: SandboxCRM, connector: HubSpotConnector
+    crm: HubSpotSandbox, connector: HubSpotConnector
 ) -> None:
     crm.inject_faults(status=502, route="GET /crm/v3/objects/contacts")
     with pytest.raises(Transient, match="HTTP 502"):
@@ -91,7 +91,7 @@ def test_server_errors_and_dropped_connections_are_transient(
         connector.read_contacts_page(["email"], None)
 
 
-def test_a_wrong_token_is_auth_failed(crm: SandboxCRM) -> None:
+def test_a_wrong_token_is_auth_failed(crm: HubSpotSandbox) -> None:
     from tests.conftest import hubspot_settings
 
     wrong = HubSpotConnector(hubspot_settings(crm, token="pat-wrong"))
@@ -102,7 +102,7 @@ def test_a_wrong_token_is_auth_failed(crm: SandboxCRM) -> None:
 
 
 def test_adding_an_option_keeps_the_labels_hidden_flags_and_order_an_admin_edited(
-    crm: SandboxCRM, connector: HubSpotConnector
+    crm: HubSpotSandbox, connector: HubSpotConnector
 ) -> None:
     field = SegmentField("segsync_segment", "Segment", "", "single_select", ("A", "B"))
     connector.ensure_segment_field(field)

@@ -29,7 +29,7 @@ from hubspot import HubSpot
 from connectors.base import ContactPage, ListRef, PropertyWrite
 from connectors.hubspot import HubSpotConnector
 from connectors.salesforce import SalesforceConnector
-from connectors.sandbox import SalesforceSandbox, SandboxCRM
+from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
 from sync.progress import SilentProgress
 from sync.pull import pull_contacts
 from sync.retry import Retrier
@@ -56,7 +56,7 @@ ENGAGED_CAMPAIGN = "segsync: Engaged"
 # -- HubSpot merges --------------------------------------------------------------------------
 
 
-def test_the_sandbox_merges_like_hubspot(crm: SandboxCRM) -> None:
+def test_the_sandbox_merges_like_hubspot(crm: HubSpotSandbox) -> None:
     primary, other, bystander = crm.seed_contacts(3, seed=60)
     engaged = crm.store.create_list("Engaged", "MANUAL")
     crm.store.add_members(engaged, [other])
@@ -82,7 +82,7 @@ def test_the_sandbox_merges_like_hubspot(crm: SandboxCRM) -> None:
 class MergingDuringPull:
     """The HubSpot connector, while a person merges two contacts just after the first page."""
 
-    def __init__(self, connector: HubSpotConnector, crm: SandboxCRM, primary: str, other: str):
+    def __init__(self, connector: HubSpotConnector, crm: HubSpotSandbox, primary: str, other: str):
         self.connector, self.crm, self.pair = connector, crm, (primary, other)
         self.survivor = ""
 
@@ -97,7 +97,7 @@ class MergingDuringPull:
 
 
 def test_a_pull_leaves_out_contacts_merged_away_after_it_read_them(
-    crm: SandboxCRM, connector: HubSpotConnector
+    crm: HubSpotSandbox, connector: HubSpotConnector
 ) -> None:
     ids = crm.seed_contacts(CONTACTS, seed=69)
     merging = MergingDuringPull(connector, crm, ids[3], ids[5])  # both on the first page
@@ -112,7 +112,7 @@ def test_a_pull_leaves_out_contacts_merged_away_after_it_read_them(
 
 
 def merge_setup(
-    crm: SandboxCRM, connector: HubSpotConnector, state: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, state: Path
 ) -> tuple[list[str], str, str]:
     """Synced contacts, two of which a person is about to merge: the primary is Big only, the
     other Engaged and a Buyer; segsync remembers a refusal of the other."""
@@ -136,7 +136,7 @@ def assert_merged_away(state: Path, survivor: str, old: set[str]) -> None:
 
 
 def test_a_merge_between_incremental_runs_leaves_only_the_new_record(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids, primary, other = merge_setup(crm, connector, tmp_path)
     survivor = crm.store.merge_contacts(primary, other)
@@ -155,7 +155,7 @@ def test_a_merge_between_incremental_runs_leaves_only_the_new_record(
 
 
 def test_a_merge_before_a_full_run_leaves_only_the_new_record(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids, primary, other = merge_setup(crm, connector, tmp_path)
     survivor = crm.store.merge_contacts(primary, other)
@@ -172,7 +172,7 @@ def test_a_merge_before_a_full_run_leaves_only_the_new_record(
 
 
 def test_a_contact_deleted_and_created_again_gets_its_segment_under_the_new_id(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(CONTACTS, seed=62)
     sync(connector, crm, tmp_path)

@@ -13,9 +13,9 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from connectors.sandbox import SalesforceSandbox, SandboxCRM
-from connectors.sandbox.hubspot_scopes import ALL_SCOPES
-from connectors.sandbox.salesforce_schema import ORG_ID
+from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
+from connectors.sandbox.hubspot.scopes import ALL_SCOPES
+from connectors.sandbox.salesforce.schema import ORG_ID
 from tests.conftest import write_hubspot_config
 
 SEGSYNC = Path(sys.executable).with_name("segsync")
@@ -44,7 +44,7 @@ def assert_no_leak(text: str, secrets: Iterable[str], emails: Iterable[str]) -> 
     assert [email for email in emails if email in text] == []
 
 
-def hubspot_emails(crm: SandboxCRM, ids: list[str]) -> list[str]:
+def hubspot_emails(crm: HubSpotSandbox, ids: list[str]) -> list[str]:
     emails = [crm.store.contact(i).get("email") for i in ids]
     return [email for email in emails if email]
 
@@ -52,7 +52,7 @@ def hubspot_emails(crm: SandboxCRM, ids: list[str]) -> list[str]:
 def test_a_debug_log_of_a_hubspot_sync_has_every_request_and_no_token_or_email(
     tmp_path: Path,
 ) -> None:
-    with SandboxCRM(token=HUBSPOT_TOKEN) as crm:
+    with HubSpotSandbox(token=HUBSPOT_TOKEN) as crm:
         ids = crm.seed_contacts(150, seed=41)
         config = write_hubspot_config(tmp_path, crm.base_url).read_text()
         code, text = debug_run(tmp_path, config, {"SEGSYNC_HUBSPOT__TOKEN": HUBSPOT_TOKEN})
@@ -65,7 +65,7 @@ def test_a_debug_log_of_a_hubspot_sync_has_every_request_and_no_token_or_email(
 
 def test_a_debug_log_of_a_failing_hubspot_sync_has_no_token_or_email(tmp_path: Path) -> None:
     granted = ALL_SCOPES - {"crm.lists.write"}  # fails after pulling and writing contacts
-    with SandboxCRM(token=HUBSPOT_TOKEN, scopes=granted) as crm:
+    with HubSpotSandbox(token=HUBSPOT_TOKEN, scopes=granted) as crm:
         ids = crm.seed_contacts(150, seed=42)
         config = write_hubspot_config(tmp_path, crm.base_url).read_text()
         code, text = debug_run(tmp_path, config, {"SEGSYNC_HUBSPOT__TOKEN": HUBSPOT_TOKEN})

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from sync.cli import app
 from tests.conftest import TOKEN, write_hubspot_config, writes_among
 
@@ -24,7 +24,7 @@ def cronjob() -> str:
 
 
 def test_the_readme_cronjob_command_line_syncs_through_a_shared_postgresql_store(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str
 ) -> None:
     job = cronjob()
     args = json.loads(re.search(r"args: (\[.*\])", job).group(1))  # type: ignore[union-attr]

@@ -20,7 +20,7 @@ import pytest
 
 from connectors.base import RateLimited, Transient
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import CallRecord, SandboxCRM
+from connectors.sandbox import CallRecord, HubSpotSandbox
 from connectors.sandbox.base import Arrival, SandboxServer
 from sync.pipeline import run_sync
 from sync.progress import SilentProgress
@@ -32,7 +32,7 @@ TRIALS = 20
 CONTACTS = 350
 
 
-def write_config(path: Path, crm: SandboxCRM, state: Path) -> Path:
+def write_config(path: Path, crm: HubSpotSandbox, state: Path) -> Path:
     path.write_text(
         f'[sync]\nstate_dir = "{state}"\n\n'
         f'[hubspot]\nbase_url = "{crm.base_url}"\ntimeout_seconds = 5\n\n' + segments_toml(SEGMENTS)
@@ -52,7 +52,7 @@ def completed_writes_sent_twice(
     return [key for key, count in done.items() if count > 1]
 
 
-def sync_in_process(crm: SandboxCRM, state: Path) -> None:
+def sync_in_process(crm: HubSpotSandbox, state: Path) -> None:
     connector = HubSpotConnector(hubspot_settings(crm))
     try:
         run_sync(
@@ -110,7 +110,7 @@ def kill_at_write(
 @pytest.mark.parametrize("trial", range(TRIALS))
 def test_a_run_killed_anywhere_resumes_to_the_exact_state(trial: int, tmp_path: Path) -> None:
     rng = random.Random(trial)
-    with SandboxCRM(token=TOKEN) as crm:
+    with HubSpotSandbox(token=TOKEN) as crm:
         ids = crm.seed_contacts(CONTACTS, seed=100 + trial)
         config = write_config(tmp_path / "segsync.toml", crm, tmp_path / "state")
         if trial % 2:  # odd trials: kill an incremental run after a week of edits
@@ -147,7 +147,7 @@ class Chaos:
         {"status": 429, "count": 3},
     ]
 
-    def __init__(self, crm: SandboxCRM, rate: float, seed: int) -> None:
+    def __init__(self, crm: HubSpotSandbox, rate: float, seed: int) -> None:
         self.crm = crm
         self.rate = rate
         self.rng = random.Random(seed)
@@ -168,7 +168,7 @@ class Chaos:
 
 
 def test_a_sync_through_a_faulty_crm_converges(tmp_path: Path) -> None:
-    with SandboxCRM(token=TOKEN) as crm:
+    with HubSpotSandbox(token=TOKEN) as crm:
         ids = crm.seed_contacts(CONTACTS, seed=7)
         runs_needed = 0
         with Chaos(crm, rate=0.1, seed=7) as chaos:

@@ -10,14 +10,14 @@ import random
 
 import requests
 
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from connectors.sandbox.base import Arrival
 from tests.conftest import TOKEN
 
 CONTACTS = "/crm/v3/objects/contacts"
 
 
-def get(crm: SandboxCRM, path: str = CONTACTS) -> int:
+def get(crm: HubSpotSandbox, path: str = CONTACTS) -> int:
     """The status of one authorised GET (0 when the sandbox dropped the connection)."""
     try:
         response = requests.get(
@@ -28,7 +28,7 @@ def get(crm: SandboxCRM, path: str = CONTACTS) -> int:
     return response.status_code
 
 
-def test_the_hook_sees_every_request_in_order_before_it_is_served(crm: SandboxCRM) -> None:
+def test_the_hook_sees_every_request_in_order_before_it_is_served(crm: HubSpotSandbox) -> None:
     seen: list[tuple[Arrival, int]] = []
     crm.on_request(lambda request: seen.append((request, len(crm.call_log))))
     get(crm)
@@ -43,7 +43,7 @@ def test_the_hook_sees_every_request_in_order_before_it_is_served(crm: SandboxCR
     assert [logged for _, logged in seen] == [0, 1, 2]  # not yet answered when seen
 
 
-def test_a_fault_the_hook_injects_fails_the_request_it_sees(crm: SandboxCRM) -> None:
+def test_a_fault_the_hook_injects_fails_the_request_it_sees(crm: HubSpotSandbox) -> None:
     def fail_the_second(request: Arrival) -> None:
         if request.ordinal == 2:
             crm.inject_faults(503)
@@ -52,7 +52,7 @@ def test_a_fault_the_hook_injects_fails_the_request_it_sees(crm: SandboxCRM) -> 
     assert [get(crm) for _ in range(3)] == [200, 503, 200]
 
 
-def test_the_same_seed_fails_the_same_requests(crm: SandboxCRM) -> None:
+def test_the_same_seed_fails_the_same_requests(crm: HubSpotSandbox) -> None:
     def faults_of_a_run(seed: int) -> list[int]:
         crm.call_log.clear()
         rng = random.Random(seed)
@@ -70,7 +70,7 @@ def test_the_same_seed_fails_the_same_requests(crm: SandboxCRM) -> None:
     assert [record.status for record in crm.call_log] == first
 
 
-def test_without_a_hook_nothing_is_called_any_more(crm: SandboxCRM) -> None:
+def test_without_a_hook_nothing_is_called_any_more(crm: HubSpotSandbox) -> None:
     seen: list[Arrival] = []
     crm.on_request(seen.append)
     get(crm)

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from segment_core.clusters import ClusterSegmenter
 from segment_core.coerce import coerce_frame
 from sync.cli import app
@@ -30,7 +30,7 @@ from tests.support.segmentation import CLUSTER_FIELDS, CLUSTERS, NOW, list_membe
 
 
 def engaged_config(
-    crm: SandboxCRM, directory: Path, monkeypatch: pytest.MonkeyPatch, sections: str = ""
+    crm: HubSpotSandbox, directory: Path, monkeypatch: pytest.MonkeyPatch, sections: str = ""
 ) -> Path:
     """A config file with one rule segment ("Engaged") and ``sections`` of TOML after it; the
     token goes into the environment, where the CLI reads it."""
@@ -44,7 +44,7 @@ def engaged_config(
 
 
 def test_a_cluster_set_syncs_its_clusters_and_keeps_its_model_between_runs(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(400, seed=81)
     config = settings(crm, tmp_path, SEGMENTS, clusters=CLUSTERS)
@@ -88,7 +88,7 @@ def quintile(values: pd.Series) -> pd.Series:
 
 
 def test_rfm_and_days_since_features_drive_rule_segments(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(400, seed=82)
     features = {
@@ -119,7 +119,7 @@ def test_rfm_and_days_since_features_drive_rule_segments(
 
 
 def test_strict_validation_stops_the_run_before_any_write(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     crm.seed_contacts(200, seed=83)
     config = settings(crm, tmp_path, SEGMENTS, validation={"min_share": 0.5, "strict": True})
@@ -131,7 +131,7 @@ def test_strict_validation_stops_the_run_before_any_write(
 
 
 def test_validation_warnings_and_the_audit_are_in_the_run_summary(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     crm.seed_contacts(200, seed=84)
     path = engaged_config(crm, tmp_path, monkeypatch, "[validation]\nmin_share = 0.5\n")
@@ -161,7 +161,7 @@ def test_validation_warnings_and_the_audit_are_in_the_run_summary(
     ],
 )
 def test_a_bad_feature_or_cluster_key_is_a_configuration_error_naming_it(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, section: str, message: str
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, section: str, message: str
 ) -> None:
     crm.seed_contacts(20, seed=85)
     path = engaged_config(crm, tmp_path, monkeypatch, section)
@@ -172,7 +172,7 @@ def test_a_bad_feature_or_cluster_key_is_a_configuration_error_naming_it(
 
 
 def test_sync_refit_refits_the_stored_cluster_model_and_keeps_its_names(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     crm.seed_contacts(300, seed=86)
     path = engaged_config(

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select, update
 from typer.testing import CliRunner
 
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from sync.cli import app
 from sync.state import (
     SCHEMA_VERSION,
@@ -155,7 +155,7 @@ def test_two_live_runs_exclude_each_other_and_the_heartbeat_keeps_the_lease(
 
 
 def test_a_full_sync_on_postgresql_reaches_the_exact_state_and_resumes_from_it(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path, state_url: str
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path, state_url: str
 ) -> None:
     ids = crm.seed_contacts(150, seed=91)
     sync(connector, crm, tmp_path, sync_options={"state_url": state_url})
@@ -198,7 +198,7 @@ def test_unlock_shows_the_holder_and_releases_only_when_confirmed(
 
 
 def test_a_sync_locked_by_a_live_run_elsewhere_exits_7_and_writes_nothing(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
     crm.seed_contacts(20, seed=92)

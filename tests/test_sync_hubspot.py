@@ -12,7 +12,7 @@ import pytest
 
 from connectors.base import RequestRejected
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from sync.config import ConfigError
 from sync.pipeline import run_sync
 from sync.progress import SilentProgress
@@ -28,7 +28,7 @@ WRITE_ROUTE = "POST /crm/v3/objects/contacts/batch/update"
 
 
 def test_first_sync_writes_every_segment_and_second_sync_writes_nothing(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(CONTACTS, seed=11)
     first = sync(connector, crm, tmp_path)
@@ -46,7 +46,7 @@ def test_first_sync_writes_every_segment_and_second_sync_writes_nothing(
 
 
 def test_a_contact_that_leaves_a_segment_leaves_its_list(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(CONTACTS, seed=12)
     sync(connector, crm, tmp_path)
@@ -66,7 +66,7 @@ def test_a_contact_that_leaves_a_segment_leaves_its_list(
 
 
 def test_dry_run_reads_but_never_writes(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     crm.seed_contacts(120, seed=13)
     outcome = sync(connector, crm, tmp_path, dry_run=True)
@@ -82,7 +82,7 @@ def test_dry_run_reads_but_never_writes(
 
 
 def test_a_misspelt_field_fails_before_any_write(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     crm.seed_contacts(50, seed=14)
     settings = make_settings(
@@ -100,7 +100,7 @@ def test_a_misspelt_field_fails_before_any_write(
 
 
 def test_rate_limits_and_server_errors_are_retried_to_the_exact_end_state(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(CONTACTS, seed=15)
     crm.inject_faults(status=429, count=2, route=WRITE_ROUTE)
@@ -112,7 +112,7 @@ def test_rate_limits_and_server_errors_are_retried_to_the_exact_end_state(
 
 
 def test_a_list_deleted_by_a_person_is_recreated(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(CONTACTS, seed=16)
     sync(connector, crm, tmp_path)
@@ -122,7 +122,7 @@ def test_a_list_deleted_by_a_person_is_recreated(
 
 
 def test_the_connector_reports_a_rejected_record_without_failing_the_batch(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     from connectors.base import PropertyWrite
 
@@ -146,7 +146,7 @@ def test_the_connector_reports_a_rejected_record_without_failing_the_batch(
     ],
 )
 def test_a_write_whose_answer_is_lost_is_not_an_error(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path, route: str
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path, route: str
 ) -> None:
     ids = crm.seed_contacts(CONTACTS, seed=18)
     crm.inject_faults("disconnect", 1, route, after_commit=True)

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SandboxCRM, SandboxLimits
+from connectors.sandbox import HubSpotSandbox, SandboxLimits
 from sync.cli import app
 from sync.guardrails import GuardrailTripped
 from sync.pacing import BudgetExhausted
@@ -23,7 +23,7 @@ PULL = "GET /crm/v3/objects/contacts"
 
 
 def test_second_run_is_incremental_and_fixes_exactly_what_changed(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(CONTACTS, seed=51)
     assert sync(connector, crm, tmp_path).mode == "full"
@@ -46,7 +46,7 @@ def test_second_run_is_incremental_and_fixes_exactly_what_changed(
 
 
 def test_a_property_deleted_by_a_person_forces_a_full_run_and_is_recreated(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(CONTACTS, seed=52)
     sync(connector, crm, tmp_path)
@@ -57,7 +57,7 @@ def test_a_property_deleted_by_a_person_forces_a_full_run_and_is_recreated(
 
 
 def test_a_plan_emptying_a_list_trips_the_guardrail_and_writes_nothing(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(CONTACTS, seed=53)
     sync(connector, crm, tmp_path)
@@ -78,7 +78,7 @@ def test_a_plan_emptying_a_list_trips_the_guardrail_and_writes_nothing(
 
 
 def test_a_pull_much_smaller_than_last_time_trips_the_guardrail(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(CONTACTS, seed=54)
     sync(connector, crm, tmp_path)
@@ -93,7 +93,7 @@ def test_a_pull_much_smaller_than_last_time_trips_the_guardrail(
 
 
 def test_a_second_run_of_the_same_sync_is_refused_while_one_runs(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     crm.seed_contacts(10, seed=55)
     settings = make_settings(crm, SEGMENTS, tmp_path)
@@ -106,7 +106,7 @@ def test_a_second_run_of_the_same_sync_is_refused_while_one_runs(
 
 
 def test_a_spent_budget_stops_cleanly_and_the_next_runs_finish(tmp_path: Path) -> None:
-    with SandboxCRM(token=TOKEN, limits=SandboxLimits(daily=60)) as crm:
+    with HubSpotSandbox(token=TOKEN, limits=SandboxLimits(daily=60)) as crm:
         ids = crm.seed_contacts(1000, seed=56)
         connector = HubSpotConnector(hubspot_settings(crm))
         runs = 0
@@ -128,7 +128,7 @@ def test_a_spent_budget_stops_cleanly_and_the_next_runs_finish(tmp_path: Path) -
 
 
 def test_opted_out_and_held_out_contacts_stay_out_of_lists_but_get_the_property(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(CONTACTS, seed=57)
     segments = [dict(SEGMENTS[1], holdout=0.25)]  # Engaged, a quarter held out
@@ -149,7 +149,7 @@ def test_opted_out_and_held_out_contacts_stay_out_of_lists_but_get_the_property(
 
 
 def test_runs_and_runs_show_through_the_cli(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     crm.seed_contacts(80, seed=58)
     config = tmp_path / "segsync.toml"

@@ -11,7 +11,7 @@ import pytest
 
 from connectors.base import PropertyWrite, WriteResult
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from sync.state import RecordFailure, StateStore
 from tests.expectations import sync
 
@@ -25,7 +25,7 @@ SEGMENTS = [
 CONTACTS = 100
 
 
-def seed_one_big(crm: SandboxCRM) -> tuple[list[str], str]:
+def seed_one_big(crm: HubSpotSandbox) -> tuple[list[str], str]:
     """100 contacts, all Small but one Big: its segment value is the only "Big" written."""
     ids = crm.store.add_contacts(
         {"email": f"c{n}@example.com", "employees": "900" if n == 37 else "20"}
@@ -34,7 +34,7 @@ def seed_one_big(crm: SandboxCRM) -> tuple[list[str], str]:
     return ids, ids[37]
 
 
-def remove_option(crm: SandboxCRM, prop: str, value: str) -> dict[str, Any]:
+def remove_option(crm: HubSpotSandbox, prop: str, value: str) -> dict[str, Any]:
     """A person deletes one option of a select property in HubSpot's settings; the definition
     as it was before, so a test can restore it."""
     before = next(p for p in crm.store.properties() if p["name"] == prop)
@@ -44,7 +44,7 @@ def remove_option(crm: SandboxCRM, prop: str, value: str) -> dict[str, Any]:
 
 
 def option_removed_before_first_write(
-    crm: SandboxCRM, connector: HubSpotConnector, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, connector: HubSpotConnector, monkeypatch: pytest.MonkeyPatch
 ) -> list[dict[str, Any]]:
     """Make a person remove "Big" from segsync_segment's options once this run has ensured
     the field, just before its first write; the property as it was lands in the list returned."""
@@ -61,7 +61,7 @@ def option_removed_before_first_write(
 
 
 def refused_mid_run(
-    crm: SandboxCRM, connector: HubSpotConnector, state: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, connector: HubSpotConnector, state: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[str, dict[str, object]]:
     """A first sync in which the Big contact is refused; its id and the property as it was."""
     _ids, big = seed_one_big(crm)
@@ -80,7 +80,7 @@ def failures(state: Path) -> list[RecordFailure]:
         store.close()
 
 
-def assert_written_big(crm: SandboxCRM, state: Path, big: str) -> None:
+def assert_written_big(crm: HubSpotSandbox, state: Path, big: str) -> None:
     held = crm.store.contact(big)
     assert (held["segsync_segment"], held["segsync_segments"]) == ("Big", "Big")
     assert held["segsync_reason"] == "Big: employees >= 200"

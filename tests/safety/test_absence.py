@@ -21,7 +21,7 @@ from hubspot import HubSpot
 from typer.testing import CliRunner
 
 from connectors.base import ListRef
-from connectors.sandbox import SalesforceSandbox, SandboxCRM
+from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
 from sync.cli import app
 from sync.guardrails import GuardrailTripped
 from sync.plan import SegmentTarget, list_changes
@@ -67,7 +67,7 @@ def test_only_members_the_run_segmented_can_leave_a_list() -> None:
 # -- HubSpot ----------------------------------------------------------------------------------
 
 
-def test_the_sandbox_cuts_a_listing_short_while_its_count_stays_true(crm: SandboxCRM) -> None:
+def test_the_sandbox_cuts_a_listing_short_while_its_count_stays_true(crm: HubSpotSandbox) -> None:
     ids = crm.seed_contacts(250, seed=100)
     crm.cut_listing(150)
     contacts = HubSpot(access_token=TOKEN, host=crm.base_url).crm.contacts
@@ -81,7 +81,7 @@ def test_the_sandbox_cuts_a_listing_short_while_its_count_stays_true(crm: Sandbo
 
 
 def first_synced(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, seed: int
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, seed: int
 ) -> tuple[list[str], Path]:
     """The portal seeded and synced once through the CLI: its contact ids and the config."""
     ids = crm.seed_contacts(CONTACTS, seed=seed)
@@ -91,14 +91,14 @@ def first_synced(
     return ids, config
 
 
-def big_list(crm: SandboxCRM) -> set[str]:
+def big_list(crm: HubSpotSandbox) -> set[str]:
     found = crm.store.list_by_name("segsync: Big")
     assert found is not None
     return crm.store.list_members(found["listId"])
 
 
 def test_hubspot_a_pull_cut_short_removes_no_member_and_stops_with_exit_4(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids, config = first_synced(crm, tmp_path, monkeypatch, seed=101)
     members = big_list(crm)
@@ -136,7 +136,7 @@ def test_hubspot_a_pull_cut_short_removes_no_member_and_stops_with_exit_4(
 
 
 def test_hubspot_a_deleted_contact_is_forgotten_by_the_next_incremental_run(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids, config = first_synced(crm, tmp_path, monkeypatch, seed=102)
     members = big_list(crm)

@@ -15,7 +15,7 @@ import pytest
 
 from connectors.base import PropertyWrite, RequestRejected, WriteResult
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from sync.state import StateStore
 from tests.expectations import sync
 from tests.safety.refusals import (
@@ -28,7 +28,7 @@ from tests.safety.refusals import (
 
 
 def test_a_batch_refused_for_one_record_writes_the_other_99_in_the_same_run(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids, big = seed_one_big(crm)
     option_removed_before_first_write(crm, connector, monkeypatch)
@@ -64,7 +64,7 @@ def test_a_batch_refused_for_one_record_writes_the_other_99_in_the_same_run(
 
 
 def test_a_field_deleted_mid_run_stops_the_run_instead_of_splitting_every_batch(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No record is to blame when the property itself is gone: bisecting would send 2n-1
     calls for n records and refuse them all. The run stops; the next one recreates the field."""

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from segment_core.clusters import ClusterSegmenter
 from segment_core.coerce import coerce_frame
 from sync.state import StateStore
@@ -34,7 +34,7 @@ def predictions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_a_run_labels_its_contacts_with_the_fit_and_predicts_none_again(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path, predictions: list[int]
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path, predictions: list[int]
 ) -> None:
     ids = crm.seed_contacts(300, seed=83)
     config = settings(crm, tmp_path, SEGMENTS, clusters=CLUSTERS)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connectors.sandbox import SalesforceSandbox, SandboxCRM
+from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
 from segment_core.naming import cluster_names
 from segment_core.profiles import ClusterProfile, Trait
 from sync.cli import app
@@ -25,19 +25,19 @@ from tests.conftest import TOKEN, write_hubspot_config, write_salesforce_config,
 runner = CliRunner()
 
 @pytest.fixture
-def ids(crm: SandboxCRM, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def ids(crm: HubSpotSandbox, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
     return crm.seed_contacts(40, seed=103)
 
 
 @pytest.fixture
-def portal(crm: SandboxCRM, ids: list[str]) -> SandboxCRM:
+def portal(crm: HubSpotSandbox, ids: list[str]) -> HubSpotSandbox:
     return crm
 
 
 def config(
     tmp_path: Path,
-    crm: SandboxCRM,
+    crm: HubSpotSandbox,
     extra: str = "",
     *,
     pattern: str = "segsync: {segment}",
@@ -53,7 +53,7 @@ def sync(path: Path, *extra: str) -> tuple[int, str]:
     return result.exit_code, result.output.strip().splitlines()[-1]
 
 
-def members(crm: SandboxCRM, name: str) -> set[str] | None:
+def members(crm: HubSpotSandbox, name: str) -> set[str] | None:
     """The members of the list of that name (ignoring case, as HubSpot), None if none."""
     found = crm.store.list_by_name(name)
     return None if found is None else crm.store.list_members(found["listId"])
@@ -74,7 +74,7 @@ rule = 'employees < 5'
 
 @pytest.mark.parametrize("force", [[], ["--force"]])
 def test_segments_differing_only_in_case_are_a_config_error(
-    portal: SandboxCRM, tmp_path: Path, force: list[str]
+    portal: HubSpotSandbox, tmp_path: Path, force: list[str]
 ) -> None:
     path = config(tmp_path, portal, VIP_TWICE)
     code, output = sync(path, *force)
@@ -88,7 +88,7 @@ def test_segments_differing_only_in_case_are_a_config_error(
 
 
 def test_the_fallback_segment_is_compared_with_the_segments(
-    portal: SandboxCRM, tmp_path: Path
+    portal: HubSpotSandbox, tmp_path: Path
 ) -> None:
     path = config(tmp_path, portal, sync='fallback_segment = "BIG"')
     code, output = sync(path)
@@ -110,7 +110,7 @@ def test_the_fallback_segment_is_compared_with_the_segments(
     ],
 )
 def test_a_bad_placeholder_in_list_name_pattern_is_a_config_error(
-    portal: SandboxCRM, tmp_path: Path, pattern: str, problem: str
+    portal: HubSpotSandbox, tmp_path: Path, pattern: str, problem: str
 ) -> None:
     path = config(tmp_path, portal, pattern=pattern)
     code, output = sync(path)
@@ -130,7 +130,7 @@ names = { 0 = "big", 1 = "Others" }
 
 
 def test_a_cluster_named_like_a_rule_segment_stops_before_any_write(
-    portal: SandboxCRM, tmp_path: Path
+    portal: HubSpotSandbox, tmp_path: Path
 ) -> None:
     path = config(tmp_path, portal, NAMED_CLUSTERS)
     for run in (["--dry-run"], [], ["--force"]):
@@ -176,7 +176,7 @@ n_clusters = 2
 
 
 def test_a_100_kb_category_value_names_a_short_printable_cluster_and_the_run_succeeds(
-    portal: SandboxCRM, ids: list[str], tmp_path: Path
+    portal: HubSpotSandbox, ids: list[str], tmp_path: Path
 ) -> None:
     huge, retail = ids[:20], ids[20:]
     for contact_id in huge:

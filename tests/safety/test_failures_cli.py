@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from sync.cli import app
 from tests.conftest import TOKEN, write_hubspot_config
 from tests.expectations import sync
@@ -21,7 +21,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def refused(
-    crm: SandboxCRM,
+    crm: HubSpotSandbox,
     connector: HubSpotConnector,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -60,7 +60,7 @@ def test_failures_lists_each_refused_record_as_json_and_as_a_table(
 
 
 def test_failures_retry_of_a_contact_clears_it_and_the_next_run_writes_it(
-    refused: tuple[str, str], crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    refused: tuple[str, str], crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     big, config = refused
     calls = crm.calls["POST /crm/v3/objects/contacts/batch/update"]

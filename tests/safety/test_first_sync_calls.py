@@ -17,7 +17,7 @@ import pytest
 
 from connectors.base import ListRef, RequestRejected, SegmentField, Transient
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from sync.config import ConfigError
 from sync.state import StateStore
 from tests.conftest import make_settings
@@ -30,7 +30,7 @@ SEGMENTS = [
 BIG_LIST = "segsync: Big"
 
 
-def seed(crm: SandboxCRM) -> list[str]:
+def seed(crm: HubSpotSandbox) -> list[str]:
     """Five contacts: two Small (0 and 100 employees), three Big."""
     return crm.store.add_contacts(
         {"email": f"c{n}@example.com", "employees": str(n * 100)} for n in range(5)
@@ -38,7 +38,7 @@ def seed(crm: SandboxCRM) -> list[str]:
 
 
 def test_first_sync_makes_each_call_once(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     seed(crm)
 
@@ -58,7 +58,7 @@ def test_first_sync_makes_each_call_once(
 
 
 def test_a_lost_create_answer_is_retried_by_finding_the_list(
-    crm: SandboxCRM,
+    crm: HubSpotSandbox,
     connector: HubSpotConnector,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -90,7 +90,7 @@ def test_a_lost_create_answer_is_retried_by_finding_the_list(
 
 
 def test_a_list_a_person_creates_during_the_run_is_not_taken_over(
-    crm: SandboxCRM,
+    crm: HubSpotSandbox,
     connector: HubSpotConnector,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -118,7 +118,7 @@ def test_a_list_a_person_creates_during_the_run_is_not_taken_over(
 
 
 def test_a_field_created_since_the_field_list_was_read_is_extended_not_failed(
-    crm: SandboxCRM, connector: HubSpotConnector
+    crm: HubSpotSandbox, connector: HubSpotConnector
 ) -> None:
     """The plan saw the field missing; a person (or a lost answer's retry) created it since:
     HubSpot's 409 sends the connector to read it and add the options it lacks."""

@@ -13,8 +13,8 @@ import pytest
 
 from connectors.base import PropertyWrite, WriteResult
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SandboxCRM
-from connectors.sandbox.store import wall_clock_ms
+from connectors.sandbox import HubSpotSandbox
+from connectors.sandbox.timestamps import wall_clock_ms
 from tests.expectations import sync
 
 SEARCH_ROUTE = "POST /crm/v3/objects/contacts/search"
@@ -41,13 +41,13 @@ class PortalClock:
 
 
 @pytest.fixture
-def clock(crm: SandboxCRM) -> PortalClock:
+def clock(crm: HubSpotSandbox) -> PortalClock:
     portal = PortalClock()
     crm.store._clock_ms = portal
     return portal
 
 
-def seed(crm: SandboxCRM) -> list[str]:
+def seed(crm: HubSpotSandbox) -> list[str]:
     """Every contact Small (20 employees)."""
     return crm.store.add_contacts(
         {"email": f"c{n}@example.com", "employees": "20"} for n in range(CONTACTS)
@@ -55,7 +55,7 @@ def seed(crm: SandboxCRM) -> list[str]:
 
 
 def searches_of_one_sync(
-    crm: SandboxCRM, connector: HubSpotConnector, state: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, state: Path
 ) -> int:
     before = len(crm.call_log)
     outcome = sync(connector, crm, state, SEGMENTS)
@@ -64,7 +64,7 @@ def searches_of_one_sync(
 
 
 def test_a_quiet_hour_costs_one_search_call(
-    crm: SandboxCRM, connector: HubSpotConnector, clock: PortalClock, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, clock: PortalClock, tmp_path: Path
 ) -> None:
     seed(crm)
     sync(connector, crm, tmp_path, SEGMENTS)  # full: writes every contact
@@ -77,7 +77,7 @@ def test_a_quiet_hour_costs_one_search_call(
 
 
 def test_a_person_editing_a_contact_while_segsync_writes_is_read_by_the_next_run(
-    crm: SandboxCRM,
+    crm: HubSpotSandbox,
     connector: HubSpotConnector,
     clock: PortalClock,
     tmp_path: Path,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from connectors.sandbox import SalesforceSandbox, SandboxCRM
+from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
 from sync.cli import app
 from tests.conftest import TOKEN
 from tests.expectations import (
@@ -44,7 +44,7 @@ def _run(config: Path) -> dict[str, Any]:
 
 
 def test_a_hand_added_and_a_hand_removed_member_are_repaired_by_an_incremental_run(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
     ids = crm.seed_contacts(300, seed=111)

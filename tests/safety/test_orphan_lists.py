@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from connectors.sandbox import SalesforceSandbox, SandboxCRM
+from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
 from sync.cli import app
 from sync.guardrails import GuardrailTripped
 from sync.pipeline import SyncOutcome, run_sync
@@ -45,7 +45,7 @@ def run(config: Path, *args: str) -> tuple[int, dict[str, Any]]:
 
 
 def synced_then_buyers_removed(
-    crm: SandboxCRM, tmp_path: Path, action: str | None
+    crm: HubSpotSandbox, tmp_path: Path, action: str | None
 ) -> tuple[Path, str]:
     """A sync of the three test segments, then a config without Buyers (and with
     ``orphan_lists = action`` unless None); Buyers' list id."""
@@ -57,7 +57,7 @@ def synced_then_buyers_removed(
     return config, crm.store.list_by_name("segsync: Buyers")["listId"]
 
 
-def test_an_orphan_list_is_reported_every_run_and_kept(crm: SandboxCRM, tmp_path: Path) -> None:
+def test_an_orphan_list_is_reported_every_run_and_kept(crm: HubSpotSandbox, tmp_path: Path) -> None:
     config, buyers = synced_then_buyers_removed(crm, tmp_path, None)  # keep, the default
     members = crm.store.list_members(buyers)
 
@@ -83,7 +83,7 @@ def test_an_orphan_list_is_reported_every_run_and_kept(crm: SandboxCRM, tmp_path
 
 
 def test_emptying_an_orphan_list_needs_force_then_empties_it(
-    crm: SandboxCRM, tmp_path: Path
+    crm: HubSpotSandbox, tmp_path: Path
 ) -> None:
     config, buyers = synced_then_buyers_removed(crm, tmp_path, "empty")
     members = crm.store.list_members(buyers)
@@ -119,7 +119,7 @@ def test_emptying_an_orphan_list_needs_force_then_empties_it(
 
 
 def test_deleting_an_orphan_list_needs_force_then_deletes_and_forgets_it(
-    crm: SandboxCRM, tmp_path: Path
+    crm: HubSpotSandbox, tmp_path: Path
 ) -> None:
     config, buyers = synced_then_buyers_removed(crm, tmp_path, "delete")
     members = crm.store.list_members(buyers)

@@ -18,8 +18,8 @@ from hubspot import HubSpot
 from hubspot.crm.properties.exceptions import ApiException
 from typer.testing import CliRunner
 
-from connectors.sandbox import SalesforceSandbox, SandboxCRM
-from connectors.sandbox.salesforce_custom_fields import define_field
+from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
+from connectors.sandbox.salesforce.custom_fields import define_field
 from sync.cli import app
 from tests.conftest import TOKEN, write_hubspot_config, write_salesforce_config, writes_among
 
@@ -38,19 +38,19 @@ rule = 'employees < 50'
 """
 
 
-def hubspot_config(tmp_path: Path, crm: SandboxCRM, key: str, field: str) -> Path:
+def hubspot_config(tmp_path: Path, crm: HubSpotSandbox, key: str, field: str) -> Path:
     sync = f'{key} = "{field}"\n{ADOPTED}'
     return write_hubspot_config(tmp_path, crm.base_url, sync=sync, segments=SMALL)
 
 
 @pytest.fixture
-def portal(crm: SandboxCRM, monkeypatch: pytest.MonkeyPatch) -> SandboxCRM:
+def portal(crm: HubSpotSandbox, monkeypatch: pytest.MonkeyPatch) -> HubSpotSandbox:
     crm.seed_contacts(40, seed=101)
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
     return crm
 
 
-def snapshot(crm: SandboxCRM) -> tuple[list[dict[str, object]], dict[int, dict[str, str]]]:
+def snapshot(crm: HubSpotSandbox) -> tuple[list[dict[str, object]], dict[int, dict[str, str]]]:
     """Every property definition and every contact's values: the portal's whole state."""
     with crm.store.transaction():
         contacts = {r.id: dict(r.values) for r in crm.store.contacts_from(0, archived=False)}
@@ -64,7 +64,7 @@ def run(command: str, path: Path, *extra: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize("command", [["sync"], ["sync", "--dry-run"]])
 def test_a_hubspot_defined_property_is_never_written(
-    portal: SandboxCRM, tmp_path: Path, command: list[str]
+    portal: HubSpotSandbox, tmp_path: Path, command: list[str]
 ) -> None:
     before = snapshot(portal)
     path = hubspot_config(tmp_path, portal, "segment_property", "city")
@@ -80,7 +80,7 @@ def test_a_hubspot_defined_property_is_never_written(
 
 
 def test_no_segment_name_becomes_an_option_of_lifecyclestage(
-    portal: SandboxCRM, tmp_path: Path
+    portal: HubSpotSandbox, tmp_path: Path
 ) -> None:
     stages = portal.store.property("lifecyclestage")
     before = snapshot(portal)
@@ -94,7 +94,7 @@ def test_no_segment_name_becomes_an_option_of_lifecyclestage(
 
 
 def test_a_custom_property_of_another_group_is_not_segsyncs(
-    portal: SandboxCRM, tmp_path: Path
+    portal: HubSpotSandbox, tmp_path: Path
 ) -> None:
     """``employees`` is the portal's own custom property: not HubSpot's, not in segsync's group."""
     before = snapshot(portal)
@@ -110,7 +110,7 @@ def test_a_custom_property_of_another_group_is_not_segsyncs(
 
 
 def test_check_says_not_ready_for_a_field_that_is_not_segsyncs(
-    portal: SandboxCRM, tmp_path: Path
+    portal: HubSpotSandbox, tmp_path: Path
 ) -> None:
     path = hubspot_config(tmp_path, portal, "segment_property", "city")
     code, output = run("check", path, "--json")
@@ -123,7 +123,7 @@ def test_check_says_not_ready_for_a_field_that_is_not_segsyncs(
 
 
 def test_a_property_name_hubspot_refuses_stops_before_any_write(
-    portal: SandboxCRM, tmp_path: Path
+    portal: HubSpotSandbox, tmp_path: Path
 ) -> None:
     before = snapshot(portal)
     path = hubspot_config(tmp_path, portal, "segment_property", "Segsync_Segment")
@@ -138,7 +138,7 @@ def test_a_property_name_hubspot_refuses_stops_before_any_write(
     assert writes_among(portal.calls) == {}
 
 
-def test_the_sandbox_refuses_a_property_name_hubspot_refuses(portal: SandboxCRM) -> None:
+def test_the_sandbox_refuses_a_property_name_hubspot_refuses(portal: HubSpotSandbox) -> None:
     client = HubSpot(access_token=TOKEN, host=portal.base_url, retry=False)
     body = {
         "name": "Segsync_Segment",
@@ -155,7 +155,7 @@ def test_the_sandbox_refuses_a_property_name_hubspot_refuses(portal: SandboxCRM)
 
 
 def test_segsyncs_own_properties_are_recognised_with_a_fresh_state_store(
-    portal: SandboxCRM, tmp_path: Path
+    portal: HubSpotSandbox, tmp_path: Path
 ) -> None:
     """Ownership comes from the CRM (group ``segsync``), not from what the state remembers."""
     first, second = tmp_path / "first", tmp_path / "second"

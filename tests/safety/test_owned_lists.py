@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from connectors.base import Transient
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SalesforceSandbox, SandboxCRM
+from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
 from sync.cli import app
 from sync.config import ConfigError
 from sync.pipeline import run_sync
@@ -54,7 +54,7 @@ def _refusal(config: Path, name: str, list_id: int, segment: str) -> str:
 
 @pytest.mark.parametrize("command", [["sync"], ["sync", "--dry-run"], ["plan"]])
 def test_a_persons_list_with_a_segments_name_stops_the_run_before_any_write(
-    crm: SandboxCRM, tmp_path: Path, command: list[str]
+    crm: HubSpotSandbox, tmp_path: Path, command: list[str]
 ) -> None:
     ids = crm.seed_contacts(120, seed=101)
     theirs = crm.store.create_list("segsync: Big", "MANUAL")
@@ -71,7 +71,7 @@ def test_a_persons_list_with_a_segments_name_stops_the_run_before_any_write(
     assert crm.store.property("segsync_segment") is None
 
 
-def test_check_names_a_list_segsync_did_not_create(crm: SandboxCRM, tmp_path: Path) -> None:
+def test_check_names_a_list_segsync_did_not_create(crm: HubSpotSandbox, tmp_path: Path) -> None:
     crm.seed_contacts(20, seed=107)
     theirs = crm.store.create_list("segsync: Engaged", "MANUAL")
     config = write_config(tmp_path, crm.base_url)
@@ -90,7 +90,7 @@ def test_check_names_a_list_segsync_did_not_create(crm: SandboxCRM, tmp_path: Pa
     assert writes_among(crm.calls) == {"POST /oauth/v2/private-apps/get/access-token-info": 1}
 
 
-def test_a_list_the_config_adopts_becomes_segsyncs_own(crm: SandboxCRM, tmp_path: Path) -> None:
+def test_a_list_the_config_adopts_becomes_segsyncs_own(crm: HubSpotSandbox, tmp_path: Path) -> None:
     ids = crm.seed_contacts(120, seed=102)
     big = [i for i in ids if "Big" in expected_segments(crm.store.contact(i))]
     theirs = crm.store.create_list("segsync: Big", "MANUAL")
@@ -113,7 +113,7 @@ def test_a_list_the_config_adopts_becomes_segsyncs_own(crm: SandboxCRM, tmp_path
 
 
 def test_a_dynamic_list_with_a_segments_name_stops_the_run_before_any_write(
-    crm: SandboxCRM, tmp_path: Path
+    crm: HubSpotSandbox, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(120, seed=103)
     dynamic = crm.store.create_list(
@@ -140,7 +140,7 @@ def test_a_dynamic_list_with_a_segments_name_stops_the_run_before_any_write(
 
 
 def test_lists_of_a_store_from_before_ownership_are_taken_once_then_guarded(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(200, seed=104)
     sync(connector, crm, tmp_path)
@@ -165,7 +165,7 @@ def test_lists_of_a_store_from_before_ownership_are_taken_once_then_guarded(
 
 
 def test_a_list_whose_creation_was_cut_short_is_still_segsyncs_own(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(200, seed=106)
     crm.inject_faults("disconnect", 1, "POST /crm/v3/lists", after_commit=True)

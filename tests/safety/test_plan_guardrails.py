@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from connectors.base import SegmentField
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from sync.cli import app
 from tests.conftest import TOKEN, writes_among
 from tests.expectations import assert_crm_holds_desired_state, expected_segments
@@ -36,7 +36,7 @@ def invoke(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_plan_shows_the_problems_sync_dry_run_stops_on(crm: SandboxCRM, tmp_path: Path) -> None:
+def test_plan_shows_the_problems_sync_dry_run_stops_on(crm: HubSpotSandbox, tmp_path: Path) -> None:
     crm.seed_contacts(300, seed=121)
     config = write_config(tmp_path, crm.base_url)
     assert invoke("sync", "--config", str(config))[0] == 0
@@ -66,7 +66,7 @@ def test_plan_shows_the_problems_sync_dry_run_stops_on(crm: SandboxCRM, tmp_path
 
 
 def test_a_first_sync_over_values_segsync_did_not_write_stops_until_forced(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(200, seed=122)
     # Another tool made a field of segsync's name and filled it on three contacts.

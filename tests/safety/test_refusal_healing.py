@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from tests.expectations import sync
 from tests.safety.refusals import (
     BATCH_ROUTE,
@@ -26,12 +26,12 @@ from tests.safety.refusals import (
 )
 
 
-def batch_calls(crm: SandboxCRM) -> int:
+def batch_calls(crm: HubSpotSandbox) -> int:
     return crm.calls[BATCH_ROUTE]
 
 
 def test_a_refusal_heals_when_the_fields_options_changed(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     big, _ = refused_mid_run(crm, connector, tmp_path, monkeypatch)
     calls = batch_calls(crm)
@@ -47,7 +47,7 @@ def test_a_refusal_heals_when_the_fields_options_changed(
 
 
 def test_a_refusal_stays_until_the_contact_changes_then_heals(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     big, before = refused_mid_run(crm, connector, tmp_path, monkeypatch)
     crm.store.put_property(before)  # the option is back: the field is as it was
@@ -71,7 +71,7 @@ def test_a_refusal_stays_until_the_contact_changes_then_heals(
 
 
 def test_a_full_run_retries_every_refusal(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     big, before = refused_mid_run(crm, connector, tmp_path, monkeypatch)
     crm.store.put_property(before)
@@ -84,7 +84,7 @@ def test_a_full_run_retries_every_refusal(
 
 
 def test_a_store_from_before_opens_and_its_refusals_heal_once(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     big, before = refused_mid_run(crm, connector, tmp_path, monkeypatch)
     crm.store.put_property(before)

@@ -22,7 +22,7 @@ from simple_salesforce import Salesforce
 from connectors.base import DeletionPage
 from connectors.salesforce import SalesforceConnector
 from connectors.sandbox import SalesforceSandbox
-from connectors.sandbox.salesforce_seed import PersonObject
+from connectors.sandbox.salesforce.seed import PersonObject
 from sync.pipeline import SyncOutcome
 from tests.expectations import (
     SALESFORCE_CONTACTS,

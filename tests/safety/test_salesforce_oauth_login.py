@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from connectors.base import AuthFailed
 from connectors.salesforce import SalesforceConnector
 from connectors.sandbox import SalesforceSandbox
-from connectors.sandbox.salesforce_schema import ORG_ID
+from connectors.sandbox.salesforce.schema import ORG_ID
 from sync.cli import app
 from tests.conftest import salesforce_settings
 from tests.expectations import assert_org_holds_desired_state, salesforce_org, sync_salesforce

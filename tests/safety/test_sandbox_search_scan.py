@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import pytest
 
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SandboxCRM
-from connectors.sandbox.store import ContactRecord, SandboxStore
+from connectors.sandbox import HubSpotSandbox
+from connectors.sandbox.hubspot.store import ContactRecord, HubSpotStore
 from tests.conftest import TOKEN
 from tests.support.hubspot_sdk import sdk, search
 
@@ -26,20 +26,20 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The contacts each search scan of the store read, one count per scan."""
     counts: list[int] = []
-    contacts_from = SandboxStore.contacts_from
+    contacts_from = HubSpotStore.contacts_from
 
-    def counted(self: SandboxStore, first_id: int, archived: bool) -> Iterator[ContactRecord]:
+    def counted(self: HubSpotStore, first_id: int, archived: bool) -> Iterator[ContactRecord]:
         counts.append(0)
         for record in contacts_from(self, first_id, archived):
             counts[-1] += 1
             yield record
 
-    monkeypatch.setattr(SandboxStore, "contacts_from", counted)
+    monkeypatch.setattr(HubSpotStore, "contacts_from", counted)
     return counts
 
 
 def test_each_page_of_a_keyset_pull_reads_only_the_contacts_above_its_cursor(
-    crm: SandboxCRM, connector: HubSpotConnector, reads: list[int]
+    crm: HubSpotSandbox, connector: HubSpotConnector, reads: list[int]
 ) -> None:
     ids = crm.seed_contacts(650, seed=23)
 
@@ -57,7 +57,7 @@ def test_each_page_of_a_keyset_pull_reads_only_the_contacts_above_its_cursor(
 
 
 def test_an_id_bound_only_some_groups_hold_still_finds_every_match(
-    crm: SandboxCRM, reads: list[int]
+    crm: HubSpotSandbox, reads: list[int]
 ) -> None:
     api = sdk(crm, TOKEN)
     ids = crm.seed_contacts(300, seed=24)

@@ -21,7 +21,7 @@ import pytest
 import sklearn
 from typer.testing import CliRunner
 
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from segment_core import ClusterSegmenter, CoercedFrame, StoredModelError
 from segment_core.cluster_model import ClusterModel
 from sync.cli import app
@@ -217,7 +217,7 @@ def pickled_row(model_document: dict[str, Any], marker: Path) -> bytes:
 
 @pytest.mark.parametrize("planted_row", ["version 1 document", "bare pickle"])
 def test_a_planted_pickle_never_runs_and_the_run_refits_and_rewrites_the_row(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, planted_row: str
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, planted_row: str
 ) -> None:
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
     crm.seed_contacts(300, seed=17)
@@ -261,7 +261,7 @@ def test_a_planted_pickle_never_runs_and_the_run_refits_and_rewrites_the_row(
 
 
 def test_the_summary_says_the_model_was_refused(
-    crm: SandboxCRM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
     crm.seed_contacts(200, seed=18)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from segment_core.profiles import MAX_TRAIT_VALUE_LENGTH
 from segment_core.text import printable
 from sync.cli import app
@@ -58,7 +58,7 @@ strict = {strict}
 """
 
 
-def write_config(directory: Path, crm: SandboxCRM, *, strict: bool = False) -> Path:
+def write_config(directory: Path, crm: HubSpotSandbox, *, strict: bool = False) -> Path:
     """The config; with ``strict``, validation finds every segment too small (a problem the
     run records in its history, naming the segments)."""
     path = directory / "segsync.toml"
@@ -75,7 +75,7 @@ def write_config(directory: Path, crm: SandboxCRM, *, strict: bool = False) -> P
 
 
 @pytest.fixture
-def hostile_ids(crm: SandboxCRM, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def hostile_ids(crm: HubSpotSandbox, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
     # One in ten spelt in lower case: the audit shows both spellings.
     titles = [HOSTILE.lower() if i % 10 == 0 else HOSTILE for i in range(HOSTILE_CONTACTS)]
@@ -100,7 +100,7 @@ def assert_shown_as_text(output: str, shown: str = NAME) -> None:
 
 
 def test_every_command_prints_crm_values_as_text(
-    crm: SandboxCRM, hostile_ids: list[str], tmp_path: Path
+    crm: HubSpotSandbox, hostile_ids: list[str], tmp_path: Path
 ) -> None:
     config = str(write_config(tmp_path, crm))
 

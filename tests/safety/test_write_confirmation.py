@@ -16,7 +16,7 @@ import pytest
 from connectors.base import ListRef, MembershipChange, PropertyWrite
 from connectors.hubspot import HubSpotConnector
 from connectors.hubspot.connector import confirmed_writes
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from sync.state import StateStore
 from tests.expectations import HUBSPOT, assert_crm_holds_desired_state, expected_segments, sync
 
@@ -29,7 +29,7 @@ def store_of(state: Path) -> StateStore:
     return StateStore(f"sqlite:///{state / 'state.db'}", "default")
 
 
-def assert_store_matches_crm(crm: SandboxCRM, state: Path, ids: list[str]) -> None:
+def assert_store_matches_crm(crm: HubSpotSandbox, state: Path, ids: list[str]) -> None:
     """What segsync believes it wrote is what each contact holds, field for field."""
     store = store_of(state)
     try:
@@ -44,14 +44,14 @@ def assert_store_matches_crm(crm: SandboxCRM, state: Path, ids: list[str]) -> No
     assert failures == []
 
 
-def batch_updates(crm: SandboxCRM) -> list[int]:
+def batch_updates(crm: HubSpotSandbox) -> list[int]:
     """The status of every batch update call, in order."""
     return [call.status for call in crm.call_log if call.route == BATCH_ROUTE]
 
 
 @pytest.mark.parametrize("answer", ["empty_answer", "html_answer"])
 def test_a_200_that_is_no_batch_answer_is_retried_not_taken_as_written(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path, answer: str
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path, answer: str
 ) -> None:
     ids = crm.seed_contacts(CONTACTS, seed=41)
     crm.inject_faults(answer, route=BATCH_ROUTE)  # the first batch never reaches HubSpot
@@ -68,7 +68,7 @@ def test_a_200_that_is_no_batch_answer_is_retried_not_taken_as_written(
 
 
 def test_ids_missing_from_the_answer_are_resent_and_recorded_only_once_confirmed(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
 ) -> None:
     ids = crm.seed_contacts(CONTACTS, seed=42)
     crm.inject_faults("partial_answer", route=BATCH_ROUTE)  # written, half confirmed
@@ -87,7 +87,7 @@ def test_ids_missing_from_the_answer_are_resent_and_recorded_only_once_confirmed
 
 
 def test_a_contact_the_list_answer_reports_missing_is_not_recorded_as_member(
-    crm: SandboxCRM, connector: HubSpotConnector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = crm.seed_contacts(60, seed=43)
     engaged = [i for i in ids if "Engaged" in expected_segments(crm.store.contact(i))]

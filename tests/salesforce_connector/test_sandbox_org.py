@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from connectors.base import AuthFailed, FieldInfo, PropertyWrite, SegmentField, Transient
 from connectors.salesforce import SalesforceConnector
 from connectors.sandbox import SalesforceSandbox
-from connectors.sandbox.salesforce_ids import make_id
+from connectors.sandbox.salesforce.ids import make_id
 from tests.conftest import salesforce_settings
 from tests.support.salesforce_api import PERMISSION_MESSAGE
 

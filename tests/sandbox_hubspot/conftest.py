@@ -8,23 +8,23 @@ from collections.abc import Iterator
 import pytest
 from hubspot.crm.properties import PropertyCreate
 
-from connectors.sandbox import SandboxCRM, SandboxLimits
+from connectors.sandbox import HubSpotSandbox, SandboxLimits
 from tests.support.hubspot_sdk import TOKEN, Apis, sdk
 
 
 @pytest.fixture
-def crm() -> Iterator[SandboxCRM]:
-    with SandboxCRM(token=TOKEN, limits=SandboxLimits(ten_secondly=None, daily=None)) as sandbox:
+def crm() -> Iterator[HubSpotSandbox]:
+    with HubSpotSandbox(token=TOKEN, limits=SandboxLimits(ten_secondly=None, daily=None)) as sandbox:
         yield sandbox
 
 
 @pytest.fixture
-def api(crm: SandboxCRM) -> Apis:
+def api(crm: HubSpotSandbox) -> Apis:
     return sdk(crm)
 
 
 @pytest.fixture
-def segment_property(crm: SandboxCRM, api: Apis) -> str:
+def segment_property(crm: HubSpotSandbox, api: Apis) -> str:
     api.properties.create(
         "contacts",
         PropertyCreate(

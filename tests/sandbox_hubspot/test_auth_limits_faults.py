@@ -9,14 +9,14 @@ import pytest
 import urllib3
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 
-from connectors.sandbox import SandboxCRM, SandboxLimits
+from connectors.sandbox import HubSpotSandbox, SandboxLimits
 from connectors.sandbox.limits import RateLimiter
 from tests.support.hubspot_sdk import TOKEN, Apis, batch_update, raw, sdk
 
 BATCH_UPDATE = "POST /crm/v3/objects/contacts/batch/update"
 
 
-def test_a_wrong_token_is_401_with_hubspots_body(crm: SandboxCRM):
+def test_a_wrong_token_is_401_with_hubspots_body(crm: HubSpotSandbox):
     with pytest.raises(ContactsApiException) as raised:
         sdk(crm, token="pat-na1-wrong").basic.get_page(limit=1)
 
@@ -29,7 +29,7 @@ def test_a_wrong_token_is_401_with_hubspots_body(crm: SandboxCRM):
     assert crm.call_log[-1].status == 401
 
 
-def test_rate_limit_headers_on_every_non_search_response(crm: SandboxCRM):
+def test_rate_limit_headers_on_every_non_search_response(crm: HubSpotSandbox):
     raw(crm, "GET", "/crm/v3/objects/contacts")
     status, headers, _ = raw(crm, "GET", "/crm/v3/properties/contacts/nope")
     search_status, search_headers, _ = raw(crm, "POST", "/crm/v3/objects/contacts/search", {})
@@ -46,7 +46,7 @@ def test_rate_limit_headers_on_every_non_search_response(crm: SandboxCRM):
     assert not [k for k in search_headers if k.startswith("X-HubSpot-RateLimit")]
 
 
-def test_injected_429_has_hubspots_body_and_the_retry_goes_through(crm: SandboxCRM, api: Apis):
+def test_injected_429_has_hubspots_body_and_the_retry_goes_through(crm: HubSpotSandbox, api: Apis):
     [cid] = crm.store.add_contacts([{"email": "a@example.com"}])
     crm.inject_faults(status=429, count=2, route=BATCH_UPDATE)
 
@@ -74,7 +74,7 @@ def test_injected_429_has_hubspots_body_and_the_retry_goes_through(crm: SandboxC
     assert crm.store.contact(cid)["jobtitle"] == "CFO"
 
 
-def test_injected_5xx_and_dropped_connections(crm: SandboxCRM, api: Apis):
+def test_injected_5xx_and_dropped_connections(crm: HubSpotSandbox, api: Apis):
     [cid] = crm.store.add_contacts([{"email": "a@example.com"}])
     crm.inject_faults(status=502, count=1, route=None)
     crm.inject_faults(status="disconnect", count=1, route=BATCH_UPDATE)
@@ -100,7 +100,7 @@ def test_injected_5xx_and_dropped_connections(crm: SandboxCRM, api: Apis):
 
 
 def test_ten_secondly_and_daily_limits_are_enforced():
-    with SandboxCRM(token=TOKEN, limits=SandboxLimits(ten_secondly=3)) as crm:
+    with HubSpotSandbox(token=TOKEN, limits=SandboxLimits(ten_secondly=3)) as crm:
         statuses = [raw(crm, "GET", "/crm/v3/objects/contacts")[0] for _ in range(4)]
         _, headers, body = raw(crm, "GET", "/crm/v3/objects/contacts")
     assert statuses == [200, 200, 200, 429]
@@ -110,7 +110,7 @@ def test_ten_secondly_and_daily_limits_are_enforced():
         "0",
     )
 
-    with SandboxCRM(token=TOKEN, limits=SandboxLimits(daily=2)) as crm:
+    with HubSpotSandbox(token=TOKEN, limits=SandboxLimits(daily=2)) as crm:
         statuses = [raw(crm, "GET", "/crm/v3/objects/contacts")[0] for _ in range(3)]
         _, headers, body = raw(crm, "GET", "/crm/v3/objects/contacts")
     assert statuses == [200, 200, 429]
@@ -118,7 +118,7 @@ def test_ten_secondly_and_daily_limits_are_enforced():
     assert headers["X-HubSpot-RateLimit-Daily-Remaining"] == "0"
 
 
-def test_search_has_its_own_five_per_second_bucket(crm: SandboxCRM):
+def test_search_has_its_own_five_per_second_bucket(crm: HubSpotSandbox):
     results = [raw(crm, "POST", "/crm/v3/objects/contacts/search", {}) for _ in range(6)]
 
     assert [status for status, _, _ in results] == [200] * 5 + [429]
@@ -144,7 +144,7 @@ def test_rate_limiter_windows_roll():
     assert after_window.daily_remaining == 625_000 - 3
 
 
-def test_unknown_routes_are_404_json(crm: SandboxCRM):
+def test_unknown_routes_are_404_json(crm: HubSpotSandbox):
     status, headers, body = raw(crm, "GET", "/crm/v3/objects/deals")
     assert status == 404
     assert headers["Content-Type"] == "application/json;charset=utf-8"

@@ -8,11 +8,11 @@ import pytest
 from hubspot.crm.lists import ListCreateRequest, MembershipChangeRequest
 from hubspot.crm.lists.exceptions import ApiException as ListsApiException
 
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from tests.support.hubspot_sdk import Apis
 
 
-def test_list_create_find_add_remove_and_page_members(crm: SandboxCRM, api: Apis):
+def test_list_create_find_add_remove_and_page_members(crm: HubSpotSandbox, api: Apis):
     ids = crm.store.add_contacts([{"email": f"p{i}@example.com"} for i in range(300)])
 
     created = api.lists.create(
@@ -88,7 +88,7 @@ def test_duplicate_list_names_and_unknown_lists(api: Apis):
     assert json.loads(by_id.value.body)["category"] == "OBJECT_NOT_FOUND"
 
 
-def test_dynamic_lists_refuse_membership_changes(crm: SandboxCRM, api: Apis):
+def test_dynamic_lists_refuse_membership_changes(crm: HubSpotSandbox, api: Apis):
     [cid] = crm.store.add_contacts([{"email": "a@example.com"}])
     dynamic = api.lists.create(
         list_create_request=ListCreateRequest(
@@ -106,7 +106,7 @@ def test_dynamic_lists_refuse_membership_changes(crm: SandboxCRM, api: Apis):
     assert crm.store.list_members(dynamic.list.list_id) == set()
 
 
-def test_deleted_lists_are_gone_by_name_but_readable_by_id(crm: SandboxCRM, api: Apis):
+def test_deleted_lists_are_gone_by_name_but_readable_by_id(crm: HubSpotSandbox, api: Apis):
     created = api.lists.create(
         list_create_request=ListCreateRequest(
             name="Old segment", object_type_id="0-1", processing_type="MANUAL"

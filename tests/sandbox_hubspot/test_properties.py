@@ -9,7 +9,7 @@ from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate, PropertyUpdate
 from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
 
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from tests.support.hubspot_sdk import Apis, batch_update
 
 
@@ -122,7 +122,7 @@ def test_group_create_is_201_then_409(api: Apis):
 
 
 def test_a_person_deleting_a_property_makes_writes_fail(
-    crm: SandboxCRM, api: Apis, segment_property: str
+    crm: HubSpotSandbox, api: Apis, segment_property: str
 ):
     [cid] = crm.store.add_contacts([{"email": "a@example.com", segment_property: "high_value"}])
 

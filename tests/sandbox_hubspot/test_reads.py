@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from hubspot.crm.lists import ListCreateRequest
 
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from tests.support.hubspot_sdk import ISO_MS, Apis, all_pages
 
 
-def test_paging_returns_every_contact_once_in_ascending_id_order(crm: SandboxCRM, api: Apis):
+def test_paging_returns_every_contact_once_in_ascending_id_order(crm: HubSpotSandbox, api: Apis):
     ids = crm.seed_contacts(250, seed=7)
 
     pages = all_pages(api, properties=["email"])
@@ -19,7 +19,7 @@ def test_paging_returns_every_contact_once_in_ascending_id_order(crm: SandboxCRM
     assert ids[0] == "51" and ids[-1] == "300"  # crosses 99 → 100: numeric, not text order
 
 
-def test_only_requested_properties_come_back_plus_the_system_three(crm: SandboxCRM, api: Apis):
+def test_only_requested_properties_come_back_plus_the_system_three(crm: HubSpotSandbox, api: Apis):
     [cid] = crm.store.add_contacts([{"email": "ada@example.com", "industry": "Software"}])
 
     page = api.basic.get_page(limit=10, properties=["industry", "jobtitle", "no_such_property"])
@@ -46,7 +46,7 @@ def test_only_requested_properties_come_back_plus_the_system_three(crm: SandboxC
     }
 
 
-def test_archived_contacts_leave_reads_and_lists(crm: SandboxCRM, api: Apis):
+def test_archived_contacts_leave_reads_and_lists(crm: HubSpotSandbox, api: Apis):
     ids = crm.store.add_contacts([{"email": f"p{i}@example.com"} for i in range(3)])
     listed = api.lists.create(
         list_create_request=ListCreateRequest(

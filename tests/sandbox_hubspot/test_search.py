@@ -7,12 +7,12 @@ import json
 import pytest
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 
-from connectors.sandbox import SandboxCRM
-from connectors.sandbox.store import ms_from_iso
+from connectors.sandbox import HubSpotSandbox
+from connectors.sandbox.timestamps import ms_from_iso
 from tests.support.hubspot_sdk import Apis, search
 
 
-def test_search_filters_sorts_and_pages_exactly(crm: SandboxCRM, api: Apis):
+def test_search_filters_sorts_and_pages_exactly(crm: HubSpotSandbox, api: Apis):
     ids = crm.seed_contacts(400, seed=5)
     contacts = {cid: crm.store.contact(cid) for cid in ids}
     edited = ids[10:15]
@@ -100,7 +100,7 @@ def test_search_filters_sorts_and_pages_exactly(crm: SandboxCRM, api: Apis):
     }
 
 
-def test_search_cannot_page_past_ten_thousand(crm: SandboxCRM, api: Apis):
+def test_search_cannot_page_past_ten_thousand(crm: HubSpotSandbox, api: Apis):
     crm.store.add_contacts([{"email": f"c{i}@example.com"} for i in range(10_050)])
 
     last_page = search(api, limit=200, after="9800")

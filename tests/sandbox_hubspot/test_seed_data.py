@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from connectors.sandbox import SandboxCRM, generate_contacts
-from connectors.sandbox.store import ms_from_iso
+from connectors.sandbox import HubSpotSandbox, generate_contacts
+from connectors.sandbox.timestamps import ms_from_iso
 from tests.support.hubspot_sdk import ISO_MS, Apis
 
 
-def test_a_persons_edit_shows_up_in_reads(crm: SandboxCRM, api: Apis):
+def test_a_persons_edit_shows_up_in_reads(crm: HubSpotSandbox, api: Apis):
     [cid] = crm.seed_contacts(1, seed=2)
     old = crm.store.contact(cid)["lastmodifieddate"]
 

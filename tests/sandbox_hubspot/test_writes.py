@@ -8,12 +8,12 @@ import pytest
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from hubspot.crm.properties import PropertyCreate
 
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from tests.support.hubspot_sdk import Apis, batch_update
 
 
 def test_batch_update_with_a_bad_option_rejects_the_whole_batch(
-    crm: SandboxCRM, api: Apis, segment_property: str
+    crm: HubSpotSandbox, api: Apis, segment_property: str
 ):
     ids = crm.store.add_contacts([{"email": f"p{i}@example.com"} for i in range(3)])
     before = [crm.store.contact(cid) for cid in ids]
@@ -41,7 +41,7 @@ def test_batch_update_with_a_bad_option_rejects_the_whole_batch(
     assert [crm.store.contact(cid) for cid in ids] == before  # nothing written
 
 
-def test_batch_update_with_an_unknown_property_rejects_the_whole_batch(crm: SandboxCRM, api: Apis):
+def test_batch_update_with_an_unknown_property_rejects_the_whole_batch(crm: HubSpotSandbox, api: Apis):
     ids = crm.store.add_contacts([{"email": "a@example.com"}, {"email": "b@example.com"}])
 
     with pytest.raises(ContactsApiException) as raised:
@@ -60,7 +60,7 @@ def test_batch_update_with_an_unknown_property_rejects_the_whole_batch(crm: Sand
 
 
 def test_batch_update_with_a_missing_id_writes_the_rest_and_answers_207(
-    crm: SandboxCRM, api: Apis, segment_property: str
+    crm: HubSpotSandbox, api: Apis, segment_property: str
 ):
     ids = crm.seed_contacts(3, seed=1)
     seeded = {cid: crm.store.contact(cid)["lastmodifieddate"] for cid in ids}
@@ -102,7 +102,7 @@ def test_batch_update_with_a_missing_id_writes_the_rest_and_answers_207(
 
 
 def test_batch_update_clears_appends_and_does_not_touch_unchanged(
-    crm: SandboxCRM, api: Apis, segment_property: str
+    crm: HubSpotSandbox, api: Apis, segment_property: str
 ):
     [cid] = crm.store.add_contacts(
         [{"email": "a@example.com", "jobtitle": "CFO", segment_property: "high_value"}]
@@ -117,7 +117,7 @@ def test_batch_update_clears_appends_and_does_not_touch_unchanged(
     assert crm.store.contact(cid)["lastmodifieddate"] == modified  # same value: no update
 
 
-def test_batch_update_refuses_oversized_batches_and_duplicate_ids(crm: SandboxCRM, api: Apis):
+def test_batch_update_refuses_oversized_batches_and_duplicate_ids(crm: HubSpotSandbox, api: Apis):
     ids = crm.store.add_contacts([{"email": f"p{i}@example.com"} for i in range(101)])
 
     with pytest.raises(ContactsApiException) as too_many:
@@ -132,7 +132,7 @@ def test_batch_update_refuses_oversized_batches_and_duplicate_ids(crm: SandboxCR
     assert all(crm.store.contact(cid)["jobtitle"] is None for cid in ids)
 
 
-def test_read_only_properties_cannot_be_written(crm: SandboxCRM, api: Apis):
+def test_read_only_properties_cannot_be_written(crm: HubSpotSandbox, api: Apis):
     [cid] = crm.store.add_contacts([{"email": "a@example.com"}])
     with pytest.raises(ContactsApiException) as raised:
         batch_update(api, [(cid, {"hs_email_open": "3"})])
@@ -140,7 +140,7 @@ def test_read_only_properties_cannot_be_written(crm: SandboxCRM, api: Apis):
 
 
 def test_dates_are_stored_as_hubspot_returns_them_and_bad_values_are_refused(
-    crm: SandboxCRM, api: Apis
+    crm: HubSpotSandbox, api: Apis
 ):
     for name, kind in (("renewal_date", "date"), ("last_synced", "datetime")):
         api.properties.create(

@@ -7,7 +7,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from connectors.sandbox import SalesforceSandbox
-from connectors.sandbox.salesforce_ids import normalise
+from connectors.sandbox.salesforce.ids import normalise
 from tests.support.salesforce_rest import contact, error, update
 
 

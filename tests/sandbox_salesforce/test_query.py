@@ -10,7 +10,7 @@ from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from connectors.sandbox import SalesforceSandbox
-from connectors.sandbox.salesforce_ids import normalise
+from connectors.sandbox.salesforce.ids import normalise
 from tests.support.salesforce_rest import SF_DATETIME, contact
 
 NO_SUCH_COLUMN = (

@@ -16,7 +16,7 @@ from hubspot.crm.contacts import (
     SimplePublicObjectBatchInput,
 )
 
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 
 TOKEN = "sandbox-token"
 ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -35,7 +35,7 @@ class Apis:
     members: Any
 
 
-def sdk(crm: SandboxCRM, token: str = TOKEN) -> Apis:
+def sdk(crm: HubSpotSandbox, token: str = TOKEN) -> Apis:
     client = HubSpot(access_token=token, host=crm.base_url, retry=False)
     return Apis(
         basic=client.crm.contacts.basic_api,
@@ -62,7 +62,7 @@ def search(api: Apis, **request: Any) -> Any:
 
 
 def raw(
-    crm: SandboxCRM, method: str, path: str, body: Any = None, token: str = TOKEN
+    crm: HubSpotSandbox, method: str, path: str, body: Any = None, token: str = TOKEN
 ) -> tuple[int, dict[str, str], bytes]:
     """A request without the SDK, for what the SDK hides (headers, unserved routes)."""
     data = json.dumps(body).encode() if body is not None else None

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import SandboxCRM
+from connectors.sandbox import HubSpotSandbox
 from sync.config import SegmentConfig, Settings, SyncOptions
 from sync.pipeline import SyncOutcome, run_sync
 from sync.progress import SilentProgress
@@ -36,7 +36,7 @@ CLUSTER_FIELDS = {
 
 
 def settings(
-    crm: SandboxCRM, state: Path, segments: list[dict[str, Any]], **sections: Any
+    crm: HubSpotSandbox, state: Path, segments: list[dict[str, Any]], **sections: Any
 ) -> Settings:
     return Settings(
         hubspot=hubspot_settings(crm),
@@ -58,7 +58,7 @@ def run(connector: HubSpotConnector, config: Settings, **options: Any) -> SyncOu
     )
 
 
-def list_members(crm: SandboxCRM, segment: str) -> set[str]:
+def list_members(crm: HubSpotSandbox, segment: str) -> set[str]:
     found = crm.store.list_by_name(f"segsync: {segment}")
     assert found is not None, segment
     return crm.store.list_members(found["listId"])
