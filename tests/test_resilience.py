@@ -7,12 +7,7 @@ no batch the CRM completed was ever sent again.
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -20,14 +15,14 @@ import pytest
 
 from connectors.base import RateLimited, Transient
 from connectors.hubspot import HubSpotConnector
-from connectors.sandbox import CallRecord, HubSpotSandbox
-from connectors.sandbox.base import Arrival, SandboxServer
+from connectors.sandbox import HubSpotSandbox
+from connectors.sandbox.base import Arrival
 from sync.pipeline import run_sync
 from sync.progress import SilentProgress
-from tests.conftest import READ_ROUTES, TOKEN, hubspot_settings, make_settings
+from tests.conftest import TOKEN, hubspot_settings, make_settings
 from tests.expectations import FAST_RETRY, SEGMENTS, assert_crm_holds_desired_state, segments_toml
+from tests.support.kills import completed_writes_sent_twice, kill_at_write, start_sync
 
-SEGSYNC = Path(sys.executable).with_name("segsync")
 TRIALS = 20
 CONTACTS = 350
 
@@ -38,18 +33,6 @@ def write_config(path: Path, crm: HubSpotSandbox, state: Path) -> Path:
         f'[hubspot]\nbase_url = "{crm.base_url}"\ntimeout_seconds = 5\n\n' + segments_toml(SEGMENTS)
     )
     return path
-
-
-def completed_writes_sent_twice(
-    sandbox: SandboxServer, reads: frozenset[str] = READ_ROUTES
-) -> list[tuple[str, str, str]]:
-    """(route, query, body digest) of write calls the CRM completed more than once."""
-    done = Counter(
-        (record.route, record.query, record.body_sha1)
-        for record in sandbox.call_log
-        if is_write(record, reads) and 200 <= record.status < 300
-    )
-    return [key for key, count in done.items() if count > 1]
 
 
 def sync_in_process(crm: HubSpotSandbox, state: Path) -> None:
@@ -64,47 +47,6 @@ def sync_in_process(crm: HubSpotSandbox, state: Path) -> None:
         )
     finally:
         connector.close()
-
-
-def is_write(record: CallRecord, reads: frozenset[str] = READ_ROUTES) -> bool:
-    """Whether a call changes the CRM: anything but a GET or one of the CRM's POST reads."""
-    return not record.route.startswith("GET ") and record.route not in reads
-
-
-def start_sync(config: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """``segsync sync`` as its own process, so that it can be killed anywhere."""
-    return subprocess.Popen(
-        [str(SEGSYNC), "sync", "--config", str(config), "--json"],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def kill_at_write(
-    process: subprocess.Popen[bytes],
-    sandbox: SandboxServer,
-    writes: int,
-    delay: float,
-    reads: frozenset[str] = READ_ROUTES,
-) -> bool:
-    """SIGKILL the process ``delay`` seconds after the sandbox logs its ``writes``-th write.
-
-    True only when that kill is what ended the process; False when it ended first (short of
-    that write, or within the delay), so that a trial cannot pass without its kill.
-
-    The sandbox logs a request once it has answered it, so small delays kill the client
-    between the CRM's answer and the client's own record of it — the hardest moment.
-    """
-    start = len(sandbox.call_log)
-    while process.poll() is None:
-        if sum(1 for record in sandbox.call_log[start:] if is_write(record, reads)) >= writes:
-            time.sleep(delay)
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-            return process.returncode == -signal.SIGKILL
-        time.sleep(0.0002)
-    return False
 
 
 @pytest.mark.parametrize("trial", range(TRIALS))

@@ -28,12 +28,8 @@ from tests.expectations import (
     salesforce_org,
     sync_salesforce,
 )
+from tests.support.kills import completed_writes_sent_twice, kill_at_write, start_sync
 from tests.support.salesforce_sync import CONTACTS, write_config
-from tests.test_resilience import (
-    completed_writes_sent_twice,
-    kill_at_write,
-    start_sync,
-)
 
 API = "/services/data/{version}"
 COLLECTIONS = f"{API}/composite/sobjects"
