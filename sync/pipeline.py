@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -34,10 +34,10 @@ from connectors.base import (
     FieldInfo,
     ListDeleting,
     ListRef,
-    WriteResult,
 )
 from segment_core.segments import Segment
 from sync.config import ConfigError, Settings
+from sync.effect import BatchEffect
 from sync.execute import ExecutionResult, Executor
 from sync.guardrails import GuardrailTripped, PullCount, guardrail_problems
 from sync.names import list_name, segment_name_problems
@@ -110,33 +110,10 @@ class StoreCheckpoint:
         self.refusals = refusals
         self.seq = 0
 
-    def batch_done(
-        self,
-        kind: str,
-        target: str,
-        size: int,
-        *,
-        written: Mapping[str, Mapping[str, str]] | None = None,
-        added: Iterable[str] = (),
-        removed: Iterable[str] = (),
-        failures: Sequence[WriteResult] = (),
-        created: ListRef | None = None,
-        deleted: bool = False,
-    ) -> None:
+    def batch_done(self, effect: BatchEffect) -> None:
         self.seq += 1
-        self.store.record_batch(
-            self.run_id,
-            self.seq,
-            kind,
-            target,
-            size,
-            written=written,
-            added=added,
-            removed=removed,
-            failures=[self.refusals.failure(f, self.run_id) for f in failures],
-            created=(created.id, created.name) if created else None,
-            deleted=deleted,
-        )
+        refusals = [self.refusals.failure(f, self.run_id) for f in effect.failures]
+        self.store.record_batch(self.run_id, self.seq, effect, refusals=refusals)
 
 
 def segment_targets(settings: Settings, segments: Sequence[Segment]) -> tuple[SegmentTarget, ...]:

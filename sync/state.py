@@ -54,6 +54,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from connectors.base import ListRef
+from sync.effect import BatchEffect
 from sync.lease import DEFAULT_LEASE_SECONDS, RunLease, SyncLocked  # noqa: F401 - re-exported
 from sync.private import PRIVATE_FOLDER, ensure_private_file
 
@@ -438,46 +439,37 @@ class StateStore:
     # -- checkpoints: a batch and its effect on the synced state, in one transaction ------
 
     def record_batch(
-        self,
-        run_id: int,
-        seq: int,
-        kind: str,
-        target: str,
-        size: int,
-        *,
-        written: Mapping[str, Mapping[str, str]] | None = None,
-        added: Iterable[str] = (),
-        removed: Iterable[str] = (),
-        failures: Sequence[RecordFailure] = (),
-        created: tuple[str, str] | None = None,
-        deleted: bool = False,
+        self, run_id: int, seq: int, effect: BatchEffect, *, refusals: Sequence[RecordFailure] = ()
     ) -> None:
         """Remember that a batch reached the CRM, and what the CRM now holds because of it.
 
-        ``created`` is the (id, name) of the list a ``list_create`` batch made for segment
-        ``target``; ``deleted`` says the segment has no list of segsync's any more (a
-        ``list_delete`` batch deleted it, or a ``list_create_refused`` one made none).
+        ``refusals`` are the effect's failures as kept between runs, with what each depended
+        on (see ``sync.refusals``).
         """
         with self.transaction() as tx:
             tx.execute(
                 insert(run_batches).values(
-                    run_id=run_id, seq=seq, kind=kind, target=target, size=size, done_at=utcnow()
+                    run_id=run_id,
+                    seq=seq,
+                    kind=effect.kind,
+                    target=effect.target,
+                    size=effect.size,
+                    done_at=utcnow(),
                 )
             )
-            if written:
-                self._merge_synced(tx, written)
-                self._delete_ids(tx, record_failures, list(written))
-            added, removed = list(added), list(removed)
-            if added:
-                self._add_members(tx, target, added)
-            if removed:
-                self._remove_members(tx, target, removed)
-            for failure in failures:
+            if effect.written:
+                self._merge_synced(tx, effect.written)
+                self._delete_ids(tx, record_failures, list(effect.written))
+            if effect.added:
+                self._add_members(tx, effect.target, list(effect.added))
+            if effect.removed:
+                self._remove_members(tx, effect.target, list(effect.removed))
+            for failure in refusals:
                 self._record_failure(tx, failure)
-            if created is not None:
-                self._own(tx, target, *created)
-            if deleted:
-                self._forget_list(tx, target)
+            if effect.created is not None:
+                self._own(tx, effect.target, effect.created.id, effect.created.name)
+            if effect.deleted:
+                self._forget_list(tx, effect.target)
 
     # -- owned lists -------------------------------------------------------------------------
 

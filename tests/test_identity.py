@@ -30,6 +30,7 @@ from connectors.base import ContactPage, ListRef, PropertyWrite
 from connectors.hubspot import HubSpotConnector
 from connectors.salesforce import SalesforceConnector
 from connectors.sandbox import SalesforceSandbox, SandboxCRM
+from sync.effect import BatchEffect
 from sync.progress import SilentProgress
 from sync.pull import pull_contacts
 from sync.retry import Retrier
@@ -74,7 +75,7 @@ def remember_a_refusal(state: Path, run_id: int, contact_id: str) -> None:
     """What the store keeps when the CRM refused a write of ``contact_id`` in run ``run_id``."""
     store = state_store(state)
     failure = RecordFailure(contact_id, run_id, "INVALID_OPTION", "refused", False, 0)
-    store.record_batch(run_id, 10_000, "write", "contacts", 1, failures=[failure])
+    store.record_batch(run_id, 10_000, BatchEffect("write", "contacts", 1), refusals=[failure])
     store.close()
 
 

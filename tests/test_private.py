@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from sync.alerts import redact
 from sync.cli import app
+from sync.effect import BatchEffect
 from sync.state import RecordFailure, StateStore
 from tests.conftest import write_hubspot_config
 
@@ -89,10 +90,10 @@ def test_forget_erases_one_person_from_the_state_store_and_nobody_else(tmp_path:
     run_id = store.start_run("full", dry_run=False)
     store.save_mirror({"51": {"email": "a@x.io"}, "52": {"email": "b@x.io"}}, replace=True)
     store.replace_synced({"51": {"segsync_segment": "Big"}, "52": {"segsync_segment": "Big"}})
-    store.record_batch(run_id, 1, "list_add", "Big", 2, added=["51", "52"])
+    store.record_batch(run_id, 1, BatchEffect("list_add", "Big", 2, added=("51", "52")))
     store.record_batch(
-        run_id, 2, "write", "properties", 1,
-        failures=[RecordFailure("52", run_id, "INVALID_OPTION", "b@x.io refused", False, 0)],
+        run_id, 2, BatchEffect("write", "properties", 1),
+        refusals=[RecordFailure("52", run_id, "INVALID_OPTION", "b@x.io refused", False, 0)],
     )
     failures = [{"contact_id": "52", "code": "INVALID_OPTION", "message": "b@x.io refused"}]
     store.finish_run(run_id, "done_with_failures", summary=json.dumps({"failures": failures}))

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import SandboxCRM
 from sync.cli import app
+from sync.effect import BatchEffect
 from sync.state import (
     SCHEMA_VERSION,
     RecordFailure,
@@ -56,11 +57,10 @@ def test_the_store_keeps_and_returns_the_same_data_on_each_backend(state_url: st
     store.save_mirror({"51": {"employees": "60"}, "52": {"employees": None}}, replace=True)
     store.replace_synced({"51": {"segsync_segment": ""}, "52": {"segsync_segment": ""}})
     store.record_batch(
-        run_id, 1, "write", "properties", 2,
-        written={"51": {"segsync_segment": "Big"}},
-        failures=[RecordFailure("52", run_id, "INVALID_OPTION", "no such option", False, 0)],
+        run_id, 1, BatchEffect("write", "properties", 2, written={"51": {"segsync_segment": "Big"}}),
+        refusals=[RecordFailure("52", run_id, "INVALID_OPTION", "no such option", False, 0)],
     )
-    store.record_batch(run_id, 2, "list_add", "Big", 1, added=["51"])
+    store.record_batch(run_id, 2, BatchEffect("list_add", "Big", 1, added=("51",)))
     store.save_cursor(datetime(2026, 12, 1, 8, 30, tzinfo=UTC), 2)
     store.save_model("set", b"\x00model")
     store.finish_run(run_id, "done_with_failures", contacts=2, writes=1, failures=1)
