@@ -39,10 +39,10 @@ from segment_core.errors import ConfigError as SegmentConfigError
 from segment_core.features import parse_features
 from segment_core.validation import parse_validation
 from sync.guardrails import Guardrails
-from sync.lease import DEFAULT_LEASE_SECONDS
 from sync.names import name_collision, pattern_problem, with_fallback
 from sync.private import loose_secrets
-from sync.state import default_url
+from sync.state.engine import default_url
+from sync.state.lease import DEFAULT_LEASE_SECONDS
 
 SECRET_KEYS = frozenset(
     {

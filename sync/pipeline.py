@@ -57,7 +57,7 @@ from sync.pull import pull_changed_contacts, pull_contacts, read_deleted, read_m
 from sync.refusals import RefusalContext, given_up, options_digest
 from sync.retry import Retrier, RetryPolicy
 from sync.segmentation import Segmentation, SegmentationConfig, text_frame
-from sync.state import StateStore
+from sync.state.store import StateStore
 from sync.summary import summary_json
 
 WATERMARK_OVERLAP = timedelta(minutes=5)

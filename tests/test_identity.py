@@ -34,7 +34,9 @@ from sync.effect import BatchEffect
 from sync.progress import SilentProgress
 from sync.pull import pull_contacts
 from sync.retry import Retrier
-from sync.state import RecordFailure, StateStore, default_url
+from sync.state.engine import default_url
+from sync.state.failures import RecordFailure
+from sync.state.store import StateStore
 from tests.conftest import TOKEN
 from tests.expectations import (
     FAST_RETRY,

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from sync.alerts import redact
 from sync.cli import app
 from sync.effect import BatchEffect
-from sync.state import RecordFailure, StateStore
+from sync.state.failures import RecordFailure
+from sync.state.store import StateStore
 from tests.conftest import write_hubspot_config
 
 runner = CliRunner()

@@ -26,7 +26,7 @@ from sync.config import SegmentConfig, Settings, SyncOptions
 from sync.guardrails import GuardrailTripped
 from sync.pipeline import SyncOutcome, run_sync
 from sync.progress import SilentProgress
-from sync.state import StateStore
+from sync.state.store import StateStore
 from sync.summary import summary_json
 from tests.conftest import TOKEN, hubspot_settings, writes_among
 from tests.expectations import FAST_RETRY, SEGMENTS, expected_segments

@@ -21,15 +21,10 @@ from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import SandboxCRM
 from sync.cli import app
 from sync.effect import BatchEffect
-from sync.state import (
-    SCHEMA_VERSION,
-    RecordFailure,
-    StateStore,
-    StateStoreUnavailable,
-    SyncLocked,
-    leases,
-    schema_version,
-)
+from sync.state.failures import RecordFailure
+from sync.state.lease import SyncLocked
+from sync.state.schema import SCHEMA_VERSION, StateStoreUnavailable, leases, schema_version
+from sync.state.store import StateStore
 from tests.conftest import TOKEN, write_hubspot_config, writes_among
 from tests.expectations import assert_crm_holds_desired_state, sync
 
@@ -86,7 +81,7 @@ def test_the_store_keeps_and_returns_the_same_data_on_each_backend(state_url: st
 
 def test_twelve_processes_opening_a_fresh_database_at_once_all_work(state_url: str) -> None:
     opener = (
-        "import sys; from sync.state import StateStore; "
+        "import sys; from sync.state.store import StateStore; "
         "s = StateStore(sys.argv[1], 'fresh'); s.start_run('full', False); s.close()"
     )
     processes = [

@@ -17,7 +17,7 @@ import pytest
 from connectors.base import PropertyWrite, RequestRejected, WriteResult
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import SandboxCRM
-from sync.state import StateStore
+from sync.state.store import StateStore
 from tests.expectations import sync
 
 BATCH_ROUTE = "POST /crm/v3/objects/contacts/batch/update"

@@ -16,7 +16,8 @@ import pytest
 
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import SandboxCRM
-from sync.state import RecordFailure, StateStore
+from sync.state.failures import RecordFailure
+from sync.state.store import StateStore
 from tests.expectations import sync
 from tests.safety.test_batch_bisect import (
     BATCH_ROUTE,
