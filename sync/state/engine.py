@@ -1,5 +1,5 @@
-"""Opening the state database: the engine for a URL, and where the SQLite store lives by
-default."""
+"""Opening the state database: the engine for a URL, or for the SQLite store in segsync's state
+folder, which is where that folder is created."""
 
 from __future__ import annotations
 
@@ -13,18 +13,28 @@ from sqlalchemy.exc import ArgumentError
 from sync.private import PRIVATE_FOLDER, ensure_private_file
 from sync.state.schema import StateStoreUnavailable
 
+STATE_FILE = "state.db"
+"""The SQLite store's file in segsync's state folder."""
+
 
 def default_url(state_dir: Path) -> str:
-    state_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
-    return f"sqlite:///{state_dir / 'state.db'}"
+    """The URL of the SQLite store in segsync's state folder ``state_dir``."""
+    return f"sqlite:///{state_dir / STATE_FILE}"
 
 
-def open_engine(url: str) -> Engine:
-    """The engine for ``url``; a missing database driver is one line saying what to install.
+def open_engine(location: str | Path) -> Engine:
+    """The engine for a database URL, or for the SQLite store in segsync's state folder (a
+    ``Path``); a missing database driver is one line saying what to install.
 
-    A new SQLite file is created readable by its owner only: it holds contact data. (SQLite
-    gives its WAL and shared-memory files the database file's permissions.)
+    A missing state folder and a new SQLite file are created readable by their owner only:
+    they hold contact data. (SQLite gives its WAL and shared-memory files the database file's
+    permissions.) The folder of a SQLite database URL must exist: a typo is not a new store.
     """
+    if isinstance(location, Path):
+        location.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
+        url = default_url(location)
+    else:
+        url = location
     try:
         parsed = make_url(url)
     except ArgumentError as exc:

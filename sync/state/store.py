@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -32,9 +33,11 @@ from sync.state.schema import contacts, create_schema, synced
 class StateStore:
     """segsync's memory, scoped to one sync name."""
 
-    def __init__(self, url: str, sync_name: str) -> None:
+    def __init__(self, location: str | Path, sync_name: str) -> None:
+        """Open the store at ``location``: a database URL, or segsync's state folder (a
+        ``Path``) for the SQLite store in it, created if missing."""
         self.sync_name = sync_name
-        self.engine: Engine = open_engine(url)
+        self.engine: Engine = open_engine(location)
         create_schema(self.engine)
         self._runs = RunHistory(sync_name)
         self._lists = SegmentLists(sync_name)
