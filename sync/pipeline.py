@@ -59,10 +59,7 @@ from sync.retry import Retrier, RetryPolicy
 from sync.segmentation import Segmentation, SegmentationConfig, text_frame
 from sync.state.store import StateStore
 from sync.summary import summary_json
-
-WATERMARK_OVERLAP = timedelta(minutes=5)
-"""Re-read this much before the newest change seen, on top of the pull's own duration: a
-contact edited while a long pull was running may carry an older time than one read later."""
+from sync.watermark import next_watermark
 
 
 @dataclass(frozen=True)
@@ -132,28 +129,6 @@ def check_segment_names(
     )
     if problems:
         raise ConfigError(f"{settings.source}: {problems[0]}")
-
-
-def _watermark(
-    pulled: pd.Series, started: datetime, previous: datetime | None, crm_started: datetime | None
-) -> datetime:
-    """Where the next incremental pull starts: the newest change seen, minus the pull's
-    duration and a safety overlap; or, when later, the CRM's own time at pull start
-    (``crm_started``) minus the overlap.
-
-    Every change the CRM stamped before the pull started was there to read (the overlap covers
-    its search index trailing writes), so the next pull need not go further back: a quiet
-    portal is not re-read since its last change on every run.
-    """
-    newest = pulled.dropna().max() if len(pulled) else None
-    if newest is None or pd.isna(newest):
-        since_seen = previous or started - WATERMARK_OVERLAP
-    else:
-        pull_took = datetime.now(UTC) - started
-        since_seen = newest.to_pydatetime() - pull_took - WATERMARK_OVERLAP
-    if crm_started is None:
-        return since_seen
-    return max(since_seen, crm_started - WATERMARK_OVERLAP)
 
 
 class SyncRun:
@@ -298,7 +273,13 @@ class SyncRun:
             return
         previous_cursor = cursor[0] if cursor else None
         seen = contacts if self.pull_count is not None else (cursor[1] if cursor else contacts)
-        watermark = _watermark(modified, started, previous_cursor, crm_started)
+        watermark = next_watermark(
+            modified,
+            started=started,
+            finished=datetime.now(UTC),
+            previous=previous_cursor,
+            crm_started=crm_started,
+        )
         self.store.save_cursor(watermark, seen)
 
     def _plan(
