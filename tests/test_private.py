@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from sync.alerts import redact
 from sync.cli import app
 from sync.effect import BatchEffect
+from sync.state.engine import default_url
 from sync.state.failures import RecordFailure
 from sync.state.store import StateStore
 from tests.conftest import write_hubspot_config
@@ -44,6 +45,17 @@ def test_the_state_store_and_the_log_file_are_created_for_their_owner_only(
     assert result.exit_code == 0, result.output
     assert mode(tmp_path / "sync" / "state.db") == 0o600
     assert mode(log) == 0o600
+
+
+def test_the_state_folder_is_created_for_its_owner_only_when_the_store_opens(
+    tmp_path: Path, loose_umask: None
+) -> None:
+    folder = tmp_path / "state" / "segsync"
+    assert default_url(folder) == f"sqlite:///{folder / 'state.db'}"
+    assert not folder.parent.exists()  # computing where the store lives creates nothing
+    StateStore(folder, "default").close()
+    assert mode(folder) == 0o700
+    assert mode(folder / "state.db") == 0o600
 
 
 @pytest.mark.parametrize("loose", ["folder", "file"])
