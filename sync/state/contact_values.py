@@ -41,12 +41,12 @@ class ContactValues(Generic[V]):
     def replace_all(self, tx: Connection, rows: Mapping[str, Mapping[str, V]]) -> None:
         """``rows`` become all the sync's rows."""
         tx.execute(delete(self.table).where(self.table.c.sync_name == self.sync_name))
-        self._insert(tx, rows)
+        self._insert(tx, rows.items())
 
     def put(self, tx: Connection, rows: Mapping[str, Mapping[str, V]]) -> None:
         """Store ``rows``, replacing those of the same contacts."""
         self.forget(tx, list(rows))
-        self._insert(tx, rows)
+        self._insert(tx, rows.items())
 
     def merge(self, tx: Connection, rows: Mapping[str, Mapping[str, V]]) -> None:
         """Store ``rows``' values over each contact's stored ones: fields not in ``rows`` keep
@@ -62,16 +62,21 @@ class ContactValues(Generic[V]):
                 )
             )
         }
-        self.put(tx, {cid: {**current.get(cid, {}), **values} for cid, values in rows.items()})
+        self.forget(tx, ids)
+        merged = ((cid, {**current.get(cid, {}), **values}) for cid, values in rows.items())
+        self._insert(tx, merged)
 
     def forget(self, tx: Connection, ids: Sequence[str]) -> int:
         """Forget the contacts ``ids``; how many rows held them."""
         return delete_ids(tx, self.table, self.sync_name, ids)
 
-    def _insert(self, tx: Connection, rows: Mapping[str, Mapping[str, V]]) -> None:
-        insert_rows(tx, self.table, self._rows(rows))
-
-    def _rows(self, rows: Mapping[str, Mapping[str, V]]) -> Iterable[dict[str, str]]:
-        for contact_id, values in rows.items():
-            fields = json.dumps(values)
-            yield {"sync_name": self.sync_name, "contact_id": contact_id, "fields": fields}
+    def _insert(self, tx: Connection, rows: Iterable[tuple[str, Mapping[str, V]]]) -> None:
+        """Insert (contact id, values) pairs, encoded as they come: memory stays flat."""
+        insert_rows(
+            tx,
+            self.table,
+            (
+                {"sync_name": self.sync_name, "contact_id": cid, "fields": json.dumps(values)}
+                for cid, values in rows
+            ),
+        )
