@@ -35,7 +35,7 @@ from sync.ownership import check_own_fields
 from sync.pipeline import check_segment_names
 from sync.plan import SegmentTarget
 from sync.segmentation import SegmentationConfig
-from sync.state import StateStore
+from sync.state.store import StateStore
 from sync.terminal import escaped
 
 Problem = Literal["config", "auth", "crm"]

@@ -111,7 +111,8 @@ def exit_on_known_errors() -> Iterator[None]:
     from sync.config import ConfigError
     from sync.guardrails import GuardrailTripped
     from sync.pacing import BudgetExhausted
-    from sync.state import StateStoreUnavailable, SyncLocked
+    from sync.state.lease import SyncLocked
+    from sync.state.schema import StateStoreUnavailable
 
     try:
         yield
@@ -291,7 +292,7 @@ def failures_retry(
 ) -> None:
     """Forget refusals (all, or the contacts named), so the next run writes them again."""
     from sync.config import load_settings
-    from sync.state import StateStore
+    from sync.state.store import StateStore
 
     with exit_on_known_errors():
         settings = load_settings(ctx.obj)
@@ -329,8 +330,8 @@ def unlock(
 ) -> None:
     """Show who holds the sync's lock (lease) and release it, e.g. for a run that died."""
     from sync.config import load_settings
-    from sync.lease import utcnow
-    from sync.state import StateStore
+    from sync.state.clock import utcnow
+    from sync.state.store import StateStore
 
     with exit_on_known_errors():
         settings = load_settings(config)
@@ -361,7 +362,7 @@ def forget(
 ) -> None:
     """Erase one person from the state store, for an erasure request (not from the CRM)."""
     from sync.config import load_settings
-    from sync.state import StateStore
+    from sync.state.store import StateStore
 
     with exit_on_known_errors():
         settings = load_settings(config)
@@ -582,7 +583,7 @@ def explain(
     from sync.config import load_settings
     from sync.explain import NotExplainable, explain_from_state, print_explanation
     from sync.runner import open_connector
-    from sync.state import StateStore
+    from sync.state.store import StateStore
 
     with exit_on_known_errors():
         settings = load_settings(config)

@@ -39,10 +39,9 @@ from segment_core.errors import ConfigError as SegmentConfigError
 from segment_core.features import parse_features
 from segment_core.validation import parse_validation
 from sync.guardrails import Guardrails
-from sync.lease import DEFAULT_LEASE_SECONDS
 from sync.names import name_collision, pattern_problem, with_fallback
 from sync.private import loose_secrets
-from sync.state import default_url
+from sync.state.lease import DEFAULT_LEASE_SECONDS
 
 SECRET_KEYS = frozenset(
     {
@@ -223,8 +222,10 @@ class Settings(BaseSettings):
         """Where this configuration was read from, for error messages."""
         return str(self._source) if self._source else "the configuration"
 
-    def state_url(self) -> str:
-        return self.sync.state_url or default_url(self.sync.state_dir)
+    def state_url(self) -> str | Path:
+        """The state store's database URL, or segsync's state folder for the SQLite store in it
+        (see ``sync.state.engine``)."""
+        return self.sync.state_url or self.sync.state_dir
 
     @classmethod
     def settings_customise_sources(

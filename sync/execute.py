@@ -14,7 +14,7 @@ is split in halves until that record stands alone, so the others are written in 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
@@ -30,6 +30,7 @@ from connectors.base import (
     RequestRejected,
     WriteResult,
 )
+from sync.effect import BatchEffect
 from sync.plan import ListChange, OrphanList, Plan
 from sync.progress import ProgressSink
 from sync.retry import Retrier
@@ -52,26 +53,14 @@ def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 class Checkpoint(Protocol):
     """Receives each batch the CRM acknowledged, with its effect (the state store, in a run)."""
 
-    def batch_done(
-        self,
-        kind: str,
-        target: str,
-        size: int,
-        *,
-        written: Mapping[str, Mapping[str, str]] | None = None,
-        added: Iterable[str] = (),
-        removed: Iterable[str] = (),
-        failures: Sequence[WriteResult] = (),
-        created: ListRef | None = None,
-        deleted: bool = False,
-    ) -> None: ...
+    def batch_done(self, effect: BatchEffect) -> None: ...
 
 
 class NoCheckpoint:
     """For callers that keep no state (one-off library use)."""
 
-    def batch_done(self, kind: str, target: str, size: int, **effects: object) -> None:
-        pass
+    def batch_done(self, effect: BatchEffect) -> None:
+        """Nothing is remembered."""
 
 
 @dataclass
@@ -126,7 +115,7 @@ class Executor:
                 spec,
                 requests=self.connector.limits.setup_requests,
             )
-            self.checkpoint.batch_done("field", spec.name, 1)
+            self.checkpoint.batch_done(BatchEffect("field", spec.name, 1))
         self._write_properties(plan)
         self._apply_list_changes(plan.list_changes)
         self._delete_orphans(plan.orphans)
@@ -138,7 +127,9 @@ class Executor:
             if orphan.to_delete:
                 assert orphan.list_ref is not None and isinstance(self.connector, ListDeleting)
                 self._call(self.connector.delete_list, orphan.list_ref)
-                self.checkpoint.batch_done("list_delete", orphan.segment, 1, deleted=True)
+                self.checkpoint.batch_done(
+                    BatchEffect("list_delete", orphan.segment, 1, deleted=True)
+                )
 
     def _write_properties(self, plan: Plan) -> None:
         self.progress.start(WRITE_STEP, len(plan.writes))
@@ -188,7 +179,9 @@ class Executor:
         missing = [o.contact_id for o in settled if not o.ok and o.missing]
         refused = [o for o in settled if not o.ok and not o.missing]
         self.checkpoint.batch_done(
-            "write", "properties", len(batch), written=written, failures=refused
+            BatchEffect(
+                "write", "properties", len(batch), written=written, failures=tuple(refused)
+            )
         )
         self.result.written.update(written)
         self.result.missing.extend(missing)
@@ -201,7 +194,7 @@ class Executor:
         """Every list is found or created first, then all member chunks run as one pool."""
         size = self.connector.limits.list_change_batch_size
         self.progress.start(LISTS_STEP, sum(len(c.add) + len(c.remove) for c in changes))
-        batches: list[_Batch[None]] = []
+        batches: list[_Batch[MembershipChange]] = []
         for change in changes:
             list_ref = change.list_ref or self._create_list(change)
             batches.extend(
@@ -234,11 +227,13 @@ class Executor:
             missing = set(answer.missing)
             present = [i for i in ids if i not in missing]
             self.checkpoint.batch_done(
-                kind,
-                segment,
-                len(ids),
-                added=present if adding else (),
-                removed=() if adding else present,
+                BatchEffect(
+                    kind,
+                    segment,
+                    len(ids),
+                    added=tuple(present) if adding else (),
+                    removed=() if adding else tuple(present),
+                )
             )
             self.result.missing.extend(missing)
             self.progress.advance(LISTS_STEP, len(ids))
@@ -290,9 +285,11 @@ class Executor:
         try:
             list_ref = self._find_or_create_list(change.list_name)
         except RequestRejected:
-            self.checkpoint.batch_done("list_create_refused", change.segment, 1, deleted=True)
+            self.checkpoint.batch_done(
+                BatchEffect("list_create_refused", change.segment, 1, deleted=True)
+            )
             raise
-        self.checkpoint.batch_done("list_create", change.segment, 1, created=list_ref)
+        self.checkpoint.batch_done(BatchEffect("list_create", change.segment, 1, created=list_ref))
         return list_ref
 
     def _find_or_create_list(self, name: str) -> ListRef:

@@ -22,7 +22,7 @@ from segment_core.evaluate import evaluate
 from segment_core.rules import AllOf, AnyOf, Condition, Not, Rule, describe, referenced_fields
 from sync.config import Settings
 from sync.segmentation import Segmentation, SegmentationConfig, text_frame
-from sync.state import StateStore
+from sync.state.store import StateStore
 from sync.terminal import escaped
 
 

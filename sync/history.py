@@ -12,7 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.config import Settings
-from sync.state import RecordFailure, RunRecord, StateStore
+from sync.state.failures import RecordFailure
+from sync.state.runs import RunRecord
+from sync.state.store import StateStore
 from sync.terminal import escaped, text
 
 

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from connectors.base import ListRef
 from sync.config import ConfigError
 from sync.plan import SegmentTarget
-from sync.state import OwnedList
+from sync.state.lists import OwnedList
 
 
 def claim_list(

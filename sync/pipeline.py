@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -34,10 +34,10 @@ from connectors.base import (
     FieldInfo,
     ListDeleting,
     ListRef,
-    WriteResult,
 )
 from segment_core.segments import Segment
 from sync.config import ConfigError, Settings
+from sync.effect import BatchEffect
 from sync.execute import ExecutionResult, Executor
 from sync.guardrails import GuardrailTripped, PullCount, guardrail_problems
 from sync.names import list_name, segment_name_problems
@@ -57,12 +57,9 @@ from sync.pull import pull_changed_contacts, pull_contacts, read_deleted, read_m
 from sync.refusals import RefusalContext, given_up, options_digest
 from sync.retry import Retrier, RetryPolicy
 from sync.segmentation import Segmentation, SegmentationConfig, text_frame
-from sync.state import StateStore
+from sync.state.store import StateStore
 from sync.summary import summary_json
-
-WATERMARK_OVERLAP = timedelta(minutes=5)
-"""Re-read this much before the newest change seen, on top of the pull's own duration: a
-contact edited while a long pull was running may carry an older time than one read later."""
+from sync.watermark import next_watermark
 
 
 @dataclass(frozen=True)
@@ -110,33 +107,10 @@ class StoreCheckpoint:
         self.refusals = refusals
         self.seq = 0
 
-    def batch_done(
-        self,
-        kind: str,
-        target: str,
-        size: int,
-        *,
-        written: Mapping[str, Mapping[str, str]] | None = None,
-        added: Iterable[str] = (),
-        removed: Iterable[str] = (),
-        failures: Sequence[WriteResult] = (),
-        created: ListRef | None = None,
-        deleted: bool = False,
-    ) -> None:
+    def batch_done(self, effect: BatchEffect) -> None:
         self.seq += 1
-        self.store.record_batch(
-            self.run_id,
-            self.seq,
-            kind,
-            target,
-            size,
-            written=written,
-            added=added,
-            removed=removed,
-            failures=[self.refusals.failure(f, self.run_id) for f in failures],
-            created=(created.id, created.name) if created else None,
-            deleted=deleted,
-        )
+        refusals = [self.refusals.failure(f, self.run_id) for f in effect.failures]
+        self.store.record_batch(self.run_id, self.seq, effect, refusals=refusals)
 
 
 def segment_targets(settings: Settings, segments: Sequence[Segment]) -> tuple[SegmentTarget, ...]:
@@ -155,28 +129,6 @@ def check_segment_names(
     )
     if problems:
         raise ConfigError(f"{settings.source}: {problems[0]}")
-
-
-def _watermark(
-    pulled: pd.Series, started: datetime, previous: datetime | None, crm_started: datetime | None
-) -> datetime:
-    """Where the next incremental pull starts: the newest change seen, minus the pull's
-    duration and a safety overlap; or, when later, the CRM's own time at pull start
-    (``crm_started``) minus the overlap.
-
-    Every change the CRM stamped before the pull started was there to read (the overlap covers
-    its search index trailing writes), so the next pull need not go further back: a quiet
-    portal is not re-read since its last change on every run.
-    """
-    newest = pulled.dropna().max() if len(pulled) else None
-    if newest is None or pd.isna(newest):
-        since_seen = previous or started - WATERMARK_OVERLAP
-    else:
-        pull_took = datetime.now(UTC) - started
-        since_seen = newest.to_pydatetime() - pull_took - WATERMARK_OVERLAP
-    if crm_started is None:
-        return since_seen
-    return max(since_seen, crm_started - WATERMARK_OVERLAP)
 
 
 class SyncRun:
@@ -321,7 +273,13 @@ class SyncRun:
             return
         previous_cursor = cursor[0] if cursor else None
         seen = contacts if self.pull_count is not None else (cursor[1] if cursor else contacts)
-        watermark = _watermark(modified, started, previous_cursor, crm_started)
+        watermark = next_watermark(
+            modified,
+            started=started,
+            finished=datetime.now(UTC),
+            previous=previous_cursor,
+            crm_started=crm_started,
+        )
         self.store.save_cursor(watermark, seen)
 
     def _plan(

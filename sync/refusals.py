@@ -18,7 +18,7 @@ from datetime import datetime
 import pandas as pd
 
 from connectors.base import FieldInfo, SegmentField, WriteResult
-from sync.state import RecordFailure
+from sync.state.failures import RecordFailure
 
 
 def options_digest(

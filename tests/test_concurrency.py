@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -29,6 +29,7 @@ from connectors.base import (
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import HubSpotSandbox, SandboxLimits
 from connectors.sandbox import limits as sandbox_limits
+from sync.effect import BatchEffect
 from sync.execute import Executor
 from sync.pacing import Pacer
 from sync.plan import ListChange, Plan
@@ -95,22 +96,11 @@ class Recorder:
         self.batches: list[tuple[str, str, frozenset[str]]] = []
         self.threads: set[int] = set()
 
-    def batch_done(
-        self,
-        kind: str,
-        target: str,
-        size: int,
-        *,
-        written: Mapping[str, Mapping[str, str]] | None = None,
-        added: Iterable[str] = (),
-        removed: Iterable[str] = (),
-        failures: Sequence[WriteResult] = (),
-        created: ListRef | None = None,
-        deleted: bool = False,
-    ) -> None:
+    def batch_done(self, effect: BatchEffect) -> None:
         self.threads.add(threading.get_ident())
-        ids = frozenset(written or ()) | frozenset(added) | frozenset(removed)
-        self.batches.append((kind, target, ids | {f.contact_id for f in failures}))
+        ids = frozenset(effect.written) | frozenset(effect.added) | frozenset(effect.removed)
+        failed = {f.contact_id for f in effect.failures}
+        self.batches.append((effect.kind, effect.target, ids | failed))
 
     def ids(self, kind: str) -> Counter[str]:
         return Counter(i for k, _, ids in self.batches if k == kind for i in ids)

@@ -14,7 +14,10 @@ from typer.testing import CliRunner
 
 from sync.alerts import redact
 from sync.cli import app
-from sync.state import RecordFailure, StateStore
+from sync.effect import BatchEffect
+from sync.state.engine import default_url
+from sync.state.failures import RecordFailure
+from sync.state.store import StateStore
 from tests.conftest import write_hubspot_config
 
 runner = CliRunner()
@@ -42,6 +45,17 @@ def test_the_state_store_and_the_log_file_are_created_for_their_owner_only(
     assert result.exit_code == 0, result.output
     assert mode(tmp_path / "sync" / "state.db") == 0o600
     assert mode(log) == 0o600
+
+
+def test_the_state_folder_is_created_for_its_owner_only_when_the_store_opens(
+    tmp_path: Path, loose_umask: None
+) -> None:
+    folder = tmp_path / "state" / "segsync"
+    assert default_url(folder) == f"sqlite:///{folder / 'state.db'}"
+    assert not folder.parent.exists()  # computing where the store lives creates nothing
+    StateStore(folder, "default").close()
+    assert mode(folder) == 0o700
+    assert mode(folder / "state.db") == 0o600
 
 
 @pytest.mark.parametrize("loose", ["folder", "file"])
@@ -89,10 +103,10 @@ def test_forget_erases_one_person_from_the_state_store_and_nobody_else(tmp_path:
     run_id = store.start_run("full", dry_run=False)
     store.save_mirror({"51": {"email": "a@x.io"}, "52": {"email": "b@x.io"}}, replace=True)
     store.replace_synced({"51": {"segsync_segment": "Big"}, "52": {"segsync_segment": "Big"}})
-    store.record_batch(run_id, 1, "list_add", "Big", 2, added=["51", "52"])
+    store.record_batch(run_id, 1, BatchEffect("list_add", "Big", 2, added=("51", "52")))
     store.record_batch(
-        run_id, 2, "write", "properties", 1,
-        failures=[RecordFailure("52", run_id, "INVALID_OPTION", "b@x.io refused", False, 0)],
+        run_id, 2, BatchEffect("write", "properties", 1),
+        refusals=[RecordFailure("52", run_id, "INVALID_OPTION", "b@x.io refused", False, 0)],
     )
     failures = [{"contact_id": "52", "code": "INVALID_OPTION", "message": "b@x.io refused"}]
     store.finish_run(run_id, "done_with_failures", summary=json.dumps({"failures": failures}))

@@ -30,7 +30,8 @@ from typer.testing import CliRunner
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
 from sync.cli import app
-from sync.state import StateStore, default_url
+from sync.state.engine import default_url
+from sync.state.store import StateStore
 
 SEGSYNC = Path(sys.executable).with_name("segsync")
 WAIT = 60.0

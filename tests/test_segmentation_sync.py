@@ -22,7 +22,7 @@ from segment_core.clusters import ClusterSegmenter
 from segment_core.coerce import coerce_frame
 from sync.cli import app
 from sync.guardrails import GuardrailTripped
-from sync.state import StateStore
+from sync.state.store import StateStore
 from sync.summary import summary_json
 from tests.conftest import TOKEN, writes_among
 from tests.expectations import SEGMENTS, expected_segments

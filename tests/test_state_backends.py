@@ -20,15 +20,11 @@ from typer.testing import CliRunner
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import HubSpotSandbox
 from sync.cli import app
-from sync.state import (
-    SCHEMA_VERSION,
-    RecordFailure,
-    StateStore,
-    StateStoreUnavailable,
-    SyncLocked,
-    leases,
-    schema_version,
-)
+from sync.effect import BatchEffect
+from sync.state.failures import RecordFailure
+from sync.state.lease import SyncLocked
+from sync.state.schema import SCHEMA_VERSION, StateStoreUnavailable, leases, schema_version
+from sync.state.store import StateStore
 from tests.conftest import TOKEN, write_hubspot_config, writes_among
 from tests.expectations import assert_crm_holds_desired_state, sync
 
@@ -56,11 +52,10 @@ def test_the_store_keeps_and_returns_the_same_data_on_each_backend(state_url: st
     store.save_mirror({"51": {"employees": "60"}, "52": {"employees": None}}, replace=True)
     store.replace_synced({"51": {"segsync_segment": ""}, "52": {"segsync_segment": ""}})
     store.record_batch(
-        run_id, 1, "write", "properties", 2,
-        written={"51": {"segsync_segment": "Big"}},
-        failures=[RecordFailure("52", run_id, "INVALID_OPTION", "no such option", False, 0)],
+        run_id, 1, BatchEffect("write", "properties", 2, written={"51": {"segsync_segment": "Big"}}),
+        refusals=[RecordFailure("52", run_id, "INVALID_OPTION", "no such option", False, 0)],
     )
-    store.record_batch(run_id, 2, "list_add", "Big", 1, added=["51"])
+    store.record_batch(run_id, 2, BatchEffect("list_add", "Big", 1, added=("51",)))
     store.save_cursor(datetime(2026, 12, 1, 8, 30, tzinfo=UTC), 2)
     store.save_model("set", b"\x00model")
     store.finish_run(run_id, "done_with_failures", contacts=2, writes=1, failures=1)
@@ -86,7 +81,7 @@ def test_the_store_keeps_and_returns_the_same_data_on_each_backend(state_url: st
 
 def test_twelve_processes_opening_a_fresh_database_at_once_all_work(state_url: str) -> None:
     opener = (
-        "import sys; from sync.state import StateStore; "
+        "import sys; from sync.state.store import StateStore; "
         "s = StateStore(sys.argv[1], 'fresh'); s.start_run('full', False); s.close()"
     )
     processes = [

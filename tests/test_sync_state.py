@@ -13,7 +13,8 @@ from connectors.sandbox import HubSpotSandbox, SandboxLimits
 from sync.cli import app
 from sync.guardrails import GuardrailTripped
 from sync.pacing import BudgetExhausted
-from sync.state import StateStore, SyncLocked
+from sync.state.lease import SyncLocked
+from sync.state.store import StateStore
 from tests.conftest import TOKEN, hubspot_settings, make_settings, writes_among
 from tests.expectations import SEGMENTS, assert_crm_holds_desired_state, sync
 

@@ -19,7 +19,8 @@ from sync.report.model import (
     rule_definitions,
 )
 from sync.report.render import render_report
-from sync.state import RunRecord, StateStore
+from sync.state.runs import RunRecord
+from sync.state.store import StateStore
 
 
 def _history(runs: list[RunRecord]) -> list[dict[str, Any]]:

@@ -12,7 +12,8 @@ import pytest
 from connectors.base import PropertyWrite, WriteResult
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import HubSpotSandbox
-from sync.state import RecordFailure, StateStore
+from sync.state.failures import RecordFailure
+from sync.state.store import StateStore
 from tests.expectations import sync
 
 BATCH_ROUTE = "POST /crm/v3/objects/contacts/batch/update"

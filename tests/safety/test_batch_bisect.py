@@ -16,7 +16,7 @@ import pytest
 from connectors.base import PropertyWrite, RequestRejected, WriteResult
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import HubSpotSandbox
-from sync.state import StateStore
+from sync.state.store import StateStore
 from tests.expectations import sync
 from tests.safety.refusals import (
     BATCH_ROUTE,

@@ -13,7 +13,7 @@ from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import HubSpotSandbox
 from segment_core.clusters import ClusterSegmenter
 from segment_core.coerce import coerce_frame
-from sync.state import StateStore
+from sync.state.store import StateStore
 from tests.expectations import SEGMENTS, expected_segments
 from tests.support.segmentation import CLUSTER_FIELDS, CLUSTERS, list_members, run, settings
 

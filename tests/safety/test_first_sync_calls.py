@@ -19,7 +19,7 @@ from connectors.base import ListRef, RequestRejected, SegmentField, Transient
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import HubSpotSandbox
 from sync.config import ConfigError
-from sync.state import StateStore
+from sync.state.store import StateStore
 from tests.conftest import make_settings
 from tests.expectations import sync
 

@@ -22,7 +22,8 @@ from sync.config import ConfigError
 from sync.pipeline import run_sync
 from sync.progress import SilentProgress
 from sync.retry import RetryPolicy
-from sync.state import StateStore, owned_lists
+from sync.state.schema import owned_lists
+from sync.state.store import StateStore
 from tests.conftest import TOKEN, make_settings, writes_among
 from tests.expectations import (
     SALESFORCE_CONTACTS,

@@ -26,7 +26,7 @@ from segment_core import ClusterSegmenter, CoercedFrame, StoredModelError
 from segment_core.cluster_model import ClusterModel
 from sync.cli import app
 from sync.config import load_settings
-from sync.state import StateStore
+from sync.state.store import StateStore
 from tests.conftest import TOKEN
 from tests.support.clusters import planted, segmenter
 

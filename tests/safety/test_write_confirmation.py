@@ -17,7 +17,7 @@ from connectors.base import ListRef, MembershipChange, PropertyWrite
 from connectors.hubspot import HubSpotConnector
 from connectors.hubspot.connector import confirmed_writes
 from connectors.sandbox import HubSpotSandbox
-from sync.state import StateStore
+from sync.state.store import StateStore
 from tests.expectations import HUBSPOT, assert_crm_holds_desired_state, expected_segments, sync
 
 BATCH_ROUTE = "POST /crm/v3/objects/contacts/batch/update"

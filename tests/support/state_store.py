@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sync.state import RecordFailure, StateStore, default_url
+from sync.effect import BatchEffect
+from sync.state.engine import default_url
+from sync.state.failures import RecordFailure
+from sync.state.store import StateStore
 
 
 def state_store(state: Path) -> StateStore:
@@ -30,5 +33,5 @@ def remember_a_refusal(state: Path, run_id: int, contact_id: str) -> None:
     """What the store keeps when the CRM refused a write of ``contact_id`` in run ``run_id``."""
     store = state_store(state)
     failure = RecordFailure(contact_id, run_id, "INVALID_OPTION", "refused", False, 0)
-    store.record_batch(run_id, 10_000, "write", "contacts", 1, failures=[failure])
+    store.record_batch(run_id, 10_000, BatchEffect("write", "contacts", 1), refusals=[failure])
     store.close()

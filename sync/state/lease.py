@@ -21,12 +21,15 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Row, Select, Table, delete, insert, select, update
+from sqlalchemy import Engine, Row, Select, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+
+from sync.state.clock import aware, utcnow
+from sync.state.schema import leases
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +61,6 @@ class LeaseHolder:
         )
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive; everything segsync stores is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def new_holder_name() -> str:
     """``host:pid:token``: the token tells a reused pid or a cloned hostname from the holder."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -90,13 +84,10 @@ def _process_gone(holder: str) -> bool:
 class RunLease:
     """The lease of one sync in the ``leases`` table of a state store."""
 
-    def __init__(
-        self, engine: Engine, table: Table, sync_name: str, lease_seconds: float
-    ) -> None:
+    def __init__(self, engine: Engine, sync_name: str, lease_seconds: float) -> None:
         if lease_seconds <= 0:
             raise ValueError("lease_seconds must be positive")
         self.engine = engine
-        self.table = table
         self.sync_name = sync_name
         self.lease = timedelta(seconds=lease_seconds)
 
@@ -125,9 +116,9 @@ class RunLease:
 
     def release(self, holder: str | None = None) -> bool:
         """Drop the lease (only ``holder``'s, when given); whether a row was removed."""
-        query = delete(self.table).where(self.table.c.sync_name == self.sync_name)
+        query = delete(leases).where(leases.c.sync_name == self.sync_name)
         if holder is not None:
-            query = query.where(self.table.c.holder == holder)
+            query = query.where(leases.c.holder == holder)
         with self.engine.begin() as tx:
             return tx.execute(query).rowcount > 0
 
@@ -138,7 +129,7 @@ class RunLease:
             with self.engine.begin() as tx:
                 row = tx.execute(self._select()).first()
                 if row is None:
-                    tx.execute(insert(self.table).values(sync_name=self.sync_name, **values))
+                    tx.execute(insert(leases).values(sync_name=self.sync_name, **values))
                     return
                 self._take_over(tx, row, values, now)
         except IntegrityError:  # another run inserted the lease between our read and insert
@@ -158,11 +149,11 @@ class RunLease:
                 "wait for it to finish, or run `segsync unlock` if it is dead"
             )
         taken = tx.execute(
-            update(self.table)
+            update(leases)
             .where(
-                self.table.c.sync_name == self.sync_name,
-                self.table.c.holder == current.holder,
-                self.table.c.expires_at == row.expires_at,
+                leases.c.sync_name == self.sync_name,
+                leases.c.holder == current.holder,
+                leases.c.expires_at == row.expires_at,
             )
             .values(**values)
         )
@@ -180,8 +171,8 @@ class RunLease:
             try:
                 with self.engine.begin() as tx:
                     renewed = tx.execute(
-                        update(self.table)
-                        .where(self.table.c.sync_name == self.sync_name, self.table.c.holder == me)
+                        update(leases)
+                        .where(leases.c.sync_name == self.sync_name, leases.c.holder == me)
                         .values(expires_at=utcnow() + self.lease)
                     ).rowcount
             except Exception:  # noqa: BLE001 - a missed beat is retried; the lease has slack
@@ -192,7 +183,7 @@ class RunLease:
                 return
 
     def _select(self) -> Select[Any]:
-        return select(self.table).where(self.table.c.sync_name == self.sync_name)
+        return select(leases).where(leases.c.sync_name == self.sync_name)
 
 
 def _holder(row: Row[Any]) -> LeaseHolder:
