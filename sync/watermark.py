@@ -23,8 +23,8 @@ def next_watermark(
     modification times the pull read), minus the pull's duration (``started`` to ``finished``,
     by this machine's clock) and a safety overlap; or, when later, the CRM's own time at pull
     start (``crm_started``, None when unknown) minus the overlap. A pull that saw no change
-    keeps the ``previous`` cursor, or starts from this machine's clock at pull start minus the
-    overlap.
+    keeps the ``previous`` cursor, or starts from the pull's start minus the overlap: by the
+    CRM's clock when known, since this machine's may run ahead of the CRM's stamps.
 
     Every change the CRM stamped before the pull started was there to read (the overlap covers
     its search index trailing writes), so the next pull need not go further back: a quiet
@@ -32,7 +32,7 @@ def next_watermark(
     """
     newest = pulled.dropna().max() if len(pulled) else None
     if newest is None or pd.isna(newest):
-        since_seen = previous or started - WATERMARK_OVERLAP
+        since_seen = previous or (crm_started or started) - WATERMARK_OVERLAP
     else:
         pull_took = finished - started
         since_seen = newest.to_pydatetime() - pull_took - WATERMARK_OVERLAP

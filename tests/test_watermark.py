@@ -126,3 +126,12 @@ def test_a_long_pull_reaches_further_back() -> None:
         crm_started=None,
     )
     assert watermark == at(8, 45)  # 09:30 - 40 min - 5 min
+
+
+def test_an_empty_first_pull_takes_the_crms_clock_not_this_machines() -> None:
+    # This machine runs an hour ahead of the CRM: a floor at its own 09:55 would skip every
+    # change the CRM stamps between 08:55 and 09:55 of its time.
+    watermark = next_watermark(
+        modified(), started=STARTED, finished=FINISHED, previous=None, crm_started=at(9, 0)
+    )
+    assert watermark == at(8, 55)
