@@ -4,10 +4,10 @@ Run: .venv/bin/python bench/segment.py [contacts]   (default 1,000,000; 20000 ru
 
 The contacts are generated (seeded) as a CRM delivers them and ``sync.pull`` hands them over:
 an object frame of text and None, one distinct ``str`` per cell. The pipeline is the usual flow
-of ``segment_core``: ``coerce_frame``, ``add_features`` (RFM), ``ClusterSegmenter.fit`` (from
-``parse_cluster_sets``), ``membership_table`` (20 rule segments + the cluster set) and
-``resolve``. Each stage prints its time and its peak RSS, and the total is checked against the
-targets for a 2-core machine: under 20 s and 2.5 GB (10^9 bytes).
+of ``segment_core``, each step of its ``Segmenter`` timed on its own: coerce, add features
+(RFM), fit the cluster set, match (20 rule segments + the cluster set) and resolve. Each stage
+prints its time and its peak RSS, and the total is checked against the targets for a 2-core
+machine: under 20 s and 2.5 GB (10^9 bytes).
 
 Memory is the peak resident set size of the whole process (numpy, pandas and scikit-learn
 buffers included), not tracemalloc, which slowed coercion, features and rules by half again at
@@ -45,22 +45,14 @@ from rich.table import Table
 from segment_core import (
     AllOf,
     AnyOf,
-    ClusterSegmentSet,
     CoercedFrame,
     Condition,
     FieldType,
     Not,
     Op,
     Rule,
-    add_features,
-    all_segments,
-    coerce_frame,
+    Segmenter,
     iter_conditions,
-    membership_table,
-    parse_cluster_sets,
-    parse_features,
-    parse_segments,
-    resolve,
 )
 from segment_core.coerce import coerce_operand
 
@@ -490,31 +482,29 @@ def main(n: int) -> None:
     meter = Meter()
     raw = meter.measure("generate CRM text (not counted)", lambda: crm_contacts(n), counted=False)
 
-    features = parse_features(FEATURES, FIELD_TYPES)
-    known = {**FIELD_TYPES, **features.field_types()}
-    segments = parse_segments(SEGMENTS, known)
-    (clusters,) = parse_cluster_sets(CLUSTERS, known)
+    segmenter = Segmenter.parse(
+        {"features": FEATURES, "segments": SEGMENTS, "clusters": CLUSTERS}, FIELD_TYPES
+    )
+    segments = segmenter.segments
+    (clusters,) = segmenter.cluster_sets
 
-    frame = meter.measure("coerce_frame (15 fields)", lambda: coerce_frame(raw, FIELD_TYPES))
-    frame = meter.measure("add_features (RFM)", lambda: add_features(frame, features, NOW))
+    frame = meter.measure("coerce_frame (15 fields)", lambda: segmenter.coerce(raw))
+    frame = meter.measure("add_features (RFM)", lambda: segmenter.derive(frame, NOW))
     personas = meter.measure(
         f"cluster fit (k = {clusters.params['n_clusters']})",
-        lambda: ClusterSegmentSet(
-            clusters.name, clusters.priority, clusters.segmenter().fit(frame), fitted_on=frame
-        ),
+        lambda: segmenter.fit_clusters(frame, {}),
     )
     memberships = meter.measure(
         f"membership_table ({len(segments)} rules, clusters)",
-        lambda: membership_table(segments, frame, NOW, [personas]),
+        lambda: segmenter.match(frame, NOW, personas),
     )
     assignments = meter.measure(
-        "resolve",
-        lambda: resolve(memberships, all_segments(segments, [personas]), fallback="Other"),
+        "resolve", lambda: segmenter.assign(memberships, personas, fallback="Other")
     )
 
     vectorised = meter.measure(
         f"{len(segments)} rules alone (best of {BEST_OF}; not counted)",
-        lambda: membership_table(segments, frame, NOW),
+        lambda: segmenter.match(frame, NOW),
         counted=False,
         best_of=BEST_OF,
     )

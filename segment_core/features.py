@@ -34,7 +34,8 @@ Semantics:
   Higher is better: a later recency date, more purchases, more revenue. A ``number`` recency
   field is read as "days since" (fewer is better). Missing values are left missing by default
   (``missing = "keep"``: a contact without purchase data gets no RFM segment, as a rule never
-  matches on data that is not there); ``missing = "lowest"`` scores them 1, for CRMs where an empty purchase count means none.
+  matches on data that is not there); ``missing = "lowest"`` scores them 1, for CRMs where an
+  empty purchase count means none.
 - RFM segment: from the recency and frequency scores by the grid in ``RFM_GRID``.
 - engagement score: each weighted field scaled to [0, 1] ("minmax": ``(x - min) / (max -
   min)``; "rank": the same over average ranks, so outliers do not squash everyone else), a
