@@ -20,6 +20,7 @@ from segment_core import (
     parse_expression,
     parse_features,
 )
+from segment_core.cluster_state import to_state
 
 INDUSTRIES = np.array(["Healthcare", "Software", "Retail", "Energy", "Finance", "Education"])
 PERSONAS = {
@@ -126,7 +127,7 @@ def main(n: int) -> None:
     personas = timed(
         "cluster fit (MiniBatchKMeans, k = 6)", lambda: segmenter.fit_clusters(frame, {})
     )
-    state = timed("to_state", personas[0].segmenter.to_state)
+    state = timed("to_state", lambda: to_state(personas[0].segmenter))
     models = {"Personas": state}
     print(f"  state size (bytes){len(state):>36,}")
     timed(

@@ -37,6 +37,7 @@ from segment_core.features import (
 from segment_core.fields import FIELD_TYPES, FieldType
 from segment_core.profiles import ClusterProfile
 from segment_core.resolve import all_segments, membership_table, resolve, segment_reason
+from segment_core.rule_check import OPERATORS_BY_TYPE, check_rule
 from segment_core.rules import (
     AllOf,
     AnyOf,
@@ -53,7 +54,6 @@ from segment_core.segmenter import Segmentation, Segmenter
 from segment_core.segments import ClusterSegment, RuleSegment, Segment, parse_rule, parse_segments
 from segment_core.stored import StoredModelError
 from segment_core.structured import parse_structured
-from segment_core.validate import OPERATORS_BY_TYPE, check_rule
 from segment_core.validation import (
     SegmentValidationError,
     ValidationConfig,

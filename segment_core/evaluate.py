@@ -31,8 +31,8 @@ import pandas as pd
 
 from segment_core.coerce import CoercedFrame, coerce_operand
 from segment_core.fields import FieldType
+from segment_core.rule_check import check_rule
 from segment_core.rules import AllOf, AnyOf, Condition, Not, Op, Rule
-from segment_core.validate import check_rule
 
 _COMPARISONS: dict[Op, Callable[[pd.Series, object], pd.Series]] = {
     Op.EQ: operator.eq,

@@ -24,3 +24,8 @@ EXPECTED_VALUE: dict[FieldType, str] = {
     "datetime": 'a datetime such as "2024-05-01T12:34:56Z"',
 }
 """How error messages name what a value of each type must look like."""
+
+NUMERIC_TYPES: tuple[FieldType, ...] = ("number", "bool")
+"""The types a cluster set's numeric features may have."""
+CATEGORICAL_TYPES: tuple[FieldType, ...] = ("string", "enumeration", "bool")
+"""The types a cluster set's categorical features may have."""

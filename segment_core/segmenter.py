@@ -122,17 +122,15 @@ class Segmenter:
         """Each cluster set fitted (or its stored model kept); scikit-learn loads only here."""
         if not self.cluster_sets:
             return ()
+        from segment_core.cluster_refit import refit_or_keep
         from segment_core.clusters import ClusterSegmentSet
 
-        return tuple(
-            ClusterSegmentSet(
-                config.name,
-                config.priority,
-                config.segmenter().fit(frame, previous=stored_models.get(config.name), refit=refit),
-                fitted_on=frame,
-            )
-            for config in self.cluster_sets
-        )
+        fitted = []
+        for config in self.cluster_sets:
+            stored = stored_models.get(config.name)
+            segmenter = refit_or_keep(config.segmenter(), frame, stored, refit=refit)
+            fitted.append(ClusterSegmentSet(config.name, config.priority, segmenter, frame))
+        return tuple(fitted)
 
     def audit_data(
         self,
@@ -192,7 +190,9 @@ class Segmentation:
 
     def models(self) -> dict[str, bytes]:
         """Each cluster set's fitted model as stored state, for the next run."""
-        return {s.name: s.segmenter.to_state() for s in self.cluster_sets}
+        from segment_core.cluster_state import to_state
+
+        return {s.name: to_state(s.segmenter) for s in self.cluster_sets}
 
     def validation_problems(self) -> list[str]:
         """Strict-mode validation errors: they stop a run before it writes, like a guardrail."""
