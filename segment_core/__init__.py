@@ -23,6 +23,7 @@ module for a caller who needs only one.
 
 from segment_core.audit import AuditConfig, AuditReport, audit, parse_audit
 from segment_core.cluster_config import ClusterSetConfig, parse_cluster_sets
+from segment_core.cluster_drift import Drift
 from segment_core.coerce import CoercedFrame, coerce_frame, coerce_literal
 from segment_core.errors import CoercionError, ConfigError, RuleError
 from segment_core.evaluate import evaluate
@@ -120,7 +121,7 @@ __all__ = [
     "validate_segments",
 ]
 
-_LAZY = frozenset({"ClusterSegmenter", "ClusterSegmentSet", "Drift"})
+_LAZY = frozenset({"ClusterSegmenter", "ClusterSegmentSet"})
 """Names from ``segment_core.clusters``, imported on first use: it loads scikit-learn."""
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
@@ -36,6 +37,17 @@ from segment_core.errors import ConfigError
 from segment_core.fields import EXPECTED_VALUE, FieldType
 from segment_core.rules import referenced_fields
 from segment_core.segments import RuleSegment
+
+
+@runtime_checkable
+class ClusterFeatures(Protocol):
+    """What the audit reads of a cluster set: its feature fields (a ``ClusterSegmenter``)."""
+
+    @property
+    def numeric(self) -> Sequence[str]: ...
+
+    @property
+    def categorical(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True)
@@ -137,7 +149,7 @@ class AuditReport:
         document["duplicate_contacts"] = self.duplicate_contacts
         for item in document["format_variants"]:
             item["variants"] = [{"value": v, "contacts": n} for v, n in item["variants"]]
-        return _lists(document)
+        return {key: _lists(value) for key, value in document.items()}
 
     def summary(self) -> list[str]:
         """One line per finding, for the run summary."""
@@ -162,20 +174,21 @@ class AuditReport:
                 f"({self.duplicate_contacts:,} contacts): "
                 f"{kinds['email']:,} by email, {kinds['name_company']:,} by name and company"
             )
-        for item in self.format_variants:
-            spellings = ", ".join(f'"{value}" {count:,}' for value, count in item.variants)
+        for variants in self.format_variants:
+            spellings = ", ".join(f'"{value}" {count:,}' for value, count in variants.variants)
             lines.append(
-                f'{item.field}: {len(item.variants)} spellings of "{item.canonical}" ({spellings})'
+                f"{variants.field}: {len(variants.variants)} spellings of "
+                f'"{variants.canonical}" ({spellings})'
             )
         for issue in self.coercion_problems:
             examples = ", ".join(f'"{value}"' for value in issue.examples)
             what = EXPECTED_VALUE.get(issue.expected, issue.expected)
             verb = "value is" if issue.count == 1 else "values are"
             lines.append(f"{issue.field}: {issue.count:,} {verb} not {what} (e.g. {examples})")
-        for item in self.future_dates:
-            verb = "date is" if item.count == 1 else "dates are"
+        for dates in self.future_dates:
+            verb = "date is" if dates.count == 1 else "dates are"
             lines.append(
-                f"{item.field}: {item.count:,} {verb} far in the future (latest {item.latest})"
+                f"{dates.field}: {dates.count:,} {verb} far in the future (latest {dates.latest})"
             )
         lines.extend(self.notes)
         return lines
@@ -196,7 +209,7 @@ def parse_audit(raw: Mapping[str, object] | None, path: str = "audit") -> AuditC
         "future_days",
     )
     read.table(raw, path, keys)
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}  # each read as its AuditConfig field's type
     if "risk_threshold" in raw:
         values["risk_threshold"] = read.number(
             raw["risk_threshold"], read.join(path, "risk_threshold"), 0.0, 1.0
@@ -225,7 +238,7 @@ def audit(
     frame: CoercedFrame,
     segments: Sequence[RuleSegment] = (),
     *,
-    clusters: Mapping[str, Sequence[str] | object] | None = None,
+    clusters: Mapping[str, Sequence[str] | ClusterFeatures] | None = None,
     raw: pd.DataFrame | None = None,
     config: AuditConfig | None = None,
     now: datetime | None = None,
@@ -297,12 +310,12 @@ def audit(
 
 
 def _uses(
-    segments: Sequence[RuleSegment], clusters: Mapping[str, object]
+    segments: Sequence[RuleSegment], clusters: Mapping[str, Sequence[str] | ClusterFeatures]
 ) -> dict[str, tuple[str, ...]]:
     """Each segment's and cluster set's fields, in config order."""
     uses = {segment.name: referenced_fields(segment.rule) for segment in segments}
     for name, features in clusters.items():
-        if hasattr(features, "numeric") and hasattr(features, "categorical"):
+        if isinstance(features, ClusterFeatures):
             features = (*features.numeric, *features.categorical)
         uses[name] = tuple(dict.fromkeys(features))
     return uses

@@ -86,7 +86,10 @@ def parse_cluster_sets(
     return sets
 
 
-def _parse_params(item: Mapping, where: str, field_types: Mapping[str, FieldType] | None) -> dict:
+def _parse_params(
+    item: Mapping[str, Any], where: str, field_types: Mapping[str, FieldType] | None
+) -> dict[str, Any]:
+    """The ``ClusterSegmenter`` parameters of one ``[[clusters]]`` table (parsed TOML), checked."""
     params: dict[str, Any] = {}
     for key, allowed, purpose in (
         ("numeric", NUMERIC_TYPES, "a numeric feature"),
@@ -147,14 +150,14 @@ def _parse_params(item: Mapping, where: str, field_types: Mapping[str, FieldType
             str(f): read.text(label, read.join(key, str(f)), "a label")
             for f, label in item["feature_labels"].items()
         }
-    for key, low, high in (
+    for key, lowest, highest in (
         ("min_category_share", 0.0, 1.0),
         ("drift_threshold", 0.0, None),
         ("share_drift_threshold", 0.0, 1.0),
         ("min_trait_effect", 0.0, None),
     ):
         if key in item:
-            params[key] = read.number(item[key], read.join(where, key), low, high)
+            params[key] = read.number(item[key], read.join(where, key), lowest, highest)
     for key, minimum in (
         ("minibatch_threshold", 1),
         ("sample_size", 10),

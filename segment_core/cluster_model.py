@@ -115,11 +115,13 @@ class ClusterModel:
 
     def distances(self, transformed: np.ndarray) -> np.ndarray:
         """Each transformed contact's distance to each centroid (contacts x clusters)."""
-        return cdist(transformed, self.centroids)
+        distances: np.ndarray = cdist(transformed, self.centroids)
+        return distances
 
     def rows(self, transformed: np.ndarray) -> np.ndarray:
         """The centroid row nearest each transformed contact."""
-        return self.distances(transformed).argmin(axis=1)
+        nearest: np.ndarray = self.distances(transformed).argmin(axis=1)
+        return nearest
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -157,7 +159,8 @@ class ClusterModel:
             )
             if not numeric and not categorical:
                 raise ConfigError("expected at least one feature", path=path)
-            read.names([c.name for c in (*numeric, *categorical)], f"{path} features")
+            names = [*(c.name for c in numeric), *(c.name for c in categorical)]
+            read.names(names, f"{path} features")
             width = len(numeric) + sum(column.width for column in categorical)
             centroids = _centroids(document["centroids"], read.join(path, "centroids"), width)
         return cls(numeric, categorical, centroids)
@@ -223,7 +226,7 @@ def _centroids(raw: object, path: str, width: int) -> np.ndarray:
 
 
 def _standardised(values: pd.Series, column: NumericColumn) -> np.ndarray:
-    numbers = values.to_numpy(dtype="float64", copy=True)
+    numbers: np.ndarray = values.to_numpy(dtype="float64", copy=True)
     numbers[np.isnan(numbers)] = column.median
     return (numbers - column.mean) / column.scale
 

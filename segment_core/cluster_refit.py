@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from segment_core.cluster_drift import Drift
 from segment_core.cluster_state import from_state
-from segment_core.clusters import ClusterSegmenter, Drift
+from segment_core.clusters import ClusterSegmenter
 from segment_core.coerce import CoercedFrame
 from segment_core.stored import StoredModelError
 

@@ -33,7 +33,6 @@ back.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,11 +47,12 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.compose import ColumnTransformer
 from sklearn.metrics import silhouette_score
 
+from segment_core.cluster_drift import Drift
 from segment_core.cluster_input import check_features, check_n_clusters, design, preprocessor
 from segment_core.cluster_model import ClusterModel
 from segment_core.coerce import CoercedFrame
 from segment_core.naming import cluster_names
-from segment_core.profiles import profile_clusters
+from segment_core.profiles import ClusterProfile, profile_clusters
 from segment_core.segments import ClusterSegment
 
 STABILITY_TOLERANCE = 0.01
@@ -60,38 +60,6 @@ STABILITY_TOLERANCE = 0.01
 
 _MINIBATCH_SIZE = 4096
 _EMPTY = "cannot cluster an empty frame"
-
-
-@dataclass(frozen=True)
-class Drift:
-    """How well a stored model fits new contacts.
-
-    ``mean_distance``: mean distance of the contacts to their nearest stored centroid (in the
-    stored model's feature space); ``reference_distance``: the same when the model was trained;
-    ``share_shift``: total variation distance between the cluster shares then and now.
-    """
-
-    mean_distance: float
-    reference_distance: float
-    share_shift: float
-
-    @property
-    def distance_increase(self) -> float:
-        """Relative rise of the mean distance (0.25: contacts are 25% further from centroids)."""
-        if self.reference_distance == 0:
-            return 0.0 if self.mean_distance == 0 else math.inf
-        return self.mean_distance / self.reference_distance - 1.0
-
-    def exceeds(self, distance_threshold: float, share_threshold: float) -> bool:
-        return self.distance_increase > distance_threshold or self.share_shift > share_threshold
-
-    def to_dict(self) -> dict[str, float]:
-        return {
-            "mean_distance": self.mean_distance,
-            "reference_distance": self.reference_distance,
-            "distance_increase": self.distance_increase,
-            "share_shift": self.share_shift,
-        }
 
 
 class ClusterSegmenter(BaseEstimator):
@@ -122,6 +90,21 @@ class ClusterSegmenter(BaseEstimator):
     contacts, or None) and ``fit_reason_`` (why it trained or not) record the decision of
     ``cluster_refit.refit_or_keep``.
     """
+
+    model_: ClusterModel
+    cluster_ids_: tuple[int, ...]
+    cluster_centers_: np.ndarray
+    feature_names_out_: tuple[str, ...]
+    n_clusters_: int
+    k_scores_: dict[int, float]
+    names_: dict[int, str]
+    profiles_: dict[int, ClusterProfile]
+    labels_: pd.Series
+    refitted_: bool
+    drift_: Drift | None
+    fit_reason_: str
+    reference_distance_: float
+    reference_shares_: dict[int, float]
 
     def __init__(
         self,
@@ -361,7 +344,8 @@ class ClusterSegmenter(BaseEstimator):
 
     def _assign(self, data: pd.DataFrame) -> np.ndarray:
         rows = self.model_.rows(self.model_.transform(data))
-        return np.asarray(self.cluster_ids_, dtype=np.int64)[rows]
+        ids: np.ndarray = np.asarray(self.cluster_ids_, dtype=np.int64)[rows]
+        return ids
 
     def _drift(self, data: pd.DataFrame) -> Drift:
         distances = self.model_.distances(self.model_.transform(data))

@@ -9,7 +9,7 @@ dropped from the company). Each normaliser runs once per distinct value, as CRM 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -92,11 +92,14 @@ def normalise_company(text: pd.Series) -> pd.Series:
     return _on_distinct(text, normalise)
 
 
-def _on_distinct(column: pd.Series, normalise) -> pd.Series:
+def _on_distinct(
+    column: pd.Series, normalise: Callable[[pd.Series], pd.Series]
+) -> pd.Series:
     """``normalise`` applied once per distinct value and spread back (CRM text repeats a lot)."""
     codes, distinct = pd.factorize(column)
     result = normalise(pd.Series(distinct, dtype="str")).to_numpy(dtype=object, na_value=None)
-    return pd.Series(np.append(result, None)[codes], index=column.index, dtype="str")
+    spread = np.append(result, np.array([None], dtype=object))[codes]  # code -1: missing
+    return pd.Series(spread, index=column.index, dtype="str")
 
 
 def find_duplicates(

@@ -104,8 +104,8 @@ not enter the grid, as in the source; it is kept as its own column.
 """
 
 _DAY = pd.Timedelta(days=1)
-_RFM_MISSING = ("keep", "lowest")
-_SCALINGS = ("minmax", "rank")
+_RFM_MISSING: tuple[Literal["keep", "lowest"], ...] = ("keep", "lowest")
+_SCALINGS: tuple[Literal["minmax", "rank"], ...] = ("minmax", "rank")
 _INSTANTS: tuple[FieldType, ...] = ("date", "datetime")
 _RECENCY_TYPES: tuple[FieldType, ...] = ("date", "datetime", "number")
 _ENGAGEMENT_TYPES: tuple[FieldType, ...] = ("number", "bool", "date", "datetime")
@@ -198,16 +198,16 @@ def parse_features(
 
 def _parse_rfm(raw: object, field_types: Mapping[str, FieldType] | None, path: str) -> RFMConfig:
     keys = ("recency", "frequency", "monetary")
-    read.table(raw, path, (*keys, "missing"), required=keys)
+    table = read.table(raw, path, (*keys, "missing"), required=keys)
     allowed = {"recency": _RECENCY_TYPES, "frequency": ("number",), "monetary": ("number",)}
     fields = {}
     for key in keys:
-        name = read.text(raw[key], read.join(path, key), "a field name")
+        name = read.text(table[key], read.join(path, key), "a field name")
         fields[key] = read.field(
             name, read.join(path, key), field_types, allowed[key], f"RFM {key}"
         )
     missing = read.choice(
-        raw.get("missing", "keep"), read.join(path, "missing"), _RFM_MISSING
+        table.get("missing", "keep"), read.join(path, "missing"), _RFM_MISSING
     )
     return RFMConfig(**fields, missing=missing)
 
@@ -215,9 +215,9 @@ def _parse_rfm(raw: object, field_types: Mapping[str, FieldType] | None, path: s
 def _parse_engagement(
     raw: object, field_types: Mapping[str, FieldType] | None, path: str
 ) -> EngagementConfig:
-    read.table(raw, path, ("weights", "scaling"), required=("weights",))
+    table = read.table(raw, path, ("weights", "scaling"), required=("weights",))
     weights_path = read.join(path, "weights")
-    raw_weights = raw["weights"]
+    raw_weights = table["weights"]
     if not isinstance(raw_weights, Mapping):
         got = describe_value(raw_weights)
         raise ConfigError(f"expected a table of field = weight, got {got}", path=weights_path)
@@ -232,7 +232,7 @@ def _parse_engagement(
         if value == 0:
             raise ConfigError("expected a non-zero weight (leave the field out instead)", path=key)
         weights[name] = value
-    scaling = read.choice(raw.get("scaling", "minmax"), read.join(path, "scaling"), _SCALINGS)
+    scaling = read.choice(table.get("scaling", "minmax"), read.join(path, "scaling"), _SCALINGS)
     return EngagementConfig(weights=weights, scaling=scaling)
 
 

@@ -83,7 +83,7 @@ def _typed(hint: Any, raw: object, path: str) -> Any:
         return tuple(
             _typed(args[0], item, read.join(path, i)) for i, item in enumerate(items(raw, path))
         )
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return record(hint, raw, path)
     readers: dict[Any, Callable[[object, str], Any]] = {
         str: any_text,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -107,7 +107,7 @@ def parse_validation(
     if raw is None:
         return ValidationConfig()
     read.table(raw, path, ("min_size", "min_share", "max_segments", "max_overlap", "strict"))
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}  # each read as its ValidationConfig field's type
     if "min_size" in raw:
         values["min_size"] = read.whole(
             raw["min_size"], read.join(path, "min_size"), minimum=0
