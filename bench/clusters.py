@@ -155,5 +155,6 @@ def main(n: int) -> None:
         lambda: segmenter.validate(memberships, assignments),
     )
 
+
 if __name__ == "__main__":
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)

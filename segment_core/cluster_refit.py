@@ -22,7 +22,7 @@ from segment_core.clusters import ClusterSegmenter
 from segment_core.coerce import CoercedFrame
 from segment_core.stored import StoredModelError
 
-MODEL_PARAMS = ("n_clusters", "min_category_share")
+_MODEL_PARAMS = ("n_clusters", "min_category_share")
 """Parameters that shape the model itself: a change refits even when the data did not drift."""
 
 
@@ -37,12 +37,12 @@ def refit_or_keep(
     ``to_state``) while it still fits the contacts; ``fit_reason_`` says which and why,
     ``drift_`` what the stored model measured. ``refit`` trains even when it still fits."""
     segmenter.check_params()
-    previous, reason = _usable(segmenter, stored)
-    if previous is None:
-        return _recorded(segmenter.fit(frame), reason, None)
+    previous = _usable(segmenter, stored)
+    if isinstance(previous, str):  # no stored model to start from, and why
+        return _recorded(segmenter.fit(frame), previous, None)
     drift = previous.drift(frame)
     exceeded = drift.exceeds(segmenter.drift_threshold, segmenter.share_drift_threshold)
-    changed = [key for key in MODEL_PARAMS if _param(previous, key) != _param(segmenter, key)]
+    changed = [key for key in _MODEL_PARAMS if _param(previous, key) != _param(segmenter, key)]
     if refit:
         reason = "refit requested"
     elif changed:
@@ -57,20 +57,20 @@ def refit_or_keep(
 
 def _usable(
     segmenter: ClusterSegmenter, stored: ClusterSegmenter | bytes | str | None
-) -> tuple[ClusterSegmenter | None, str]:
-    """The stored model to start from, if any, and the reason a fit without one gives."""
+) -> ClusterSegmenter | str:
+    """The stored model to start from, or why there is none (the fit's reason)."""
     if stored is None:
-        return None, "no stored model"
+        return "no stored model"
     if isinstance(stored, ClusterSegmenter):
         previous = stored
     else:
         try:
             previous = from_state(stored)
         except StoredModelError as error:
-            return None, f"the stored model was refused ({error}); fitted afresh"
+            return f"the stored model was refused ({error}); fitted afresh"
     if previous.features() != segmenter.features():
-        return None, "the features changed since the stored model; fitted afresh"
-    return previous, ""
+        return "the features changed since the stored model; fitted afresh"
+    return previous
 
 
 def _recorded(model: ClusterSegmenter, reason: str, drift: Drift | None) -> ClusterSegmenter:

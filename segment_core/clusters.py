@@ -249,7 +249,6 @@ class ClusterSegmenter(BaseEstimator):
         self.reference_distance_ = float(distances.min(axis=1).mean())
         shares = np.bincount(rows, minlength=k) / len(rows)
         self.reference_shares_ = {int(ids[r]): float(shares[r]) for r in range(k)}
-        self.refitted_ = True
         kept = {} if prev is None else prev._kept_names()
         self._describe(data, ids[rows], kept)
 
