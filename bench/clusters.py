@@ -13,21 +13,38 @@ import numpy as np
 import pandas as pd
 
 from segment_core import (
-    ClusterSegmenter,
-    ClusterSegmentSet,
+    ClusterSetConfig,
     CoercedFrame,
     RuleSegment,
-    add_features,
-    all_segments,
-    audit,
-    membership_table,
+    Segmenter,
     parse_expression,
     parse_features,
-    resolve,
-    validate_segments,
 )
+from segment_core.cluster_state import to_state
 
 INDUSTRIES = np.array(["Healthcare", "Software", "Retail", "Energy", "Finance", "Education"])
+PERSONAS = {
+    "numeric": ["employees", "engagement_score", "days_since_last_activity"],
+    "categorical": ["industry"],
+    "n_clusters": 6,
+    "n_init": 3,
+}
+RULES = [
+    'industry = "Healthcare" and employees >= 500',
+    'rfm_segment = "Champions"',
+    'rfm_segment in ("At risk", "Cannot lose them")',
+    "engagement_score >= 60",
+    "days_since_last_activity > 365",
+    'industry in ("Software", "Finance")',
+    "total_revenue > 5000",
+    "num_purchases = 0",
+    "hs_email_open >= 8",
+    'rfm_segment = "Lost"',
+    "employees < 100",
+    'industry = "Retail"',
+    "engagement_score < 10",
+    "days_since_last_activity <= 30",
+]
 
 
 def contacts(n: int) -> CoercedFrame:
@@ -85,73 +102,57 @@ def main(n: int) -> None:
     now = datetime(2024, 6, 1, tzinfo=UTC)
     print(f"contacts{n:>46,}")
     frame = timed("build synthetic contacts", lambda: contacts(n))
-    features = parse_features(
-        {
-            "days_since": ["last_activity"],
-            "rfm": {
-                "recency": "last_activity",
-                "frequency": "num_purchases",
-                "monetary": "total_revenue",
-            },
-            "engagement": {"weights": {"hs_email_open": 2, "num_purchases": 1}},
-        }
+    segmenter = Segmenter(
+        field_types=frame.field_types,
+        features=parse_features(
+            {
+                "days_since": ["last_activity"],
+                "rfm": {
+                    "recency": "last_activity",
+                    "frequency": "num_purchases",
+                    "monetary": "total_revenue",
+                },
+                "engagement": {"weights": {"hs_email_open": 2, "num_purchases": 1}},
+            }
+        ),
+        segments=tuple(
+            RuleSegment(f"S{i}", i % 4, parse_expression(expression))
+            for i, expression in enumerate(RULES)
+        ),
+        cluster_sets=(ClusterSetConfig("Personas", 2, PERSONAS),),
     )
     frame = timed(
-        "add_features (days since, RFM, engagement)", lambda: add_features(frame, features, now)
+        "add_features (days since, RFM, engagement)", lambda: segmenter.derive(frame, now)
     )
-    segmenter = ClusterSegmenter(
-        ["employees", "engagement_score", "days_since_last_activity"],
-        ["industry"],
-        n_clusters=6,
-        n_init=3,
+    personas = timed(
+        "cluster fit (MiniBatchKMeans, k = 6)", lambda: segmenter.fit_clusters(frame, {})
     )
-    rules = [
-        RuleSegment(f"S{i}", i % 4, parse_expression(expression))
-        for i, expression in enumerate(
-            [
-                'industry = "Healthcare" and employees >= 500',
-                'rfm_segment = "Champions"',
-                'rfm_segment in ("At risk", "Cannot lose them")',
-                "engagement_score >= 60",
-                "days_since_last_activity > 365",
-                'industry in ("Software", "Finance")',
-                "total_revenue > 5000",
-                "num_purchases = 0",
-                "hs_email_open >= 8",
-                'rfm_segment = "Lost"',
-                "employees < 100",
-                'industry = "Retail"',
-                "engagement_score < 10",
-                "days_since_last_activity <= 30",
-            ]
-        )
-    ]
-    report = timed(
-        "audit (completeness, duplicates, formats)",
-        lambda: audit(frame, rules, clusters={"Personas": segmenter}),
-    )
-    print(f"  duplicate groups{len(report.duplicates):>38,}")
-    fitted = timed("cluster fit (MiniBatchKMeans, k = 6)", lambda: segmenter.fit(frame))
-    state = timed("to_state", fitted.to_state)
+    state = timed("to_state", lambda: to_state(personas[0].segmenter))
+    models = {"Personas": state}
     print(f"  state size (bytes){len(state):>36,}")
     timed(
         "fit with stored model, no drift (predict)",
-        lambda: ClusterSegmenter(**segmenter.get_params()).fit(frame, previous=state),
+        lambda: segmenter.fit_clusters(frame, models),
     )
     timed(
         "refit with stored model (match ids)",
-        lambda: ClusterSegmenter(**segmenter.get_params()).fit(frame, previous=state, refit=True),
+        lambda: segmenter.fit_clusters(frame, models, refit=True),
     )
-    personas = ClusterSegmentSet("Personas", 2, fitted, fitted_on=frame)
+    report = timed(
+        "audit (completeness, duplicates, formats)",
+        lambda: segmenter.audit_data(frame, personas, now),
+    )
+    print(f"  duplicate groups{len(report.duplicates):>38,}")
     memberships = timed(
         "membership_table (14 rules + 6 clusters)",
-        lambda: membership_table(rules, frame, now, [personas]),
+        lambda: segmenter.match(frame, now, personas),
     )
-    segments = all_segments(rules, [personas])
-    assignments = timed("resolve", lambda: resolve(memberships, segments, fallback="Other"))
+    assignments = timed(
+        "resolve", lambda: segmenter.assign(memberships, personas, fallback="Other")
+    )
     timed(
         f"validate_segments ({memberships.shape[1]} segments)",
-        lambda: validate_segments(memberships, assignments=assignments),
+        lambda: segmenter.validate(memberships, assignments),
     )
 
 

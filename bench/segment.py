@@ -4,10 +4,10 @@ Run: .venv/bin/python bench/segment.py [contacts]   (default 1,000,000; 20000 ru
 
 The contacts are generated (seeded) as a CRM delivers them and ``sync.pull`` hands them over:
 an object frame of text and None, one distinct ``str`` per cell. The pipeline is the usual flow
-of ``segment_core``: ``coerce_frame``, ``add_features`` (RFM), ``ClusterSegmenter.fit`` (from
-``parse_cluster_sets``), ``membership_table`` (20 rule segments + the cluster set) and
-``resolve``. Each stage prints its time and its peak RSS, and the total is checked against the
-targets for a 2-core machine: under 20 s and 2.5 GB (10^9 bytes).
+of ``segment_core``, each step of its ``Segmenter`` timed on its own: coerce, add features
+(RFM), fit the cluster set, match (20 rule segments + the cluster set) and resolve. Each stage
+prints its time and its peak RSS, and the total is checked against the targets for a 2-core
+machine: under 20 s and 2.5 GB (10^9 bytes).
 
 Memory is the peak resident set size of the whole process (numpy, pandas and scikit-learn
 buffers included), not tracemalloc, which slowed coercion, features and rules by half again at
@@ -28,7 +28,6 @@ the ratio is sensitive to whatever else the machine is doing.
 
 from __future__ import annotations
 
-import operator
 import resource
 import sys
 import time
@@ -41,28 +40,14 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from row_by_row import Predicate, compile_rule, interpret, prepare, python_rows
 
 from segment_core import (
-    AllOf,
-    AnyOf,
-    ClusterSegmentSet,
     CoercedFrame,
-    Condition,
     FieldType,
-    Not,
-    Op,
-    Rule,
-    add_features,
-    all_segments,
-    coerce_frame,
+    Segmenter,
     iter_conditions,
-    membership_table,
-    parse_cluster_sets,
-    parse_features,
-    parse_segments,
-    resolve,
 )
-from segment_core.coerce import coerce_operand
 
 T = TypeVar("T")
 
@@ -331,158 +316,6 @@ class Meter:
         return sum(stage.seconds for stage in self.stages if stage.counted)
 
 
-# --- row-by-row baselines -----------------------------------------------------------------
-
-Row = Mapping[str, object]
-Predicate = Callable[[Row], bool]
-
-_COMPARE: dict[Op, Callable[[object, object], bool]] = {
-    Op.EQ: operator.eq,
-    Op.NE: operator.ne,
-    Op.LT: operator.lt,
-    Op.LE: operator.le,
-    Op.GT: operator.gt,
-    Op.GE: operator.ge,
-    Op.BEFORE: operator.lt,
-    Op.AFTER: operator.gt,
-}
-
-
-def prepare(condition: Condition, field_type: FieldType, now: datetime) -> object:
-    """A condition's value, coerced once as plain Python; ``within`` as its (start, end) pair.
-
-    The semantics are ``segment_core.evaluate``'s: ``within`` ends at ``now``, for a date field
-    at its midnight (UTC).
-    """
-    operand = coerce_operand(condition, field_type)
-    if condition.op is Op.WITHIN:
-        end = pd.Timestamp(now).tz_convert("UTC")
-        end = end if field_type == "datetime" else end.normalize()
-        operand = (end - pd.Timedelta(days=operand), end)
-    if isinstance(operand, tuple):
-        return tuple(_python(item) for item in operand)
-    return _python(operand)
-
-
-def _python(value: object) -> object:
-    return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
-
-
-def interpret(
-    rule: Rule, row: Row, operands: Mapping[int, object], types: Mapping[str, FieldType]
-) -> bool:
-    """The straightforward interpreter: the AST walked and each operator dispatched per contact
-    (``operands``: each condition's ``prepare``d value, by ``id``)."""
-    match rule:
-        case Not(inner):
-            return not interpret(inner, row, operands, types)
-        case AllOf(rules):
-            return all(interpret(member, row, operands, types) for member in rules)
-        case AnyOf(rules):
-            return any(interpret(member, row, operands, types) for member in rules)
-    op, value = rule.op, row[rule.field]
-    if op is Op.IS_SET or op is Op.IS_EMPTY:
-        return (value is None) is (op is Op.IS_EMPTY)
-    if value is None:
-        return False
-    operand = operands[id(rule)]
-    if types[rule.field] == "multi_enumeration":  # the row holds a frozenset of options
-        if op is Op.CONTAINS:
-            return any(option.lower() == operand.lower() for option in value)
-        has_any = not value.isdisjoint(operand if isinstance(operand, tuple) else (operand,))
-        return has_any is (op in (Op.EQ, Op.IN))
-    match op:
-        case Op.BETWEEN | Op.WITHIN:
-            return operand[0] <= value <= operand[1]
-        case Op.IN:
-            return value in operand
-        case Op.NOT_IN:
-            return value not in operand
-        case Op.CONTAINS:
-            return operand.lower() in value.lower()
-        case Op.STARTS_WITH:
-            return value.lower().startswith(operand.lower())
-        case _:
-            return _COMPARE[op](value, operand)
-
-
-def compile_rule(rule: Rule, types: Mapping[str, FieldType], now: datetime) -> Predicate:
-    """``rule`` as nested closures, each specialised to its operator and value: what
-    hand-written per-contact Python would be."""
-    match rule:
-        case Condition():
-            return _compile_condition(rule, types[rule.field], now)
-        case Not(inner):
-            negated = compile_rule(inner, types, now)
-            return lambda row: not negated(row)
-        case AllOf(rules):
-            members = [compile_rule(member, types, now) for member in rules]
-            return lambda row: all(member(row) for member in members)
-        case AnyOf(rules):
-            members = [compile_rule(member, types, now) for member in rules]
-            return lambda row: any(member(row) for member in members)
-
-
-def _compile_condition(condition: Condition, field_type: FieldType, now: datetime) -> Predicate:
-    field, op = condition.field, condition.op
-    if op is Op.IS_SET:
-        return lambda row: row[field] is not None
-    if op is Op.IS_EMPTY:
-        return lambda row: row[field] is None
-    test = _value_test(op, prepare(condition, field_type, now), field_type)
-    return lambda row: (value := row[field]) is not None and test(value)
-
-
-def _value_test(op: Op, operand: object, field_type: FieldType) -> Callable[[object], bool]:
-    if field_type == "multi_enumeration":
-        if op is Op.CONTAINS:
-            lowered = operand.lower()
-            return lambda options: any(option.lower() == lowered for option in options)
-        wanted = frozenset(operand if isinstance(operand, tuple) else (operand,))
-        has_any = op in (Op.EQ, Op.IN)
-        return lambda options: wanted.isdisjoint(options) is not has_any
-    match op:
-        case Op.BETWEEN | Op.WITHIN:
-            low, high = operand
-            return lambda value: low <= value <= high
-        case Op.IN | Op.NOT_IN:
-            members, inside = frozenset(operand), op is Op.IN
-            return lambda value: (value in members) is inside
-        case Op.CONTAINS:
-            lowered = operand.lower()
-            return lambda value: lowered in value.lower()
-        case Op.STARTS_WITH:
-            lowered = operand.lower()
-            return lambda value: value.lower().startswith(lowered)
-        case _:
-            compare = _COMPARE[op]
-            return lambda value: compare(value, operand)
-
-
-def python_rows(frame: CoercedFrame) -> list[dict[str, object]]:
-    """Each contact as a dict of plain Python values, None where missing."""
-    columns = {}
-    for field, field_type in frame.field_types.items():
-        column = frame.data[field]
-        missing = column.isna().to_numpy()
-        values = column.astype(object).to_numpy()
-        if field_type in ("date", "datetime"):
-            values = [
-                None if gap else value.to_pydatetime()
-                for value, gap in zip(values, missing, strict=False)
-            ]
-        elif field_type == "multi_enumeration":
-            values = [
-                None if gap else frozenset(v.strip(";").split(";"))
-                for v, gap in zip(values, missing, strict=False)
-            ]
-        else:
-            values = [None if gap else value for value, gap in zip(values, missing, strict=False)]
-        columns[field] = values
-    rows = zip(*columns.values(), strict=False)
-    return [dict(zip(columns, cells, strict=False)) for cells in rows]
-
-
 # --- the run ------------------------------------------------------------------------------
 
 
@@ -490,31 +323,29 @@ def main(n: int) -> None:
     meter = Meter()
     raw = meter.measure("generate CRM text (not counted)", lambda: crm_contacts(n), counted=False)
 
-    features = parse_features(FEATURES, FIELD_TYPES)
-    known = {**FIELD_TYPES, **features.field_types()}
-    segments = parse_segments(SEGMENTS, known)
-    (clusters,) = parse_cluster_sets(CLUSTERS, known)
+    segmenter = Segmenter.parse(
+        {"features": FEATURES, "segments": SEGMENTS, "clusters": CLUSTERS}, FIELD_TYPES
+    )
+    segments = segmenter.segments
+    (clusters,) = segmenter.cluster_sets
 
-    frame = meter.measure("coerce_frame (15 fields)", lambda: coerce_frame(raw, FIELD_TYPES))
-    frame = meter.measure("add_features (RFM)", lambda: add_features(frame, features, NOW))
+    frame = meter.measure("coerce_frame (15 fields)", lambda: segmenter.coerce(raw))
+    frame = meter.measure("add_features (RFM)", lambda: segmenter.derive(frame, NOW))
     personas = meter.measure(
         f"cluster fit (k = {clusters.params['n_clusters']})",
-        lambda: ClusterSegmentSet(
-            clusters.name, clusters.priority, clusters.segmenter().fit(frame), fitted_on=frame
-        ),
+        lambda: segmenter.fit_clusters(frame, {}),
     )
     memberships = meter.measure(
         f"membership_table ({len(segments)} rules, clusters)",
-        lambda: membership_table(segments, frame, NOW, [personas]),
+        lambda: segmenter.match(frame, NOW, personas),
     )
     assignments = meter.measure(
-        "resolve",
-        lambda: resolve(memberships, all_segments(segments, [personas]), fallback="Other"),
+        "resolve", lambda: segmenter.assign(memberships, personas, fallback="Other")
     )
 
     vectorised = meter.measure(
         f"{len(segments)} rules alone (best of {BEST_OF}; not counted)",
-        lambda: membership_table(segments, frame, NOW),
+        lambda: segmenter.match(frame, NOW),
         counted=False,
         best_of=BEST_OF,
     )

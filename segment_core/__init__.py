@@ -1,31 +1,29 @@
 """Segments: parse segment rules, type CRM contacts, derive behavioural features, audit the
 data, find who matches each rule, discover cluster segments, validate, pick a primary.
 
-A pure library: it knows nothing of connectors or syncing. The usual flow::
+A pure library: it knows nothing of connectors or syncing. The usual flow is a ``Segmenter``,
+which runs every step in order::
 
-    features = parse_features(config.get("features"), field_types)
-    known = {**field_types, **features.field_types()}
-    segments = parse_segments(config["segments"], known)
-    cluster_configs = parse_cluster_sets(config.get("clusters"), known)
+    segmenter = Segmenter.parse(config, field_types)        # features, segments, clusters,
+                                                            # audit, validation: parsed, checked
+    result = segmenter.run(raw_contacts, now, stored_models, fallback="Other")
 
-    frame = coerce_frame(raw_contacts, field_types)         # frame.problems: unreadable cells
-    frame = add_features(frame, features, now)
-    report = audit(frame, segments, clusters={c.name: c.segmenter() for c in cluster_configs},
-                   raw=raw_contacts)
+    result.frame          # coerce_frame, then add_features: typed contacts and derived fields
+    result.cluster_sets   # each [[clusters]] set fitted, or its stored model kept (refit_or_keep)
+    result.audit          # audit: completeness, duplicates, formats, unreadable cells
+    result.memberships    # membership_table: who is in each rule and cluster segment
+    result.assignments    # resolve: each contact's primary segment, all its segments, why
+    result.validation     # validate_segments: measurable, substantial, differentiable
+    result.models()       # the fitted cluster models to store for the next run
 
-    cluster_sets = [
-        ClusterSegmentSet(c.name, c.priority,
-                          c.segmenter().fit(frame, previous=stored.get(c.name)), fitted_on=frame)
-        for c in cluster_configs
-    ]                                                       # store each .segmenter.to_state()
-    memberships = membership_table(segments, frame, now, cluster_sets)
-    assignments = resolve(memberships, all_segments(segments, cluster_sets), fallback="Other")
-    validation = validate_segments(memberships, parse_validation(config.get("validation")),
-                                   assignments)
+Each step is also a method of ``Segmenter`` (``coerce``, ``derive``, ``fit_clusters``,
+``audit_data``, ``match``, ``assign``, ``validate``), and each is a plain function of its own
+module for a caller who needs only one.
 """
 
 from segment_core.audit import AuditConfig, AuditReport, audit, parse_audit
 from segment_core.cluster_config import ClusterSetConfig, parse_cluster_sets
+from segment_core.cluster_drift import Drift
 from segment_core.coerce import CoercedFrame, coerce_frame, coerce_literal
 from segment_core.errors import CoercionError, ConfigError, RuleError
 from segment_core.evaluate import evaluate
@@ -40,6 +38,7 @@ from segment_core.features import (
 from segment_core.fields import FIELD_TYPES, FieldType
 from segment_core.profiles import ClusterProfile
 from segment_core.resolve import all_segments, membership_table, resolve, segment_reason
+from segment_core.rule_check import OPERATORS_BY_TYPE, check_rule
 from segment_core.rules import (
     AllOf,
     AnyOf,
@@ -52,10 +51,10 @@ from segment_core.rules import (
     iter_conditions,
     referenced_fields,
 )
+from segment_core.segmenter import Segmentation, Segmenter
 from segment_core.segments import ClusterSegment, RuleSegment, Segment, parse_rule, parse_segments
 from segment_core.stored import StoredModelError
 from segment_core.structured import parse_structured
-from segment_core.validate import OPERATORS_BY_TYPE, check_rule
 from segment_core.validation import (
     SegmentValidationError,
     ValidationConfig,
@@ -93,6 +92,8 @@ __all__ = [
     "RuleSegment",
     "Segment",
     "SegmentValidationError",
+    "Segmentation",
+    "Segmenter",
     "StoredModelError",
     "ValidationConfig",
     "ValidationReport",
@@ -120,7 +121,7 @@ __all__ = [
     "validate_segments",
 ]
 
-_LAZY = frozenset({"ClusterSegmenter", "ClusterSegmentSet", "Drift"})
+_LAZY = frozenset({"ClusterSegmenter", "ClusterSegmentSet"})
 """Names from ``segment_core.clusters``, imported on first use: it loads scikit-learn."""
 
 

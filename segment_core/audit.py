@@ -6,10 +6,11 @@ Segments are only Measurable when the fields they read are filled in, so the aud
   many contacts have no value (a used field absent from the frame counts as empty for all), and
   which segments a gap puts at risk: a segment or cluster set using a field that is at least
   ``risk_threshold`` empty (every field a rule references counts, whatever its operator);
-- duplicate contacts: groups sharing a normalised email (trimmed, lowercased; for Gmail
-  addresses, optionally, dots and ``+tags`` dropped from the local part and ``googlemail.com``
-  read as ``gmail.com``), and groups sharing a normalised name and company (case, spacing and
-  punctuation ignored; a trailing legal form such as "Inc." or "GmbH" dropped from the company);
+- duplicate contacts (see ``duplicates``): groups sharing a normalised email (trimmed,
+  lowercased; for Gmail addresses, optionally, dots and ``+tags`` dropped from the local part
+  and ``googlemail.com`` read as ``gmail.com``), and groups sharing a normalised name and
+  company (case, spacing and punctuation ignored; a trailing legal form such as "Inc." or
+  "GmbH" dropped from the company);
 - inconsistent formatting in categorical fields: values that differ only by case or spacing
   ("Healthcare", "healthcare", " Healthcare"). Coercion strips surrounding spaces, so pass the
   ``raw`` frame to see those too; the variant most used is named as the canonical one;
@@ -22,48 +23,31 @@ million contacts takes seconds.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Protocol, runtime_checkable
 
-import numpy as np
 import pandas as pd
 
-from segment_core import options
+from segment_core import config_readers as read
 from segment_core.coerce import CoercedFrame
+from segment_core.duplicates import DuplicateGroup, find_duplicates
 from segment_core.errors import ConfigError
 from segment_core.fields import EXPECTED_VALUE, FieldType
 from segment_core.rules import referenced_fields
 from segment_core.segments import RuleSegment
 
-_GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
-_LEGAL_FORMS = (
-    "inc",
-    "incorporated",
-    "llc",
-    "ltd",
-    "limited",
-    "corp",
-    "corporation",
-    "co",
-    "company",
-    "plc",
-    "gmbh",
-    "ag",
-    "sa",
-    "sas",
-    "sarl",
-    "bv",
-    "nv",
-    "oy",
-    "ab",
-    "pty",
-    "srl",
-    "spa",
-)
-_LEGAL_FORM_PATTERN = rf"(?:\s+(?:{'|'.join(_LEGAL_FORMS)}))+$"
+
+@runtime_checkable
+class ClusterFeatures(Protocol):
+    """What the audit reads of a cluster set: its feature fields (a ``ClusterSegmenter``)."""
+
+    @property
+    def numeric(self) -> Sequence[str]: ...
+
+    @property
+    def categorical(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True)
@@ -100,15 +84,6 @@ class SegmentRisk:
     segment: str
     field: str
     missing_share: float
-
-
-@dataclass(frozen=True)
-class DuplicateGroup:
-    """Contacts that look like one person: same normalised email, or same name and company."""
-
-    kind: Literal["email", "name_company"]
-    key: str
-    contact_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -174,7 +149,7 @@ class AuditReport:
         document["duplicate_contacts"] = self.duplicate_contacts
         for item in document["format_variants"]:
             item["variants"] = [{"value": v, "contacts": n} for v, n in item["variants"]]
-        return _lists(document)
+        return {key: _lists(value) for key, value in document.items()}
 
     def summary(self) -> list[str]:
         """One line per finding, for the run summary."""
@@ -199,20 +174,21 @@ class AuditReport:
                 f"({self.duplicate_contacts:,} contacts): "
                 f"{kinds['email']:,} by email, {kinds['name_company']:,} by name and company"
             )
-        for item in self.format_variants:
-            spellings = ", ".join(f'"{value}" {count:,}' for value, count in item.variants)
+        for variants in self.format_variants:
+            spellings = ", ".join(f'"{value}" {count:,}' for value, count in variants.variants)
             lines.append(
-                f'{item.field}: {len(item.variants)} spellings of "{item.canonical}" ({spellings})'
+                f"{variants.field}: {len(variants.variants)} spellings of "
+                f'"{variants.canonical}" ({spellings})'
             )
         for issue in self.coercion_problems:
             examples = ", ".join(f'"{value}"' for value in issue.examples)
             what = EXPECTED_VALUE.get(issue.expected, issue.expected)
             verb = "value is" if issue.count == 1 else "values are"
             lines.append(f"{issue.field}: {issue.count:,} {verb} not {what} (e.g. {examples})")
-        for item in self.future_dates:
-            verb = "date is" if item.count == 1 else "dates are"
+        for dates in self.future_dates:
+            verb = "date is" if dates.count == 1 else "dates are"
             lines.append(
-                f"{item.field}: {item.count:,} {verb} far in the future (latest {item.latest})"
+                f"{dates.field}: {dates.count:,} {verb} far in the future (latest {dates.latest})"
             )
         lines.extend(self.notes)
         return lines
@@ -232,28 +208,28 @@ def parse_audit(raw: Mapping[str, object] | None, path: str = "audit") -> AuditC
         "max_examples",
         "future_days",
     )
-    options.table(raw, path, keys)
-    values: dict[str, object] = {}
+    read.table(raw, path, keys)
+    values: dict[str, Any] = {}  # each read as its AuditConfig field's type
     if "risk_threshold" in raw:
-        values["risk_threshold"] = options.number(
-            raw["risk_threshold"], options.join(path, "risk_threshold"), 0.0, 1.0
+        values["risk_threshold"] = read.number(
+            raw["risk_threshold"], read.join(path, "risk_threshold"), 0.0, 1.0
         )
     for key in ("email_field", "company_field"):
         if key in raw:
-            values[key] = options.text(raw[key], options.join(path, key), "a field name")
+            values[key] = read.text(raw[key], read.join(path, key), "a field name")
     for key in ("name_fields", "categorical_fields"):
         if key in raw:
-            values[key] = options.names(raw[key], options.join(path, key))
+            values[key] = read.names(raw[key], read.join(path, key))
     if "normalise_gmail" in raw:
-        values["normalise_gmail"] = options.boolean(
-            raw["normalise_gmail"], options.join(path, "normalise_gmail")
+        values["normalise_gmail"] = read.boolean(
+            raw["normalise_gmail"], read.join(path, "normalise_gmail")
         )
     for key in ("max_examples", "future_days"):
         if key in raw:
-            values[key] = options.whole(raw[key], options.join(path, key), minimum=1)
+            values[key] = read.whole(raw[key], read.join(path, key), minimum=1)
     if values.get("name_fields") == ():
         raise ConfigError(
-            "expected at least one field name", path=options.join(path, "name_fields")
+            "expected at least one field name", path=read.join(path, "name_fields")
         )
     return AuditConfig(**values)
 
@@ -262,7 +238,7 @@ def audit(
     frame: CoercedFrame,
     segments: Sequence[RuleSegment] = (),
     *,
-    clusters: Mapping[str, Sequence[str] | object] | None = None,
+    clusters: Mapping[str, Sequence[str] | ClusterFeatures] | None = None,
     raw: pd.DataFrame | None = None,
     config: AuditConfig | None = None,
     now: datetime | None = None,
@@ -304,7 +280,14 @@ def audit(
         if contacts and share[name] >= config.risk_threshold
     )
     notes: list[str] = []
-    duplicates = _duplicates(data, config, notes)
+    duplicates = find_duplicates(
+        data,
+        email_field=config.email_field,
+        name_fields=config.name_fields,
+        company_field=config.company_field,
+        gmail=config.normalise_gmail,
+        notes=notes,
+    )
     categorical = config.categorical_fields
     if categorical is None:
         categorical = tuple(
@@ -327,103 +310,15 @@ def audit(
 
 
 def _uses(
-    segments: Sequence[RuleSegment], clusters: Mapping[str, object]
+    segments: Sequence[RuleSegment], clusters: Mapping[str, Sequence[str] | ClusterFeatures]
 ) -> dict[str, tuple[str, ...]]:
     """Each segment's and cluster set's fields, in config order."""
     uses = {segment.name: referenced_fields(segment.rule) for segment in segments}
     for name, features in clusters.items():
-        if hasattr(features, "numeric") and hasattr(features, "categorical"):
+        if isinstance(features, ClusterFeatures):
             features = (*features.numeric, *features.categorical)
         uses[name] = tuple(dict.fromkeys(features))
     return uses
-
-
-# --- duplicates ----------------------------------------------------------------------------
-
-
-def normalise_email(emails: pd.Series, gmail: bool = True) -> pd.Series:
-    """Trimmed, lowercased emails; with ``gmail``, Gmail's dots and ``+tags`` dropped. Text
-    without exactly one "@" between non-empty parts is missing (not an address)."""
-
-    def normalise(text: pd.Series) -> pd.Series:
-        text = text.str.strip().str.lower()
-        text = text.where(text.str.fullmatch(r"[^@\s]+@[^@\s]+").fillna(False).astype(bool))
-        if gmail:
-            is_gmail = text.str.endswith(("@gmail.com", "@googlemail.com")).fillna(False)
-            local = text[is_gmail].str.extract(r"^([^+@]*)", expand=False)
-            text[is_gmail] = local.str.replace(".", "", regex=False) + "@gmail.com"
-        return text
-
-    return _on_distinct(emails, normalise)
-
-
-def normalise_name(text: pd.Series) -> pd.Series:
-    """Case-folded, with runs of spaces as one and surrounding spaces gone; empty is missing."""
-
-    def normalise(text: pd.Series) -> pd.Series:
-        cleaned = text.str.casefold().str.replace(r"\s+", " ", regex=True).str.strip()
-        return cleaned.mask(cleaned == "")
-
-    return _on_distinct(text, normalise)
-
-
-def normalise_company(text: pd.Series) -> pd.Series:
-    """Like ``normalise_name`` with punctuation as spaces and a trailing legal form dropped."""
-
-    def normalise(text: pd.Series) -> pd.Series:
-        cleaned = text.str.casefold().str.replace(r"[^\w\s]", " ", regex=True)
-        cleaned = cleaned.str.replace(r"\s+", " ", regex=True).str.strip()
-        without_form = cleaned.str.replace(_LEGAL_FORM_PATTERN, "", regex=True).str.strip()
-        cleaned = without_form.mask(without_form == "", cleaned)  # "Co" alone stays a name
-        return cleaned.mask(cleaned == "")
-
-    return _on_distinct(text, normalise)
-
-
-def _on_distinct(column: pd.Series, normalise) -> pd.Series:
-    """``normalise`` applied once per distinct value and spread back (CRM text repeats a lot)."""
-    codes, distinct = pd.factorize(column)
-    result = normalise(pd.Series(distinct, dtype="str")).to_numpy(dtype=object, na_value=None)
-    return pd.Series(np.append(result, None)[codes], index=column.index, dtype="str")
-
-
-def _duplicates(
-    data: pd.DataFrame, config: AuditConfig, notes: list[str]
-) -> tuple[DuplicateGroup, ...]:
-    groups: list[DuplicateGroup] = []
-    if config.email_field and config.email_field in data.columns:
-        keys = normalise_email(data[config.email_field], config.normalise_gmail)
-        groups += _groups("email", keys)
-    else:
-        notes.append(f'duplicates by email skipped: no "{config.email_field}" field')
-    needed = [*config.name_fields, config.company_field]
-    absent = [name for name in needed if name is None or name not in data.columns]
-    if absent:
-        quoted = ", ".join(f'"{name}"' for name in absent)
-        notes.append(f"duplicates by name and company skipped: no {quoted} field")
-    else:
-        parts = [data[field].astype("str").fillna("") for field in config.name_fields]
-        name = functools.reduce(lambda left, right: left + " " + right, parts)
-        keys = normalise_name(name) + " | " + normalise_company(data[config.company_field])
-        groups += _groups("name_company", keys)
-    return tuple(groups)
-
-
-def _groups(kind: Literal["email", "name_company"], keys: pd.Series) -> list[DuplicateGroup]:
-    """Groups of contacts sharing a key, by key; members in frame order."""
-    keys = keys.dropna()
-    repeated = keys[keys.duplicated(keep=False)]
-    if repeated.empty:
-        return []
-    values = repeated.to_numpy(dtype=object)
-    ids = repeated.index.astype(str).to_numpy(dtype=object)
-    order = np.argsort(values.astype(str), kind="stable")
-    values, ids = values[order], ids[order]
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
-    return [
-        DuplicateGroup(kind, str(values[start]), tuple(members))
-        for start, members in zip(starts, np.split(ids, starts[1:]), strict=False)
-    ]
 
 
 # --- formatting ----------------------------------------------------------------------------

@@ -10,15 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from segment_core import options
+from segment_core import config_readers as read
 from segment_core.errors import ConfigError
-from segment_core.fields import FieldType
+from segment_core.fields import CATEGORICAL_TYPES, NUMERIC_TYPES, FieldType
 
 if TYPE_CHECKING:
     from segment_core.clusters import ClusterSegmenter
-
-NUMERIC_TYPES: tuple[FieldType, ...] = ("number", "bool")
-CATEGORICAL_TYPES: tuple[FieldType, ...] = ("string", "enumeration", "bool")
 
 
 @dataclass(frozen=True)
@@ -73,33 +70,36 @@ def parse_cluster_sets(
     sets: list[ClusterSetConfig] = []
     seen: dict[str, int] = {}
     for index, item in enumerate(raw):
-        where = options.join(path, index)
-        options.table(item, where, (*_SET_KEYS, *_PARAM_KEYS), required=("name", "priority"))
-        name = options.text(item["name"], options.join(where, "name"), "a name")
+        where = read.join(path, index)
+        read.table(item, where, (*_SET_KEYS, *_PARAM_KEYS), required=("name", "priority"))
+        name = read.text(item["name"], read.join(where, "name"), "a name")
         if name in seen:
             raise ConfigError(f'duplicate name "{name}" (also {path}[{seen[name]}])', path=where)
         seen[name] = index
-        priority = options.whole(item["priority"], options.join(where, "priority"))
+        priority = read.whole(item["priority"], read.join(where, "priority"))
         description = item.get("description", "")
         if not isinstance(description, str):
-            raise ConfigError("expected a string", path=options.join(where, "description"))
+            raise ConfigError("expected a string", path=read.join(where, "description"))
         sets.append(
             ClusterSetConfig(name, priority, _parse_params(item, where, field_types), description)
         )
     return sets
 
 
-def _parse_params(item: Mapping, where: str, field_types: Mapping[str, FieldType] | None) -> dict:
+def _parse_params(
+    item: Mapping[str, Any], where: str, field_types: Mapping[str, FieldType] | None
+) -> dict[str, Any]:
+    """The ``ClusterSegmenter`` parameters of one ``[[clusters]]`` table (parsed TOML), checked."""
     params: dict[str, Any] = {}
     for key, allowed, purpose in (
         ("numeric", NUMERIC_TYPES, "a numeric feature"),
         ("categorical", CATEGORICAL_TYPES, "a categorical feature"),
     ):
         if key in item:
-            fields = options.names(item[key], options.join(where, key))
+            fields = read.names(item[key], read.join(where, key))
             for i, name in enumerate(fields):
-                options.field(
-                    name, options.join(options.join(where, key), i), field_types, allowed, purpose
+                read.field(
+                    name, read.join(read.join(where, key), i), field_types, allowed, purpose
                 )
             params[key] = fields
     if not params.get("numeric") and not params.get("categorical"):
@@ -108,25 +108,25 @@ def _parse_params(item: Mapping, where: str, field_types: Mapping[str, FieldType
     if both:
         raise ConfigError(f'field "{sorted(both)[0]}" is both numeric and categorical', path=where)
     if "n_clusters" in item:
-        key, value = options.join(where, "n_clusters"), item["n_clusters"]
+        key, value = read.join(where, "n_clusters"), item["n_clusters"]
         if isinstance(value, Sequence) and not isinstance(value, str):
             if len(value) != 2:
                 raise ConfigError("expected a whole number or a [low, high] range", path=key)
             low, high = (
-                options.whole(v, options.join(key, i), minimum=2) for i, v in enumerate(value)
+                read.whole(v, read.join(key, i), minimum=2) for i, v in enumerate(value)
             )
             if low > high:
                 raise ConfigError(f"the range [{low}, {high}] is empty (low bound first)", path=key)
             params["n_clusters"] = (low, high)
         else:
-            params["n_clusters"] = options.whole(value, key, minimum=2)
+            params["n_clusters"] = read.whole(value, key, minimum=2)
     if "names" in item:
-        key = options.join(where, "names")
+        key = read.join(where, "names")
         if not isinstance(item["names"], Mapping):
             raise ConfigError("expected a table of cluster id = name", path=key)
         names = {}
         for cid, name in item["names"].items():
-            cid_key = options.join(key, str(cid))
+            cid_key = read.join(key, str(cid))
             number = (
                 cid
                 if isinstance(cid, int) and not isinstance(cid, bool)
@@ -136,28 +136,28 @@ def _parse_params(item: Mapping, where: str, field_types: Mapping[str, FieldType
                 raise ConfigError(
                     f"expected a cluster id (a whole number), got {cid!r}", path=cid_key
                 )
-            names[number] = options.text(name, cid_key, "a name")
+            names[number] = read.text(name, cid_key, "a name")
             if ";" in name:
                 raise ConfigError('a segment name may not contain ";"', path=cid_key)
         if len(set(names.values())) != len(names):
             raise ConfigError("cluster names must be unique", path=key)
         params["names"] = names
     if "feature_labels" in item:
-        key = options.join(where, "feature_labels")
+        key = read.join(where, "feature_labels")
         if not isinstance(item["feature_labels"], Mapping):
             raise ConfigError("expected a table of field = label", path=key)
         params["feature_labels"] = {
-            str(f): options.text(label, options.join(key, str(f)), "a label")
+            str(f): read.text(label, read.join(key, str(f)), "a label")
             for f, label in item["feature_labels"].items()
         }
-    for key, low, high in (
+    for key, lowest, highest in (
         ("min_category_share", 0.0, 1.0),
         ("drift_threshold", 0.0, None),
         ("share_drift_threshold", 0.0, 1.0),
         ("min_trait_effect", 0.0, None),
     ):
         if key in item:
-            params[key] = options.number(item[key], options.join(where, key), low, high)
+            params[key] = read.number(item[key], read.join(where, key), lowest, highest)
     for key, minimum in (
         ("minibatch_threshold", 1),
         ("sample_size", 10),
@@ -166,5 +166,5 @@ def _parse_params(item: Mapping, where: str, field_types: Mapping[str, FieldType
         ("max_name_traits", 1),
     ):
         if key in item:
-            params[key] = options.whole(item[key], options.join(where, key), minimum=minimum)
+            params[key] = read.whole(item[key], read.join(where, key), minimum=minimum)
     return params

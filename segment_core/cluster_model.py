@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import cdist
 
-from segment_core import options
+from segment_core import config_readers as read
 from segment_core.errors import ConfigError
 from segment_core.stored import any_text, items, refusing
 from segment_core.syntax import describe_value
@@ -115,11 +115,13 @@ class ClusterModel:
 
     def distances(self, transformed: np.ndarray) -> np.ndarray:
         """Each transformed contact's distance to each centroid (contacts x clusters)."""
-        return cdist(transformed, self.centroids)
+        distances: np.ndarray = cdist(transformed, self.centroids)
+        return distances
 
     def rows(self, transformed: np.ndarray) -> np.ndarray:
         """The centroid row nearest each transformed contact."""
-        return self.distances(transformed).argmin(axis=1)
+        nearest: np.ndarray = self.distances(transformed).argmin(axis=1)
+        return nearest
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -144,22 +146,23 @@ class ClusterModel:
         """The model ``to_dict`` wrote; ``StoredModelError`` for anything else."""
         with refusing():
             keys = ("numeric", "categorical", "centroids")
-            document = options.table(raw, path, keys, keys)
-            where = options.join(path, "numeric")
+            document = read.table(raw, path, keys, keys)
+            where = read.join(path, "numeric")
             numeric = tuple(
-                _numeric_column(item, options.join(where, i))
+                _numeric_column(item, read.join(where, i))
                 for i, item in enumerate(items(document["numeric"], where))
             )
-            where = options.join(path, "categorical")
+            where = read.join(path, "categorical")
             categorical = tuple(
-                _categorical_column(item, options.join(where, i))
+                _categorical_column(item, read.join(where, i))
                 for i, item in enumerate(items(document["categorical"], where))
             )
             if not numeric and not categorical:
                 raise ConfigError("expected at least one feature", path=path)
-            options.names([c.name for c in (*numeric, *categorical)], f"{path} features")
+            names = [*(c.name for c in numeric), *(c.name for c in categorical)]
+            read.names(names, f"{path} features")
             width = len(numeric) + sum(column.width for column in categorical)
-            centroids = _centroids(document["centroids"], options.join(path, "centroids"), width)
+            centroids = _centroids(document["centroids"], read.join(path, "centroids"), width)
         return cls(numeric, categorical, centroids)
 
 
@@ -174,35 +177,35 @@ def _categorical(
 
 def _numeric_column(raw: object, path: str) -> NumericColumn:
     keys = ("name", "median", "mean", "scale")
-    document = options.table(raw, path, keys, keys)
-    scale = options.number(document["scale"], options.join(path, "scale"))
+    document = read.table(raw, path, keys, keys)
+    scale = read.number(document["scale"], read.join(path, "scale"))
     if scale <= 0:
         raise ConfigError(
-            f"expected a number > 0, got {describe_value(scale)}", path=options.join(path, "scale")
+            f"expected a number > 0, got {describe_value(scale)}", path=read.join(path, "scale")
         )
     return NumericColumn(
-        options.text(document["name"], options.join(path, "name"), "a field name"),
-        options.number(document["median"], options.join(path, "median")),
-        options.number(document["mean"], options.join(path, "mean")),
+        read.text(document["name"], read.join(path, "name"), "a field name"),
+        read.number(document["median"], read.join(path, "median")),
+        read.number(document["mean"], read.join(path, "mean")),
         scale,
     )
 
 
 def _categorical_column(raw: object, path: str) -> CategoricalColumn:
     keys = ("name", "fill", "categories", "other")
-    document = options.table(raw, path, keys, keys)
-    where = options.join(path, "categories")
+    document = read.table(raw, path, keys, keys)
+    where = read.join(path, "categories")
     categories = tuple(
-        any_text(item, options.join(where, i))
+        any_text(item, read.join(where, i))
         for i, item in enumerate(items(document["categories"], where))
     )
     if len(set(categories)) != len(categories):
         raise ConfigError("a category is listed twice", path=where)
     return CategoricalColumn(
-        options.text(document["name"], options.join(path, "name"), "a field name"),
-        any_text(document["fill"], options.join(path, "fill")),
+        read.text(document["name"], read.join(path, "name"), "a field name"),
+        any_text(document["fill"], read.join(path, "fill")),
         categories,
-        options.boolean(document["other"], options.join(path, "other")),
+        read.boolean(document["other"], read.join(path, "other")),
     )
 
 
@@ -211,19 +214,19 @@ def _centroids(raw: object, path: str, width: int) -> np.ndarray:
     if not rows:
         raise ConfigError("expected at least one centroid", path=path)
     for i, row in enumerate(rows):
-        values = items(row, options.join(path, i))
+        values = items(row, read.join(path, i))
         if len(values) != width:
             raise ConfigError(
                 f"expected {width} values (one per feature column), got {len(values)}",
-                path=options.join(path, i),
+                path=read.join(path, i),
             )
         for j, value in enumerate(values):
-            options.number(value, options.join(options.join(path, i), j))
+            read.number(value, read.join(read.join(path, i), j))
     return np.array(rows, dtype="float64")
 
 
 def _standardised(values: pd.Series, column: NumericColumn) -> np.ndarray:
-    numbers = values.to_numpy(dtype="float64", copy=True)
+    numbers: np.ndarray = values.to_numpy(dtype="float64", copy=True)
     numbers[np.isnan(numbers)] = column.median
     return (numbers - column.mean) / column.scale
 

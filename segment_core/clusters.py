@@ -1,7 +1,8 @@
 """Cluster segments: segments discovered by k-means over contact features, stable across runs.
 
 ``ClusterSegmenter`` follows scikit-learn's conventions: ``__init__`` only stores parameters,
-``fit`` returns ``self``, learned attributes end in ``_``. The pipeline is
+``fit`` learns from the data and returns ``self``, learned attributes end in ``_``. The pipeline
+is
 
     numeric features      -> median imputation -> standard scaling      \\
     categorical features  -> most-frequent imputation -> one-hot        -> k-means
@@ -13,44 +14,29 @@ is a fixed k, or a ``(low, high)`` range searched by silhouette on a seeded samp
 ``sample_size`` contacts (best score wins; ties go to the smaller k). Everything random is
 seeded by ``random_state`` with a fixed ``n_init``, so a fit is reproducible.
 
-Stability across runs (``fit(frame, previous=stored)``, ``stored`` from ``to_state``):
-
-- Without ``refit``, the stored model is first measured on the new contacts (``Drift``): the
-  mean distance of contacts to their nearest stored centroid against the same figure when it
-  was trained, and the total variation between the stored and the current cluster shares (a
-  lower bound on the share of contacts that changed cluster). If neither passes its threshold
-  (``drift_threshold``, ``share_drift_threshold``), the stored model is kept as is and only
-  predicts: no cluster changes identity or name.
-- Otherwise (or with ``refit=True``) a new model is trained. When k is unchanged, a run warm
-  started from the stored clusters competes with the seeded fresh run and is preferred unless
-  its inertia is more than 1% worse, which keeps a cluster where it was when the data allow.
-  Then each new cluster is matched to a stored one by the Hungarian assignment
-  (``scipy.optimize.linear_sum_assignment``) on the distance, in the stored model's feature
-  space, between the new cluster's mean and the stored centroid. A matched cluster keeps its id
-  and name; an unmatched one gets a new id and a generated name.
-- A change of ``n_clusters`` or ``min_category_share`` refits too (matching ids as above); a
-  change of the features themselves fits afresh, with new ids.
+``fit(frame, previous=stored)`` keeps a cluster where it was when the data allow. When k is
+unchanged, a run warm started from the stored clusters competes with the seeded fresh run and
+is preferred unless its inertia is more than 1% worse. Then each new cluster is matched to a
+stored one by the Hungarian assignment (``scipy.optimize.linear_sum_assignment``) on the
+distance, in the stored model's feature space, between the new cluster's mean and the stored
+centroid. A matched cluster keeps its id and name; an unmatched one gets a new id and a
+generated name. ``adopt(stored, frame)`` keeps the stored model without training.
 
 Cluster ids: fresh ids are given by size, largest first (0, 1, ...); ids carried over keep their
 value, new ones continue after the largest stored id. Names: see ``naming``; the ``names``
 parameter overrides them by id (ids with no cluster are ignored).
 
-``to_state`` is JSON (UTF-8 bytes) and plain data only: parameters, ids, names, profiles, the
-drift reference and the learned model (``ClusterModel``: imputation, scaling and one-hot
-statistics, centroids), which predicts with numpy, never with unpickled objects. The state store
-may be a shared database or a restored backup, so ``from_state`` reads the document strictly and
-refuses anything else with ``StoredModelError``, version 1 documents included (they held a
-pickled pipeline); ``fit`` then trains afresh and says why in ``fit_reason_``.
+Beside the estimator: ``cluster_refit`` decides whether a stored model is kept or refit (its
+``Drift`` on the new contacts), ``cluster_state`` stores a fitted model as JSON and reads it
+back.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,66 +45,21 @@ from scipy.spatial.distance import cdist
 from sklearn.base import BaseEstimator
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
 from sklearn.metrics import silhouette_score
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from segment_core import options
-from segment_core.cluster_config import CATEGORICAL_TYPES, NUMERIC_TYPES
+from segment_core.cluster_drift import Drift
+from segment_core.cluster_input import check_features, check_n_clusters, design, preprocessor
 from segment_core.cluster_model import ClusterModel
 from segment_core.coerce import CoercedFrame
-from segment_core.errors import ConfigError
 from segment_core.naming import cluster_names
 from segment_core.profiles import ClusterProfile, profile_clusters
 from segment_core.segments import ClusterSegment
-from segment_core.stored import StoredModelError, items, mapping, refusing
-from segment_core.syntax import describe_value
 
-STATE_FORMAT = "segsync.cluster_segmenter"
-STATE_VERSION = 2
-PICKLED_STATE_VERSION = 1
-"""The first format, which held a pickled scikit-learn pipeline: never loaded."""
 STABILITY_TOLERANCE = 0.01
 """How much worse (relative inertia) a warm-started refit may be and still be preferred."""
 
-T = TypeVar("T")
-
 _MINIBATCH_SIZE = 4096
-_MODEL_PARAMS = ("n_clusters", "min_category_share")
-"""Parameters that shape the model itself: a change refits even when the data did not drift."""
-
-
-@dataclass(frozen=True)
-class Drift:
-    """How well a stored model fits new contacts.
-
-    ``mean_distance``: mean distance of the contacts to their nearest stored centroid (in the
-    stored model's feature space); ``reference_distance``: the same when the model was trained;
-    ``share_shift``: total variation distance between the cluster shares then and now.
-    """
-
-    mean_distance: float
-    reference_distance: float
-    share_shift: float
-
-    @property
-    def distance_increase(self) -> float:
-        """Relative rise of the mean distance (0.25: contacts are 25% further from centroids)."""
-        if self.reference_distance == 0:
-            return 0.0 if self.mean_distance == 0 else math.inf
-        return self.mean_distance / self.reference_distance - 1.0
-
-    def exceeds(self, distance_threshold: float, share_threshold: float) -> bool:
-        return self.distance_increase > distance_threshold or self.share_shift > share_threshold
-
-    def to_dict(self) -> dict[str, float]:
-        return {
-            "mean_distance": self.mean_distance,
-            "reference_distance": self.reference_distance,
-            "distance_increase": self.distance_increase,
-            "share_shift": self.share_shift,
-        }
+_EMPTY = "cannot cluster an empty frame"
 
 
 class ClusterSegmenter(BaseEstimator):
@@ -144,10 +85,26 @@ class ClusterSegmenter(BaseEstimator):
     ``feature_names_out_``, ``n_clusters_``, ``k_scores_`` (silhouette per k tried), ``names_``
     (id -> name), ``profiles_`` (id -> ``ClusterProfile``, of the contacts last fitted),
     ``labels_`` (cluster id per fitted contact), ``refitted_`` (whether this fit trained a
-    model), ``drift_`` (the stored model's ``Drift`` on these contacts, or None),
-    ``fit_reason_`` (why it trained or not), ``reference_distance_`` and ``reference_shares_``
-    (the drift reference from the last training).
+    model: ``fit``, or ``adopt``), ``reference_distance_`` and ``reference_shares_`` (the drift
+    reference from the last training). ``drift_`` (the stored model's ``Drift`` on these
+    contacts, or None) and ``fit_reason_`` (why it trained or not) record the decision of
+    ``cluster_refit.refit_or_keep``.
     """
+
+    model_: ClusterModel
+    cluster_ids_: tuple[int, ...]
+    cluster_centers_: np.ndarray
+    feature_names_out_: tuple[str, ...]
+    n_clusters_: int
+    k_scores_: dict[int, float]
+    names_: dict[int, str]
+    profiles_: dict[int, ClusterProfile]
+    labels_: pd.Series
+    refitted_: bool
+    drift_: Drift | None
+    fit_reason_: str
+    reference_distance_: float
+    reference_shares_: dict[int, float]
 
     def __init__(
         self,
@@ -185,76 +142,71 @@ class ClusterSegmenter(BaseEstimator):
     # --- fitting ---------------------------------------------------------------------------
 
     def fit(
-        self,
-        frame: CoercedFrame | pd.DataFrame,
-        previous: ClusterSegmenter | bytes | str | None = None,
-        refit: bool = False,
+        self, frame: CoercedFrame | pd.DataFrame, previous: ClusterSegmenter | None = None
     ) -> ClusterSegmenter:
-        """Cluster the contacts of ``frame``, keeping ``previous``'s clusters where possible.
+        """Train on the contacts of ``frame``; returns ``self``.
 
-        ``previous`` is a fitted segmenter or its ``to_state``. Without ``refit`` and while the
-        drift stays under the thresholds, the stored model is kept and only predicts. Stored
-        state that ``from_state`` refuses is not used: the model is trained afresh, and
-        ``fit_reason_`` says why.
+        With ``previous``, a fitted segmenter over the same features (the stored model), the
+        clusters stay where they were when the data allow: when k is unchanged, a run warm
+        started from its clusters competes with the seeded fresh run, and each new cluster takes
+        the id and name of the stored cluster it matches. Whether to train at all, rather than
+        keep ``previous``, is ``refit_or_keep``'s decision.
         """
-        self._check_params()
-        data = self._design(frame)
-        if len(data) == 0:
-            raise ValueError("cannot cluster an empty frame")
-        prev, refused = previous, None
-        if isinstance(previous, (bytes, str)):
-            try:
-                prev = ClusterSegmenter.from_state(previous)
-            except StoredModelError as error:
-                prev, refused = None, error
+        data = self._checked_design(frame)
+        if previous is not None and previous.features() != self.features():
+            raise ValueError("the previous model clusters on other features: fit without it")
+        self._train(data, previous)
+        self.refitted_ = True
         self.drift_ = None
-        if refused is not None:
-            reason = f"the stored model was refused ({refused}); fitted afresh"
-        elif prev is not None and self._features(prev) != self._features(self):
-            prev, reason = None, "the features changed since the stored model; fitted afresh"
-        elif prev is not None:
-            self.drift_ = prev._drift(data)
-            exceeded = self.drift_.exceeds(self.drift_threshold, self.share_drift_threshold)
-            changed = [key for key in _MODEL_PARAMS if _param(prev, key) != _param(self, key)]
-            if not (refit or exceeded or changed):
-                return self._adopt(prev, data)
-            if refit:
-                reason = "refit requested"
-            elif changed:
-                reason = f"parameters changed since the stored model: {', '.join(changed)}"
-            else:
-                reason = (
-                    f"drift: distance +{self.drift_.distance_increase:.0%}, "
-                    f"share shift {self.drift_.share_shift:.0%}"
-                )
-        else:
-            reason = "no stored model"
-        self._train(data, prev)
-        self.fit_reason_ = reason
+        self.fit_reason_ = "no stored model" if previous is None else "fitted from the stored model"
+        return self
+
+    def adopt(
+        self, previous: ClusterSegmenter, frame: CoercedFrame | pd.DataFrame
+    ) -> ClusterSegmenter:
+        """Take ``previous``'s learned model as is, without training, and describe the contacts
+        of ``frame`` with it: same ids and names; labels and profiles of these contacts."""
+        data = self._checked_design(frame)
+        previous.check_fitted()
+        for attribute in (
+            "model_",
+            "cluster_ids_",
+            "cluster_centers_",
+            "feature_names_out_",
+            "n_clusters_",
+            "k_scores_",
+            "reference_distance_",
+            "reference_shares_",
+        ):
+            setattr(self, attribute, getattr(previous, attribute))
+        self.refitted_ = False
+        self.drift_ = None
+        self.fit_reason_ = "stored model kept"
+        self._describe(data, self._assign(data), previous._kept_names())
         return self
 
     def fit_predict(
-        self,
-        frame: CoercedFrame | pd.DataFrame,
-        previous: ClusterSegmenter | bytes | str | None = None,
-        refit: bool = False,
+        self, frame: CoercedFrame | pd.DataFrame, previous: ClusterSegmenter | None = None
     ) -> pd.Series:
-        return self.fit(frame, previous, refit).labels_
+        return self.fit(frame, previous).labels_
 
     def predict(self, frame: CoercedFrame | pd.DataFrame) -> pd.Series:
         """The cluster id of each contact (int64, on the frame's index)."""
-        self._check_fitted()
+        self.check_fitted()
         data = self._design(frame)
         return pd.Series(self._assign(data), index=data.index, dtype="int64", name="cluster")
 
     def drift(self, frame: CoercedFrame | pd.DataFrame) -> Drift:
         """How well this fitted model fits the contacts of ``frame`` (see ``Drift``)."""
-        self._check_fitted()
-        return self._drift(self._design(frame))
+        self.check_fitted()
+        data = self._design(frame)
+        if len(data) == 0:
+            raise ValueError(_EMPTY)
+        return self._drift(data)
 
     def segments(self, priority: int, set_name: str = "") -> tuple[ClusterSegment, ...]:
         """One ``ClusterSegment`` per cluster, by id, each with its traits as reason."""
-        self._check_fitted()
+        self.check_fitted()
         return tuple(
             ClusterSegment(
                 name=self.names_[cluster_id],
@@ -297,30 +249,8 @@ class ClusterSegmenter(BaseEstimator):
         self.reference_distance_ = float(distances.min(axis=1).mean())
         shares = np.bincount(rows, minlength=k) / len(rows)
         self.reference_shares_ = {int(ids[r]): float(shares[r]) for r in range(k)}
-        self.refitted_ = True
         kept = {} if prev is None else prev._kept_names()
         self._describe(data, ids[rows], kept)
-
-    def _adopt(self, prev: ClusterSegmenter, data: pd.DataFrame) -> ClusterSegmenter:
-        """Keep the stored model: same model, ids and names; profiles of the new contacts."""
-        for attribute in (
-            "model_",
-            "cluster_ids_",
-            "cluster_centers_",
-            "feature_names_out_",
-            "n_clusters_",
-            "k_scores_",
-            "reference_distance_",
-            "reference_shares_",
-        ):
-            setattr(self, attribute, getattr(prev, attribute))
-        self.refitted_ = False
-        self.fit_reason_ = (
-            f"stored model kept: distance +{self.drift_.distance_increase:.0%}, "
-            f"share shift {self.drift_.share_shift:.0%}"
-        )
-        self._describe(data, self._assign(data), prev._kept_names())
-        return self
 
     def _describe(self, data: pd.DataFrame, ids: np.ndarray, kept: Mapping[int, str]) -> None:
         self.labels_ = pd.Series(ids, index=data.index, dtype="int64", name="cluster")
@@ -413,7 +343,8 @@ class ClusterSegmenter(BaseEstimator):
 
     def _assign(self, data: pd.DataFrame) -> np.ndarray:
         rows = self.model_.rows(self.model_.transform(data))
-        return np.asarray(self.cluster_ids_, dtype=np.int64)[rows]
+        ids: np.ndarray = np.asarray(self.cluster_ids_, dtype=np.int64)[rows]
+        return ids
 
     def _drift(self, data: pd.DataFrame) -> Drift:
         distances = self.model_.distances(self.model_.transform(data))
@@ -430,166 +361,32 @@ class ClusterSegmenter(BaseEstimator):
     # --- input -----------------------------------------------------------------------------
 
     def _preprocessor(self) -> ColumnTransformer:
-        parts = []
-        if self.numeric:
-            numeric = Pipeline(
-                [
-                    ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-                    ("scale", StandardScaler()),
-                ]
-            )
-            parts.append(("num", numeric, list(self.numeric)))
-        if self.categorical:
-            categorical = Pipeline(
-                [
-                    ("impute", SimpleImputer(strategy="most_frequent", keep_empty_features=True)),
-                    (
-                        "onehot",
-                        OneHotEncoder(
-                            min_frequency=self.min_category_share or None,
-                            handle_unknown="infrequent_if_exist",
-                            sparse_output=False,
-                        ),
-                    ),
-                ]
-            )
-            parts.append(("cat", categorical, list(self.categorical)))
-        return ColumnTransformer(parts)
+        return preprocessor(self.numeric, self.categorical, self.min_category_share)
 
     def _design(self, frame: CoercedFrame | pd.DataFrame) -> pd.DataFrame:
-        """The feature columns: numeric as float64, categorical as text (object, NaN missing)."""
-        data, types = (
-            (frame.data, frame.field_types) if isinstance(frame, CoercedFrame) else (frame, None)
-        )
-        features = [*self.numeric, *self.categorical]
-        absent = [name for name in features if name not in data.columns]
-        if absent:
-            raise ValueError(f"the frame has no column(s) {', '.join(absent)} to cluster on")
-        if types is not None:
-            for name in self.numeric:
-                options.field(name, f"numeric {name}", types, NUMERIC_TYPES, "a numeric feature")
-            for name in self.categorical:
-                options.field(
-                    name, f"categorical {name}", types, CATEGORICAL_TYPES, "a categorical feature"
-                )
-        columns = {}
-        for name in self.numeric:
-            column = data[name]
-            if column.dtype == "boolean" or column.dtype == bool:
-                column = column.astype("Float64")
-            columns[name] = pd.Series(column.to_numpy(dtype="float64", na_value=np.nan), data.index)
-        for name in self.categorical:
-            column = data[name]
-            if column.dtype == "boolean" or column.dtype == bool:
-                text = column.map({True: "true", False: "false"}, na_action="ignore")
-            else:
-                text = column.astype("str")
-            values = np.asarray(text.to_numpy(dtype=object, na_value=np.nan), dtype=object)
-            columns[name] = pd.Series(values, data.index, dtype=object)
-        return pd.DataFrame(columns, index=data.index)
+        return design(frame, self.numeric, self.categorical)
 
-    def _check_params(self) -> None:
-        for key in ("numeric", "categorical"):
-            value = getattr(self, key)
-            if isinstance(value, str) or not all(isinstance(item, str) for item in value):
-                raise ValueError(f"{key} must be a list of field names, got {value!r}")
-        features = [*self.numeric, *self.categorical]
-        if not features:
-            raise ValueError("no features to cluster on: give numeric and/or categorical fields")
-        if len(set(features)) != len(features):
-            raise ValueError(f"each feature may be used once, got {features}")
-        k = self.n_clusters
-        if isinstance(k, bool) or not (
-            (isinstance(k, int) and k >= 2)
-            or (
-                isinstance(k, (tuple, list))
-                and len(k) == 2
-                and all(isinstance(x, int) and not isinstance(x, bool) for x in k)
-                and 2 <= k[0] <= k[1]
-            )
-        ):
-            raise ValueError(
-                f"n_clusters must be a whole number >= 2 or a (low, high) range, got {k!r}"
-            )
+    def check_params(self) -> None:
+        """Raise ``ValueError`` for parameters ``fit`` cannot work with."""
+        check_features(self.numeric, self.categorical)
+        check_n_clusters(self.n_clusters)
 
-    def _check_fitted(self) -> None:
+    def check_fitted(self) -> None:
+        """Raise ``ValueError`` unless ``fit`` (or ``adopt``) ran."""
         if not hasattr(self, "model_"):
             raise ValueError("this ClusterSegmenter is not fitted yet: call fit first")
 
-    @staticmethod
-    def _features(segmenter: ClusterSegmenter) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        return tuple(segmenter.numeric), tuple(segmenter.categorical)
+    def features(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The numeric and the categorical feature fields, as tuples."""
+        return tuple(self.numeric), tuple(self.categorical)
 
-    # --- state -----------------------------------------------------------------------------
-
-    def to_state(self) -> bytes:
-        """The fitted model as UTF-8 JSON bytes of plain data, for the sync layer's state store."""
-        self._check_fitted()
-        document = {
-            "format": STATE_FORMAT,
-            "version": STATE_VERSION,
-            "params": _jsonable(self.get_params()),
-            "cluster_ids": list(self.cluster_ids_),
-            "names": {str(cid): name for cid, name in self.names_.items()},
-            "k_scores": {str(k): score for k, score in self.k_scores_.items()},
-            "reference": {
-                "mean_distance": self.reference_distance_,
-                "shares": {str(cid): share for cid, share in self.reference_shares_.items()},
-            },
-            "profiles": [self.profiles_[cid].to_dict() for cid in sorted(self.profiles_)],
-            "model": self.model_.to_dict(),
-        }
-        return json.dumps(document, allow_nan=False).encode("utf-8")
-
-    @classmethod
-    def from_state(cls, state: bytes | str | Mapping[str, Any]) -> ClusterSegmenter:
-        """A fitted segmenter from ``to_state`` output (without ``labels_``: predict for those).
-
-        Anything else raises ``StoredModelError``, one line: not JSON, another format or
-        version, or not exactly the document ``to_state`` writes (a key, a type, a shape, a
-        number that is not finite).
-        """
-        document = _state_document(state)
-        with refusing():
-            options.table(document, "", _STATE_KEYS, _STATE_KEYS)
-            model = ClusterModel.from_dict(document["model"])
-            segmenter = cls(**_stored_params(document["params"], model))
-            try:
-                segmenter._check_params()
-            except ValueError as error:
-                raise ConfigError(str(error), path="params") from None
-            segmenter.model_ = model
-            segmenter.cluster_ids_ = _cluster_ids(document["cluster_ids"], len(model.centroids))
-            ids = segmenter.cluster_ids_
-            segmenter.names_ = _per_cluster(document["names"], "names", ids, _cluster_name)
-            if len(set(segmenter.names_.values())) != len(ids):
-                raise ConfigError("two clusters have one name", path="names")
-            reference = options.table(
-                document["reference"], "reference", _REFERENCE_KEYS, _REFERENCE_KEYS
-            )
-            segmenter.reference_distance_ = options.number(
-                reference["mean_distance"], "reference.mean_distance", 0.0
-            )
-            segmenter.reference_shares_ = _per_cluster(
-                reference["shares"], "reference.shares", ids, _share
-            )
-            segmenter.k_scores_ = _whole_keys(
-                mapping(document["k_scores"], "k_scores", options.number), "k_scores"
-            )
-            profiles = [
-                ClusterProfile.from_dict(item, options.join("profiles", i))
-                for i, item in enumerate(items(document["profiles"], "profiles"))
-            ]
-            segmenter.profiles_ = {profile.cluster_id: profile for profile in profiles}
-            if sorted(segmenter.profiles_) != sorted(ids) or len(profiles) != len(ids):
-                raise ConfigError("expected one profile per cluster id", path="profiles")
-        segmenter.cluster_centers_ = model.centroids
-        segmenter.feature_names_out_ = model.feature_names_out
-        segmenter.n_clusters_ = len(ids)
-        segmenter.refitted_ = False
-        segmenter.drift_ = None
-        segmenter.fit_reason_ = "loaded from stored state"
-        return segmenter
+    def _checked_design(self, frame: CoercedFrame | pd.DataFrame) -> pd.DataFrame:
+        """The design of ``frame``, once the parameters are checked and if it has contacts."""
+        self.check_params()
+        data = self._design(frame)
+        if len(data) == 0:
+            raise ValueError(_EMPTY)
+        return data
 
 
 @dataclass(frozen=True, eq=False)
@@ -632,145 +429,6 @@ def _cluster_means(rows: np.ndarray, points: np.ndarray, k: int) -> tuple[np.nda
     return sums / np.maximum(counts, 1)[:, None], counts
 
 
-def _param(segmenter: ClusterSegmenter, key: str) -> Any:
-    """A parameter in comparable form (a stored model's came back through JSON as lists)."""
-    value = getattr(segmenter, key)
-    return tuple(value) if isinstance(value, list) else value
-
-
 def _override_names(names: Mapping[Any, str] | None) -> dict[int, str]:
     """Overrides keyed by int id (state and TOML give string keys)."""
     return {int(cid): name for cid, name in (names or {}).items()}
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-_STATE_KEYS = (
-    "format",
-    "version",
-    "params",
-    "cluster_ids",
-    "names",
-    "k_scores",
-    "reference",
-    "profiles",
-    "model",
-)
-_REFERENCE_KEYS = ("mean_distance", "shares")
-
-
-def _state_document(state: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
-    """The stored JSON object, if it is one of this format and version."""
-    if isinstance(state, Mapping):
-        document: object = state
-    else:
-        try:
-            document = json.loads(state)
-        except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested without end
-            raise StoredModelError("not a JSON document") from None
-    if not isinstance(document, Mapping) or document.get("format") != STATE_FORMAT:
-        raise StoredModelError("not a stored cluster model (unknown format)")
-    version = document.get("version")
-    if version == PICKLED_STATE_VERSION:
-        raise StoredModelError(
-            "it is in the version 1 format, a pickled scikit-learn pipeline, "
-            "which segsync no longer loads"
-        )
-    if version != STATE_VERSION:
-        raise StoredModelError(f"unknown format version ({describe_value(version)})")
-    return document
-
-
-def _stored_params(raw: object, model: ClusterModel) -> dict[str, Any]:
-    """The stored ``get_params()``, each of its type, the features those of ``model``."""
-    params = options.table(raw, "params", _PARAM_READERS, _PARAM_READERS)
-    values = {
-        key: read(params[key], options.join("params", key)) for key, read in _PARAM_READERS.items()
-    }
-    for key, columns in (("numeric", model.numeric), ("categorical", model.categorical)):
-        if values[key] != [column.name for column in columns]:
-            raise ConfigError("expected the features of the model", path=f"params.{key}")
-    return values
-
-
-def _n_clusters(raw: object, path: str) -> int | tuple[int, int]:
-    """k, or a ``[low, high]`` range (``fit`` checks their order)."""
-    if not isinstance(raw, list):
-        return options.whole(raw, path, 2)
-    if len(raw) != 2:
-        raise ConfigError(
-            f"expected a whole number or [low, high], got {describe_value(raw)}", path=path
-        )
-    low, high = (options.whole(bound, options.join(path, i), 2) for i, bound in enumerate(raw))
-    return low, high
-
-
-def _name_overrides(raw: object, path: str) -> dict[int, str] | None:
-    return None if raw is None else _whole_keys(mapping(raw, path, _cluster_name), path)
-
-
-def _feature_labels(raw: object, path: str) -> dict[str, str] | None:
-    return None if raw is None else mapping(raw, path, _cluster_name)
-
-
-def _cluster_name(raw: object, path: str) -> str:
-    return options.text(raw, path, "a name")
-
-
-def _share(raw: object, path: str) -> float:
-    return options.number(raw, path, 0.0, 1.0)
-
-
-_PARAM_READERS: dict[str, Callable[[object, str], Any]] = {
-    "numeric": lambda raw, path: list(options.names(raw, path)),
-    "categorical": lambda raw, path: list(options.names(raw, path)),
-    "n_clusters": _n_clusters,
-    "names": _name_overrides,
-    "feature_labels": _feature_labels,
-    "min_category_share": _share,
-    "minibatch_threshold": options.whole,
-    "sample_size": options.whole,
-    "n_init": options.whole,
-    "random_state": options.whole,
-    "drift_threshold": options.number,
-    "share_drift_threshold": options.number,
-    "max_name_traits": options.whole,
-    "min_trait_effect": options.number,
-}
-"""How each stored parameter reads: every ``ClusterSegmenter.__init__`` parameter, no other."""
-
-
-def _cluster_ids(raw: object, rows: int) -> tuple[int, ...]:
-    """Distinct ids >= 0, one per centroid row."""
-    ids = tuple(
-        options.whole(item, options.join("cluster_ids", i), 0)
-        for i, item in enumerate(items(raw, "cluster_ids"))
-    )
-    if len(ids) != rows or len(set(ids)) != rows:
-        raise ConfigError(f"expected {rows} distinct ids, one per centroid", path="cluster_ids")
-    return ids
-
-
-def _whole_keys(values: Mapping[str, T], path: str) -> dict[int, T]:
-    """``values`` keyed by the whole numbers their keys spell (JSON keys are strings)."""
-    if not all(key.isascii() and key.isdigit() for key in values):
-        raise ConfigError("expected whole numbers as keys", path=path)
-    return {int(key): value for key, value in values.items()}
-
-
-def _per_cluster(
-    raw: object, path: str, ids: Sequence[int], read_value: Callable[[object, str], T]
-) -> dict[int, T]:
-    """One value per cluster id, each read by ``read_value``."""
-    values = _whole_keys(mapping(raw, path, read_value), path)
-    if sorted(values) != sorted(ids):
-        raise ConfigError(f"expected one entry per cluster id {sorted(ids)}", path=path)
-    return values

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,11 @@ import pandas as pd
 from segment_core.errors import CoercionError
 from segment_core.fields import FIELD_TYPES, FieldType
 from segment_core.rules import Condition, Operand, Scalar
+
+CoercedScalar: TypeAlias = float | bool | str | pd.Timestamp
+"""A rule value as its field's type."""
+CoercedOperand: TypeAlias = CoercedScalar | tuple[CoercedScalar, ...] | int | None
+"""A condition's value as its field's type: one value, a pair or list, days, or none."""
 
 PROBLEM_COLUMNS = ("contact_id", "field", "value", "expected")
 
@@ -96,7 +102,7 @@ def coerce_frame(raw: pd.DataFrame, field_types: Mapping[str, FieldType]) -> Coe
 
 def coerce_literal(
     value: Scalar, field_type: FieldType, field: str | None = None
-) -> float | bool | str | pd.Timestamp:
+) -> CoercedScalar:
     """A rule value as its field's type: a float, a bool, a UTC ``Timestamp`` or a string.
 
     Strict about kinds (``"1000"`` is not a number, ``5`` not a string) because a rule that
@@ -115,7 +121,7 @@ def coerce_literal(
                 raise CoercionError(value, field_type, field)
             return instant
         case "multi_enumeration":
-            option = value.strip()
+            option = str(value).strip()  # a string: its kind fits
             if not option or ";" in option:
                 raise CoercionError(value, field_type, field)
             return option
@@ -123,17 +129,15 @@ def coerce_literal(
             return value
 
 
-def coerce_operand(condition: Condition, field_type: FieldType) -> object:
-    """The value of ``condition`` as its field's type; pairs and lists become tuples of such."""
-    match condition.op.operand:
-        case Operand.PAIR | Operand.LIST:
-            return tuple(
-                coerce_literal(item, field_type, condition.field) for item in condition.value
-            )
-        case Operand.SCALAR | Operand.TEXT:
-            return coerce_literal(condition.value, field_type, condition.field)
-        case Operand.DAYS | Operand.NONE:
-            return condition.value
+def coerce_operand(condition: Condition, field_type: FieldType) -> CoercedOperand:
+    """The value of ``condition`` as its field's type; pairs and lists become tuples of such.
+    A number of days (``within``) stays the whole number it is; no value stays None."""
+    value = condition.value
+    if isinstance(value, tuple):
+        return tuple(coerce_literal(item, field_type, condition.field) for item in value)
+    if value is None or condition.op.operand is Operand.DAYS:
+        return value
+    return coerce_literal(value, field_type, condition.field)
 
 
 def _coerce_column(column: pd.Series, field_type: FieldType) -> tuple[pd.Series, np.ndarray]:

@@ -27,14 +27,15 @@ from collections.abc import Callable
 from datetime import datetime
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from segment_core.coerce import CoercedFrame, coerce_operand
+from segment_core.coerce import CoercedFrame, CoercedOperand, CoercedScalar, coerce_operand
 from segment_core.fields import FieldType
+from segment_core.rule_check import check_rule
 from segment_core.rules import AllOf, AnyOf, Condition, Not, Op, Rule
-from segment_core.validate import check_rule
 
-_COMPARISONS: dict[Op, Callable[[pd.Series, object], pd.Series]] = {
+_COMPARISONS: dict[Op, Callable[[pd.Series, CoercedScalar], pd.Series]] = {
     Op.EQ: operator.eq,
     Op.NE: operator.ne,
     Op.LT: operator.lt,
@@ -68,9 +69,11 @@ def _mask(
         case Not(inner):
             return ~_mask(inner, frame, now, texts)
         case AllOf(rules):
-            return np.logical_and.reduce([_mask(member, frame, now, texts) for member in rules])
+            every: np.ndarray = np.logical_and.reduce([_mask(m, frame, now, texts) for m in rules])
+            return every
         case AnyOf(rules):
-            return np.logical_or.reduce([_mask(member, frame, now, texts) for member in rules])
+            some: np.ndarray = np.logical_or.reduce([_mask(m, frame, now, texts) for m in rules])
+            return some
 
 
 def _condition_mask(
@@ -81,7 +84,7 @@ def _condition_mask(
 ) -> np.ndarray:
     field, op = condition.field, condition.op
     column, field_type = frame.data[field], frame.field_types[field]
-    present = column.notna().to_numpy()
+    present: npt.NDArray[np.bool_] = column.notna().to_numpy()
     if op is Op.IS_SET:
         return present
     if op is Op.IS_EMPTY:
@@ -91,25 +94,26 @@ def _condition_mask(
         if field not in texts:
             texts[field] = _DistinctText(column)
         return present & _match_text(op, operand, texts[field], field_type)
-    matched = _match_values(op, operand, column, field_type, now)
-    return present & matched.to_numpy(dtype=bool, na_value=False)
+    matched: npt.NDArray[np.bool_] = _match_values(op, operand, column, field_type, now).to_numpy(
+        dtype=bool, na_value=False
+    )
+    return present & matched
 
 
 def _match_values(
-    op: Op, operand: object, column: pd.Series, field_type: FieldType, now: pd.Timestamp
+    op: Op, operand: CoercedOperand, column: pd.Series, field_type: FieldType, now: pd.Timestamp
 ) -> pd.Series:
-    match op:
-        case Op.BETWEEN:
+    """The operator over the values: a pair, a list, days or one value, as ``op`` takes."""
+    if isinstance(operand, tuple):
+        if op is Op.BETWEEN:
             low, high = operand
             return (column >= low) & (column <= high)
-        case Op.IN:
-            return column.isin(operand)
-        case Op.NOT_IN:
-            return ~column.isin(operand)
-        case Op.WITHIN:
-            return _within(column, operand, field_type, now)
-        case _:
-            return _COMPARISONS[op](column, operand)
+        return column.isin(operand) if op is Op.IN else ~column.isin(operand)
+    if op is Op.WITHIN and isinstance(operand, int):
+        return _within(column, operand, field_type, now)
+    if operand is None:
+        raise ValueError(f'"{op}" compares against a value, and the condition has none')
+    return _COMPARISONS[op](column, operand)
 
 
 class _DistinctText:
@@ -123,22 +127,29 @@ class _DistinctText:
     def lowered(self) -> list[str]:
         return [value.lower() for value in self.values]
 
-    def spread(self, test: Callable[[str], bool], values: list[str]) -> np.ndarray:
+    def spread(
+        self, test: Callable[[str], bool], values: list[str]
+    ) -> npt.NDArray[np.bool_]:
         """``test`` of each distinct value (from ``values``, in order), per contact."""
         hits = np.fromiter(map(test, values), dtype=bool, count=len(values))
-        return np.append(hits, False)[self.codes]  # code -1, a missing value: no match
+        # Code -1, a missing value, takes the last entry: no match.
+        spread: npt.NDArray[np.bool_] = np.append(hits, False)[self.codes]
+        return spread
 
 
-def _match_text(op: Op, operand: object, text: _DistinctText, field_type: FieldType) -> np.ndarray:
+def _match_text(
+    op: Op, operand: CoercedOperand, text: _DistinctText, field_type: FieldType
+) -> npt.NDArray[np.bool_]:
     """``contains``/``starts with`` on text, and the multi-select operators on the canonical
-    ``";a;b;"`` form that ``coerce_frame`` builds (so an option is one substring test)."""
+    ``";a;b;"`` form that ``coerce_frame`` builds (so an option is one substring test). The
+    values of text and multi-select fields coerce to strings."""
     if field_type != "multi_enumeration":
-        needle = operand.lower()
+        needle = str(operand).lower()
         if op is Op.CONTAINS:
             return text.spread(lambda value: needle in value, text.lowered)
         return text.spread(lambda value: value.startswith(needle), text.lowered)
     if op is Op.CONTAINS:
-        option = f";{operand.lower()};"
+        option = f";{str(operand).lower()};"
         return text.spread(lambda value: option in value, text.lowered)
     options = [f";{option};" for option in (operand if isinstance(operand, tuple) else (operand,))]
     has_any = text.spread(lambda value: any(option in value for option in options), text.values)

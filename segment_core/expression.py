@@ -72,7 +72,7 @@ class _Token:
 
     def __str__(self) -> str:
         if self.kind is _Kind.END:
-            return self.kind.value
+            return str(self.kind.value)
         if self.kind is _Kind.SYMBOL:
             return f'"{self.text}"'
         return f"{self.kind.value} {self.text}"
@@ -199,7 +199,7 @@ class _Parser:
 
     def _scalar(self) -> Scalar:
         token = self._peek()
-        if token.kind in (_Kind.STRING, _Kind.NUMBER):
+        if token.kind in (_Kind.STRING, _Kind.NUMBER) and token.value is not None:
             self.index += 1
             return token.value
         if token.keyword in ("true", "false"):

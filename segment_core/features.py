@@ -34,7 +34,8 @@ Semantics:
   Higher is better: a later recency date, more purchases, more revenue. A ``number`` recency
   field is read as "days since" (fewer is better). Missing values are left missing by default
   (``missing = "keep"``: a contact without purchase data gets no RFM segment, as a rule never
-  matches on data that is not there); ``missing = "lowest"`` scores them 1, for CRMs where an empty purchase count means none.
+  matches on data that is not there); ``missing = "lowest"`` scores them 1, for CRMs where an
+  empty purchase count means none.
 - RFM segment: from the recency and frequency scores by the grid in ``RFM_GRID``.
 - engagement score: each weighted field scaled to [0, 1] ("minmax": ``(x - min) / (max -
   min)``; "rank": the same over average ranks, so outliers do not squash everyone else), a
@@ -53,7 +54,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from segment_core import options
+from segment_core import config_readers as read
 from segment_core.coerce import CoercedFrame
 from segment_core.errors import ConfigError
 from segment_core.fields import FieldType
@@ -103,8 +104,8 @@ not enter the grid, as in the source; it is kept as its own column.
 """
 
 _DAY = pd.Timedelta(days=1)
-_RFM_MISSING = ("keep", "lowest")
-_SCALINGS = ("minmax", "rank")
+_RFM_MISSING: tuple[Literal["keep", "lowest"], ...] = ("keep", "lowest")
+_SCALINGS: tuple[Literal["minmax", "rank"], ...] = ("minmax", "rank")
 _INSTANTS: tuple[FieldType, ...] = ("date", "datetime")
 _RECENCY_TYPES: tuple[FieldType, ...] = ("date", "datetime", "number")
 _ENGAGEMENT_TYPES: tuple[FieldType, ...] = ("number", "bool", "date", "datetime")
@@ -173,18 +174,18 @@ def parse_features(
     """
     if raw is None:
         return FeatureConfig()
-    options.table(raw, path, ("days_since", "rfm", "engagement"))
+    read.table(raw, path, ("days_since", "rfm", "engagement"))
     days_since: tuple[str, ...] = ()
     if "days_since" in raw:
-        key = options.join(path, "days_since")
-        days_since = options.names(raw["days_since"], key)
+        key = read.join(path, "days_since")
+        days_since = read.names(raw["days_since"], key)
         for i, name in enumerate(days_since):
-            options.field(name, options.join(key, i), field_types, _INSTANTS, "days since")
-    rfm = _parse_rfm(raw["rfm"], field_types, options.join(path, "rfm")) if "rfm" in raw else None
+            read.field(name, read.join(key, i), field_types, _INSTANTS, "days since")
+    rfm = _parse_rfm(raw["rfm"], field_types, read.join(path, "rfm")) if "rfm" in raw else None
     config = FeatureConfig(days_since=days_since, rfm=rfm)
     if "engagement" in raw:
         known = None if field_types is None else {**field_types, **config.field_types()}
-        engagement = _parse_engagement(raw["engagement"], known, options.join(path, "engagement"))
+        engagement = _parse_engagement(raw["engagement"], known, read.join(path, "engagement"))
         config = FeatureConfig(days_since=days_since, rfm=rfm, engagement=engagement)
     if field_types is not None:
         for name in config.field_types():
@@ -197,16 +198,16 @@ def parse_features(
 
 def _parse_rfm(raw: object, field_types: Mapping[str, FieldType] | None, path: str) -> RFMConfig:
     keys = ("recency", "frequency", "monetary")
-    options.table(raw, path, (*keys, "missing"), required=keys)
+    table = read.table(raw, path, (*keys, "missing"), required=keys)
     allowed = {"recency": _RECENCY_TYPES, "frequency": ("number",), "monetary": ("number",)}
     fields = {}
     for key in keys:
-        name = options.text(raw[key], options.join(path, key), "a field name")
-        fields[key] = options.field(
-            name, options.join(path, key), field_types, allowed[key], f"RFM {key}"
+        name = read.text(table[key], read.join(path, key), "a field name")
+        fields[key] = read.field(
+            name, read.join(path, key), field_types, allowed[key], f"RFM {key}"
         )
-    missing = options.choice(
-        raw.get("missing", "keep"), options.join(path, "missing"), _RFM_MISSING
+    missing = read.choice(
+        table.get("missing", "keep"), read.join(path, "missing"), _RFM_MISSING
     )
     return RFMConfig(**fields, missing=missing)
 
@@ -214,9 +215,9 @@ def _parse_rfm(raw: object, field_types: Mapping[str, FieldType] | None, path: s
 def _parse_engagement(
     raw: object, field_types: Mapping[str, FieldType] | None, path: str
 ) -> EngagementConfig:
-    options.table(raw, path, ("weights", "scaling"), required=("weights",))
-    weights_path = options.join(path, "weights")
-    raw_weights = raw["weights"]
+    table = read.table(raw, path, ("weights", "scaling"), required=("weights",))
+    weights_path = read.join(path, "weights")
+    raw_weights = table["weights"]
     if not isinstance(raw_weights, Mapping):
         got = describe_value(raw_weights)
         raise ConfigError(f"expected a table of field = weight, got {got}", path=weights_path)
@@ -224,14 +225,14 @@ def _parse_engagement(
         raise ConfigError("expected at least one field weight", path=weights_path)
     weights = {}
     for name, weight in raw_weights.items():
-        key = options.join(weights_path, str(name))
-        options.text(name, key, "a field name")
-        options.field(name, key, field_types, _ENGAGEMENT_TYPES, "an engagement weight")
-        value = options.number(weight, key)
+        key = read.join(weights_path, str(name))
+        read.text(name, key, "a field name")
+        read.field(name, key, field_types, _ENGAGEMENT_TYPES, "an engagement weight")
+        value = read.number(weight, key)
         if value == 0:
             raise ConfigError("expected a non-zero weight (leave the field out instead)", path=key)
         weights[name] = value
-    scaling = options.choice(raw.get("scaling", "minmax"), options.join(path, "scaling"), _SCALINGS)
+    scaling = read.choice(table.get("scaling", "minmax"), read.join(path, "scaling"), _SCALINGS)
     return EngagementConfig(weights=weights, scaling=scaling)
 
 

@@ -14,7 +14,7 @@ FieldType = Literal[
 
 FIELD_TYPES: tuple[FieldType, ...] = get_args(FieldType)
 
-EXPECTED_VALUE: dict[FieldType, str] = {
+EXPECTED_VALUE: dict[str, str] = {
     "string": "a string",
     "enumeration": "a string",
     "multi_enumeration": 'a single option (a string without ";")',
@@ -23,4 +23,10 @@ EXPECTED_VALUE: dict[FieldType, str] = {
     "date": 'a date such as "2024-05-01"',
     "datetime": 'a datetime such as "2024-05-01T12:34:56Z"',
 }
-"""How error messages name what a value of each type must look like."""
+"""How error messages name what a value of each type must look like, by type name (the
+problems of a coerced frame name the type as text)."""
+
+NUMERIC_TYPES: tuple[FieldType, ...] = ("number", "bool")
+"""The types a cluster set's numeric features may have."""
+CATEGORICAL_TYPES: tuple[FieldType, ...] = ("string", "enumeration", "bool")
+"""The types a cluster set's categorical features may have."""

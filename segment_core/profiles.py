@@ -95,7 +95,7 @@ class ClusterProfile:
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict (NaN written as None)."""
-        return _jsonable(asdict(self))
+        return {key: _jsonable(value) for key, value in asdict(self).items()}
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, object], path: str = "profile") -> ClusterProfile:
@@ -229,7 +229,7 @@ def _traits(
     found: list[Trait] = []
     for stat in numeric:
         if abs(stat.effect) >= min_effect:
-            direction = "high" if stat.effect > 0 else "low"
+            direction: Literal["high", "low"] = "high" if stat.effect > 0 else "low"
             found.append(
                 Trait(
                     stat.feature,
@@ -244,18 +244,19 @@ def _traits(
         if stat.effect >= min_effect and stat.share >= min_category_share
     ]
     best: dict[str, CategoryStat] = {}
-    for stat in sorted(qualifying, key=lambda stat: (-stat.effect, stat.value)):
-        best.setdefault(stat.feature, stat)  # the strongest category of each feature
-    for stat in categories:  # in feature order
-        if best.get(stat.feature) is stat:
-            label = feature_label(stat.feature, labels)
-            value = printable(stat.value, MAX_TRAIT_VALUE_LENGTH)
-            found.append(Trait(stat.feature, label, stat.effect, value=value))
+    for category in sorted(qualifying, key=lambda stat: (-stat.effect, stat.value)):
+        best.setdefault(category.feature, category)  # the strongest category of each feature
+    for category in categories:  # in feature order
+        if best.get(category.feature) is category:
+            label = feature_label(category.feature, labels)
+            value = printable(category.value, MAX_TRAIT_VALUE_LENGTH)
+            found.append(Trait(category.feature, label, category.effect, value=value))
     order = {trait.feature: position for position, trait in enumerate(found)}
     return tuple(sorted(found, key=lambda t: (-abs(t.effect), order[t.feature])))
 
 
-def _number(value: object) -> float | None:
+def _number(value: float) -> float | None:
+    """A mean as JSON has it: None when there is none (NaN)."""
     return None if pd.isna(value) else float(value)
 
 

@@ -12,7 +12,7 @@ import difflib
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import TypeAlias, TypeGuard
 
 from segment_core.errors import RuleError
 from segment_core.syntax import describe_value, format_field, format_scalar, is_scalar
@@ -111,7 +111,7 @@ class Condition:
         op = Op.from_text(self.op)
         value = tuple(self.value) if isinstance(self.value, list) else self.value
         if not _fits(op.operand, value):
-            raise RuleError(f'"{op}" needs {op.operand.value}, got {describe_value(value)}')
+            raise operand_error(op, value)
         object.__setattr__(self, "op", op)
         object.__setattr__(self, "value", value)
 
@@ -193,18 +193,29 @@ def _describe_member(rule: Rule, parenthesise: tuple[type, ...]) -> str:
 
 
 def _format_operand(op: Op, value: OperandValue) -> str:
-    match op.operand:
-        case Operand.NONE:
-            return ""
-        case Operand.PAIR:
+    """The value as written after the operator (a ``Condition``'s value fits its operand)."""
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        if op.operand is Operand.PAIR:
             low, high = value
             return f"{format_scalar(low)} and {format_scalar(high)}"
-        case Operand.LIST:
-            return f"({', '.join(format_scalar(item) for item in value)})"
-        case Operand.DAYS:
-            return f"{value} day" if value == 1 else f"{value} days"
-        case Operand.SCALAR | Operand.TEXT:
-            return format_scalar(value)
+        return f"({', '.join(format_scalar(item) for item in value)})"
+    if op.operand is Operand.DAYS:
+        return f"{value} day" if value == 1 else f"{value} days"
+    return format_scalar(value)
+
+
+def is_operand_value(value: object) -> TypeGuard[OperandValue]:
+    """Whether ``value`` could be some operator's value: a literal, a tuple of them, or None."""
+    if isinstance(value, tuple):
+        return all(map(is_scalar, value))
+    return value is None or is_scalar(value)
+
+
+def operand_error(op: Op, value: object) -> RuleError:
+    """The error for a value that does not fit ``op``, e.g. a list after ``=``."""
+    return RuleError(f'"{op}" needs {op.operand.value}, got {describe_value(value)}')
 
 
 def _fits(operand: Operand, value: object) -> bool:

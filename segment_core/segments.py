@@ -21,10 +21,10 @@ from typing import TypeAlias
 from segment_core.errors import RuleError
 from segment_core.expression import parse_expression
 from segment_core.fields import FieldType
+from segment_core.rule_check import check_rule
 from segment_core.rules import Rule
 from segment_core.structured import parse_structured
 from segment_core.syntax import describe_value
-from segment_core.validate import check_rule
 
 _REQUIRED_KEYS = ("name", "priority", "rule")
 _KEYS = (*_REQUIRED_KEYS, "description")

@@ -1,8 +1,8 @@
 """Reading stored JSON documents strictly: the state store hands back whatever it holds.
 
 A state database may be a shared PostgreSQL or a restored backup, so a stored document is
-untrusted input, read like configuration (``segment_core.options``): every key known, every
-value of its type, every number finite. A document that is not exactly right raises
+untrusted input, read like configuration (``segment_core.config_readers``): every key known,
+every value of its type, every number finite. A document that is not exactly right raises
 ``StoredModelError`` with one line naming the key, and is not used.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Literal, TypeVar
 
-from segment_core import options
+from segment_core import config_readers as read
 from segment_core.errors import ConfigError
 from segment_core.syntax import describe_value
 
@@ -53,7 +53,7 @@ def mapping(raw: object, path: str, read_value: Callable[[object, str], T]) -> d
     """A JSON object whose every value ``read_value`` accepts."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"expected a table, got {describe_value(raw)}", path=path)
-    return {key: read_value(value, options.join(path, key)) for key, value in raw.items()}
+    return {key: read_value(value, read.join(path, key)) for key, value in raw.items()}
 
 
 def record(cls: type[T], raw: object, path: str) -> T:
@@ -63,9 +63,9 @@ def record(cls: type[T], raw: object, path: str) -> T:
     hints = typing.get_type_hints(cls)
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     required = [f.name for f in fields if f.default is dataclasses.MISSING]
-    document = options.table(raw, path, [f.name for f in fields], required)
+    document = read.table(raw, path, [f.name for f in fields], required)
     values = {
-        key: _typed(hints[key], value, options.join(path, key)) for key, value in document.items()
+        key: _typed(hints[key], value, read.join(path, key)) for key, value in document.items()
     }
     return cls(**values)
 
@@ -78,16 +78,16 @@ def _typed(hint: Any, raw: object, path: str) -> Any:
         (inner,) = (arg for arg in args if arg is not type(None))
         return _typed(inner, raw, path)
     if origin is Literal:
-        return options.choice(raw, path, args)
+        return read.choice(raw, path, args)
     if origin is tuple:
         return tuple(
-            _typed(args[0], item, options.join(path, i)) for i, item in enumerate(items(raw, path))
+            _typed(args[0], item, read.join(path, i)) for i, item in enumerate(items(raw, path))
         )
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return record(hint, raw, path)
     readers: dict[Any, Callable[[object, str], Any]] = {
         str: any_text,
-        int: options.whole,
-        float: options.number,
+        int: read.whole,
+        float: read.number,
     }
     return readers[hint](raw, path)

@@ -14,11 +14,20 @@ import difflib
 from collections.abc import Mapping
 
 from segment_core.errors import RuleError
-from segment_core.rules import AllOf, AnyOf, Condition, Not, Op, Rule
+from segment_core.rules import (
+    AllOf,
+    AnyOf,
+    Condition,
+    Not,
+    Op,
+    Rule,
+    is_operand_value,
+    operand_error,
+)
 from segment_core.syntax import MAX_NESTING, describe_value
 
 _CONDITION_KEYS = ("field", "op", "value")
-_GROUPS = {"all": AllOf, "any": AnyOf}
+_GROUPS: dict[str, type[AllOf] | type[AnyOf]] = {"all": AllOf, "any": AnyOf}
 _COMBINATOR_KEYS = (*_GROUPS, "not")
 _SHAPES = "{field = ..., op = ..., value = ...}, {all = [...]}, {any = [...]} or {not = {...}}"
 
@@ -57,7 +66,7 @@ def _combination(key: str, raw: object, path: str, depth: int) -> Rule:
     return rules[0] if len(rules) == 1 else _GROUPS[key](rules)
 
 
-def _condition(raw: Mapping, path: str) -> Condition:
+def _condition(raw: Mapping[str, object], path: str) -> Condition:
     for key in ("field", "op"):
         if key not in raw:
             raise RuleError(f'missing key "{key}"', path=path)
@@ -70,8 +79,11 @@ def _condition(raw: Mapping, path: str) -> Condition:
         op = Op.from_text(op)
     except RuleError as error:
         raise _relocated(error, f"{path}.op") from None
+    value = _from_config(raw.get("value"))
     try:
-        return Condition(field, op, _from_config(raw.get("value")))
+        if not is_operand_value(value):  # a table, or a list in a list: no operator takes it
+            raise operand_error(op, value)
+        return Condition(field, op, value)
     except RuleError as error:
         raise _relocated(error, f"{path}.value") from None
 

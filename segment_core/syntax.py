@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TypeGuard
 
 IDENTIFIER = re.compile(r"[^\W\d]\w*(?:\.\w+)*")
 """A field name that may be written bare: ``industry``, ``Custom_Field__c``, ``Account.Name``.
@@ -42,7 +43,7 @@ def format_field(name: str) -> str:
     return quote(name, FIELD_QUOTE)
 
 
-def is_scalar(value: object) -> bool:
+def is_scalar(value: object) -> TypeGuard[str | int | float | bool]:
     """Whether ``value`` is a literal a rule can hold: a string, a boolean or a finite number."""
     if isinstance(value, (str, bool)):
         return True

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from segment_core import options
+from segment_core import config_readers as read
 
 FindingKind = Literal["empty", "too_small", "too_many", "near_duplicate", "never_primary"]
 Severity = Literal["warning", "error"]
@@ -106,26 +106,26 @@ def parse_validation(
     """The ``[validation]`` table as a ``ValidationConfig``; ``ConfigError`` names the bad key."""
     if raw is None:
         return ValidationConfig()
-    options.table(raw, path, ("min_size", "min_share", "max_segments", "max_overlap", "strict"))
-    values: dict[str, object] = {}
+    read.table(raw, path, ("min_size", "min_share", "max_segments", "max_overlap", "strict"))
+    values: dict[str, Any] = {}  # each read as its ValidationConfig field's type
     if "min_size" in raw:
-        values["min_size"] = options.whole(
-            raw["min_size"], options.join(path, "min_size"), minimum=0
+        values["min_size"] = read.whole(
+            raw["min_size"], read.join(path, "min_size"), minimum=0
         )
     if "min_share" in raw:
-        values["min_share"] = options.number(
-            raw["min_share"], options.join(path, "min_share"), 0.0, 1.0
+        values["min_share"] = read.number(
+            raw["min_share"], read.join(path, "min_share"), 0.0, 1.0
         )
     if "max_segments" in raw:
-        values["max_segments"] = options.whole(
-            raw["max_segments"], options.join(path, "max_segments"), minimum=1
+        values["max_segments"] = read.whole(
+            raw["max_segments"], read.join(path, "max_segments"), minimum=1
         )
     if "max_overlap" in raw:
-        values["max_overlap"] = options.number(
-            raw["max_overlap"], options.join(path, "max_overlap"), 0.0, 1.0
+        values["max_overlap"] = read.number(
+            raw["max_overlap"], read.join(path, "max_overlap"), 0.0, 1.0
         )
     if "strict" in raw:
-        values["strict"] = options.boolean(raw["strict"], options.join(path, "strict"))
+        values["strict"] = read.boolean(raw["strict"], read.join(path, "strict"))
     return ValidationConfig(**values)
 
 

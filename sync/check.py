@@ -153,8 +153,8 @@ def _rules_check(
     name = FIELD_CHECKS[1]
     try:
         types = {field.name: field.type for field in fields.values()}
-        bound = SegmentationConfig.bind(settings, types)
-        check_segment_names(settings, bound.segments, connector.limits)
+        bound = SegmentationConfig.bind(settings, types, opt_out_field=settings.sync.opt_out_field)
+        check_segment_names(settings, bound.segmenter.segments, connector.limits)
     except ConfigError as exc:
         return AccessCheck(name, "failed", str(exc)), "config"
     detail = f"{len(settings.segments)} segments check against {len(fields)} CRM fields"

@@ -20,8 +20,9 @@ from connectors.base import Connector
 from segment_core.coerce import CoercedFrame
 from segment_core.evaluate import evaluate
 from segment_core.rules import AllOf, AnyOf, Condition, Not, Rule, describe, referenced_fields
+from segment_core.segmenter import Segmentation
 from sync.config import Settings
-from sync.segmentation import Segmentation, SegmentationConfig, text_frame
+from sync.segmentation import SegmentationConfig, text_frame
 from sync.state.store import StateStore
 from sync.terminal import escaped
 
@@ -82,7 +83,12 @@ def explain_from_state(
             "(check the id, or run segsync sync if the contact is new)"
         )
     fields = {info.name: info.type for info in connector.describe_fields()}
-    config = SegmentationConfig.bind(settings, fields)
+    config = SegmentationConfig.bind(
+        settings,
+        fields,
+        opt_out_field=settings.sync.opt_out_field,
+        extra_fields=[settings.report.conversion_field, settings.report.revenue_field],
+    )
     read_fields = config.read_fields()
     unseen = sorted(set(read_fields) - (store.mirror_fields() or set()))
     if unseen:
@@ -90,7 +96,7 @@ def explain_from_state(
             f"the last run did not read {', '.join(unseen)} (the config changed since): "
             "run segsync sync first"
         )
-    segmentation = config.segment(
+    segmentation = config.segmenter.run(
         text_frame(mirror, read_fields),
         last.started_at,
         store.models(),

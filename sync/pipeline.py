@@ -35,6 +35,7 @@ from connectors.base import (
     ListDeleting,
     ListRef,
 )
+from segment_core.segmenter import Segmentation
 from segment_core.segments import Segment
 from sync.config import ConfigError, Settings
 from sync.effect import BatchEffect
@@ -56,7 +57,7 @@ from sync.progress import ProgressSink
 from sync.pull import pull_changed_contacts, pull_contacts, read_deleted, read_members
 from sync.refusals import RefusalContext, given_up, options_digest
 from sync.retry import Retrier, RetryPolicy
-from sync.segmentation import Segmentation, SegmentationConfig, text_frame
+from sync.segmentation import SegmentationConfig, text_frame
 from sync.state.store import StateStore
 from sync.summary import summary_json
 from sync.watermark import next_watermark
@@ -163,7 +164,13 @@ class SyncRun:
         fields = {info.name: info for info in self.retrier.call(self.connector.describe_fields)}
         check_own_fields(self.settings, fields, self.connector)
         config = SegmentationConfig.bind(
-            self.settings, {name: info.type for name, info in fields.items()}
+            self.settings,
+            {name: info.type for name, info in fields.items()},
+            opt_out_field=self.settings.sync.opt_out_field,
+            extra_fields=[
+                self.settings.report.conversion_field,
+                self.settings.report.revenue_field,
+            ],
         )
         read_fields = config.read_fields()
         cursor = self.store.cursor()
@@ -185,7 +192,7 @@ class SyncRun:
         self.refusals = RefusalContext(modified, options_digest(fields, self.sync_fields), full)
         skip_writes = self._given_up(dry_run)
 
-        segmentation = config.segment(
+        segmentation = config.segmenter.run(
             rule_values,
             self.now,
             self.store.models(),

@@ -19,13 +19,11 @@ from segment_core import (
 )
 from segment_core.audit import (
     CoercionIssue,
-    DuplicateGroup,
     FieldCompleteness,
     FormatVariants,
     SegmentRisk,
-    normalise_company,
-    normalise_email,
 )
+from segment_core.duplicates import DuplicateGroup, normalise_company, normalise_email
 
 TYPES = {
     "email": "string",

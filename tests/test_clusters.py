@@ -27,6 +27,8 @@ from segment_core import (
     parse_segments,
     resolve,
 )
+from segment_core.cluster_refit import refit_or_keep
+from segment_core.cluster_state import from_state, to_state
 from segment_core.naming import cluster_names
 from segment_core.profiles import ClusterProfile, Trait, profile_clusters
 from tests.support.clusters import EMPLOYEES, ENGAGEMENT, INDUSTRIES, TYPES, planted, segmenter
@@ -130,9 +132,9 @@ def test_refit_after_a_small_perturbation_keeps_unchanged_contacts_in_their_name
     data, fitted
 ):
     frame, _ = data
-    stored = ClusterSegmenter.from_state(fitted.to_state())
+    stored = from_state(to_state(fitted))
     changed_frame, changed = perturbed(frame, 0.02, seed=11)
-    refitted = segmenter().fit(changed_frame, previous=stored, refit=True)
+    refitted = refit_or_keep(segmenter(), changed_frame, stored, refit=True)
     assert refitted.refitted_ and refitted.fit_reason_ == "refit requested"
     assert set(refitted.names_.values()) == set(fitted.names_.values())
     before = named(fitted, fitted.labels_)[~changed]
@@ -143,17 +145,17 @@ def test_refit_after_a_small_perturbation_keeps_unchanged_contacts_in_their_name
 def test_hungarian_matching_carries_stored_ids_and_names_over(data, fitted, monkeypatch):
     """Store the model with its ids permuted; a refit without warm start must find them."""
     frame, _ = data
-    state = json.loads(fitted.to_state())
+    state = json.loads(to_state(fitted))
     permutation = {0: 3, 1: 0, 2: 1, 3: 2}
     state["cluster_ids"] = [permutation[cid] for cid in state["cluster_ids"]]
     state["names"] = {str(permutation[int(cid)]): name for cid, name in state["names"].items()}
     state["reference"]["shares"] = {
         str(permutation[int(cid)]): share for cid, share in state["reference"]["shares"].items()
     }
-    stored = ClusterSegmenter.from_state(json.dumps(state))
+    stored = from_state(json.dumps(state))
     monkeypatch.setattr(ClusterSegmenter, "_warm_start", lambda *args: None)
     shuffled = CoercedFrame(frame.data.sample(frac=1.0, random_state=5), TYPES, pd.DataFrame())
-    refitted = segmenter(random_state=7).fit(shuffled, previous=stored, refit=True)
+    refitted = refit_or_keep(segmenter(random_state=7), shuffled, stored, refit=True)
     expected = fitted.labels_.map(permutation)
     assert (refitted.labels_.loc[expected.index] == expected).mean() >= 0.99
     assert refitted.names_ == {permutation[cid]: name for cid, name in fitted.names_.items()}
@@ -162,7 +164,7 @@ def test_hungarian_matching_carries_stored_ids_and_names_over(data, fitted, monk
 def test_without_refit_a_stable_stored_model_is_kept(data, fitted):
     frame, _ = data
     changed_frame, _ = perturbed(frame, 0.02, seed=11)
-    kept = segmenter().fit(changed_frame, previous=fitted.to_state())
+    kept = refit_or_keep(segmenter(), changed_frame, to_state(fitted))
     assert not kept.refitted_
     assert kept.fit_reason_.startswith("stored model kept")
     assert kept.drift_.share_shift < 0.10 and kept.drift_.distance_increase < 0.25
@@ -176,7 +178,7 @@ def test_drift_past_the_threshold_refits(data, fitted):
     # Group 0 (a quarter of contacts) mostly leaves: shares shift by about 0.2.
     keep = (group != 0) | (np.arange(len(group)) % 10 == 0)
     shrunk = CoercedFrame(frame.data[keep], TYPES, pd.DataFrame())
-    model = segmenter().fit(shrunk, previous=fitted)
+    model = refit_or_keep(segmenter(), shrunk, fitted)
     assert model.refitted_ and model.fit_reason_.startswith("drift:")
     assert model.drift_.share_shift > 0.10
     # Everyone moves far from the stored centroids.
@@ -187,12 +189,12 @@ def test_drift_past_the_threshold_refits(data, fitted):
     )
     drift = fitted.drift(moved)
     assert drift.distance_increase > 0.25
-    assert segmenter().fit(moved, previous=fitted).refitted_
+    assert refit_or_keep(segmenter(), moved, fitted).refitted_
 
 
 def test_a_changed_k_refits_and_carries_the_matched_ids_over(data, fitted):
     frame, _ = data
-    model = segmenter(n_clusters=5).fit(frame, previous=fitted.to_state())
+    model = refit_or_keep(segmenter(n_clusters=5), frame, to_state(fitted))
     assert model.refitted_
     assert model.fit_reason_ == "parameters changed since the stored model: n_clusters"
     # Four of the five clusters are matched to the stored four; the fifth gets the next id.
@@ -206,7 +208,7 @@ def test_a_changed_k_refits_and_carries_the_matched_ids_over(data, fitted):
 
 def test_changed_features_fit_afresh(data, fitted):
     frame, _ = data
-    model = segmenter(categorical=[]).fit(frame, previous=fitted)
+    model = refit_or_keep(segmenter(categorical=[]), frame, fitted)
     assert model.refitted_ and model.drift_ is None
     assert model.fit_reason_ == "the features changed since the stored model; fitted afresh"
 
@@ -216,12 +218,12 @@ def test_changed_features_fit_afresh(data, fitted):
 
 def test_state_round_trip(data, fitted):
     frame, _ = data
-    state = fitted.to_state()
+    state = to_state(fitted)
     document = json.loads(state)
     assert document["format"] == "segsync.cluster_segmenter"
     assert document["names"] == {str(cid): name for cid, name in fitted.names_.items()}
     assert np.array(document["model"]["centroids"]).shape == fitted.cluster_centers_.shape
-    loaded = ClusterSegmenter.from_state(state)
+    loaded = from_state(state)
     assert loaded.predict(frame).equals(fitted.labels_)
     assert loaded.names_ == fitted.names_
     assert loaded.profiles_ == fitted.profiles_
@@ -235,7 +237,7 @@ def test_state_round_trip(data, fitted):
 
 def test_from_state_refuses_other_documents(fitted):
     with pytest.raises(StoredModelError, match="not a stored cluster model"):
-        ClusterSegmenter.from_state(b'{"format": "something else"}')
+        from_state(b'{"format": "something else"}')
 
 
 def test_unfitted_and_bad_parameters_are_refused(data):
@@ -336,7 +338,7 @@ def test_name_overrides_apply_by_cluster_id(data, fitted):
     model = segmenter(names={2: "Key accounts", "3": "Long tail", 99: "Gone"}).fit(frame)
     assert model.names_ == {**fitted.names_, 2: "Key accounts", 3: "Long tail"}
     # A refit keeps the override, and drops a name the config no longer overrides.
-    refit = segmenter().fit(frame, previous=model, refit=True)
+    refit = refit_or_keep(segmenter(), frame, model, refit=True)
     assert refit.names_ == fitted.names_
 
 

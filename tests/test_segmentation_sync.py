@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import HubSpotSandbox
-from segment_core.clusters import ClusterSegmenter
+from segment_core.cluster_state import from_state
 from segment_core.coerce import coerce_frame
 from sync.cli import app
 from sync.guardrails import GuardrailTripped
@@ -51,7 +51,7 @@ def test_a_cluster_set_syncs_its_clusters_and_keeps_its_model_between_runs(
     first = run(connector, config)
 
     store = StateStore(config.state_url(), config.sync.name)
-    model = ClusterSegmenter.from_state(store.models()["Behaviour"])
+    model = from_state(store.models()["Behaviour"])
     store.close()
     raw = pd.DataFrame.from_dict(
         {i: {f: crm.store.contact(i).get(f) for f in CLUSTER_FIELDS} for i in ids}, orient="index"

@@ -11,6 +11,7 @@ import pytest
 
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import HubSpotSandbox
+from segment_core.cluster_state import from_state
 from segment_core.clusters import ClusterSegmenter
 from segment_core.coerce import coerce_frame
 from sync.state.store import StateStore
@@ -48,7 +49,7 @@ def test_a_run_labels_its_contacts_with_the_fit_and_predicts_none_again(
     segmenters = [outcome.segmentation.cluster_sets[0].segmenter for outcome in outcomes]
     assert [s.refitted_ for s in segmenters] == [True, False, True]
     store = StateStore(config.state_url(), config.sync.name)
-    model = ClusterSegmenter.from_state(store.models()["Behaviour"])
+    model = from_state(store.models()["Behaviour"])
     store.close()
     raw = pd.DataFrame.from_dict(
         {i: {f: crm.store.contact(i).get(f) for f in CLUSTER_FIELDS} for i in ids}, orient="index"

@@ -24,6 +24,8 @@ from typer.testing import CliRunner
 from connectors.sandbox import HubSpotSandbox
 from segment_core import ClusterSegmenter, CoercedFrame, StoredModelError
 from segment_core.cluster_model import ClusterModel
+from segment_core.cluster_refit import refit_or_keep
+from segment_core.cluster_state import from_state, to_state
 from sync.cli import app
 from sync.config import load_settings
 from sync.state.store import StateStore
@@ -52,7 +54,7 @@ def fitted() -> tuple[CoercedFrame, ClusterSegmenter]:
 
 
 def document_of(model: ClusterSegmenter) -> dict[str, Any]:
-    return json.loads(model.to_state())
+    return json.loads(to_state(model))
 
 
 def test_a_stored_model_is_plain_data_and_predicts_exactly_as_fitted(fitted) -> None:
@@ -70,7 +72,7 @@ def test_a_stored_model_is_plain_data_and_predicts_exactly_as_fitted(fitted) -> 
     assert [c["name"] for c in document["model"]["numeric"]] == ["employees", "engagement_score"]
     assert np.array(document["model"]["centroids"]).shape == (4, 5)
 
-    loaded = ClusterSegmenter.from_state(model.to_state())
+    loaded = from_state(to_state(model))
     # Contacts with missing values and a category never seen while fitting, too.
     unseen = frame.data.head(50).assign(industry=pd.array(["Mining"] * 50, dtype="str"))
     for data in (frame.data, unseen):
@@ -156,9 +158,9 @@ def test_a_malformed_document_is_refused_with_the_key(fitted, change, message) -
     frame, model = fitted
     state = tampered(model, change)
     with pytest.raises(StoredModelError) as refused:
-        ClusterSegmenter.from_state(state)
+        from_state(state)
     assert str(refused.value).startswith(message)
-    refitted = segmenter(min_category_share=RARE).fit(frame, previous=state)
+    refitted = refit_or_keep(segmenter(min_category_share=RARE), frame, state)
     assert refitted.refitted_
     assert refitted.fit_reason_ == (
         f"the stored model was refused ({refused.value}); fitted afresh"
@@ -175,7 +177,7 @@ def test_a_malformed_document_is_refused_with_the_key(fitted, change, message) -
 )
 def test_what_is_not_a_document_is_refused(state: bytes, message: str) -> None:
     with pytest.raises(StoredModelError) as refused:
-        ClusterSegmenter.from_state(state)
+        from_state(state)
     assert str(refused.value) == message
 
 
@@ -253,7 +255,7 @@ def test_a_planted_pickle_never_runs_and_the_run_refits_and_rewrites_the_row(
     synced = runner.invoke(app, ["sync", "--config", str(config), "--json"])
     assert synced.exit_code == 0, synced.output
     assert json.loads(synced.output)["clusters"][0]["why"] == refused
-    rewritten = ClusterSegmenter.from_state(store.models()["Behaviour"])
+    rewritten = from_state(store.models()["Behaviour"])
     assert json.loads(store.models()["Behaviour"])["version"] == 2
     assert {str(cid): name for cid, name in rewritten.names_.items()} == names
     store.close()

@@ -11,17 +11,18 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Collection, Mapping, Sequence
+from typing import TypeVar
 
 from segment_core.errors import ConfigError
 from segment_core.fields import FieldType
 from segment_core.syntax import describe_value
 
-_MISSING = object()
+Choice = TypeVar("Choice", bound=str)
 
 
 def table(
     raw: object, path: str, allowed: Collection[str], required: Collection[str] = ()
-) -> Mapping:
+) -> Mapping[str, object]:
     """``raw`` as a table with only ``allowed`` keys and every ``required`` one."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"expected a table, got {describe_value(raw)}", path=path)
@@ -54,8 +55,13 @@ def whole(raw: object, path: str, minimum: int | None = None) -> int:
 
 def number(raw: object, path: str, low: float | None = None, high: float | None = None) -> float:
     """A finite number, optionally within ``[low, high]``."""
-    ok = isinstance(raw, (int, float)) and not isinstance(raw, bool) and math.isfinite(raw)
-    if ok and (low is None or raw >= low) and (high is None or raw <= high):
+    if (
+        isinstance(raw, (int, float))
+        and not isinstance(raw, bool)
+        and math.isfinite(raw)
+        and (low is None or raw >= low)
+        and (high is None or raw <= high)
+    ):
         return float(raw)
     if low is not None and high is not None:
         what = f"a number from {low:g} to {high:g}"
@@ -72,14 +78,17 @@ def boolean(raw: object, path: str) -> bool:
     return raw
 
 
-def choice(raw: object, path: str, choices: Sequence[str]) -> str:
-    if not isinstance(raw, str) or raw not in choices:
-        options = ", ".join(f'"{c}"' for c in choices)
-        close = difflib.get_close_matches(raw, list(choices)) if isinstance(raw, str) else []
-        raise ConfigError(
-            f"expected one of {options}, got {describe_value(raw)}", path=path, suggestions=close
-        )
-    return raw
+def choice(raw: object, path: str, choices: Sequence[Choice]) -> Choice:
+    """``raw`` as the one of ``choices`` it spells (typed as the choices are, e.g. a Literal)."""
+    for option in choices:
+        if isinstance(raw, str) and raw == option:
+            return option
+    options = ", ".join(f'"{c}"' for c in choices)
+    names = [str(c) for c in choices]
+    close = difflib.get_close_matches(raw, names) if isinstance(raw, str) else []
+    raise ConfigError(
+        f"expected one of {options}, got {describe_value(raw)}", path=path, suggestions=close
+    )
 
 
 def names(raw: object, path: str) -> tuple[str, ...]:

@@ -27,8 +27,8 @@ OPERATORS_BY_TYPE: dict[FieldType, frozenset[Op]] = {
     "enumeration": _EQUALITY | _TEXT | _PRESENCE,
     "multi_enumeration": _EQUALITY | {Op.CONTAINS} | _PRESENCE,
     "number": _EQUALITY | _ORDER | _PRESENCE,
-    "bool": {Op.EQ, Op.NE} | _PRESENCE,
-    "date": {Op.EQ, Op.NE} | _ORDER | _CALENDAR | _PRESENCE,
+    "bool": frozenset({Op.EQ, Op.NE}) | _PRESENCE,
+    "date": frozenset({Op.EQ, Op.NE}) | _ORDER | _CALENDAR | _PRESENCE,
     # No equality on instants: `= "2024-05-01"` would match only contacts at exactly midnight.
     "datetime": _ORDER | _CALENDAR | _PRESENCE,
 }
@@ -65,7 +65,12 @@ def _check_condition(
         operand = coerce_operand(condition, field_type)
     except CoercionError as error:
         raise RuleError(str(error), segment=segment_name) from error
-    if op is Op.BETWEEN and operand[0] > operand[1]:
+    if (
+        op is Op.BETWEEN
+        and isinstance(operand, tuple)
+        and isinstance(condition.value, tuple)
+        and operand[0] > operand[1]
+    ):
         low, high = map(format_scalar, condition.value)
         message = f'field "{field}": between {low} and {high} matches nothing (low bound first)'
         raise RuleError(message, segment=segment_name)
