@@ -12,7 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:  # the SDK's types load no pydantic: listing connectors stays fast
+    from pydantic import BaseModel
 
 FieldType = Literal[
     "string", "number", "bool", "date", "datetime", "enumeration", "multi_enumeration"
@@ -222,8 +225,7 @@ class Connector(Protocol):
     """What the sync needs from a CRM.
 
     Implementations register in the ``segsync.connectors`` entry-point group; the entry point
-    names a class whose ``from_settings(mapping)`` classmethod builds the connector from its
-    config section (see ``connectors.registry``).
+    names their ``ConnectorFactory``, usually the connector class itself.
     """
 
     name: str
@@ -289,6 +291,22 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+
+
+class ConnectorFactory(Protocol):
+    """What a ``segsync.connectors`` entry point names: how a connector is configured and built.
+
+    ``settings_model`` is the pydantic model of the connector's config section (``[hubspot]``
+    for the entry point ``hubspot``): segsync validates the section against it, reads its keys
+    from the environment (``SEGSYNC_HUBSPOT__TOKEN``) and secrets files too, and reports a bad
+    key by file and key path. Built-in connectors declare theirs exactly as a plugin does.
+    """
+
+    settings_model: ClassVar[type[BaseModel]]
+
+    def from_settings(self, settings: Any) -> Connector:
+        """The connector, from its section validated as an instance of ``settings_model``
+        (typed ``Any`` here, since each connector takes its own model)."""
 
 
 @runtime_checkable

@@ -329,6 +329,7 @@ class HubSpotConnector:
     """HubSpot contacts, properties and v3 lists through the official Python client."""
 
     name = "hubspot"
+    settings_model = HubSpotSettings
 
     def __init__(self, settings: HubSpotSettings) -> None:
         from hubspot import HubSpot  # heavy import, kept out of `segsync connectors`
@@ -388,9 +389,10 @@ class HubSpotConnector:
         ]
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> HubSpotConnector:
-        """Build from the raw ``[hubspot]`` config section (the entry-point contract)."""
-        return cls(HubSpotSettings.model_validate(settings))
+    def from_settings(cls, settings: HubSpotSettings) -> HubSpotConnector:
+        """Build from the ``[hubspot]`` config section, validated by the registry against
+        ``settings_model`` (the entry-point contract, ``connectors.base.ConnectorFactory``)."""
+        return cls(settings)
 
     def _call(self, action: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run one SDK ``*_with_http_info`` call: a deadline for the whole call (the SDK's

@@ -113,6 +113,7 @@ class SalesforceConnector:
     """Salesforce contacts or leads, segsync's fields on them, and Campaigns as lists."""
 
     name = "salesforce"
+    settings_model = SalesforceSettings
 
     def __init__(self, settings: SalesforceSettings) -> None:
         self.settings = settings
@@ -145,9 +146,10 @@ class SalesforceConnector:
         )
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> SalesforceConnector:
-        """Build from the raw ``[salesforce]`` config section (the entry-point contract)."""
-        return cls(SalesforceSettings.model_validate(settings))
+    def from_settings(cls, settings: SalesforceSettings) -> SalesforceConnector:
+        """Build from the ``[salesforce]`` config section, validated by the registry against
+        ``settings_model`` (the entry-point contract, ``connectors.base.ConnectorFactory``)."""
+        return cls(settings)
 
     def rate_limit_status(self) -> RateLimitStatus:
         return self.client.rate_limit_status()
