@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from connectors.base import AccessCheck
+from connectors.access import AccessCheck
 from connectors.hubspot.calls import HubSpotApis
 from connectors.hubspot.errors import parse_body, translate
 from connectors.hubspot.lists import CONTACT_OBJECT_TYPE_ID

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from connectors.access import AccessCheck
 from connectors.base import (
-    AccessCheck,
     AuthFailed,
     ConnectorLimits,
     ContactPage,

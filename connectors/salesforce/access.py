@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from connectors.base import AccessCheck, NotFound
+from connectors.access import AccessCheck
+from connectors.base import NotFound
 from connectors.salesforce.client import SalesforceClient, login_check
 from connectors.salesforce.fields import field_name_problem
 from connectors.salesforce.permissions import setup_checks
