@@ -58,7 +58,7 @@ from rich.console import Console
 from rich.table import Table
 
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
-from connectors.hubspot.connector import SEARCH_PAGE_SIZE
+from connectors.hubspot.pulls import SEARCH_PAGE_SIZE
 from connectors.sandbox import HubSpotSandbox, SandboxLimits
 from connectors.sandbox.base import CallRecord
 from connectors.sandbox.timestamps import wall_clock_ms

@@ -12,7 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:  # the SDK's types load no pydantic: listing connectors stays fast
+    from pydantic import BaseModel
 
 FieldType = Literal[
     "string", "number", "bool", "date", "datetime", "enumeration", "multi_enumeration"
@@ -222,8 +225,7 @@ class Connector(Protocol):
     """What the sync needs from a CRM.
 
     Implementations register in the ``segsync.connectors`` entry-point group; the entry point
-    names a class whose ``from_settings(mapping)`` classmethod builds the connector from its
-    config section (see ``connectors.registry``).
+    names their ``ConnectorFactory``, usually the connector class itself.
     """
 
     name: str
@@ -289,6 +291,22 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+
+
+class ConnectorFactory(Protocol):
+    """What a ``segsync.connectors`` entry point names: how a connector is configured and built.
+
+    ``settings_model`` is the pydantic model of the connector's config section (``[hubspot]``
+    for the entry point ``hubspot``): segsync validates the section against it, reads its keys
+    from the environment (``SEGSYNC_HUBSPOT__TOKEN``) and secrets files too, and reports a bad
+    key by file and key path. Built-in connectors declare theirs exactly as a plugin does.
+    """
+
+    settings_model: ClassVar[type[BaseModel]]
+
+    def from_settings(self, settings: Any) -> Connector:
+        """The connector, from its section validated as an instance of ``settings_model``
+        (typed ``Any`` here, since each connector takes its own model)."""
 
 
 @runtime_checkable
@@ -359,34 +377,6 @@ class FieldNaming(Protocol):
 
     def field_name_problem(self, name: str) -> str | None:
         """Why the CRM would refuse ``name`` for a new contact field, or None if it is valid."""
-
-
-AccessStatus = Literal["ok", "failed", "unchecked", "warning"]
-"""``warning``: works today but needs attention (a login method being retired); not a failure."""
-
-
-@dataclass(frozen=True)
-class AccessCheck:
-    """One permission a sync needs, as probed: ``detail`` says what was seen or, when the check
-    failed, exactly what to grant (the scope, the permission and where to set it)."""
-
-    name: str
-    status: AccessStatus
-    detail: str = ""
-
-
-@runtime_checkable
-class AccessChecking(Protocol):
-    """What a connector may add so that ``segsync check`` can confirm its permissions.
-
-    Optional: the sync never calls it, and a connector without it is reported as reachable
-    with its permissions unchecked.
-    """
-
-    def check_access(self, segment_fields: Sequence[str]) -> list[AccessCheck]:
-        """Probe, read-only and in a few calls, every permission a sync needs: reading
-        contacts, writing (or creating) ``segment_fields``, managing lists. A refused
-        permission is a failed check, not an exception; bad credentials raise ``AuthFailed``."""
 
 
 class ConnectorError(Exception):

@@ -20,14 +20,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from connectors.base import (
-    AccessCheck,
-    AccessChecking,
-    AuthFailed,
-    Connector,
-    ConnectorError,
-    FieldInfo,
-)
+from connectors.access import AccessCheck, AccessChecking
+from connectors.base import AuthFailed, Connector, ConnectorError, FieldInfo
 from connectors.registry import UnknownConnector
 from sync.config import ConfigError, Settings, load_settings
 from sync.owned_lists import claim_list

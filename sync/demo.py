@@ -34,7 +34,7 @@ EDITED_SHARE = 0.02
 def demo_settings(base_url: str, state_dir: Path) -> Settings:
     """The packaged demo config, pointed at the running sandbox and a fresh state store."""
     settings = load_settings(Path(str(files("sync").joinpath("demo.toml"))))
-    hubspot = settings.hubspot.model_copy(
+    hubspot = settings.connector_settings().model_copy(
         update={"base_url": base_url, "token": SecretStr(DEMO_TOKEN)}
     )
     sync = settings.sync.model_copy(update={"state_dir": state_dir})

@@ -87,7 +87,7 @@ def explain_from_state(
         settings,
         fields,
         opt_out_field=settings.sync.opt_out_field,
-        extra_fields=[settings.report.conversion_field, settings.report.revenue_field],
+        extra_fields=settings.report.fields,
     )
     read_fields = config.read_fields()
     unseen = sorted(set(read_fields) - (store.mirror_fields() or set()))

@@ -12,30 +12,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+
+from sync.config import Guardrails
 
 if TYPE_CHECKING:  # the config imports this module; the plan imports the config
     from connectors.base import PropertyWrite
     from sync.plan import Plan
-
-
-class Guardrails(BaseModel):
-    """The ``[guardrails]`` config section."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_list_removal_share: float = Field(
-        0.2, ge=0, le=1, description="Most of any list one run may remove."
-    )
-    max_changed_share: float = Field(
-        0.5,
-        ge=0,
-        le=1,
-        description="Most of all contacts one run may rewrite (not on a first sync).",
-    )
-    min_pulled_share: float = Field(
-        0.8, ge=0, le=1, description="Fewest contacts a full pull may return, against the last one."
-    )
 
 
 @dataclass(frozen=True)

@@ -167,10 +167,7 @@ class SyncRun:
             self.settings,
             {name: info.type for name, info in fields.items()},
             opt_out_field=self.settings.sync.opt_out_field,
-            extra_fields=[
-                self.settings.report.conversion_field,
-                self.settings.report.revenue_field,
-            ],
+            extra_fields=self.settings.report.fields,
         )
         read_fields = config.read_fields()
         cursor = self.store.cursor()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connectors.hubspot.connector import TOKEN_INFO_PATH
+from connectors.hubspot.access import TOKEN_INFO_PATH
 from connectors.sandbox import HubSpotSandbox
 from sync.cli import app
 from tests.conftest import TOKEN, write_hubspot_config

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 import pytest
 
+from connectors.registry import ENTRY_POINT_GROUP, load_connector
 from sync.config import ConfigError, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,3 +87,38 @@ def test_unknown_keys_and_missing_files_are_errors(tmp_path: Path) -> None:
         load_settings(tmp_path / "nope.toml")
     with pytest.raises(ConfigError, match=r"segsync\.toml: not valid TOML"):
         load_settings(write(tmp_path, "[sync\n"))
+
+
+@pytest.fixture
+def csvcrm_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example plugin (tests/plugin_example) importable and listed in the entry points, as
+    installing it would make it, without installing anything."""
+    built_in = list(entry_points(group=ENTRY_POINT_GROUP))
+    plugin = EntryPoint("csvcrm", "segsync_csvcrm:CsvCrmConnector", ENTRY_POINT_GROUP)
+    monkeypatch.setattr("connectors.registry.entry_points", lambda group: [*built_in, plugin])
+    monkeypatch.syspath_prepend(str(REPO / "tests" / "plugin_example"))
+
+
+@pytest.mark.usefixtures("csvcrm_installed")
+def test_a_plugin_section_is_typed_by_its_model_and_the_environment_overrides_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, 'connector = "csvcrm"\n[csvcrm]\ndirectory = "from-file"\n')
+    monkeypatch.setenv("SEGSYNC_CSVCRM__DIRECTORY", str(tmp_path))
+    settings = load_settings(path)
+    assert settings.connector_settings().directory == tmp_path
+    (tmp_path / "contacts.csv").write_text("id,email\n1,a@example.com\n")
+    connector = load_connector(settings.connector, settings.connector_settings())
+    assert [c.id for c in connector.read_contacts_page(["email"], None).contacts] == ["1"]
+
+
+@pytest.mark.usefixtures("csvcrm_installed")
+def test_a_plugin_section_is_validated_with_the_file_and_key(tmp_path: Path) -> None:
+    path = write(tmp_path, 'connector = "csvcrm"\n[csvcrm]\ndirectroy = "x"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"{path}: invalid configuration\n"
+        "  csvcrm.directory: Field required\n"
+        "  csvcrm.directroy: Extra inputs are not permitted"
+    )

@@ -248,7 +248,7 @@ def test_adding_a_contact_a_conversion_made_a_member_meanwhile_is_not_an_error(
     contact = sf_box.store.convert_lead(engaged_lead(sf_box, seed=67))
     campaign = sf_box.store.campaign_by_name(ENGAGED_CAMPAIGN)
     # The conversion lands between the connector's check for members and its insert.
-    monkeypatch.setattr(org, "_members", lambda *args: {})
+    monkeypatch.setattr(org._campaigns, "_members", lambda *args: {})
     org.add_list_members(ListRef(campaign["Id"], ENGAGED_CAMPAIGN), [contact])  # DUPLICATE_VALUE
     assert member_rows(sf_box, ENGAGED_CAMPAIGN, contact) == 1
 

@@ -12,6 +12,8 @@ import pytest
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
+from connectors.hubspot import HubSpotConnector
+from connectors.salesforce import SalesforceConnector
 from segment_core.audit import AuditConfig, parse_audit
 from segment_core.cluster_config import parse_cluster_sets
 from segment_core.clusters import ClusterSegmenter
@@ -24,6 +26,8 @@ from sync.init_config import SANDBOX_SCHEDULE, config_text, template
 REPO = Path(__file__).parent.parent
 runner = CliRunner()
 
+BUILT_IN_CONNECTORS = (HubSpotConnector, SalesforceConnector)
+"""Their sections are documented in the template, each by the settings model it declares."""
 HEADER = re.compile(r"^(?:# )?\[\[?([a-z_.]+)\]\]?$")
 KEY = re.compile(r"^(?:# )?([a-z_0-9]+) = ")
 
@@ -45,14 +49,17 @@ def documented_keys(text: str) -> dict[str, set[str]]:
 
 
 def model_sections() -> dict[str, type[BaseModel]]:
-    """Settings' sections that are pydantic models (a list of models counts: [[segments]]);
-    raw dict or list sections (features, clusters, ...) are checked by their parsers below."""
+    """Settings' sections that are pydantic models (a list of models counts: [[segments]]),
+    and each built-in connector's section by its settings model; raw dict or list sections
+    (features, clusters, ...) are checked by their parsers below."""
     found: dict[str, type[BaseModel]] = {}
     for name, info in Settings.model_fields.items():
         annotation = info.annotation
         inner = getattr(annotation, "__args__", (annotation,))[0]
         if isinstance(inner, type) and issubclass(inner, BaseModel):
             found[name] = inner
+    for connector in BUILT_IN_CONNECTORS:
+        found[connector.name] = connector.settings_model
     return found
 
 

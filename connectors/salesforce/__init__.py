@@ -1,7 +1,7 @@
 """Salesforce connector, registered as ``salesforce`` in the ``segsync.connectors`` entry points.
 
 ``SalesforceConnector`` is imported on first access (PEP 562): simple-salesforce pulls in
-zeep, lxml and PyJWT, and reading the config (``SalesforceSettings``) must stay fast.
+zeep, lxml and PyJWT, which code that only needs ``SalesforceSettings`` should not pay for.
 """
 
 from __future__ import annotations

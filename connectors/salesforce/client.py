@@ -21,7 +21,8 @@ from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce, SalesforceLogin
 from simple_salesforce.util import Usage
 
-from connectors.base import AccessCheck, AuthFailed, RateLimitStatus, Transient, answer_date
+from connectors.access import AccessCheck
+from connectors.base import AuthFailed, RateLimitStatus, Transient, answer_date
 from connectors.deadline import DeadlineExceeded, within_deadline
 from connectors.salesforce.errors import FieldGrant, is_expired_session, translate
 from connectors.salesforce.settings import SalesforceSettings

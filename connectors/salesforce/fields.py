@@ -185,9 +185,9 @@ def with_options(
             status=400,
         )
     definition = value_set.get("valueSetDefinition") if isinstance(value_set, Mapping) else None
-    values = definition.get("value") if isinstance(definition, Mapping) else None
-    if not isinstance(values, list):
+    if not isinstance(definition, Mapping) or not isinstance(definition.get("value"), list):
         raise unexpected_shape(field, "no valueSet.valueSetDefinition.value list")
+    values = definition["value"]
     names = [picklist_value_name(value, field) for value in values]
     missing = [option for option in options if option not in names]
     if not missing:

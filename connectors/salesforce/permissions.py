@@ -15,7 +15,7 @@ from typing import Any
 
 from simple_salesforce import format_soql
 
-from connectors.base import AccessCheck
+from connectors.access import AccessCheck
 from connectors.salesforce.client import SalesforceClient
 
 SETUP_PERMISSIONS = {

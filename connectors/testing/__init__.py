@@ -13,7 +13,7 @@ test module subclasses ``ConnectorContract`` and overrides two pytest fixtures::
 
         @pytest.fixture
         def connector(self, backend):
-            connector = MyCrmConnector.from_settings({...})  # pointed at that CRM
+            connector = MyCrmConnector.from_settings(MyCrmSettings(...))  # at that CRM
             yield connector
             connector.close()
 

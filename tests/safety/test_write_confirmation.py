@@ -15,7 +15,7 @@ import pytest
 
 from connectors.base import ListRef, MembershipChange, PropertyWrite
 from connectors.hubspot import HubSpotConnector
-from connectors.hubspot.connector import confirmed_writes
+from connectors.hubspot.writes import confirmed_writes
 from connectors.sandbox import HubSpotSandbox
 from sync.state.store import StateStore
 from tests.expectations import HUBSPOT, assert_crm_holds_desired_state, expected_segments, sync

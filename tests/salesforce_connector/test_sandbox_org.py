@@ -177,7 +177,7 @@ def test_sandbox_a_batch_write_applies_all_but_the_bad_records(
 def test_sandbox_a_bulk_write_clears_values_and_reports_the_bad_record(
     sf_box: SalesforceSandbox, org: SalesforceConnector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("connectors.salesforce.connector.BULK_POLL_SECONDS", 0.05)
+    monkeypatch.setattr("connectors.salesforce.writes.BULK_POLL_SECONDS", 0.05)
     for spec in SEGMENT_FIELDS[:2]:
         org.ensure_segment_field(spec)
     ids = sf_box.seed_contacts(2, seed=55)

@@ -1,7 +1,8 @@
 """An example segsync connector: contacts in ``contacts.csv``, segsync's writes in ``crm.json``.
 
-It exists to show plugin authors the whole contract in one small file: a class with a
-``from_settings`` classmethod that implements ``connectors.base.Connector``. Its tests
+It exists to show plugin authors the whole contract in one small file: a class that declares
+the model of its config section (``settings_model``), has a ``from_settings`` classmethod
+(``connectors.base.ConnectorFactory``) and implements ``connectors.base.Connector``. Its tests
 (``tests/test_csvcrm_contract.py``) run segsync's test kit, ``connectors.testing``.
 
 ``contacts.csv`` has an ``id`` column of whole numbers and may have a ``modified_at`` column
@@ -12,10 +13,11 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import (
     ConnectorLimits,
@@ -55,10 +57,19 @@ def modified_at(row: dict[str, str]) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+class CsvCrmSettings(BaseModel):
+    """The ``[csvcrm]`` section of segsync's config (``SEGSYNC_CSVCRM__DIRECTORY`` overrides it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    directory: Path = Field(description="The folder of contacts.csv and crm.json.")
+
+
 class CsvCrmConnector:
     """A folder CRM: read-only contacts from CSV, fields and lists segsync manages in JSON."""
 
     name = "csvcrm"
+    settings_model = CsvCrmSettings
     limits = ConnectorLimits(
         read_page_size=PAGE_SIZE,
         write_batch_size=100,
@@ -78,8 +89,8 @@ class CsvCrmConnector:
         )
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> CsvCrmConnector:
-        return cls(Path(settings["directory"]))
+    def from_settings(cls, settings: CsvCrmSettings) -> CsvCrmConnector:
+        return cls(settings.directory)
 
     def _save(self) -> None:
         self._state_path.write_text(json.dumps(self._state, indent=1, sort_keys=True))

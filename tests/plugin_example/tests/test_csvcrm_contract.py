@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from segsync_csvcrm import CsvCrmConnector
+from segsync_csvcrm import CsvCrmConnector, CsvCrmSettings
 
 from connectors.testing import ConnectorContract
 
@@ -97,6 +97,6 @@ class TestCsvCrmContract(ConnectorContract):
 
     @pytest.fixture
     def connector(self, backend: CrmFolder) -> Iterator[CsvCrmConnector]:
-        connector = CsvCrmConnector.from_settings({"directory": str(backend.directory)})
+        connector = CsvCrmConnector.from_settings(CsvCrmSettings(directory=backend.directory))
         yield connector
         connector.close()
