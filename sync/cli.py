@@ -166,8 +166,8 @@ def _sync(
     """One sync run; ``plan_only`` plans past the guardrails, shows their problems in the
     plan and exits ``EXIT_GUARDRAIL`` when there are any, as ``sync --dry-run`` would."""
     from sync.config import load_settings
+    from sync.outcome import summary_json
     from sync.runner import exit_code, open_connector, run_and_report
-    from sync.summary import summary_json
 
     with exit_on_known_errors():
         settings = load_settings(config)

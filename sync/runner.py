@@ -10,9 +10,10 @@ from connectors.base import Connector
 from connectors.registry import load_connector
 from sync.config import Settings
 from sync.logs import release_library_levels
-from sync.pipeline import SyncOutcome, run_sync
+from sync.outcome import SyncOutcome, summary_json
+from sync.pipeline import run_sync
 from sync.progress import RichProgress, SilentProgress
-from sync.summary import print_summary, summary_json
+from sync.summary import print_summary
 
 EXIT_RECORD_FAILURES = 1
 

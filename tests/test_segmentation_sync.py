@@ -24,10 +24,10 @@ from segment_core.coerce import coerce_frame
 from sync.cli import app
 from sync.config import SegmentConfig, Settings, SyncOptions
 from sync.guardrails import GuardrailTripped
-from sync.pipeline import SyncOutcome, run_sync
+from sync.outcome import SyncOutcome, summary_json
+from sync.pipeline import run_sync
 from sync.progress import SilentProgress
 from sync.state import StateStore
-from sync.summary import summary_json
 from tests.conftest import TOKEN, hubspot_settings, writes_among
 from tests.expectations import FAST_RETRY, SEGMENTS, expected_segments
 

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from connectors.salesforce import SalesforceConnector
 from connectors.sandbox import SalesforceSandbox
-from sync.pipeline import SyncOutcome
+from sync.outcome import SyncOutcome
 from tests.expectations import (
     SALESFORCE_CONTACTS,
     SalesforceView,

@@ -10,7 +10,7 @@ import pandas as pd
 
 from segment_core.clusters import ClusterSegmentSet
 from sync.config import Settings
-from sync.pipeline import SyncOutcome
+from sync.outcome import SyncOutcome
 from sync.report.model import (
     ClusterProfile,
     Conversion,
