@@ -45,6 +45,10 @@ class RunStatus(StrEnum):
     FAILED = "failed"
 
 
+COMPLETED = frozenset({RunStatus.DONE, RunStatus.DONE_WITH_FAILURES})
+"""The statuses of runs that executed their whole plan."""
+
+
 class BatchKind(StrEnum):
     """What one checkpointed batch the CRM acknowledged did."""
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from sync.config import Settings
+    from sync.state import StateStore
 
 EXIT_CONFIG = 2
 EXIT_AUTH = 3
@@ -74,6 +78,18 @@ def exit_on_known_errors() -> Iterator[None]:
     except ConnectorError as exc:
         raise fail("CRM error", exc, EXIT_CRM) from None
 
+
+
+@contextmanager
+def opened_store(settings: Settings) -> Iterator[StateStore]:
+    """The sync's state store, closed when the command is done with it."""
+    from sync.state import StateStore
+
+    store = StateStore(settings.state_url(), settings.sync.name)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The segsync TOML config.")]

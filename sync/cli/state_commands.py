@@ -17,6 +17,7 @@ from sync.cli.common import (
     console,
     exit_on_known_errors,
     fail,
+    opened_store,
 )
 
 runs_app = typer.Typer(help="The run history of a sync.", invoke_without_command=True)
@@ -32,7 +33,8 @@ def runs(ctx: typer.Context, config: ConfigOption, as_json: JsonOption = False) 
     if ctx.invoked_subcommand is None:
         with exit_on_known_errors():
             settings = load_settings(config)
-            history.print_runs(console, settings, as_json=as_json)
+            with opened_store(settings) as store:
+                history.print_runs(console, store, settings.sync.name, as_json=as_json)
 
 
 @runs_app.command("show")
@@ -44,8 +46,11 @@ def runs_show(ctx: typer.Context, run_id: int) -> None:
     config, as_json = ctx.obj
     with exit_on_known_errors():
         settings = load_settings(config)
-        if not history.print_run(console, settings, run_id, as_json=as_json):
-            raise fail("Not found", f"no run {run_id} in sync {settings.sync.name!r}", EXIT_CONFIG)
+        name = settings.sync.name
+        with opened_store(settings) as store:
+            found = history.print_run(console, store, name, run_id, as_json=as_json)
+        if not found:
+            raise fail("Not found", f"no run {run_id} in sync {name!r}", EXIT_CONFIG)
 
 
 failures_app = typer.Typer(
@@ -62,7 +67,9 @@ def failures(ctx: typer.Context, config: ConfigOption, as_json: JsonOption = Fal
     ctx.obj = config
     if ctx.invoked_subcommand is None:
         with exit_on_known_errors():
-            history.print_failures(console, load_settings(config), as_json=as_json)
+            settings = load_settings(config)
+            with opened_store(settings) as store:
+                history.print_failures(console, store, settings.sync, as_json=as_json)
 
 
 @failures_app.command("retry")
@@ -74,12 +81,10 @@ def failures_retry(
 ) -> None:
     """Forget refusals (all, or the contacts named), so the next run writes them again."""
     from sync.config import load_settings
-    from sync.state import StateStore
 
     with exit_on_known_errors():
         settings = load_settings(ctx.obj)
-        store = StateStore(settings.state_url(), settings.sync.name)
-        try:
+        with opened_store(settings) as store:
             refused = {failure.contact_id for failure in store.failures()}
             unknown = [i for i in contact_ids or () if i not in refused]
             if unknown:
@@ -90,8 +95,6 @@ def failures_retry(
                     EXIT_USAGE,
                 )
             cleared = store.clear_failures(contact_ids or None)
-        finally:
-            store.close()
     name = settings.sync.name
     if not cleared:
         console.print(f"No refused records in sync {name!r}.", highlight=False)
@@ -112,12 +115,10 @@ def unlock(
     """Show who holds the sync's lock (lease) and release it, e.g. for a run that died."""
     from sync.config import load_settings
     from sync.lease import utcnow
-    from sync.state import StateStore
 
     with exit_on_known_errors():
         settings = load_settings(config)
-        store = StateStore(settings.state_url(), settings.sync.name)
-        try:
+        with opened_store(settings) as store:
             lease = store.lease(settings.sync.lease_seconds)
             holder = lease.current()
             if holder is None:
@@ -132,8 +133,6 @@ def unlock(
                 raise fail("Not released", "the lock is still held", EXIT_USAGE)
             lease.release(holder.holder)
             console.print("Released.", markup=False)
-        finally:
-            store.close()
 
 
 def forget(
@@ -142,15 +141,11 @@ def forget(
 ) -> None:
     """Erase one person from the state store, for an erasure request (not from the CRM)."""
     from sync.config import load_settings
-    from sync.state import StateStore
 
     with exit_on_known_errors():
         settings = load_settings(config)
-        store = StateStore(settings.state_url(), settings.sync.name)
-        try:
+        with opened_store(settings) as store:
             held = store.forget_person(contact_id)
-        finally:
-            store.close()
     message = f"forgot contact {contact_id}: {held} entries removed" if held else (
         f"contact {contact_id} is not in the state store of sync {settings.sync.name!r}"
     )
@@ -166,21 +161,17 @@ def explain(
     from sync.config import load_settings
     from sync.explain import NotExplainable, explain_from_state, print_explanation
     from sync.runner import open_connector
-    from sync.state import StateStore
 
     with exit_on_known_errors():
         settings = load_settings(config)
-        store = StateStore(settings.state_url(), settings.sync.name)
-        try:
+        with opened_store(settings) as store:
             connector = open_connector(settings)
             try:
                 explanation = explain_from_state(connector, settings, store, contact_id)
+            except NotExplainable as exc:
+                raise fail("Cannot explain", exc, EXIT_USAGE) from None
             finally:
                 connector.close()
-        except NotExplainable as exc:
-            raise fail("Cannot explain", exc, EXIT_USAGE) from None
-        finally:
-            store.close()
     if as_json:
         console.print_json(json.dumps(explanation.to_dict()))
     else:
