@@ -2,16 +2,13 @@
 
 The result type lives below both the orchestrator (``sync.pipeline``) that produces it and the
 presenters that read it (the terminal summary, the report, alerts, the run history), so none of
-them imports the pipeline to know what a run returns.
-
-Statuses, modes and batch kinds are ``StrEnum``: each member *is* its string, so the state
-store's columns, the JSON record and printed text read exactly as the bare strings did.
+them imports the pipeline to know what a run returns. Its status and mode are the words of
+``sync.status``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import pandas as pd
@@ -19,46 +16,7 @@ import pandas as pd
 from sync.execute import ExecutionResult
 from sync.plan import Plan, SegmentTarget
 from sync.segmentation import Segmentation
-
-
-class RunMode(StrEnum):
-    """How much of the CRM a run reads: everything, or the contacts changed since the last."""
-
-    FULL = "full"
-    INCREMENTAL = "incremental"
-
-
-class RunStatus(StrEnum):
-    """Where a run ended, as the run history records it."""
-
-    RUNNING = "running"
-    """Started and not finished: still going, or killed (the next run reads everything)."""
-    PLANNED = "planned"
-    """A dry run: planned, nothing written."""
-    DONE = "done"
-    DONE_WITH_FAILURES = "done_with_failures"
-    """Done, but the CRM refused some records (they are remembered and retried)."""
-    GUARDRAIL_ABORT = "guardrail_abort"
-    """Stopped before writing: the plan looked like a mistake (``--force`` overrides)."""
-    BUDGET_EXHAUSTED = "budget_exhausted"
-    """The request budget ran out; the next run resumes the remaining work."""
-    FAILED = "failed"
-
-
-COMPLETED = frozenset({RunStatus.DONE, RunStatus.DONE_WITH_FAILURES})
-"""The statuses of runs that executed their whole plan."""
-
-
-class BatchKind(StrEnum):
-    """What one checkpointed batch the CRM acknowledged did."""
-
-    FIELD = "field"
-    WRITE = "write"
-    LIST_ADD = "list_add"
-    LIST_REMOVE = "list_remove"
-    LIST_CREATE = "list_create"
-    LIST_CREATE_REFUSED = "list_create_refused"
-    LIST_DELETE = "list_delete"
+from sync.status import RunMode, RunStatus
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from sync.crm_state import CrmStateReader
 from sync.execute import ExecutionResult, Executor
 from sync.guardrails import GuardrailTripped, guardrail_problems
 from sync.names import list_name, segment_name_problems
-from sync.outcome import PullCount, RunMode, RunStatus, SyncOutcome, summary_json
+from sync.outcome import PullCount, SyncOutcome, summary_json
 from sync.ownership import check_own_fields
 from sync.pacing import BudgetExhausted, Pacer
 from sync.plan import Plan, SegmentTarget, build_plan, emptying_changes, kept_out_of_lists
@@ -42,6 +42,7 @@ from sync.refusals import RefusalContext, given_up, options_digest
 from sync.retry import Retrier, RetryPolicy
 from sync.segmentation import Segmentation, SegmentationConfig
 from sync.state import StateStore
+from sync.status import RunMode, RunStatus
 
 WATERMARK_OVERLAP = timedelta(minutes=5)
 """Re-read this much before the newest change seen, on top of the pull's own duration: a

@@ -13,9 +13,10 @@ import pytest
 from connectors.base import ListRef, PropertyWrite
 from sync.config import Guardrails
 from sync.guardrails import GuardrailTripped, guardrail_problems
-from sync.outcome import PullCount, RunMode, RunStatus, SyncOutcome
+from sync.outcome import PullCount, SyncOutcome
 from sync.plan import ListChange, OrphanAction, OrphanList, Plan
 from sync.segmentation import Segmentation
+from sync.status import RunMode, RunStatus
 
 FIELD = "segsync_segment"
 

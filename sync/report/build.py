@@ -10,7 +10,7 @@ import pandas as pd
 
 from segment_core.clusters import ClusterSegmentSet
 from sync.config import Settings
-from sync.outcome import COMPLETED, SyncOutcome
+from sync.outcome import SyncOutcome
 from sync.report.model import (
     ClusterProfile,
     Conversion,
@@ -20,6 +20,7 @@ from sync.report.model import (
 )
 from sync.report.render import render_report
 from sync.state import RunRecord, StateStore
+from sync.status import COMPLETED
 
 
 def _history(runs: list[RunRecord]) -> list[dict[str, Any]]:
