@@ -17,7 +17,6 @@ after it is read.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -275,7 +274,7 @@ class SyncRun:
             kept_out=kept_out,
             skip_writes=skip_writes,
         )
-        plan = dataclasses.replace(
+        plan = replace(
             plan,
             orphans=orphans,
             list_changes=plan.list_changes + emptying_changes(orphans, orphan_members),
