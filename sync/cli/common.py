@@ -79,7 +79,6 @@ def exit_on_known_errors() -> Iterator[None]:
         raise fail("CRM error", exc, EXIT_CRM) from None
 
 
-
 @contextmanager
 def opened_store(settings: Settings) -> Iterator[StateStore]:
     """The sync's state store, closed when the command is done with it."""
