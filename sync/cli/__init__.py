@@ -46,7 +46,6 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def main(
     log_level: Annotated[
