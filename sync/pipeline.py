@@ -28,7 +28,7 @@ from connectors.base import Connector, ConnectorLimits, FieldInfo, ListDeleting
 from segment_core.segments import Segment
 from sync.checkpoint import StoreCheckpoint
 from sync.config import ConfigError, Settings
-from sync.crm_state import CrmStateReader
+from sync.crm_reader import CrmReader
 from sync.execute import ExecutionResult, Executor
 from sync.guardrails import GuardrailTripped, guardrail_problems
 from sync.names import list_name, segment_name_problems
@@ -112,7 +112,7 @@ class SyncRun:
         self.now = now
         self.pacer = Pacer(connector.limits.budget, daily_share=settings.sync.daily_budget_share)
         self.retrier = Retrier(retry, self.pacer, connector.rate_limit_status)
-        self.reader = CrmStateReader(
+        self.reader = CrmReader(
             connector, self.retrier, store, progress, settings.sync, settings.source
         )
         self.run_id: int | None = None

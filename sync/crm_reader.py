@@ -47,7 +47,7 @@ class PulledContacts:
     """A full pull's contacts against the CRM's own count (None on incremental pulls)."""
 
 
-class CrmStateReader:
+class CrmReader:
     """Reads the CRM's current state through the run's call gateway, remembering it."""
 
     def __init__(
