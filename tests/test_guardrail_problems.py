@@ -188,6 +188,20 @@ def test_an_incremental_pull_is_not_held_to_last_time_s_count() -> None:
     assert problems(EMPTY, contacts=7, previous_contacts=10, full_pull=False) == []
 
 
+def test_the_changed_and_pulled_shares_are_the_configured_ones() -> None:
+    rules = Guardrails(max_changed_share=0.4, min_pulled_share=0.5)
+    rewrite_4, rewrite_5 = (Plan(fields=(), writes=writes(n), list_changes=()) for n in (4, 5))
+    assert problems(rewrite_4, rules=rules, contacts=10, previous_contacts=10) == []
+    assert problems(rewrite_5, rules=rules, contacts=10, previous_contacts=10) == [
+        "5 of 10 contacts would be rewritten (more than 40%)"
+    ]
+    pulled = {"rules": rules, "previous_contacts": 10, "full_pull": True}
+    assert problems(EMPTY, contacts=5, **pulled) == []
+    assert problems(EMPTY, contacts=4, **pulled) == [
+        "the pull returned 4 contacts, against 10 last time (fewer than 50%)"
+    ]
+
+
 # --- what --force overrides -----------------------------------------------------------------
 
 
