@@ -63,7 +63,8 @@ from connectors.sandbox import HubSpotSandbox, SandboxLimits
 from connectors.sandbox.base import CallRecord
 from connectors.sandbox.timestamps import wall_clock_ms
 from sync.config import SegmentConfig, Settings, SyncOptions
-from sync.pipeline import SyncOutcome, run_sync
+from sync.outcome import SyncOutcome
+from sync.pipeline import run_sync
 from sync.progress import RichProgress
 
 TOKEN = "bench-token"

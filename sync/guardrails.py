@@ -8,38 +8,32 @@ unless the operator passes ``--force``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from sync.config import Guardrails
 
-if TYPE_CHECKING:  # the config imports this module; the plan imports the config
+if TYPE_CHECKING:  # types only: the outcome module imports this one
     from connectors.base import PropertyWrite
+    from sync.outcome import PullCount, SyncOutcome
     from sync.plan import Plan
 
 
-@dataclass(frozen=True)
-class PullCount:
-    """What a full pull returned against the CRM's own count of its contacts.
+class GuardrailTripped(Exception):
+    """The plan looks wrong; the message lists every reason. ``--force`` overrides.
 
-    ``counted`` is the smaller of the counts taken just before and just after the pull (None
-    when the connector cannot count): a contact deleted during the pull lowers the second, one
-    created during it is missing from the first, so a pull that read every page returns at
-    least that many. Fewer means the listing ended early.
+    ``outcome`` is the run as planned and stopped (status ``guardrail_abort``, nothing
+    executed), so callers can record, print or announce it. It is also the exception's one
+    argument, which keeps the exception picklable and copyable as it is.
     """
 
-    pulled: int
-    counted: int | None
+    def __init__(self, outcome: SyncOutcome) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
 
-    @property
-    def complete(self) -> bool:
-        return self.counted is None or self.pulled >= self.counted
-
-
-class GuardrailTripped(Exception):
-    """The plan looks wrong; the message lists every reason. ``--force`` overrides."""
+    def __str__(self) -> str:
+        return "; ".join(self.outcome.problems)
 
 
 def guardrail_problems(

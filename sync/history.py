@@ -11,7 +11,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from sync.config import Settings
+from sync.config import SyncOptions
 from sync.state.failures import RecordFailure
 from sync.state.runs import RunRecord
 from sync.state.store import StateStore
@@ -27,17 +27,16 @@ def _record(run: RunRecord) -> dict[str, Any]:
     return data
 
 
-def print_runs(console: Console, settings: Settings, *, as_json: bool, limit: int = 50) -> None:
-    store = StateStore(settings.state_url(), settings.sync.name)
-    try:
-        history = store.runs(limit)
-    finally:
-        store.close()
+def print_runs(
+    console: Console, store: StateStore, sync_name: str, *, as_json: bool, limit: int = 50
+) -> None:
+    """``segsync runs``: the sync's latest runs, newest first."""
+    history = store.runs(limit)
     if as_json:
         rows = [{k: v for k, v in _record(r).items() if k != "summary"} for r in history]
         console.print_json(json.dumps(rows))
         return
-    table = Table(title=text(f"Runs of sync {settings.sync.name!r}"), box=box.SIMPLE_HEAD)
+    table = Table(title=text(f"Runs of sync {sync_name!r}"), box=box.SIMPLE_HEAD)
     columns = ["Run", "Started (UTC)", "Took", "Mode", "Status", "Contacts", "Writes"]
     columns += ["List +", "List −", "Refused", "API calls"]
     for column in columns:
@@ -61,16 +60,14 @@ def print_runs(console: Console, settings: Settings, *, as_json: bool, limit: in
     console.print(table)
 
 
-def print_run(console: Console, settings: Settings, run_id: int, *, as_json: bool) -> bool:
-    """Print one run with its refused records; False when there is no such run."""
-    store = StateStore(settings.state_url(), settings.sync.name)
-    try:
-        run = store.run(run_id)
-        failures = store.failures(run_id) if run else []
-        batches = store.batches_done(run_id) if run else 0
-    finally:
-        store.close()
-    if run is None or run.sync_name != settings.sync.name:
+def print_run(
+    console: Console, store: StateStore, sync_name: str, run_id: int, *, as_json: bool
+) -> bool:
+    """Print one run with its refused records; False when the sync has no such run."""
+    run = store.run(run_id)
+    failures = store.failures(run_id) if run else []
+    batches = store.batches_done(run_id) if run else 0
+    if run is None or run.sync_name != sync_name:
         return False
     data = _record(run) | {
         "batches_done": batches,
@@ -95,23 +92,21 @@ def print_run(console: Console, settings: Settings, run_id: int, *, as_json: boo
     return True
 
 
-def print_failures(console: Console, settings: Settings, *, as_json: bool) -> None:
+def print_failures(
+    console: Console, store: StateStore, options: SyncOptions, *, as_json: bool
+) -> None:
     """``segsync failures``: every record the CRM refused that is still remembered."""
-    store = StateStore(settings.state_url(), settings.sync.name)
-    try:
-        failures = store.failures()
-    finally:
-        store.close()
+    failures = store.failures()
     if as_json:
         console.print_json(json.dumps([_failure_record(f) for f in failures]))
         return
     if not failures:
-        console.print(f"No refused records in sync {settings.sync.name!r}.", highlight=False)
+        console.print(f"No refused records in sync {options.name!r}.", highlight=False)
         return
-    title = f"Records the CRM refused, sync {settings.sync.name!r}"
+    title = f"Records the CRM refused, sync {options.name!r}"
     console.print(_failures_table(title, failures))
     console.print(
-        f"Retried up to {settings.sync.max_record_attempts} runs (at once given up when not "
+        f"Retried up to {options.max_record_attempts} runs (at once given up when not "
         "retryable), and again when the contact or the field changes or on --full; "
         "`segsync failures retry` retries them on the next run.",
         highlight=False,

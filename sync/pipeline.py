@@ -17,106 +17,42 @@ after it is read.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
-from connectors.base import (
-    Connector,
-    ConnectorLimits,
-    ContactCounting,
-    CrmClock,
-    DeletionReading,
-    FieldInfo,
-    ListDeleting,
-    ListRef,
-)
+from connectors.base import Connector, ConnectorLimits, FieldInfo, ListDeleting
 from segment_core.segmenter import Segmentation
 from segment_core.segments import Segment
+from sync.checkpoint import StoreCheckpoint
 from sync.config import ConfigError, Settings
-from sync.effect import BatchEffect
+from sync.crm_reader import CrmReader
 from sync.execute import ExecutionResult, Executor
-from sync.guardrails import GuardrailTripped, PullCount, guardrail_problems
+from sync.guardrails import GuardrailTripped, guardrail_problems
 from sync.names import list_name, segment_name_problems
-from sync.owned_lists import claim_list
+from sync.outcome import PullCount, SyncOutcome, summary_json
 from sync.ownership import check_own_fields
 from sync.pacing import BudgetExhausted, Pacer
-from sync.plan import (
-    OrphanList,
-    Plan,
-    SegmentTarget,
-    build_plan,
-    emptying_changes,
-    kept_out_of_lists,
-)
+from sync.plan import Plan, SegmentTarget, build_plan, emptying_changes, kept_out_of_lists
 from sync.progress import ProgressSink
-from sync.pull import pull_changed_contacts, pull_contacts, read_deleted, read_members
 from sync.refusals import RefusalContext, given_up, options_digest
 from sync.retry import Retrier, RetryPolicy
-from sync.segmentation import SegmentationConfig, text_frame
+from sync.segmentation import SegmentationConfig
 from sync.state.store import StateStore
-from sync.summary import summary_json
+from sync.status import RunMode, RunStatus
 from sync.watermark import next_watermark
 
 
-@dataclass(frozen=True)
-class SyncOutcome:
-    """What a run decided and did; ``result`` is None when nothing was executed."""
-
-    run_id: int
-    mode: str
-    status: str
-    targets: tuple[SegmentTarget, ...]
-    segmentation: Segmentation
-    plan: Plan
-    result: ExecutionResult | None
-    api_calls: int
-    retries: int
-    fallback: str | None
-    batches_planned: int = 0
-    kept_out: dict[str, int] = field(default_factory=dict)
-    problems: tuple[str, ...] = ()
-    field_labels: dict[str, str] = field(default_factory=dict)
-    current_values: pd.DataFrame = field(default_factory=pd.DataFrame)
-    """The segsync fields as the CRM held them: the "before" of each planned write."""
-    requests_per_second: float | None = None
-    """The connector's sustained rate limit, to estimate how long the plan takes."""
-    pull_count: PullCount | None = None
-    """A full pull's contacts against the CRM's own count (None on incremental runs)."""
-    deleted: int = 0
-    """Contacts the CRM reported deleted since the last run, forgotten by this one."""
-
-    @property
-    def assignments(self) -> pd.DataFrame:
-        return self.segmentation.assignments
-
-    @property
-    def dry_run(self) -> bool:
-        return self.result is None
-
-
-class StoreCheckpoint:
-    """Records every acknowledged batch, and its effect, in the state store."""
-
-    def __init__(self, store: StateStore, run_id: int, refusals: RefusalContext) -> None:
-        self.store = store
-        self.run_id = run_id
-        self.refusals = refusals
-        self.seq = 0
-
-    def batch_done(self, effect: BatchEffect) -> None:
-        self.seq += 1
-        refusals = [self.refusals.failure(f, self.run_id) for f in effect.failures]
-        self.store.record_batch(self.run_id, self.seq, effect, refusals=refusals)
-
-
-def segment_targets(settings: Settings, segments: Sequence[Segment]) -> tuple[SegmentTarget, ...]:
-    pattern = settings.sync.list_name_pattern
-    return tuple(SegmentTarget(s.name, s.priority, list_name(pattern, s.name)) for s in segments)
+def segment_targets(
+    list_name_pattern: str, segments: Sequence[Segment]
+) -> tuple[SegmentTarget, ...]:
+    """Each segment with the name of its list in the CRM."""
+    return tuple(
+        SegmentTarget(s.name, s.priority, list_name(list_name_pattern, s.name)) for s in segments
+    )
 
 
 def check_segment_names(
@@ -151,8 +87,13 @@ class SyncRun:
         self.progress = progress
         self.now = now
         self.pacer = Pacer(connector.limits.budget, daily_share=settings.sync.daily_budget_share)
-        self.pull_count: PullCount | None = None
         self.retrier = Retrier(retry, self.pacer, connector.rate_limit_status)
+        self.reader = CrmReader(
+            connector, self.retrier, store, progress, settings.sync, settings.source
+        )
+        self.run_id: int | None = None
+        """The run's id in the run history; None until the run is recorded as started."""
+        self.pull_count: PullCount | None = None
 
     @property
     def sync_fields(self) -> list[str]:
@@ -175,19 +116,20 @@ class SyncRun:
         mode = self._mode(full, cursor, fields, read_fields)
         self.run_id = run_id = self.store.start_run(mode, dry_run)
         started = datetime.now(UTC)
-        crm_started = self._crm_time()
-        if mode == "full":
-            rule_values, current, modified = self._full_pull(read_fields, fields, dry_run)
+        crm_started = self.reader.crm_time()
+        if mode is RunMode.FULL:
+            pulled = self.reader.full_pull(read_fields, fields, dry_run)
         else:
             assert cursor is not None
-            rule_values, current, modified = self._incremental_pull(read_fields, cursor[0])
-        deleted = self._forget_deleted(cursor[0] if cursor else None, dry_run)
+            pulled = self.reader.incremental_pull(read_fields, cursor[0])
+        self.pull_count = pulled.count
+        deleted = self.reader.forget_deleted(cursor[0] if cursor else None, dry_run)
         rule_values, current, modified = (
             frame.drop(index=list(deleted), errors="ignore")
-            for frame in (rule_values, current, modified)
+            for frame in (pulled.rule_values, pulled.current, pulled.modified)
         )
-        self.refusals = RefusalContext(modified, options_digest(fields, self.sync_fields), full)
-        skip_writes = self._given_up(dry_run)
+        refusals = RefusalContext(modified, options_digest(fields, self.sync_fields), full)
+        skip_writes = self._given_up(refusals, dry_run)
 
         segmentation = config.segmenter.run(
             rule_values,
@@ -196,9 +138,9 @@ class SyncRun:
             fallback=self.options.fallback_segment,
             refit=refit,
         )
-        killed = previous is not None and previous.status == "running"
+        killed = previous is not None and previous.status == RunStatus.RUNNING
         check_segment_names(self.settings, segmentation.segments, self.connector.limits)
-        targets = segment_targets(self.settings, segmentation.segments)
+        targets = segment_targets(self.options.list_name_pattern, segmentation.segments)
         plan, kept_out, members = self._plan(
             segmentation,
             config.holdouts,
@@ -206,12 +148,10 @@ class SyncRun:
             fields,
             current,
             skip_writes,
-            read_all=mode == "full" or killed,
+            read_all=mode is RunMode.FULL or killed,
             dry_run=dry_run,
         )
-        self.refusals = replace(
-            self.refusals, options=options_digest(fields, self.sync_fields, plan.fields)
-        )
+        refusals = replace(refusals, options=options_digest(fields, self.sync_fields, plan.fields))
         problems = (
             guardrail_problems(
                 plan,
@@ -219,14 +159,14 @@ class SyncRun:
                 list_sizes={name: len(ids) for name, ids in members.items()},
                 contacts=len(segmentation.assignments),
                 previous_contacts=cursor[1] if cursor else None,
-                full_pull=mode == "full",
+                full_pull=mode is RunMode.FULL,
                 pull=self.pull_count,
                 first_sync_values=None if self.store.has_written() else current,
             )
             + segmentation.validation_problems()
         )
 
-        def outcome(status: str, result: ExecutionResult | None) -> SyncOutcome:
+        def outcome(status: RunStatus, result: ExecutionResult | None) -> SyncOutcome:
             return SyncOutcome(
                 run_id=run_id,
                 mode=mode,
@@ -249,16 +189,17 @@ class SyncRun:
             )
 
         if problems and not force:
-            raise GuardrailTripped(outcome("guardrail_abort", None))
+            raise GuardrailTripped(outcome(RunStatus.GUARDRAIL_ABORT, None))
         if dry_run:
-            return outcome("planned", None)
-        result = self._apply(plan)
+            return outcome(RunStatus.PLANNED, None)
+        result = self._apply(plan, run_id, refusals)
         for name, state in segmentation.models().items():
             self.store.save_model(name, state)
         self._save_cursor(
             cursor, modified, started, crm_started, contacts=len(segmentation.assignments)
         )
-        return outcome("done_with_failures" if result.failures else "done", result)
+        status = RunStatus.DONE_WITH_FAILURES if result.failures else RunStatus.DONE
+        return outcome(status, result)
 
     def _save_cursor(
         self,
@@ -299,8 +240,8 @@ class SyncRun:
         dry_run: bool,
     ) -> tuple[Plan, dict[str, set[str]], dict[str, set[str]]]:
         """The plan, the contacts kept out of each list (holdout, opt-out), the lists' members."""
-        lists, members = self._lists(targets, read_all=read_all, dry_run=dry_run)
-        orphans, orphan_members = self._orphans(targets, dry_run=dry_run)
+        lists, members = self.reader.lists(targets, read_all=read_all, dry_run=dry_run)
+        orphans, orphan_members = self.reader.orphans(targets, dry_run=dry_run)
         kept_out = kept_out_of_lists(
             targets,
             segmentation.assignments,
@@ -318,16 +259,16 @@ class SyncRun:
             kept_out=kept_out,
             skip_writes=skip_writes,
         )
-        plan = dataclasses.replace(
+        plan = replace(
             plan,
             orphans=orphans,
             list_changes=plan.list_changes + emptying_changes(orphans, orphan_members),
         )
         return plan, kept_out, members
 
-    def _apply(self, plan: Plan) -> ExecutionResult:
+    def _apply(self, plan: Plan, run_id: int, refusals: RefusalContext) -> ExecutionResult:
         """Write the plan, each acknowledged batch checkpointed; forget contacts that are gone."""
-        checkpoint = StoreCheckpoint(self.store, self.run_id, self.refusals)
+        checkpoint = StoreCheckpoint(self.store, run_id, refusals)
         self.store.intend_lists(
             {c.segment: c.list_name for c in plan.list_changes if c.list_ref is None}
         )
@@ -341,160 +282,19 @@ class SyncRun:
         cursor: tuple[datetime, int] | None,
         fields: Mapping[str, FieldInfo],
         read_fields: Sequence[str],
-    ) -> str:
+    ) -> RunMode:
         """Full unless an incremental run can see everything it needs."""
         if full or cursor is None or any(name not in fields for name in self.sync_fields):
-            return "full"
+            return RunMode.FULL
         last_full = self.store.last_full_run_started()
         if last_full is None or self.now - last_full > timedelta(
             hours=self.options.full_every_hours
         ):
-            return "full"
+            return RunMode.FULL
         mirrored = self.store.mirror_fields()
-        return "incremental" if mirrored is not None and set(read_fields) <= mirrored else "full"
-
-    def _full_pull(
-        self, read_fields: list[str], fields: Mapping[str, FieldInfo], dry_run: bool
-    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-        # Only the segsync fields the CRM has: Salesforce refuses a query naming a missing one,
-        # and on a first sync the plan has yet to create them.
-        present = [name for name in self.sync_fields if name in fields]
-        before = self._count_contacts()
-        raw, modified = pull_contacts(
-            self.connector, read_fields + present, self.retrier, self.progress
-        )
-        after = self._count_contacts()
-        counts = [count for count in (before, after) if count is not None]
-        self.pull_count = pull_count = PullCount(len(raw), min(counts) if counts else None)
-        raw = raw.reindex(columns=read_fields + self.sync_fields).astype(object)
-        raw = raw.where(raw.notna(), None)  # a field the CRM lacks reads as empty, not NaN
-        rule_values = raw[read_fields]
-        current = raw[self.sync_fields]
-        if not dry_run:  # a pull that ended early replaces nothing: it only adds what it read
-            complete = pull_count.complete
-            self.store.save_mirror(_rows(rule_values), replace=complete)
-            save_synced = self.store.replace_synced if complete else self.store.merge_synced
-            save_synced(_rows(current.fillna("")))
-        return rule_values, current, modified
-
-    def _crm_time(self) -> datetime | None:
-        """The CRM's time at its latest answer, when the connector can tell it."""
-        return self.connector.crm_time() if isinstance(self.connector, CrmClock) else None
-
-    def _count_contacts(self) -> int | None:
-        """The CRM's own count of its contacts, when the connector can ask for it."""
-        if not isinstance(self.connector, ContactCounting):
-            return None
-        return self.retrier.call(self.connector.count_contacts)
-
-    def _forget_deleted(self, since: datetime | None, dry_run: bool) -> set[str]:
-        """Contacts the CRM says it deleted since the last run: forgotten in the state store
-        (mirror, synced values, list members, refusals) and left out of this run, so they are
-        neither segmented nor written. Asked of the CRM, never inferred from a pull.
-
-        Both CRMs take a deleted contact out of every list themselves (HubSpot on archiving,
-        Salesforce deletes its campaign members along), so nothing is removed for them. A
-        contact a merge deleted (Salesforce) is absorbed instead: its lists are the surviving
-        record's now, in the CRM and so in the store (in dry runs too, as for the merges a pull
-        reports), so the plan takes the survivor out of those it does not belong in.
-        """
-        if since is None or not isinstance(self.connector, DeletionReading):
-            return set()
-        merges: dict[str, str] = {}
-        deleted = read_deleted(self.connector, since, self.retrier, merges=merges)
-        self.store.absorb_merged(merges)
-        if not dry_run:
-            self.store.forget_contacts(deleted)
-        return deleted
-
-    def _incremental_pull(
-        self, read_fields: list[str], since: datetime
-    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-        merges: dict[str, str] = {}
-        changed, modified = pull_changed_contacts(
-            self.connector,
-            read_fields + self.sync_fields,
-            since,
-            self.retrier,
-            self.progress,
-            merges=merges,
-        )
-        self.store.absorb_merged(merges)  # merged-away ids: forgotten, memberships moved
-        mirror = self.store.mirror()
-        mirror.update(_rows(changed[read_fields]))
-        synced = self.store.synced_fields()
-        synced.update(_rows(changed[self.sync_fields]))
-        self.store.save_mirror(_rows(changed[read_fields]), replace=False)
-        rule_values = text_frame(mirror, read_fields)
-        current = text_frame(synced, self.sync_fields).reindex(rule_values.index)
-        return rule_values, current, modified
-
-    def _lists(
-        self, targets: Sequence[SegmentTarget], *, read_all: bool, dry_run: bool
-    ) -> tuple[dict[str, ListRef | None], dict[str, set[str]]]:
-        """Each segment's list and members: read from the CRM, or from the state store.
-
-        Every list found must be segsync's own (``claim_list``), checked before any write.
-        An incremental run trusts the members it remembers only while the CRM reports the
-        same member count: hand edits do not bump contacts' modification dates, so a list
-        whose size differs is read again (a hand swap that keeps the size waits for the next
-        full run).
-        """
-        tracked = self.store.members()
-        owned = self.store.owned_lists()
-        lists: dict[str, ListRef | None] = {}
-        members: dict[str, set[str]] = {}
-        for target in targets:
-            found = self.retrier.call(self.connector.find_list, target.list_name)
-            lists[target.name] = found
-            if found is None:
-                members[target.name] = set()
-                continue
-            claimed = claim_list(
-                target,
-                found,
-                owned.get(target.name),
-                tracked=target.name in tracked,
-                adopt=self.options.adopt_lists,
-                source=self.settings.source,
-            )
-            if claimed and not dry_run:
-                self.store.own_list(target.name, found.id, found.name)
-            # The store keeps no row for an empty list: a size of 0 needs no read either.
-            remembered = tracked.get(target.name, set() if found.size == 0 else None)
-            if not read_all and remembered is not None and found.size in (None, len(remembered)):
-                members[target.name] = remembered
-            else:
-                members[target.name] = read_members(self.connector, found, self.retrier)
-                if not dry_run:
-                    self.store.replace_members(target.name, members[target.name])
-        return lists, members
-
-    def _orphans(
-        self, targets: Sequence[SegmentTarget], *, dry_run: bool
-    ) -> tuple[tuple[OrphanList, ...], dict[str, set[str]]]:
-        """The owned lists of segments no longer configured, and the members of those this
-        run empties. A list gone from the CRM (or renamed by hand) is reported once, then
-        forgotten."""
-        configured = {target.name for target in targets}
-        action = self.options.orphan_lists
-        orphans: list[OrphanList] = []
-        members: dict[str, set[str]] = {}
-        for segment, owned in sorted(self.store.owned_lists().items()):
-            if segment in configured:
-                continue
-            found = self.retrier.call(self.connector.find_list, owned.list_name)
-            if found is None or not owned.matches(found):
-                if not dry_run:
-                    self.store.forget_list(segment)
-                orphans.append(OrphanList(segment, owned.list_name, None, None, action))
-                continue
-            size = found.size
-            if action == "empty" and size != 0:
-                members[segment] = read_members(self.connector, found, self.retrier)
-                size = len(members[segment])
-            orphans.append(OrphanList(segment, owned.list_name, found, size, action))
-        return tuple(orphans), members
+        if mirrored is not None and set(read_fields) <= mirrored:
+            return RunMode.INCREMENTAL
+        return RunMode.FULL
 
     def _check_orphan_action(self) -> None:
         if self.options.orphan_lists == "delete" and not isinstance(self.connector, ListDeleting):
@@ -510,24 +310,18 @@ class SyncRun:
         opted = typed[name].astype(str).str.lower().eq("true")  # bool or "true" text
         return set(opted.index[opted.to_numpy()])
 
-    def _given_up(self, dry_run: bool) -> set[str]:
+    def _given_up(self, refusals: RefusalContext, dry_run: bool) -> set[str]:
         """Contacts refused for good, or too often, whose cause is still there: not written.
 
         A refusal whose cause may have gone (see ``RefusalContext``) is cleared, unless this
         is a dry run, so the record is written again with a fresh count of attempts.
         """
         failures = self.store.failures()
-        healed = [f.contact_id for f in failures if self.refusals.may_have_gone(f)]
+        healed = [f.contact_id for f in failures if refusals.may_have_gone(f)]
         if healed and not dry_run:
             self.store.clear_failures(healed)
         limit = self.options.max_record_attempts
         return {f.contact_id for f in failures if given_up(f, limit)} - set(healed)
-
-
-def _rows(frame: pd.DataFrame) -> dict[str, dict[str, str | None]]:
-    clean = frame.astype(object).where(frame.notna(), None)
-    records = zip(clean.index, clean.to_dict("records"), strict=False)
-    return {str(cid): values for cid, values in records}
 
 
 def run_sync(
@@ -559,10 +353,10 @@ def run_sync(
             try:
                 outcome = run.execute(dry_run=dry_run, force=force, full=full, refit=refit)
             except GuardrailTripped as exc:
-                _finish(store, exc.args[0])
+                _finish(store, exc.outcome)
                 raise
             except BaseException as exc:
-                if getattr(run, "run_id", None) is not None:
+                if run.run_id is not None:
                     store.finish_run(
                         run.run_id,
                         _failure_status(exc),
@@ -578,8 +372,8 @@ def run_sync(
             store.close()
 
 
-def _failure_status(exc: BaseException) -> str:
-    return "budget_exhausted" if isinstance(exc, BudgetExhausted) else "failed"
+def _failure_status(exc: BaseException) -> RunStatus:
+    return RunStatus.BUDGET_EXHAUSTED if isinstance(exc, BudgetExhausted) else RunStatus.FAILED
 
 
 def _finish(store: StateStore, outcome: SyncOutcome) -> None:

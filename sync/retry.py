@@ -60,8 +60,9 @@ class RetryPolicy:
         """Run ``fn`` until it succeeds, a non-retryable error occurs, or attempts run out."""
 
         def before_sleep(state: RetryCallState) -> None:
-            if on_retry is not None and state.outcome is not None:
-                on_retry(state.outcome.exception())
+            error = state.outcome.exception() if state.outcome is not None else None
+            if on_retry is not None and error is not None:
+                on_retry(error)
 
         retrying = Retrying(
             retry=retry_if_exception(is_retryable),

@@ -10,9 +10,10 @@ from connectors.base import Connector
 from connectors.registry import load_connector
 from sync.config import Settings
 from sync.logs import release_library_levels
-from sync.pipeline import SyncOutcome, run_sync
-from sync.progress import RichProgress, SilentProgress
-from sync.summary import print_summary, summary_json
+from sync.outcome import SyncOutcome, summary_json
+from sync.pipeline import run_sync
+from sync.progress import ProgressSink, RichProgress, SilentProgress
+from sync.summary import print_summary
 
 EXIT_RECORD_FAILURES = 1
 
@@ -37,13 +38,24 @@ def run_and_report(
     refit: bool = False,
 ) -> SyncOutcome:
     """Run one sync with progress bars (or silently, for JSON) and print its summary."""
-    options = {"dry_run": dry_run, "force": force, "full": full, "refit": refit}
+
+    def run(progress: ProgressSink) -> SyncOutcome:
+        return run_sync(
+            connector,
+            settings,
+            progress=progress,
+            dry_run=dry_run,
+            force=force,
+            full=full,
+            refit=refit,
+        )
+
     if as_json:
-        outcome = run_sync(connector, settings, progress=SilentProgress(), **options)
+        outcome = run(SilentProgress())
         console.print_json(json.dumps(summary_json(outcome)))
     else:
         with RichProgress(console) as progress:
-            outcome = run_sync(connector, settings, progress=progress, **options)
+            outcome = run(progress)
         print_summary(console, outcome, title)
     return outcome
 

@@ -1,99 +1,25 @@
-"""The short summary every run ends with, as a Rich table or as JSON for machines."""
+"""The short summary every run ends with, printed for a person (``sync.outcome`` holds the JSON
+record machines read)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from sync.outcome import (
+    SyncOutcome,
+    audit_summary,
+    cluster_summary,
+    summary_json,
+    summary_rows,
+)
 from sync.terminal import escaped, text
 
-if TYPE_CHECKING:  # the pipeline records this summary in the run history
-    from sync.pipeline import SyncOutcome
-
 PLAN_SAMPLE_SIZE = 5
-
-
-def summary_rows(outcome: SyncOutcome) -> list[dict[str, Any]]:
-    """One row per segment: size, primary count, writes and list changes (done or planned)."""
-    assignments = outcome.assignments
-    primary_counts = assignments["primary"].value_counts()
-    member_counts = assignments["segments"].explode().value_counts()
-    written_ids = (
-        {w.contact_id for w in outcome.plan.writes}
-        if outcome.result is None
-        else outcome.result.written
-    )
-    written_primary = assignments.loc[sorted(written_ids), "primary"].value_counts()
-    changes = {change.segment: change for change in outcome.plan.list_changes}
-    return [
-        {
-            "segment": target.name,
-            "priority": target.priority,
-            "members": int(member_counts.get(target.name, 0)),
-            "primary": int(primary_counts.get(target.name, 0)),
-            "written": int(written_primary.get(target.name, 0)),
-            "list_adds": len(changes[target.name].add),
-            "list_removes": len(changes[target.name].remove),
-        }
-        for target in outcome.targets
-    ]
-
-
-def summary_json(outcome: SyncOutcome) -> dict[str, Any]:
-    """The machine-readable summary (``--json``)."""
-    failures = outcome.result.failures if outcome.result else []
-    return {
-        "dry_run": outcome.dry_run,
-        "contacts": len(outcome.assignments),
-        "property_writes": len(outcome.plan.writes),
-        "fields_to_ensure": [spec.name for spec in outcome.plan.fields],
-        "segments": summary_rows(outcome),
-        "failures": [
-            {"contact_id": f.contact_id, "code": f.code, "message": f.message} for f in failures
-        ],
-        "api_calls": outcome.api_calls,
-        "retries": outcome.retries,
-        "guardrail_problems": list(outcome.problems),
-        "orphan_lists": [
-            {
-                "segment": orphan.segment,
-                "list_name": orphan.list_name,
-                "list_id": orphan.list_ref.id if orphan.list_ref else None,
-                "members": orphan.members,
-                "action": orphan.action if orphan.list_ref else "gone",
-            }
-            for orphan in outcome.plan.orphans
-        ],
-        "pull": pull_summary(outcome),
-        "clusters": cluster_summary(outcome),
-        "audit": audit_summary(outcome),
-        "validation": [
-            {
-                "kind": f.kind,
-                "severity": f.severity,
-                "segments": list(f.segments),
-                "message": f.message,
-            }
-            for f in outcome.segmentation.validation.findings
-        ],
-    }
-
-
-def pull_summary(outcome: SyncOutcome) -> dict[str, Any]:
-    """How complete the picture was: a full pull against the CRM's count, list members the
-    run did not see (left alone), and contacts the CRM reported deleted (forgotten)."""
-    count = outcome.pull_count
-    return {
-        "pulled": count.pulled if count else None,
-        "crm_count": count.counted if count else None,
-        "complete": count.complete if count else None,
-        "members_unseen": outcome.plan.members_unseen(),
-        "deleted_forgotten": outcome.deleted,
-    }
 
 
 def pull_lines(pull: dict[str, Any]) -> list[str]:
@@ -111,36 +37,6 @@ def pull_lines(pull: dict[str, Any]) -> list[str]:
     if pull["deleted_forgotten"]:
         lines.append(f"{pull['deleted_forgotten']:,} contacts deleted in the CRM were forgotten")
     return lines
-
-
-def cluster_summary(outcome: SyncOutcome) -> list[dict[str, Any]]:
-    """Each cluster set: its clusters and whether this run refitted it, and why."""
-    return [
-        {
-            "set": cluster_set.name,
-            "clusters": [segment.name for segment in cluster_set.segments],
-            "refitted": bool(cluster_set.segmenter.refitted_),
-            "why": cluster_set.segmenter.fit_reason_,
-        }
-        for cluster_set in outcome.segmentation.cluster_sets
-    ]
-
-
-def audit_summary(outcome: SyncOutcome) -> dict[str, Any]:
-    """The data-quality audit in counts: no contact values, since this lands in run history
-    and alerts (duplicate keys would be e-mail addresses)."""
-    report = outcome.segmentation.audit
-    return {
-        "segments_at_risk": [
-            {"segment": r.segment, "field": r.field, "missing_share": round(r.missing_share, 4)}
-            for r in report.segments_at_risk
-        ],
-        "duplicate_groups": len(report.duplicates),
-        "duplicate_contacts": report.duplicate_contacts,
-        "format_variants": sorted({v.field for v in report.format_variants}),
-        "unparsable_cells": {issue.field: issue.count for issue in report.coercion_problems},
-        "future_dates": {item.field: item.count for item in report.future_dates},
-    }
 
 
 def print_summary(console: Console, outcome: SyncOutcome, title: str) -> None:

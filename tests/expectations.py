@@ -18,7 +18,8 @@ from connectors.hubspot import HubSpotConnector
 from connectors.salesforce import SalesforceConnector
 from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
 from sync.config import SegmentConfig, Settings, SyncOptions
-from sync.pipeline import SyncOutcome, run_sync
+from sync.outcome import SyncOutcome
+from sync.pipeline import run_sync
 from sync.progress import SilentProgress
 from sync.retry import RetryPolicy
 from tests.conftest import make_settings, salesforce_settings

@@ -22,8 +22,8 @@ from segment_core.cluster_state import from_state
 from segment_core.coerce import coerce_frame
 from sync.cli import app
 from sync.guardrails import GuardrailTripped
+from sync.outcome import summary_json
 from sync.state.store import StateStore
-from sync.summary import summary_json
 from tests.conftest import TOKEN, writes_among
 from tests.expectations import SEGMENTS, expected_segments
 from tests.support.segmentation import CLUSTER_FIELDS, CLUSTERS, NOW, list_members, run, settings

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from connectors.salesforce import SalesforceConnector
 from connectors.sandbox import SalesforceSandbox
 from connectors.sandbox.base import Arrival
-from sync.pipeline import SyncOutcome
+from sync.outcome import SyncOutcome
 from tests.conftest import salesforce_settings
 from tests.expectations import (
     SALESFORCE_CONTACTS,

@@ -11,12 +11,14 @@ file and reports what is wrong with it by file and key.
 
 from sync.config.errors import ConfigError
 from sync.config.loading import load_settings
-from sync.config.models import Guardrails, SegmentConfig, SyncOptions
+from sync.config.models import AlertOptions, Guardrails, ReportOptions, SegmentConfig, SyncOptions
 from sync.config.settings import Settings
 
 __all__ = [
+    "AlertOptions",
     "ConfigError",
     "Guardrails",
+    "ReportOptions",
     "SegmentConfig",
     "Settings",
     "SyncOptions",

@@ -10,7 +10,7 @@ import pandas as pd
 
 from segment_core.clusters import ClusterSegmentSet
 from sync.config import Settings
-from sync.pipeline import SyncOutcome
+from sync.outcome import SyncOutcome
 from sync.report.model import (
     ClusterProfile,
     Conversion,
@@ -21,6 +21,7 @@ from sync.report.model import (
 from sync.report.render import render_report
 from sync.state.runs import RunRecord
 from sync.state.store import StateStore
+from sync.status import COMPLETED
 
 
 def _history(runs: list[RunRecord]) -> list[dict[str, Any]]:
@@ -45,7 +46,7 @@ def _history(runs: list[RunRecord]) -> list[dict[str, Any]]:
 def _previous_sizes(runs: list[RunRecord], current_run: int) -> dict[str, int] | None:
     """Segment sizes of the newest completed run before this one, from its stored summary."""
     for run in runs:
-        if run.id < current_run and run.status in ("done", "done_with_failures"):
+        if run.id < current_run and run.status in COMPLETED:
             rows = json.loads(run.summary or "{}").get("segments", [])
             return {row["segment"]: row["members"] for row in rows}
     return None
@@ -99,9 +100,10 @@ def write_report(outcome: SyncOutcome, settings: Settings, path: Path | None = N
     options = settings.report
     segmentation = outcome.segmentation
     contacts = segmentation.frame.data
+    conversion_field = options.conversion_field
     conversion = (
-        Conversion(options.conversion_field, frozenset(options.conversion_values))
-        if options.conversion_field in contacts
+        Conversion(conversion_field, frozenset(options.conversion_values))
+        if conversion_field is not None and conversion_field in contacts
         else None
     )
     report = ReportInput(

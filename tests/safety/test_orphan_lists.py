@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
 from sync.cli import app
 from sync.guardrails import GuardrailTripped
-from sync.pipeline import SyncOutcome, run_sync
+from sync.outcome import SyncOutcome
+from sync.pipeline import run_sync
 from sync.progress import SilentProgress
 from tests.conftest import TOKEN, writes_among
 from tests.expectations import (

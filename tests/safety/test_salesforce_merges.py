@@ -23,7 +23,7 @@ from connectors.base import DeletionPage
 from connectors.salesforce import SalesforceConnector
 from connectors.sandbox import SalesforceSandbox
 from connectors.sandbox.salesforce.seed import PersonObject
-from sync.pipeline import SyncOutcome
+from sync.outcome import SyncOutcome
 from tests.expectations import (
     SALESFORCE_CONTACTS,
     SALESFORCE_LEADS,

@@ -9,7 +9,8 @@ from typing import Any
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import HubSpotSandbox
 from sync.config import SegmentConfig, Settings, SyncOptions
-from sync.pipeline import SyncOutcome, run_sync
+from sync.outcome import SyncOutcome
+from sync.pipeline import run_sync
 from sync.progress import SilentProgress
 from tests.conftest import hubspot_settings
 from tests.expectations import FAST_RETRY

@@ -1,0 +1,223 @@
+"""What the CRM holds now: its contacts (all of them, or those changed since the last run), the
+contacts it deleted, and each segment's list with its members.
+
+Each read is remembered in the state store as it is made (mirror, synced values, members,
+owned lists), so an incremental run can take the rest of the picture from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+import pandas as pd
+
+from connectors.base import (
+    Connector,
+    ContactCounting,
+    CrmClock,
+    DeletionReading,
+    FieldInfo,
+    ListRef,
+)
+from sync.config import SyncOptions
+from sync.outcome import PullCount
+from sync.owned_lists import claim_list
+from sync.plan import OrphanList, SegmentTarget
+from sync.progress import ProgressSink
+from sync.pull import pull_changed_contacts, pull_contacts, read_deleted, read_members
+from sync.retry import Retrier
+from sync.segmentation import text_frame
+from sync.state.store import StateStore
+
+
+@dataclass(frozen=True)
+class PulledContacts:
+    """One pull's contacts, each frame indexed by contact id."""
+
+    rule_values: pd.DataFrame
+    """The fields the segments read."""
+    current: pd.DataFrame
+    """segsync's own fields as the CRM holds them."""
+    modified: pd.Series
+    """When the CRM last modified each contact pulled (where the next incremental pull starts)."""
+    count: PullCount | None = None
+    """A full pull's contacts against the CRM's own count (None on incremental pulls)."""
+
+
+class CrmReader:
+    """Reads the CRM's current state through the run's call gateway, remembering it."""
+
+    def __init__(
+        self,
+        connector: Connector,
+        retrier: Retrier,
+        store: StateStore,
+        progress: ProgressSink,
+        options: SyncOptions,
+        source: str,
+    ) -> None:
+        self.connector = connector
+        self.retrier = retrier
+        self.store = store
+        self.progress = progress
+        self.options = options
+        self.source = source
+        """The config file, to name it in errors."""
+
+    @property
+    def sync_fields(self) -> list[str]:
+        return self.options.sync_fields
+
+    def crm_time(self) -> datetime | None:
+        """The CRM's time at its latest answer, when the connector can tell it."""
+        return self.connector.crm_time() if isinstance(self.connector, CrmClock) else None
+
+    def full_pull(
+        self, read_fields: list[str], fields: Mapping[str, FieldInfo], dry_run: bool
+    ) -> PulledContacts:
+        # Only the segsync fields the CRM has: Salesforce refuses a query naming a missing one,
+        # and on a first sync the plan has yet to create them.
+        present = [name for name in self.sync_fields if name in fields]
+        before = self._count_contacts()
+        raw, modified = pull_contacts(
+            self.connector, read_fields + present, self.retrier, self.progress
+        )
+        after = self._count_contacts()
+        counts = [count for count in (before, after) if count is not None]
+        pull_count = PullCount(len(raw), min(counts) if counts else None)
+        raw = raw.reindex(columns=read_fields + self.sync_fields).astype(object)
+        raw = raw.where(raw.notna(), None)  # a field the CRM lacks reads as empty, not NaN
+        rule_values = raw[read_fields]
+        current = raw[self.sync_fields]
+        if not dry_run:  # a pull that ended early replaces nothing: it only adds what it read
+            complete = pull_count.complete
+            self.store.save_mirror(_rows(rule_values), replace=complete)
+            save_synced = self.store.replace_synced if complete else self.store.merge_synced
+            # Filled with "", the synced values hold no None.
+            save_synced(cast(dict[str, dict[str, str]], _rows(current.fillna(""))))
+        return PulledContacts(rule_values, current, modified, pull_count)
+
+    def incremental_pull(self, read_fields: list[str], since: datetime) -> PulledContacts:
+        merges: dict[str, str] = {}
+        changed, modified = pull_changed_contacts(
+            self.connector,
+            read_fields + self.sync_fields,
+            since,
+            self.retrier,
+            self.progress,
+            merges=merges,
+        )
+        self.store.absorb_merged(merges)  # merged-away ids: forgotten, memberships moved
+        mirror = self.store.mirror()
+        mirror.update(_rows(changed[read_fields]))
+        synced: Mapping[str, Mapping[str, str | None]] = {
+            **self.store.synced_fields(),
+            **_rows(changed[self.sync_fields]),
+        }
+        self.store.save_mirror(_rows(changed[read_fields]), replace=False)
+        rule_values = text_frame(mirror, read_fields)
+        current = text_frame(synced, self.sync_fields).reindex(rule_values.index)
+        return PulledContacts(rule_values, current, modified)
+
+    def forget_deleted(self, since: datetime | None, dry_run: bool) -> set[str]:
+        """Contacts the CRM says it deleted since the last run: forgotten in the state store
+        (mirror, synced values, list members, refusals) and left out of this run, so they are
+        neither segmented nor written. Asked of the CRM, never inferred from a pull.
+
+        Both CRMs take a deleted contact out of every list themselves (HubSpot on archiving,
+        Salesforce deletes its campaign members along), so nothing is removed for them. A
+        contact a merge deleted (Salesforce) is absorbed instead: its lists are the surviving
+        record's now, in the CRM and so in the store (in dry runs too, as for the merges a pull
+        reports), so the plan takes the survivor out of those it does not belong in.
+        """
+        if since is None or not isinstance(self.connector, DeletionReading):
+            return set()
+        merges: dict[str, str] = {}
+        deleted = read_deleted(self.connector, since, self.retrier, merges=merges)
+        self.store.absorb_merged(merges)
+        if not dry_run:
+            self.store.forget_contacts(deleted)
+        return deleted
+
+    def lists(
+        self, targets: Sequence[SegmentTarget], *, read_all: bool, dry_run: bool
+    ) -> tuple[dict[str, ListRef | None], dict[str, set[str]]]:
+        """Each segment's list and members: read from the CRM, or from the state store.
+
+        Every list found must be segsync's own (``claim_list``), checked before any write.
+        An incremental run trusts the members it remembers only while the CRM reports the
+        same member count: hand edits do not bump contacts' modification dates, so a list
+        whose size differs is read again (a hand swap that keeps the size waits for the next
+        full run).
+        """
+        tracked = self.store.members()
+        owned = self.store.owned_lists()
+        lists: dict[str, ListRef | None] = {}
+        members: dict[str, set[str]] = {}
+        for target in targets:
+            found = self.retrier.call(self.connector.find_list, target.list_name)
+            lists[target.name] = found
+            if found is None:
+                members[target.name] = set()
+                continue
+            claimed = claim_list(
+                target,
+                found,
+                owned.get(target.name),
+                tracked=target.name in tracked,
+                adopt=self.options.adopt_lists,
+                source=self.source,
+            )
+            if claimed and not dry_run:
+                self.store.own_list(target.name, found.id, found.name)
+            # The store keeps no row for an empty list: a size of 0 needs no read either.
+            remembered = tracked.get(target.name, set() if found.size == 0 else None)
+            if not read_all and remembered is not None and found.size in (None, len(remembered)):
+                members[target.name] = remembered
+            else:
+                members[target.name] = read_members(self.connector, found, self.retrier)
+                if not dry_run:
+                    self.store.replace_members(target.name, members[target.name])
+        return lists, members
+
+    def orphans(
+        self, targets: Sequence[SegmentTarget], *, dry_run: bool
+    ) -> tuple[tuple[OrphanList, ...], dict[str, set[str]]]:
+        """The owned lists of segments no longer configured, and the members of those this
+        run empties. A list gone from the CRM (or renamed by hand) is reported once, then
+        forgotten."""
+        configured = {target.name for target in targets}
+        action = self.options.orphan_lists
+        orphans: list[OrphanList] = []
+        members: dict[str, set[str]] = {}
+        for segment, owned in sorted(self.store.owned_lists().items()):
+            if segment in configured:
+                continue
+            found = self.retrier.call(self.connector.find_list, owned.list_name)
+            if found is None or not owned.matches(found):
+                if not dry_run:
+                    self.store.forget_list(segment)
+                orphans.append(OrphanList(segment, owned.list_name, None, None, action))
+                continue
+            size = found.size
+            if action == "empty" and size != 0:
+                members[segment] = read_members(self.connector, found, self.retrier)
+                size = len(members[segment])
+            orphans.append(OrphanList(segment, owned.list_name, found, size, action))
+        return tuple(orphans), members
+
+    def _count_contacts(self) -> int | None:
+        """The CRM's own count of its contacts, when the connector can ask for it."""
+        if not isinstance(self.connector, ContactCounting):
+            return None
+        return self.retrier.call(self.connector.count_contacts)
+
+
+def _rows(frame: pd.DataFrame) -> dict[str, dict[str, str | None]]:
+    """Contacts' values by contact id, as the state store keeps them (NaN reads as None)."""
+    clean = frame.astype(object).where(frame.notna(), None)
+    records = zip(clean.index, clean.to_dict("records"), strict=False)
+    return {str(cid): values for cid, values in records}
