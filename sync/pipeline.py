@@ -20,11 +20,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pandas as pd
 
-from connectors.base import Connector, ConnectorLimits, FieldInfo, ListDeleting
+from connectors.base import Connector, ConnectorLimits, FieldInfo
 from segment_core.segmenter import Segmentation
 from segment_core.segments import Segment
 from sync.checkpoint import StoreCheckpoint
@@ -34,13 +34,12 @@ from sync.execute import ExecutionResult, Executor
 from sync.guardrails import GuardrailTripped, guardrail_problems
 from sync.names import list_name, segment_name_problems
 from sync.outcome import PullCount, SyncOutcome, summary_json
-from sync.ownership import check_own_fields
 from sync.pacing import BudgetExhausted, Pacer
 from sync.plan import Plan, SegmentTarget, build_plan, emptying_changes, kept_out_of_lists
 from sync.progress import ProgressSink
 from sync.refusals import RefusalContext, given_up, options_digest
 from sync.retry import Retrier, RetryPolicy
-from sync.segmentation import SegmentationConfig
+from sync.run_start import RunStart, prepare_run
 from sync.state.store import StateStore
 from sync.status import RunMode, RunStatus
 from sync.watermark import next_watermark
@@ -77,8 +76,10 @@ class SyncRun:
         settings: Settings,
         store: StateStore,
         progress: ProgressSink,
-        retry: RetryPolicy,
+        retrier: Retrier,
         now: datetime,
+        start: RunStart,
+        run_id: int,
     ) -> None:
         self.connector = connector
         self.settings = settings
@@ -86,13 +87,11 @@ class SyncRun:
         self.store = store
         self.progress = progress
         self.now = now
-        self.pacer = Pacer(connector.limits.budget, daily_share=settings.sync.daily_budget_share)
-        self.retrier = Retrier(retry, self.pacer, connector.rate_limit_status)
-        self.reader = CrmReader(
-            connector, self.retrier, store, progress, settings.sync, settings.source
-        )
-        self.run_id: int | None = None
-        """The run's id in the run history; None until the run is recorded as started."""
+        self.retrier = retrier
+        self.reader = CrmReader(connector, retrier, store, progress, settings.sync, settings.source)
+        self.start = start
+        self.run_id = run_id
+        """The run's id in the run history, where it was recorded as started."""
         self.pull_count: PullCount | None = None
 
     @property
@@ -101,20 +100,9 @@ class SyncRun:
 
     def execute(self, *, dry_run: bool, force: bool, full: bool, refit: bool) -> SyncOutcome:
         """Read, segment, plan and check; then, unless ``dry_run``, apply the plan."""
-        self._check_orphan_action()
-        fields = {info.name: info for info in self.retrier.call(self.connector.describe_fields)}
-        check_own_fields(self.settings, fields, self.connector)
-        config = SegmentationConfig.bind(
-            self.settings,
-            {name: info.type for name, info in fields.items()},
-            opt_out_field=self.settings.sync.opt_out_field,
-            extra_fields=self.settings.report.fields,
-        )
-        read_fields = config.read_fields()
-        cursor = self.store.cursor()
-        previous = self.store.last_run()
-        mode = self._mode(full, cursor, fields, read_fields)
-        self.run_id = run_id = self.store.start_run(mode, dry_run)
+        fields, config, read_fields = self.start.fields, self.start.config, self.start.read_fields
+        cursor, previous, mode = self.start.cursor, self.start.previous, self.start.mode
+        run_id = self.run_id
         started = datetime.now(UTC)
         crm_started = self.reader.crm_time()
         if mode is RunMode.FULL:
@@ -276,33 +264,6 @@ class SyncRun:
         self.store.forget_contacts(result.missing)
         return result
 
-    def _mode(
-        self,
-        full: bool,
-        cursor: tuple[datetime, int] | None,
-        fields: Mapping[str, FieldInfo],
-        read_fields: Sequence[str],
-    ) -> RunMode:
-        """Full unless an incremental run can see everything it needs."""
-        if full or cursor is None or any(name not in fields for name in self.sync_fields):
-            return RunMode.FULL
-        last_full = self.store.last_full_run_started()
-        if last_full is None or self.now - last_full > timedelta(
-            hours=self.options.full_every_hours
-        ):
-            return RunMode.FULL
-        mirrored = self.store.mirror_fields()
-        if mirrored is not None and set(read_fields) <= mirrored:
-            return RunMode.INCREMENTAL
-        return RunMode.FULL
-
-    def _check_orphan_action(self) -> None:
-        if self.options.orphan_lists == "delete" and not isinstance(self.connector, ListDeleting):
-            raise ConfigError(
-                f"{self.settings.source}: sync.orphan_lists = \"delete\", but the "
-                f"{self.connector.name} connector cannot delete lists: use \"keep\" or \"empty\""
-            )
-
     def _opted_out(self, typed: pd.DataFrame) -> set[str]:
         name = self.options.opt_out_field
         if not name:
@@ -340,30 +301,27 @@ def run_sync(
     """Run one sync under the sync's lock, recording it in the run history."""
     own_store = store is None
     store = store or StateStore(settings.state_url(), settings.sync.name)
-    run = SyncRun(
-        connector,
-        settings,
-        store,
-        progress,
-        retry or RetryPolicy(),
-        now or datetime.now(UTC),
-    )
+    now = now or datetime.now(UTC)
+    pacer = Pacer(connector.limits.budget, daily_share=settings.sync.daily_budget_share)
+    retrier = Retrier(retry or RetryPolicy(), pacer, connector.rate_limit_status)
     try:
         with store.lock(settings.sync.lease_seconds):
+            start = prepare_run(connector, retrier, store, settings, full=full, now=now)
+            run_id = store.start_run(start.mode, dry_run)
+            run = SyncRun(connector, settings, store, progress, retrier, now, start, run_id)
             try:
                 outcome = run.execute(dry_run=dry_run, force=force, full=full, refit=refit)
             except GuardrailTripped as exc:
                 _finish(store, exc.outcome)
                 raise
             except BaseException as exc:
-                if run.run_id is not None:
-                    store.finish_run(
-                        run.run_id,
-                        _failure_status(exc),
-                        message=str(exc)[:2000],
-                        api_calls=run.retrier.attempts,
-                        retries=run.retrier.retries,
-                    )
+                store.finish_run(
+                    run_id,
+                    _failure_status(exc),
+                    message=str(exc)[:2000],
+                    api_calls=retrier.attempts,
+                    retries=retrier.retries,
+                )
                 raise
             _finish(store, outcome)
             return outcome
