@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from connectors.base import ListRef, WriteResult
+from sync.status import BatchKind
 
 
 @dataclass(frozen=True)
@@ -18,13 +19,13 @@ class BatchEffect:
     transaction as the batch itself, so a run killed at any moment remembers exactly what the
     CRM holds, never what segsync merely meant to write.
 
-    ``kind`` is what the batch was (``write``, ``list_add``, ``list_create``...) and ``target``
+    ``kind`` is what the batch was (write, list add, list create...) and ``target``
     what it changed (the segment, for list batches); ``created`` is the list a ``list_create``
     batch made for segment ``target``; ``deleted`` says the segment has no list of segsync's any
     more (a ``list_delete`` batch deleted it, or a ``list_create_refused`` one made none).
     """
 
-    kind: str
+    kind: BatchKind
     target: str
     size: int
     written: Mapping[str, Mapping[str, str]] = field(default_factory=dict)

@@ -34,6 +34,7 @@ from sync.effect import BatchEffect
 from sync.plan import ListChange, OrphanList, Plan
 from sync.progress import ProgressSink
 from sync.retry import Retrier
+from sync.status import BatchKind
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -115,7 +116,7 @@ class Executor:
                 spec,
                 requests=self.connector.limits.setup_requests,
             )
-            self.checkpoint.batch_done(BatchEffect("field", spec.name, 1))
+            self.checkpoint.batch_done(BatchEffect(BatchKind.FIELD, spec.name, 1))
         self._write_properties(plan)
         self._apply_list_changes(plan.list_changes)
         self._delete_orphans(plan.orphans)
@@ -128,7 +129,7 @@ class Executor:
                 assert orphan.list_ref is not None and isinstance(self.connector, ListDeleting)
                 self._call(self.connector.delete_list, orphan.list_ref)
                 self.checkpoint.batch_done(
-                    BatchEffect("list_delete", orphan.segment, 1, deleted=True)
+                    BatchEffect(BatchKind.LIST_DELETE, orphan.segment, 1, deleted=True)
                 )
 
     def _write_properties(self, plan: Plan) -> None:
@@ -180,7 +181,7 @@ class Executor:
         refused = [o for o in settled if not o.ok and not o.missing]
         self.checkpoint.batch_done(
             BatchEffect(
-                "write", "properties", len(batch), written=written, failures=tuple(refused)
+                BatchKind.WRITE, "properties", len(batch), written=written, failures=tuple(refused)
             )
         )
         self.result.written.update(written)
@@ -198,11 +199,11 @@ class Executor:
         for change in changes:
             list_ref = change.list_ref or self._create_list(change)
             batches.extend(
-                self._list_batch("list_add", change.segment, list_ref, ids)
+                self._list_batch(BatchKind.LIST_ADD, change.segment, list_ref, ids)
                 for ids in chunks(change.add, size)
             )
             batches.extend(
-                self._list_batch("list_remove", change.segment, list_ref, ids)
+                self._list_batch(BatchKind.LIST_REMOVE, change.segment, list_ref, ids)
                 for ids in chunks(change.remove, size)
             )
         self._run_batches(batches)
@@ -212,7 +213,7 @@ class Executor:
         self.progress.finish(LISTS_STEP)
 
     def _list_batch(
-        self, kind: str, segment: str, list_ref: ListRef, ids: Sequence[str]
+        self, kind: BatchKind, segment: str, list_ref: ListRef, ids: Sequence[str]
     ) -> _Batch[MembershipChange]:
         """One chunk of a list's additions (``list_add``) or removals (``list_remove``).
 
@@ -220,7 +221,7 @@ class Executor:
         reported it missing, and a missing contact is gone from the CRM, so it is forgotten
         like a write's missing record.
         """
-        adding = kind == "list_add"
+        adding = kind is BatchKind.LIST_ADD
         send = self.connector.add_list_members if adding else self.connector.remove_list_members
 
         def record(answer: MembershipChange) -> list[_Batch[Any]]:
@@ -286,10 +287,11 @@ class Executor:
             list_ref = self._find_or_create_list(change.list_name)
         except RequestRejected:
             self.checkpoint.batch_done(
-                BatchEffect("list_create_refused", change.segment, 1, deleted=True)
+                BatchEffect(BatchKind.LIST_CREATE_REFUSED, change.segment, 1, deleted=True)
             )
             raise
-        self.checkpoint.batch_done(BatchEffect("list_create", change.segment, 1, created=list_ref))
+        created = BatchEffect(BatchKind.LIST_CREATE, change.segment, 1, created=list_ref)
+        self.checkpoint.batch_done(created)
         return list_ref
 
     def _find_or_create_list(self, name: str) -> ListRef:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sync.effect import BatchEffect
 from sync.state.clock import aware, utcnow
 from sync.state.schema import run_batches, runs
+from sync.status import COMPLETED, RunMode, RunStatus
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,13 @@ class RunHistory:
     def __init__(self, sync_name: str) -> None:
         self.sync_name = sync_name
 
-    def start(self, tx: Connection, mode: str, dry_run: bool) -> int:
+    def start(self, tx: Connection, mode: RunMode, dry_run: bool) -> int:
         """A new run, running from now; its id."""
         result = tx.execute(
             insert(runs).values(
                 sync_name=self.sync_name,
                 started_at=utcnow(),
-                status="running",
+                status=RunStatus.RUNNING,
                 mode=mode,
                 dry_run=dry_run,
             )
@@ -80,9 +81,9 @@ class RunHistory:
             select(runs.c.started_at)
             .where(
                 runs.c.sync_name == self.sync_name,
-                runs.c.mode == "full",
+                runs.c.mode == RunMode.FULL,
                 runs.c.dry_run.is_(False),
-                runs.c.status.in_(("done", "done_with_failures")),
+                runs.c.status.in_(COMPLETED),
             )
             .order_by(runs.c.id.desc())
         )

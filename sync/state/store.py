@@ -28,6 +28,7 @@ from sync.state.lists import PENDING_LIST_ID, OwnedList, SegmentLists
 from sync.state.models import StoredModels
 from sync.state.runs import RunHistory, RunRecord
 from sync.state.schema import contacts, create_schema, synced
+from sync.status import RunMode, RunStatus
 
 
 class StateStore:
@@ -74,7 +75,7 @@ class StateStore:
 
     # -- runs ------------------------------------------------------------------------------
 
-    def start_run(self, mode: str, dry_run: bool) -> int:
+    def start_run(self, mode: RunMode, dry_run: bool) -> int:
         with self.transaction() as tx:
             return self._runs.start(tx, mode, dry_run)
 
@@ -82,7 +83,7 @@ class StateStore:
         with self.transaction() as tx:
             self._runs.update(tx, run_id, **values)
 
-    def finish_run(self, run_id: int, status: str, **values: Any) -> None:
+    def finish_run(self, run_id: int, status: RunStatus, **values: Any) -> None:
         self.update_run(run_id, status=status, finished_at=utcnow(), **values)
 
     def last_run(self) -> RunRecord | None:
