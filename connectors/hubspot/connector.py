@@ -40,6 +40,7 @@ from connectors.base import (
 )
 from connectors.deadline import within_deadline
 from connectors.hubspot.errors import parse_body, parse_json, translate
+from connectors.hubspot.exports import ExportPull
 from connectors.hubspot.settings import HubSpotSettings
 
 T = TypeVar("T")
@@ -374,6 +375,7 @@ class HubSpotConnector:
         self._groups = client.crm.properties.groups_api
         self._lists = client.crm.lists.lists_api
         self._memberships = client.crm.lists.memberships_api
+        self._exports = ExportPull(self, client.crm.exports.public_exports_api)
         self._api_clients = [
             api.api_client
             for api in (
@@ -384,6 +386,7 @@ class HubSpotConnector:
                 self._groups,
                 self._lists,
                 self._memberships,
+                self._exports.api,
             )
         ]
 
@@ -474,6 +477,8 @@ class HubSpotConnector:
         )
 
     def read_contacts_page(self, fields: Sequence[str], cursor: str | None) -> ContactPage:
+        if (exported := self._exports.page(fields, cursor)) is not None:  # big portals
+            return exported
         data = self._call(
             "read contacts",
             self._contacts.get_page_with_http_info,
@@ -495,6 +500,7 @@ class HubSpotConnector:
         self._search_pacer.wait()
         body = {"limit": 1, "filterGroups": []}
         data = self._call("count contacts", self._search.do_search_with_http_info, body)
+        self._exports.counted = int(data.total)
         return int(data.total)
 
     def read_deleted_contacts_page(self, since: datetime, cursor: str | None) -> IdPage:

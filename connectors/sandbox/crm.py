@@ -12,7 +12,7 @@ import time
 from collections.abc import Collection
 from datetime import date
 
-from connectors.sandbox import hubspot, hubspot_scopes
+from connectors.sandbox import hubspot, hubspot_exports, hubspot_scopes
 from connectors.sandbox.base import CallRecord, SandboxServer
 from connectors.sandbox.limits import (
     Fault,
@@ -59,6 +59,8 @@ class SandboxCRM(SandboxServer):
         listing_cut = ListingCut()
         router = Router()
         hubspot.HubSpotApi(self.store, listing_cut).register(router)
+        self.exports = hubspot_exports.ExportsApi(self.store, listing_cut)
+        self.exports.register(router)
         router.add("POST", hubspot_scopes.TOKEN_INFO_PATH, hubspot_scopes.token_info(
             None if service_key else token, self._scopes, hubspot.PORTAL_ID, hubspot.APP_ID))
         super().__init__(router, port=port, listing_cut=listing_cut)
@@ -105,6 +107,8 @@ class SandboxCRM(SandboxServer):
     def _serve(self, request: Request, handler: Handler | None, route: str) -> Response:
         if self._latency:
             time.sleep(self._latency)
+        if route == hubspot_exports.DOWNLOAD_ROUTE and handler is not None:
+            return handler(request)  # an export's pre-signed file link: no token, no limit
         if request.headers.get("Authorization") != f"Bearer {self._token}":
             return hubspot.unauthorized()
         refused = hubspot_scopes.missing_scopes(route, self._scopes)
