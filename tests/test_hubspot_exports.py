@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import zipfile
 from collections import Counter
@@ -33,7 +34,7 @@ from sync.progress import SilentProgress
 from sync.pull import pull_contacts
 from sync.retry import Retrier
 from tests.conftest import TOKEN, write_hubspot_config, writes_among
-from tests.expectations import SEGMENTS, FAST_RETRY, assert_crm_holds_desired_state, sync
+from tests.expectations import FAST_RETRY, SEGMENTS, assert_crm_holds_desired_state, sync
 from tests.test_identity import remembered
 
 START = "POST /crm/v3/exports/export/async"
@@ -282,3 +283,85 @@ def test_a_sync_through_the_export_leaves_the_crm_as_a_paged_sync_does(tmp_path:
             assert crm.calls[START] == (1 if above == 0 else 0)
             states.append(crm_state(crm, live))
     assert states[0] == states[1]
+
+
+# -- the sandbox's exports API ----------------------------------------------------------------
+
+
+def exports_api(crm: SandboxCRM) -> Any:
+    return HubSpot(access_token=TOKEN, host=crm.base_url).crm.exports.public_exports_api
+
+
+def view_export(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "exportType": "VIEW", "format": "CSV", "exportName": "all contacts",
+        "objectType": "CONTACT", "objectProperties": ["firstname", "lifecyclestage"],
+        "language": "EN", "exportInternalValuesOptions": ["NAMES", "VALUES"],
+    }
+    return {k: v for k, v in {**body, **changes}.items() if v is not None}
+
+
+def test_the_sandbox_export_task_runs_pending_processing_complete(crm: SandboxCRM) -> None:
+    [contact] = crm.seed_contacts(1, seed=80)
+    crm.store.set_properties(contact, {"firstname": "Ann, \"A\"", "lifecyclestage": "lead"})
+    api = exports_api(crm)
+
+    located, code, headers = api.start_with_http_info(view_export())
+    statuses = [api.get_status(located.id) for _ in range(4)]
+
+    assert code == 202
+    assert "X-HubSpot-RateLimit-Remaining" in headers  # counted like any API call
+    assert [s.status for s in statuses] == ["PENDING", "PROCESSING", "COMPLETE", "COMPLETE"]
+    assert [s.result is None for s in statuses] == [True, True, False, False]
+    assert statuses[2].result == statuses[3].result
+    downloaded = api.api_client.rest_client.pool_manager.request("GET", statuses[2].result)
+    assert downloaded.data.decode() == (
+        f'Record ID,firstname,lifecyclestage\r\n{contact},"Ann, ""A""",lead\r\n'
+    )
+    labelled = api.start(view_export(exportInternalValuesOptions=[]))
+    for _ in range(3):
+        done = api.get_status(labelled.id)
+    text = api.api_client.rest_client.pool_manager.request("GET", done.result).data.decode()
+    assert text.splitlines()[0] == "Record ID,First Name,Lifecycle Stage"
+    assert text.splitlines()[1].endswith(",Lead")  # the option's label without VALUES
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"exportType": "TABLE"}, "'exportType' must be one of"),
+        ({"format": None}, "'format' must be one of"),
+        ({"exportName": ""}, "'exportName' is required"),
+        ({"objectProperties": "email"}, "'objectProperties' must be an array of strings"),
+        ({"objectProperties": []}, "must name at least one property"),
+        ({"language": "KLINGON"}, "'language' must be one of"),
+        ({"exportInternalValuesOptions": ["IDS"]}, "exportInternalValuesOptions must be among"),
+        ({"exportType": "LIST"}, "needs the 'listId'"),
+        ({"objectType": "DEAL"}, "exports contacts only"),
+        ({"includeLabeledAssociations": "yes"}, "must be a boolean"),
+    ],
+)
+def test_the_sandbox_refuses_malformed_export_bodies_as_hubspot_does(
+    crm: SandboxCRM, changes: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(Exception) as refused:  # noqa: PT011 - each API package has its own class
+        exports_api(crm).start(view_export(**changes))
+
+    body = json.loads(refused.value.body)  # type: ignore[attr-defined]
+    assert refused.value.status == 400  # type: ignore[attr-defined]
+    assert (body["status"], body["category"]) == ("error", "VALIDATION_ERROR")
+    assert message in body["message"]
+    assert crm.exports.started() == 0
+
+
+def test_the_sandbox_export_needs_the_export_scope() -> None:
+    with SandboxCRM(token=TOKEN, scopes=ALL_SCOPES - {"crm.export"}) as crm:
+        with pytest.raises(Exception) as refused:  # noqa: PT011 - see above
+            exports_api(crm).start(view_export())
+        with pytest.raises(Exception) as status_refused:  # noqa: PT011 - see above
+            exports_api(crm).get_status("1")
+
+    body = json.loads(refused.value.body)  # type: ignore[attr-defined]
+    assert (refused.value.status, body["category"]) == (403, "MISSING_SCOPES")  # type: ignore[attr-defined]
+    assert body["errors"][0]["context"]["requiredGranularScopes"] == ["crm.export"]
+    assert status_refused.value.status == 403  # type: ignore[attr-defined]

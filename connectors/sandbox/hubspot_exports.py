@@ -265,7 +265,8 @@ def _export_file(
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for part, first in enumerate(range(0, len(rows), row_limit), start=1):
-            archive.writestr(f"{name}-{part}.csv", _csv_bytes(header, rows[first:first + row_limit]))
+            chunk = rows[first:first + row_limit]
+            archive.writestr(f"{name}-{part}.csv", _csv_bytes(header, chunk))
     return ExportFile(buffer.getvalue(), "application/zip", len(rows))
 
 
