@@ -7,22 +7,29 @@ growing waits until COMPLETE, within ``export_wait_seconds``, downloads the file
 link names (a plain GET of a pre-signed URL: no token, outside the rate limit), and serves its
 rows as the pull's pages. A million contacts then cost a handful of calls instead of 10,000.
 
-What HubSpot documents, and what this relies on (CRM Exports v3 spec and guide, checked
-2026-12-02):
+What HubSpot documents, and what this relies on (the CRM Exports v3 OpenAPI spec, the exports
+guide and the changelog, checked 2026-12-02):
 
-* The export needs the ``crm.export`` scope. Without it the start is refused with 403
-  ``MISSING_SCOPES``: the pull then pages as before, after one warning line.
-* The body: ``exportType`` VIEW (every record of the object), ``format`` CSV, ``objectType``
-  CONTACT, ``objectProperties``, ``language`` EN, ``exportInternalValuesOptions`` [NAMES,
-  VALUES] so the header names properties by internal name (not label) and enumerations hold
-  their internal values (not labels): the same text the v3 objects API returns.
+* The export needs the ``crm.export`` scope (spec ``security``; for an OAuth app the installing
+  user must be a Super Admin). Without it the start is refused with 403 ``MISSING_SCOPES``:
+  the pull then pages as before, after one warning line, and this connector does not ask again.
+* The body: ``exportType`` VIEW (every record of the object; LIST needs a ``listId``),
+  ``format`` CSV (XLS and XLSX exist), ``exportName``, ``objectType`` CONTACT,
+  ``objectProperties``, ``language`` EN, ``exportInternalValuesOptions`` [NAMES, VALUES] so
+  the header names properties by internal name (not label) and enumerations hold their
+  internal values (not labels): the same text the v3 objects API returns.
 * Statuses PENDING, PROCESSING, COMPLETE, CANCELED; ``result`` is the file's URL once
   COMPLETE. A CANCELED export (or one with an unknown status) is ``ExportFailed``, a
   ``Transient``: the retried page starts a new export. Never a partial pull.
-* Above 1,000,000 rows the file is a zip of CSVs of up to 1,000,000 rows each (changelog,
-  April 2025); every file has its own header row. The first column is ``Record ID``.
-* Limits (HubSpot's guide): exports run one at a time per account and a limited number a
-  day (30 in a rolling 24 hours), so a pull starts one export and resumes it on a retry.
+* Above 1,000,000 rows the file is a zip of CSVs of up to 1,000,000 rows each (XLS: 65,000)
+  (changelog "Large Export Partitioning and Association Limits", April 2025); a zip is told by
+  its magic bytes, whatever the link's name, and every CSV in it is read.
+* Not in the material checked, so handled both ways: the id column's header (``Record ID``, as
+  in HubSpot's in-app exports, or ``hs_object_id``, which is always asked for); a UTF-8 BOM
+  (read with ``utf-8-sig``); the guide's limits on exports a day and at once (the connector
+  starts one export per full pull and resumes it on a retry rather than starting another).
+* The download link is fetched with a plain GET through the SDK's connection pool, without
+  the token (a pre-signed link needs none, and the file host must not see it).
 
 A row becomes exactly the ``Contact`` a page of ``GET /crm/v3/objects/contacts`` would: the
 same id, every requested property the portal has (the header's columns) as text, an empty

@@ -175,18 +175,18 @@ class ExportsApi:
 
     def status(self, request: Request) -> Response:
         """``GET .../tasks/{taskId}/status``: PENDING, PROCESSING, then COMPLETE with the
-        file's URL in ``result`` (or CANCELED)."""
+        file's URL in ``result`` (or CANCELED). One poll at a time finishes a task."""
         with self._lock:
             task = self._tasks.get(request.params["taskId"])
             if task is None:
                 raise _not_found(f"Export task {request.params['taskId']} does not exist")
             task.polls += 1
-            finishing = task.status in ("PENDING", "PROCESSING")
-        if finishing and task.polls >= self.polls_to_complete:
-            self._finish(task)
-        elif finishing:
-            task.status = "PROCESSING" if task.polls > 1 else "PENDING"
-        return json_response(200, _status_body(task, request.headers.get("Host", "")))
+            if task.status in ("PENDING", "PROCESSING"):
+                if task.polls >= self.polls_to_complete:
+                    self._finish(task)
+                else:
+                    task.status = "PROCESSING" if task.polls > 1 else "PENDING"
+            return json_response(200, _status_body(task, request.headers.get("Host", "")))
 
     def download(self, request: Request) -> Response:
         """The finished file at its link; 404 for an unknown key (sandbox text)."""
@@ -198,7 +198,8 @@ class ExportsApi:
     # -- the file --------------------------------------------------------------------------
 
     def _finish(self, task: ExportTask) -> None:
-        """Produce the task's file (or cancel it) the first time it is seen complete."""
+        """Produce the task's file (or cancel it) the first time it is seen complete. Called
+        holding ``_lock``; takes the store's lock inside it (``start`` never holds both)."""
         with self._store.transaction():
             task.completed_ms = self._store.now_ms()
             if task.cancel:
@@ -206,12 +207,10 @@ class ExportsApi:
                 return
             records = list(self._records(task.request))
             header, rows = self._table(task.request, records)
-        exported = _export_file(task.request.name, header, rows, self.row_limit)
         key = uuid.uuid4().hex
-        with self._lock:
-            self.files[key] = exported
-            task.file_key = key
-            task.status = "COMPLETE"
+        self.files[key] = _export_file(task.request.name, header, rows, self.row_limit)
+        task.file_key = key
+        task.status = "COMPLETE"
 
     def _records(self, export: ExportRequest) -> Iterator[ContactRecord]:
         """The live contacts the export covers, in id order, cut like every listing."""
