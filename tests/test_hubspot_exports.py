@@ -24,7 +24,7 @@ from hubspot import HubSpot
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from connectors.base import Contact
+from connectors.base import ConnectorError, Contact
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from connectors.hubspot.exports import ExportFailed
 from connectors.sandbox import SandboxCRM
@@ -135,20 +135,45 @@ def test_the_pull_frame_is_the_same_through_the_export(crm: SandboxCRM) -> None:
 
 
 def test_files_split_at_the_row_limit_are_all_read(crm: SandboxCRM) -> None:
-    crm.seed_contacts(250, seed=73)
-    crm.exports.row_limit = 40
+    crm.seed_contacts(2300, seed=73)
+    crm.exports.row_limit = 1000
+    exporting = connector(crm, above=0)
 
-    exported = pulled(connector(crm, above=0))
+    sizes = [len(page) for page in pages(exporting, FIELDS)]
 
     [export_file] = crm.exports.files.values()
     with zipfile.ZipFile(io.BytesIO(export_file.body)) as archive:
-        sizes = [
+        rows = [
             sum(1 for _ in csv.reader(io.TextIOWrapper(archive.open(name), newline=""))) - 1
             for name in sorted(archive.namelist())
         ]
-    assert sizes == [40] * 6 + [10]
+    assert rows == [1000, 1000, 300]
+    assert sizes == [1000, 1000, 300]
+    exported = pulled(exporting)
     assert exported == pulled(connector(crm))
-    assert len({contact.id for contact in exported}) == 250
+    assert len({contact.id for contact in exported}) == 2300
+
+
+def test_a_failed_poll_or_download_resumes_the_same_export(crm: SandboxCRM) -> None:
+    crm.seed_contacts(150, seed=81)
+    crm.inject_faults(503, route=STATUS)
+    crm.inject_faults("disconnect", route=DOWNLOAD)
+
+    frame, _ = pull_contacts(connector(crm, above=0), FIELDS[:3], Retrier(FAST_RETRY),
+                             SilentProgress())
+
+    assert len(frame) == 150
+    assert crm.exports.started() == 1  # not one of the day's exports more
+    assert [c.status for c in crm.call_log if c.route == DOWNLOAD] == [0, 200]
+
+
+def test_a_stale_export_cursor_is_refused(crm: SandboxCRM) -> None:
+    crm.seed_contacts(10, seed=82)
+    exporting = connector(crm, above=0)
+    exporting.read_contacts_page(FIELDS, None)
+
+    with pytest.raises(ConnectorError, match="is not the export's next page"):
+        exporting.read_contacts_page(FIELDS, "export:88000001:1000")
 
 
 def test_below_the_threshold_and_in_incremental_pulls_nothing_is_exported(
