@@ -14,8 +14,9 @@ What it serves, and where each behaviour comes from:
 * ``GET /crm/v3/exports/export/async/tasks/{taskId}/status`` → 200
   ``ActionResponseWithSingleResultURI``: ``status`` PENDING, PROCESSING, COMPLETE or CANCELED,
   the required ``startedAt``/``completedAt``, and on COMPLETE ``result``, the file's URL (spec).
-  The task here moves PENDING → PROCESSING → COMPLETE over ``polls_to_complete`` polls (a
-  sandbox choice: HubSpot gives no timing). The file is produced when the task completes.
+  The task here moves PENDING → PROCESSING → COMPLETE over ``polls_to_complete`` polls, or
+  more while its file is still being built (a sandbox choice: HubSpot gives no timing). The
+  file is built in the background from the contacts as they are when the export starts.
 * Both need the ``crm.export`` scope (spec ``security``; the guide says an OAuth installer
   must be a Super Admin to grant it) and count toward the rate limit like any API call: the
   routes are in ``hubspot_scopes.ROUTE_SCOPES`` and go through ``SandboxCRM._serve``.
@@ -61,6 +62,11 @@ STATUS_ROUTE = "GET /crm/v3/exports/export/async/tasks/{taskId}/status"
 DOWNLOAD_ROUTE = "GET /sandbox/export-files/{fileKey}"
 """Where finished files are served: no token, no rate limit (a pre-signed link's stand-in)."""
 
+RUNNING = ("PENDING", "PROCESSING")
+BUILD_WAIT_SECONDS = 2.0
+"""How long the poll that may complete a task waits for its file (a sandbox choice: small
+files are ready in milliseconds, so tests see the same statuses every time; a big one keeps
+the task PROCESSING until it is built, as HubSpot's would)."""
 ROW_LIMIT = 1_000_000
 """Rows per file before an export is partitioned into a zip (HubSpot changelog, 2025-04)."""
 EXPORT_TYPES = ("VIEW", "LIST")
@@ -94,6 +100,15 @@ class ExportRequest:
 
 
 @dataclass
+class ExportFile:
+    """A finished export file: its bytes and content type."""
+
+    body: bytes
+    content_type: str
+    rows: int = field(default=0)
+
+
+@dataclass
 class ExportTask:
     """One export: its request, how often its status was read, and its file once made."""
 
@@ -105,15 +120,8 @@ class ExportTask:
     status: str = "PENDING"
     completed_ms: int | None = None
     file_key: str | None = None
-
-
-@dataclass
-class ExportFile:
-    """A finished export file: its bytes and content type."""
-
-    body: bytes
-    content_type: str
-    rows: int = field(default=0)
+    file: ExportFile | None = None
+    built: threading.Event = field(default_factory=threading.Event)
 
 
 class ExportsApi:
@@ -168,22 +176,28 @@ class ExportsApi:
         with self._lock:
             task_id = str(next(self._next_id))
             cancel, self._to_cancel = self._to_cancel > 0, max(self._to_cancel - 1, 0)
-            self._tasks[task_id] = ExportTask(task_id, export, now, cancel)
+            task = self._tasks[task_id] = ExportTask(task_id, export, now, cancel)
+        threading.Thread(target=self._build, args=(task,), daemon=True).start()
         host = request.headers.get("Host", "")
         status = f"http://{host}/crm/v3/exports/export/async/tasks/{task_id}/status"
         return json_response(202, {"id": task_id, "links": {"status": status}})
 
     def status(self, request: Request) -> Response:
         """``GET .../tasks/{taskId}/status``: PENDING, PROCESSING, then COMPLETE with the
-        file's URL in ``result`` (or CANCELED). One poll at a time finishes a task."""
+        file's URL in ``result`` (or CANCELED), from the ``polls_to_complete``-th poll on once
+        the file is built (that poll waits up to ``BUILD_WAIT_SECONDS`` for it)."""
         with self._lock:
             task = self._tasks.get(request.params["taskId"])
             if task is None:
                 raise _not_found(f"Export task {request.params['taskId']} does not exist")
             task.polls += 1
-            if task.status in ("PENDING", "PROCESSING"):
-                if task.polls >= self.polls_to_complete:
-                    self._finish(task)
+            due = task.status in RUNNING and task.polls >= self.polls_to_complete
+        if due:
+            task.built.wait(BUILD_WAIT_SECONDS)
+        with self._lock:
+            if task.status in RUNNING:
+                if due and task.built.is_set():
+                    self._complete(task)
                 else:
                     task.status = "PROCESSING" if task.polls > 1 else "PENDING"
             return json_response(200, _status_body(task, request.headers.get("Host", "")))
@@ -197,19 +211,27 @@ class ExportsApi:
 
     # -- the file --------------------------------------------------------------------------
 
-    def _finish(self, task: ExportTask) -> None:
-        """Produce the task's file (or cancel it) the first time it is seen complete. Called
-        holding ``_lock``; takes the store's lock inside it (``start`` never holds both)."""
-        with self._store.transaction():
-            task.completed_ms = self._store.now_ms()
+    def _build(self, task: ExportTask) -> None:
+        """Make the task's file in the background, as HubSpot does while the task runs: the
+        contacts as they are now (under the store's lock), then the CSV text (outside it)."""
+        try:
             if task.cancel:
-                task.status = "CANCELED"
                 return
-            records = list(self._records(task.request))
-            header, rows = self._table(task.request, records)
-        key = uuid.uuid4().hex
-        self.files[key] = _export_file(task.request.name, header, rows, self.row_limit)
-        task.file_key = key
+            with self._store.transaction():
+                header, rows = self._table(task.request, list(self._records(task.request)))
+            task.file = _export_file(task.request.name, header, rows, self.row_limit)
+        finally:
+            task.built.set()
+
+    def _complete(self, task: ExportTask) -> None:
+        """Publish a built task's file under a fresh link (or end it CANCELED). Holds
+        ``_lock``."""
+        task.completed_ms = self._store.now_ms()
+        if task.file is None:
+            task.status = "CANCELED"
+            return
+        task.file_key = uuid.uuid4().hex
+        self.files[task.file_key] = task.file
         task.status = "COMPLETE"
 
     def _records(self, export: ExportRequest) -> Iterator[ContactRecord]:
