@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from connectors.base import ConnectorError, Contact
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
-from connectors.hubspot.exports import ExportFailed
+from connectors.hubspot.exports import ExportFailed, ExportTimedOut
 from connectors.sandbox import SandboxCRM
 from connectors.sandbox.hubspot_scopes import ALL_SCOPES
 from sync.cli import app
@@ -165,6 +165,19 @@ def test_a_failed_poll_or_download_resumes_the_same_export(crm: SandboxCRM) -> N
     assert len(frame) == 150
     assert crm.exports.started() == 1  # not one of the day's exports more
     assert [c.status for c in crm.call_log if c.route == DOWNLOAD] == [0, 200]
+
+
+def test_an_export_still_running_at_the_wait_limit_ends_the_pull(crm: SandboxCRM) -> None:
+    crm.seed_contacts(10, seed=83)
+    crm.exports.polls_to_complete = 1000
+    slow = HubSpotConnector(HubSpotSettings(
+        base_url=crm.base_url, token=SecretStr(TOKEN), export_above_contacts=0,
+        export_wait_seconds=0.1,  # under the first wait between polls
+    ))
+
+    with pytest.raises(ExportTimedOut, match="did not finish within 0.1 s"):
+        pulled(slow)
+    assert (crm.exports.started(), crm.calls[STATUS], pages_read(crm)) == (1, 1, 0)
 
 
 def test_a_stale_export_cursor_is_refused(crm: SandboxCRM) -> None:

@@ -81,6 +81,11 @@ class ExportFailed(Transient):
     """HubSpot ended the export without a file (CANCELED): retrying starts a new one."""
 
 
+class ExportTimedOut(ConnectorError):
+    """The export was still running at ``export_wait_seconds``: the run ends, pulling nothing
+    (a later full pull by this connector resumes the same export)."""
+
+
 @dataclass
 class _Served:
     """An export being read: its task, the fields it holds, its rows and how many went out."""
@@ -208,7 +213,7 @@ class ExportPull:
                 break
             self._sleep(wait)
         limit = self._connector.settings.export_wait_seconds
-        raise ConnectorError(
+        raise ExportTimedOut(
             f"HubSpot export {task_id} did not finish within {limit:g} s (export_wait_seconds); "
             "nothing was pulled"
         )
