@@ -29,3 +29,4 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/segment.py
 	$(VENV)/bin/python bench/clusters.py
 	$(VENV)/bin/python bench/sync_bench.py
+	$(VENV)/bin/python bench/exports.py

@@ -64,6 +64,7 @@ class HubSpotApis:
     groups: Any
     lists: Any
     memberships: Any
+    exports: Any
 
     @classmethod
     def of(cls, client: Any) -> HubSpotApis:
@@ -77,6 +78,7 @@ class HubSpotApis:
             groups=crm.properties.groups_api,
             lists=crm.lists.lists_api,
             memberships=crm.lists.memberships_api,
+            exports=crm.exports.public_exports_api,
         )
 
     def api_clients(self) -> list[Any]:
@@ -89,6 +91,7 @@ class HubSpotApis:
             self.groups,
             self.lists,
             self.memberships,
+            self.exports,
         )
         return [api.api_client for api in apis]
 

@@ -1,9 +1,10 @@
 """The HubSpot connector: the connector protocol mapped onto ``hubspot-api-client``.
 
 ``HubSpotConnector`` composes one part per job, all sharing one ``HubSpotCalls`` (deadline,
-rate-limit headers, typed errors): ``pulls`` reads contacts, ``properties`` describes and
-creates fields, ``writes`` updates contacts, ``lists`` manages lists and their members, and
-``access`` probes the token's scopes for ``segsync check``.
+rate-limit headers, typed errors): ``pulls`` reads contacts, ``exports`` reads a big portal's
+full pull through one CRM export, ``properties`` describes and creates fields, ``writes``
+updates contacts, ``lists`` manages lists and their members, and ``access`` probes the token's
+scopes for ``segsync check``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from connectors.base import (
 )
 from connectors.hubspot.access import ALL_SCOPES, AccessProbe
 from connectors.hubspot.calls import HubSpotApis, HubSpotCalls
+from connectors.hubspot.exports import ExportPull
 from connectors.hubspot.lists import ContactLists
 from connectors.hubspot.properties import ContactProperties, field_name_problem
 from connectors.hubspot.pulls import ContactPulls
@@ -81,6 +83,7 @@ class HubSpotConnector:
         )
         self._lists = ContactLists(self._calls, self._apis.lists, self._apis.memberships)
         self._access = AccessProbe(settings, self._apis)
+        self._exports = ExportPull(self._calls, self._apis.exports, settings, self._pulls.count)
 
     @classmethod
     def from_settings(cls, settings: HubSpotSettings) -> HubSpotConnector:
@@ -103,10 +106,13 @@ class HubSpotConnector:
         return field_name_problem(name)
 
     def read_contacts_page(self, fields: Sequence[str], cursor: str | None) -> ContactPage:
+        if (exported := self._exports.page(fields, cursor)) is not None:  # big portals
+            return exported
         return self._pulls.read_page(fields, cursor, self.limits.read_page_size)
 
     def count_contacts(self) -> int:
-        return self._pulls.count()
+        self._exports.counted = counted = self._pulls.count()
+        return counted
 
     def read_deleted_contacts_page(self, since: datetime, cursor: str | None) -> IdPage:
         return self._pulls.read_deleted_page(since, cursor, self.limits.read_page_size)

@@ -37,7 +37,7 @@ def _epoch_ms(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
-def _contact(row: Any) -> Contact:
+def contact_record(row: Any) -> Contact:
     properties = dict(row.properties or {})
     merged = (properties.get(MERGED_IDS_PROPERTY) or "").split(";")
     return Contact(
@@ -89,7 +89,7 @@ class ContactPulls:
         )
         next_page = data.paging.next if data.paging else None
         return ContactPage(
-            contacts=[_contact(row) for row in data.results],
+            contacts=[contact_record(row) for row in data.results],
             next_cursor=next_page.after if next_page else None,
         )
 
@@ -143,6 +143,6 @@ class ContactPulls:
         self._search_pacer.wait()
         action = "search changed contacts"
         data = self._calls.call(action, self._search.do_search_with_http_info, body)
-        contacts = [_contact(row) for row in data.results]
+        contacts = [contact_record(row) for row in data.results]
         has_more = bool(data.paging and data.paging.next) and bool(contacts)
         return ContactPage(contacts=contacts, next_cursor=contacts[-1].id if has_more else None)

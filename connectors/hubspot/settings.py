@@ -41,3 +41,12 @@ class HubSpotSettings(BaseModel):
             "Record ids per list membership call; HubSpot documents no cap, so stay modest."
         ),
     )
+    export_above_contacts: int = Field(
+        200_000,
+        ge=0,
+        description="Above this many contacts a full pull uses one CRM export (scope "
+        "crm.export) instead of pages; without the scope it pages.",
+    )
+    export_wait_seconds: float = Field(
+        3600.0, gt=0, description="How long a full pull waits for its export to finish."
+    )

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from datetime import date
 
 from connectors.sandbox.base import SandboxServer
-from connectors.sandbox.hubspot import api
+from connectors.sandbox.hubspot import api, exports
 from connectors.sandbox.hubspot.scopes import (
     ALL_SCOPES,
     TOKEN_INFO_PATH,
@@ -63,6 +63,8 @@ class HubSpotSandbox(SandboxServer):
         listing_cut = ListingCut()
         router = Router()
         api.HubSpotApi(self.store, listing_cut).register(router)
+        self.exports = exports.ExportsApi(self.store, listing_cut)
+        self.exports.register(router)
         router.add("POST", TOKEN_INFO_PATH, token_info(
             None if service_key else token, self._scopes, api.PORTAL_ID, api.APP_ID))
         super().__init__(router, port=port, listing_cut=listing_cut)
@@ -109,6 +111,8 @@ class HubSpotSandbox(SandboxServer):
     def _serve(self, request: Request, handler: Handler | None, route: str) -> Response:
         if self._latency:
             time.sleep(self._latency)
+        if route == exports.DOWNLOAD_ROUTE and handler is not None:
+            return handler(request)  # an export's pre-signed file link: no token, no limit
         if request.headers.get("Authorization") != f"Bearer {self._token}":
             return api.unauthorized()
         refused = missing_scopes(route, self._scopes)

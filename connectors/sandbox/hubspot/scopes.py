@@ -21,8 +21,9 @@ SCHEMAS_READ = "crm.schemas.contacts.read"
 SCHEMAS_WRITE = "crm.schemas.contacts.write"
 LISTS_READ = "crm.lists.read"
 LISTS_WRITE = "crm.lists.write"
+EXPORT = "crm.export"
 ALL_SCOPES = frozenset(
-    {CONTACTS_READ, CONTACTS_WRITE, SCHEMAS_READ, SCHEMAS_WRITE, LISTS_READ, LISTS_WRITE}
+    {CONTACTS_READ, CONTACTS_WRITE, SCHEMAS_READ, SCHEMAS_WRITE, LISTS_READ, LISTS_WRITE, EXPORT}
 )
 
 TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
@@ -50,11 +51,16 @@ ROUTE_SCOPES: dict[str, tuple[str, ...]] = {
     "GET /crm/v3/lists/{listId}/memberships": (LISTS_READ,),
 }
 """The scopes that admit each route, any one of them being enough (HubSpot's reference)."""
+EXPORT_ROUTE_SCOPES: dict[str, tuple[str, ...]] = {
+    "POST /crm/v3/exports/export/async": (EXPORT,),
+    "GET /crm/v3/exports/export/async/tasks/{taskId}/status": (EXPORT,),
+}
+"""The exports API's routes (``exports``), by the CRM Exports v3 spec's security."""
 
 
 def missing_scopes(route: str, granted: Collection[str]) -> Response | None:
     """HubSpot's 403 when ``granted`` holds none of the scopes ``route`` needs, else None."""
-    required = ROUTE_SCOPES.get(route, ())
+    required = ROUTE_SCOPES.get(route) or EXPORT_ROUTE_SCOPES.get(route, ())
     if not required or any(scope in granted for scope in required):
         return None
     return json_response(
