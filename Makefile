@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +16,15 @@ demo: $(STAMP)
 
 # The report's browser test needs Debian's chromium and the state store's PostgreSQL tests
 # Debian's postgresql; without them (no root, no apt) those tests are skipped.
-test: $(STAMP)
+test: lint
 	-bash scripts/install-browser.sh
 	-bash scripts/install-postgres.sh
 	$(VENV)/bin/pytest
+
+# Style, import order and types (strict where the promises live: see pyproject.toml).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .segsync

@@ -14,6 +14,7 @@ import io
 import textwrap
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 import numpy as np
@@ -24,6 +25,9 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from sync.report import formatting
 from sync.report.stats import Trait
+
+if TYPE_CHECKING:  # matplotlib's rc key names, for type checking only (newer than 3.9)
+    from matplotlib.typing import RcKeyType
 
 ACCENT = "#2563eb"
 LIGHT = "#cbd5e1"
@@ -51,7 +55,7 @@ LABEL_WIDTH = 34
 HISTORY_RUNS = 60
 """The most recent runs drawn; older ones would be too thin to read."""
 
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",
     "text.color": TEXT,
     "axes.labelcolor": TEXT,
@@ -345,7 +349,8 @@ def run_history(runs: pd.DataFrame) -> str:
 @contextmanager
 def _style(font_size: float = FONT_SIZE) -> Iterator[None]:
     """The report's look for the figures built inside, without touching global settings."""
-    with mpl.rc_context(STYLE | {"font.size": font_size}):
+    style: dict[RcKeyType, Any] = {**STYLE, "font.size": font_size}
+    with mpl.rc_context(style):
         yield
 
 
