@@ -41,6 +41,7 @@ from sync.config import ConfigError, Settings
 from sync.effect import BatchEffect
 from sync.execute import ExecutionResult, Executor
 from sync.guardrails import GuardrailTripped, PullCount, guardrail_problems
+from sync.holdout_record import holdout_update
 from sync.names import list_name, segment_name_problems
 from sync.owned_lists import claim_list
 from sync.ownership import check_own_fields
@@ -58,6 +59,7 @@ from sync.pull import pull_changed_contacts, pull_contacts, read_deleted, read_m
 from sync.refusals import RefusalContext, given_up, options_digest
 from sync.retry import Retrier, RetryPolicy
 from sync.segmentation import SegmentationConfig, text_frame
+from sync.state.holdouts import HoldoutUpdate
 from sync.state.store import StateStore
 from sync.summary import summary_json
 from sync.watermark import next_watermark
@@ -255,8 +257,22 @@ class SyncRun:
         result = self._apply(plan)
         for name, state in segmentation.models().items():
             self.store.save_model(name, state)
+        holdouts = holdout_update(
+            self.settings.report,
+            segmentation,
+            config.holdouts,
+            self._opted_out(segmentation.frame.data),
+            self.store.holdout_recorded(),
+            run_id=run_id,
+            now=self.now,
+        )
         self._save_cursor(
-            cursor, modified, started, crm_started, contacts=len(segmentation.assignments)
+            cursor,
+            modified,
+            started,
+            crm_started,
+            contacts=len(segmentation.assignments),
+            holdouts=holdouts,
         )
         return outcome("done_with_failures" if result.failures else "done", result)
 
@@ -268,11 +284,13 @@ class SyncRun:
         crm_started: datetime | None,
         *,
         contacts: int,
+        holdouts: HoldoutUpdate | None = None,
     ) -> None:
         """Move the incremental cursor on, unless the pull ended early: then changes of the
         contacts it missed are still to read, so the next run starts where the last complete
         one left off (or pulls everything again, when there was none). The pull started at
-        ``started`` by this machine's clock, ``crm_started`` by the CRM's (None: unknown)."""
+        ``started`` by this machine's clock, ``crm_started`` by the CRM's (None: unknown).
+        The holdout record moves on with the cursor (``sync.holdout_record``)."""
         if self.pull_count is not None and not self.pull_count.complete:
             return
         previous_cursor = cursor[0] if cursor else None
@@ -284,7 +302,7 @@ class SyncRun:
             previous=previous_cursor,
             crm_started=crm_started,
         )
-        self.store.save_cursor(watermark, seen)
+        self.store.save_cursor(watermark, seen, holdouts=holdouts)
 
     def _plan(
         self,

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from segment_core import RuleSegment, describe, referenced_fields
+from sync.conversion import Conversion
 
 RUN_KEYS = (
     "id",
@@ -74,18 +75,6 @@ class ClusterProfile:
                 f"cluster {self.segment!r}: means needs the columns cluster and overall, "
                 f"missing {', '.join(sorted(missing))}"
             )
-
-
-@dataclass(frozen=True)
-class Conversion:
-    """Which contacts count as converted: ``field`` is true, or one of ``values``.
-
-    A bool field counts its true values; any other field counts the contacts whose value is
-    one of ``values``, ignoring case and surrounding spaces (e.g. lifecycle stage "customer").
-    """
-
-    field: str
-    values: frozenset[str] = frozenset({"customer"})
 
 
 @dataclass(frozen=True, eq=False)
