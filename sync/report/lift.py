@@ -87,8 +87,8 @@ def lift_estimate(
 ) -> LiftEstimate:
     """The lift of ``listed`` over ``held_out``; both need contacts, and the relative lift
     conversions in each group (see ``shortfall``)."""
-    list_low, list_high = _wilson(listed, confidence)
-    hold_low, hold_high = _wilson(held_out, confidence)
+    list_low, list_high = wilson_interval(listed, confidence)
+    hold_low, hold_high = wilson_interval(held_out, confidence)
     difference = listed.rate - held_out.rate
     ratio = relative_risk(listed.converted, listed.contacts, held_out.converted, held_out.contacts)
     ratio_interval = ratio.confidence_interval(confidence)
@@ -106,7 +106,8 @@ def lift_estimate(
 def shortfall(listed: GroupCounts, held_out: GroupCounts) -> str | None:
     """What is missing before the groups can be compared, in one sentence; None when nothing."""
     short = [
-        f"the {name} has {group.contacts:,} contacts and {group.converted:,} conversions"
+        f"the {name} has {_many(group.contacts, 'contact')} and "
+        f"{_many(group.converted, 'conversion')}"
         for name, group in (("list", listed), ("holdout", held_out))
         if group.contacts < MIN_GROUP_CONTACTS or group.converted < MIN_GROUP_CONVERSIONS
     ]
@@ -145,11 +146,16 @@ def _segment_lift(rows: pd.DataFrame, segment: str, share: float) -> HoldoutLift
     )
 
 
+def _many(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def _counts(rows: pd.DataFrame) -> GroupCounts:
     return GroupCounts(len(rows), int(rows["converted"].astype(bool).sum()))
 
 
-def _wilson(group: GroupCounts, confidence: float) -> tuple[float, float]:
+def wilson_interval(group: GroupCounts, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The Wilson score interval of the group's conversion rate."""
     interval = binomtest(group.converted, group.contacts).proportion_ci(confidence, "wilson")
     return float(interval.low), float(interval.high)
 
