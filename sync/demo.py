@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from rich.console import Console
 
 from connectors.sandbox import HubSpotSandbox
+from connectors.sandbox.hubspot.store import ListRecord
 from sync.config import Settings, load_settings
 from sync.pipeline import SyncOutcome, run_sync
 from sync.plan import in_holdout
@@ -85,11 +86,7 @@ def run_campaign(
     on their own). Returns how many of each group converted."""
     rng = random.Random(seed)
     share = next(s.holdout for s in settings.segments if s.name == CAMPAIGN_SEGMENT)
-    pattern = settings.sync.list_name_pattern
-    record = crm.store.list_record(
-        str(crm.store.list_by_name(pattern.format(segment=CAMPAIGN_SEGMENT))["listId"])
-    )
-    assert record is not None
+    record = _segment_list(crm, settings.sync.list_name_pattern.format(segment=CAMPAIGN_SEGMENT))
     matching = outcome.segmentation.memberships[CAMPAIGN_SEGMENT]
     groups = {
         "list": sorted(map(str, record.members)),
@@ -111,15 +108,19 @@ def edit_lists_by_hand(
 ) -> tuple[int, int]:
     """A marketer adds three outsiders to the first segment's list and takes two members out of
     the second's: membership edits that no contact's modification date shows."""
-    first, second = (
-        crm.store.list_record(str(crm.store.list_by_name(name)["listId"]))
-        for name in list_names[:2]
-    )
-    assert first is not None and second is not None
+    first, second = (_segment_list(crm, name) for name in list_names[:2])
     outsiders = [i for i in rng.sample(ids, 50) if int(i) not in first.members][:3]
     added, _ = crm.store.add_members(first, outsiders)
     removed, _ = crm.store.remove_members(second, sorted(map(str, second.members))[:2])
     return len(added), len(removed)
+
+
+def _segment_list(crm: HubSpotSandbox, name: str) -> ListRecord:
+    """The sandbox's list named ``name``, which the first sync created."""
+    record = crm.store.live_list_named(name)
+    if record is None:
+        raise LookupError(f"the sandbox has no list named {name!r}")
+    return record
 
 
 def run_demo(console: Console, *, contacts: int, seed: int, report_path: Path) -> None:
