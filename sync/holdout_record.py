@@ -58,7 +58,9 @@ def holdout_update(
             segmentation.memberships, segment, recorded.get(segment, set()) | opted_out
         )
     )
-    return HoldoutUpdate(entries, converted_now, now)
+    # Only recorded contacts can convert since entering: the others need no update.
+    known = frozenset().union(*recorded.values())
+    return HoldoutUpdate(entries, converted_now & known, now)
 
 
 def _newcomers(memberships: pd.DataFrame, segment: str, known: set[str]) -> list[str]:
