@@ -224,8 +224,8 @@ class StateStore:
 
     def forget_person(self, contact_id: str) -> int:
         """Erase one contact from this sync's memory (an erasure request): its mirrored values,
-        synced fields, list memberships, refusals, and its lines in the run history's
-        summaries. Returns how many rows and summary entries held it."""
+        synced fields, list memberships, refusals, holdout entries, and its lines in the run
+        history's summaries. Returns how many rows and summary entries held it."""
         with self.transaction() as tx:
             return self._forget(tx, [contact_id]) + self._runs.forget_person(tx, contact_id)
 
