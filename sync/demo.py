@@ -21,14 +21,21 @@ from pydantic import SecretStr
 from rich.console import Console
 
 from connectors.sandbox import HubSpotSandbox
+from connectors.sandbox.hubspot.store import ListRecord
 from sync.config import Settings, load_settings
+from sync.outcome import SyncOutcome
 from sync.pipeline import run_sync
+from sync.plan import in_holdout
 from sync.progress import SilentProgress
 from sync.report.build import write_report
 from sync.runner import open_connector, run_and_report
 
 DEMO_TOKEN = "sandbox-demo-token"
 EDITED_SHARE = 0.02
+CAMPAIGN_SEGMENT = "Engaged prospects"
+CAMPAIGN_CONVERSION = {"list": 0.15, "holdout": 0.05}
+"""Shares of the campaign segment's list and of its holdout that become customers during the
+simulated week: the list's nurture campaign works, so the report's holdout lift shows one."""
 
 
 def demo_settings(base_url: str, state_dir: Path) -> Settings:
@@ -72,18 +79,49 @@ def simulate_a_week(
     }
 
 
+def run_campaign(
+    crm: HubSpotSandbox, outcome: SyncOutcome, settings: Settings, seed: int
+) -> dict[str, int]:
+    """The campaign segment's list gets a nurture campaign for a week: a share of the list's
+    members become customers, and a smaller share of the contacts held out of it (who convert
+    on their own). Returns how many of each group converted."""
+    rng = random.Random(seed)
+    share = next(s.holdout for s in settings.segments if s.name == CAMPAIGN_SEGMENT)
+    record = _segment_list(crm, settings.sync.list_name_pattern.format(segment=CAMPAIGN_SEGMENT))
+    matching = outcome.segmentation.memberships[CAMPAIGN_SEGMENT]
+    groups = {
+        "list": sorted(map(str, record.members)),
+        "holdout": sorted(
+            cid for cid in matching.index[matching] if in_holdout(cid, CAMPAIGN_SEGMENT, share)
+        ),
+    }
+    converted = {}
+    for group, members in groups.items():
+        chosen = rng.sample(members, round(len(members) * CAMPAIGN_CONVERSION[group]))
+        for contact_id in chosen:
+            crm.store.set_properties(contact_id, {"lifecyclestage": "customer"})
+        converted[group] = len(chosen)
+    return converted
+
+
 def edit_lists_by_hand(
     crm: HubSpotSandbox, ids: list[str], rng: random.Random, list_names: list[str]
 ) -> tuple[int, int]:
     """A marketer adds three outsiders to the first segment's list and takes two members out of
     the second's: membership edits that no contact's modification date shows."""
-    described = [crm.store.list_by_name(name) for name in list_names[:2]]
-    first, second = (crm.store.list_record(str(d["listId"])) if d else None for d in described)
-    assert first is not None and second is not None
+    first, second = (_segment_list(crm, name) for name in list_names[:2])
     outsiders = [i for i in rng.sample(ids, 50) if int(i) not in first.members][:3]
     added, _ = crm.store.add_members(first, outsiders)
     removed, _ = crm.store.remove_members(second, sorted(map(str, second.members))[:2])
     return len(added), len(removed)
+
+
+def _segment_list(crm: HubSpotSandbox, name: str) -> ListRecord:
+    """The sandbox's list named ``name``, which the first sync created."""
+    record = crm.store.live_list_named(name)
+    if record is None:
+        raise LookupError(f"the sandbox has no list named {name!r}")
+    return record
 
 
 def run_demo(console: Console, *, contacts: int, seed: int, report_path: Path) -> None:
@@ -95,22 +133,27 @@ def run_demo(console: Console, *, contacts: int, seed: int, report_path: Path) -
         settings = demo_settings(crm.base_url, Path(state_dir))
         connector = open_connector(settings)
 
-        def sync(title: str, dry_run: bool = False) -> None:
-            run_and_report(
+        def sync(title: str, dry_run: bool = False) -> SyncOutcome:
+            return run_and_report(
                 console, connector, settings, dry_run=dry_run, as_json=False, title=title
             )
 
         try:
             sync("Plan: what a first sync would write", dry_run=True)
             console.print()
-            sync("Run 1: first sync")
+            first = sync("Run 1: first sync")
             list_names = [
                 settings.sync.list_name_pattern.format(segment=segment.name)
                 for segment in settings.segments
             ]
             edits = simulate_a_week(crm, ids, seed, list_names)
             made = ", ".join(f"{count} {kind}" for kind, count in edits.items())
-            console.print(f"\nA week passes in the CRM: {made}.\n")
+            campaign = run_campaign(crm, first, settings, seed)
+            console.print(
+                f"\nA week passes in the CRM: {made}. The {CAMPAIGN_SEGMENT} campaign: "
+                f"{campaign['list']} of the list and {campaign['holdout']} of the holdout "
+                "became customers.\n"
+            )
             sync("Run 2: only the difference")
             check = run_sync(connector, settings, dry_run=True, progress=SilentProgress())
         finally:

@@ -32,6 +32,7 @@ from sync.config import ConfigError, Settings
 from sync.crm_reader import CrmReader
 from sync.execute import ExecutionResult, Executor
 from sync.guardrails import GuardrailTripped, guardrail_problems
+from sync.holdout_record import holdout_update
 from sync.names import list_name, segment_name_problems
 from sync.outcome import PullCount, SyncOutcome, summary_json
 from sync.pacing import BudgetExhausted, Pacer
@@ -40,6 +41,7 @@ from sync.progress import ProgressSink
 from sync.refusals import RefusalContext, given_up, options_digest
 from sync.retry import Retrier, RetryPolicy
 from sync.run_start import RunStart, prepare_run
+from sync.state.holdouts import HoldoutUpdate
 from sync.state.store import StateStore
 from sync.status import RunMode, RunStatus
 from sync.watermark import next_watermark
@@ -183,8 +185,22 @@ class SyncRun:
         result = self._apply(plan, run_id, refusals)
         for name, state in segmentation.models().items():
             self.store.save_model(name, state)
+        holdouts = holdout_update(
+            self.settings.report,
+            segmentation,
+            config.holdouts,
+            self._opted_out(segmentation.frame.data),
+            self.store.holdout_recorded(),
+            run_id=run_id,
+            now=self.now,
+        )
         self._save_cursor(
-            cursor, modified, started, crm_started, contacts=len(segmentation.assignments)
+            cursor,
+            modified,
+            started,
+            crm_started,
+            contacts=len(segmentation.assignments),
+            holdouts=holdouts,
         )
         status = RunStatus.DONE_WITH_FAILURES if result.failures else RunStatus.DONE
         return outcome(status, result)
@@ -197,11 +213,13 @@ class SyncRun:
         crm_started: datetime | None,
         *,
         contacts: int,
+        holdouts: HoldoutUpdate | None = None,
     ) -> None:
         """Move the incremental cursor on, unless the pull ended early: then changes of the
         contacts it missed are still to read, so the next run starts where the last complete
         one left off (or pulls everything again, when there was none). The pull started at
-        ``started`` by this machine's clock, ``crm_started`` by the CRM's (None: unknown)."""
+        ``started`` by this machine's clock, ``crm_started`` by the CRM's (None: unknown).
+        The holdout record moves on with the cursor (``sync.holdout_record``)."""
         if self.pull_count is not None and not self.pull_count.complete:
             return
         previous_cursor = cursor[0] if cursor else None
@@ -213,7 +231,7 @@ class SyncRun:
             previous=previous_cursor,
             crm_started=crm_started,
         )
-        self.store.save_cursor(watermark, seen)
+        self.store.save_cursor(watermark, seen, holdouts=holdouts)
 
     def _plan(
         self,

@@ -15,6 +15,7 @@ from connectors.sandbox import generate_contacts
 from connectors.sandbox.hubspot.schema import PROPERTIES
 from segment_core import coerce_frame, membership_table, parse_segments, resolve
 from sync.report import ClusterProfile, Conversion, ReportInput, rule_definitions
+from tests.support.holdout import planted_record
 
 NOW = datetime(2025, 7, 1, 9, 30, tzinfo=UTC)
 CONTACTS = 3000
@@ -68,6 +69,15 @@ CHANGES = {"Healthcare accounts": 12, "Key customers": -7, "Engaged prospects": 
 
 STATUSES = ["succeeded"] * 9 + ["failed", "aborted", "succeeded"]
 
+LIFT_SEGMENT = "Engaged prospects"
+LIFT_LISTED = (400, 80)
+LIFT_HELD_OUT = (100, 8)
+LIFT_CONVERTED_ON_ENTRY = 12
+"""A planted lift: 20% of the list converted since entering against 8% of the holdout."""
+SHORT_LISTED = (20, 2)
+SHORT_HELD_OUT = (3, 0)
+"""Too little data for the hostile-named segment's holdout."""
+
 
 def contacts_frame() -> pd.DataFrame:
     rows = generate_contacts(CONTACTS, seed=SEED, reference_date=NOW.date())
@@ -117,6 +127,32 @@ def run_history() -> list[dict[str, object]]:
     return runs
 
 
+def size_history(sizes: pd.Series) -> pd.DataFrame:
+    """Each segment's size at the runs that got through, growing towards today's; the
+    hostile-named segment is new since the eighth of them."""
+    started = [NOW - timedelta(days=len(STATUSES) - n, minutes=30) for n in range(1, 13)]
+    done = [time for time, status in zip(started, STATUSES, strict=True) if status == "succeeded"]
+    history = pd.DataFrame(
+        {
+            name: [int(size) - 5 * (len(done) - 1 - i) for i in range(len(done))]
+            for name, size in sizes.items()
+        },
+        index=pd.DatetimeIndex(done, name="started_at"),
+    )
+    history.loc[history.index[:7], SCRIPT_NAME] = float("nan")
+    return history
+
+
+def holdout_record() -> pd.DataFrame:
+    return pd.concat(
+        [
+            planted_record(LIFT_SEGMENT, LIFT_LISTED, LIFT_HELD_OUT, LIFT_CONVERTED_ON_ENTRY),
+            planted_record(SCRIPT_NAME, SHORT_LISTED, SHORT_HELD_OUT, first_id=10_000),
+        ],
+        ignore_index=True,
+    )
+
+
 def build_report_input() -> ReportInput:
     types = {prop["name"]: prop["type"] for prop in PROPERTIES}
     raw = contacts_frame()
@@ -149,6 +185,9 @@ def build_report_input() -> ReportInput:
         conversion=Conversion("lifecyclestage", frozenset({"customer", "evangelist"})),
         revenue_field="total_revenue",
         field_labels=labels,
+        size_history=size_history(sizes),
+        holdouts={LIFT_SEGMENT: 0.2, SCRIPT_NAME: 0.1},
+        holdout_record=holdout_record(),
         title="Acme CRM segments",
         generated_at=NOW,
     )

@@ -30,7 +30,17 @@ from tests.report_data import (
     build_report_input,
 )
 
-SECTIONS = ("overview", "sizes", "overlap", "clusters", "segments", "completeness", "history")
+SECTIONS = (
+    "overview",
+    "sizes",
+    "trends",
+    "overlap",
+    "clusters",
+    "segments",
+    "lift",
+    "completeness",
+    "history",
+)
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +110,11 @@ def test_chart_count_is_one_per_chart_drawn(
     assert charts_per_section == {
         "overview": 0,
         "sizes": 1,
+        "trends": 1,
         "overlap": 1,
         "clusters": 1,
         "segments": 1 + segments_with_traits,
+        "lift": 1,  # the other held-out segment has too little data for a chart
         "completeness": 1,
         "history": 1,
     }
@@ -322,9 +334,13 @@ def test_a_first_run_without_segments_clusters_or_history_still_renders() -> Non
     assert empties == {
         "overview": [],
         "sizes": ["No segments are configured."],
+        "trends": ["No completed run recorded yet."],
         "overlap": ["Overlap needs at least two segments."],
         "clusters": ["This configuration has no cluster segments."],
         "segments": [],
+        "lift": [
+            "No segment keeps a holdout: give one holdout = 0.1 in its [[segments]] section to measure its list's effect."
+        ],
         "completeness": [],
         "history": ["No runs recorded yet."],
     }

@@ -17,11 +17,21 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from sync.report import render_report
-from tests.report_data import build_report_input
+from tests.report_data import LIFT_SEGMENT, SCRIPT_NAME, build_report_input
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SECTIONS = ("overview", "sizes", "overlap", "clusters", "segments", "completeness", "history")
+SECTIONS = (
+    "overview",
+    "sizes",
+    "trends",
+    "overlap",
+    "clusters",
+    "segments",
+    "lift",
+    "completeness",
+    "history",
+)
 VIEWPORT = (1280, 900)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -78,10 +88,27 @@ def test_report_renders_in_chromium(browser: webdriver.Chrome, tmp_path: Path) -
         "return Array.from(document.images, i => [i.closest('section').id, i.complete,"
         " i.naturalWidth, i.getBoundingClientRect().height]);"
     )
-    assert len(images) == 12  # sizes, overlap, 1 cluster, outcomes + 6 trait charts, fields, runs
+    # sizes, trends, overlap, 1 cluster, outcomes + 6 trait charts, 1 holdout lift, fields, runs
+    assert len(images) == 14
     broken = [image for image in images if not (image[1] and image[2] > 0 and image[3] > 0)]
     assert broken == []
     assert {image[0] for image in images} == set(SECTIONS) - {"overview"}
+
+    lift_cards = browser.find_elements(By.CSS_SELECTOR, "#lift .lift-card")
+    assert [card.get_attribute("data-segment") for card in lift_cards] == [
+        LIFT_SEGMENT,
+        SCRIPT_NAME,
+    ]
+    assert all(card.is_displayed() and card.size["height"] > 100 for card in lift_cards)
+    verdict = browser.find_element(By.CSS_SELECTOR, "#lift .lift-verdict")
+    assert verdict.text == "The list raises conversion"
+    shortfall = browser.find_element(By.CSS_SELECTOR, "#lift .lift-shortfall")
+    assert shortfall.is_displayed() and shortfall.text.startswith("Not enough data yet: ")
+    trend = browser.find_element(By.CSS_SELECTOR, "#trends img")
+    assert trend.get_attribute("alt") == (
+        "Line chart of each segment's contacts at each of the last 10 runs"
+    )
+    assert trend.size["width"] > 800  # a full-width chart, laid out
 
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert errors == []

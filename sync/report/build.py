@@ -11,6 +11,7 @@ import pandas as pd
 from segment_core.clusters import ClusterSegmentSet
 from sync.config import Settings
 from sync.outcome import SyncOutcome
+from sync.report.lift import RECORD_COLUMNS
 from sync.report.model import (
     ClusterProfile,
     Conversion,
@@ -19,6 +20,7 @@ from sync.report.model import (
     rule_definitions,
 )
 from sync.report.render import render_report
+from sync.state.holdouts import HoldoutEntry
 from sync.state.runs import RunRecord
 from sync.state.store import StateStore
 from sync.status import COMPLETED
@@ -43,13 +45,39 @@ def _history(runs: list[RunRecord]) -> list[dict[str, Any]]:
     ]
 
 
+def _sizes(run: RunRecord) -> dict[str, int]:
+    """The segment sizes a run's stored summary recorded."""
+    rows = json.loads(run.summary or "{}").get("segments", [])
+    return {row["segment"]: row["members"] for row in rows}
+
+
 def _previous_sizes(runs: list[RunRecord], current_run: int) -> dict[str, int] | None:
     """Segment sizes of the newest completed run before this one, from its stored summary."""
     for run in runs:
         if run.id < current_run and run.status in COMPLETED:
-            rows = json.loads(run.summary or "{}").get("segments", [])
-            return {row["segment"]: row["members"] for row in rows}
+            return _sizes(run)
     return None
+
+
+def _size_history(runs: list[RunRecord]) -> pd.DataFrame:
+    """Each completed run's segment sizes, oldest first, indexed by the run's start (UTC); a
+    segment a run did not have is missing (NaN) there, so its line starts when it did."""
+    completed = [run for run in reversed(runs) if run.status in COMPLETED and not run.dry_run]
+    return pd.DataFrame(
+        [_sizes(run) for run in completed],
+        index=pd.DatetimeIndex([run.started_at for run in completed], name="started_at"),
+    )
+
+
+def _holdout_record(entries: list[HoldoutEntry]) -> pd.DataFrame:
+    """The holdout record as the report reads it: converted means since entering."""
+    return pd.DataFrame(
+        [
+            (e.segment, e.contact_id, e.held_out, e.converted_on_entry, e.converted_at is not None)
+            for e in entries
+        ],
+        columns=list(RECORD_COLUMNS),
+    )
 
 
 def cluster_definitions(cluster_set: ClusterSegmentSet) -> list[SegmentDefinition]:
@@ -95,6 +123,7 @@ def write_report(outcome: SyncOutcome, settings: Settings, path: Path | None = N
     store = StateStore(settings.state_url(), settings.sync.name)
     try:
         runs = store.runs(limit=200)
+        entries = store.holdout_entries()
     finally:
         store.close()
     options = settings.report
@@ -120,6 +149,9 @@ def write_report(outcome: SyncOutcome, settings: Settings, path: Path | None = N
         conversion=conversion,
         revenue_field=options.revenue_field if options.revenue_field in contacts else None,
         field_labels=outcome.field_labels,
+        size_history=_size_history(runs),
+        holdouts={s.name: s.holdout for s in settings.segments if s.holdout > 0},
+        holdout_record=_holdout_record(entries),
         title=f"Segments of sync {settings.sync.name!r}",
     )
     return render_report(report, path or options.output)

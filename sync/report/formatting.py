@@ -29,6 +29,18 @@ def signed(change: int) -> str:
     return "0"
 
 
+def points(difference: float) -> str:
+    """A difference of two shares in percentage points, signed: ``+4.2 pp``, ``−0.8 pp``."""
+    sign = "+" if difference > 0 else MINUS if difference < 0 else ""
+    return f"{sign}{abs(difference) * 100:.1f} pp"
+
+
+def signed_percent(share: float) -> str:
+    """A relative change, signed: ``+35.0%``, ``−12.5%``."""
+    sign = "+" if share > 0 else MINUS if share < 0 else ""
+    return f"{sign}{abs(share) * 100:.1f}%"
+
+
 def amount(value: float) -> str:
     """Money or another large quantity, whole units: ``1,234,568``."""
     return f"{value:,.0f}"

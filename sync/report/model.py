@@ -16,6 +16,8 @@ from typing import Any, Literal
 import pandas as pd
 
 from segment_core import RuleSegment, describe, referenced_fields
+from sync.conversion import Conversion
+from sync.report.lift import RECORD_COLUMNS
 
 RUN_KEYS = (
     "id",
@@ -76,18 +78,6 @@ class ClusterProfile:
             )
 
 
-@dataclass(frozen=True)
-class Conversion:
-    """Which contacts count as converted: ``field`` is true, or one of ``values``.
-
-    A bool field counts its true values; any other field counts the contacts whose value is
-    one of ``values``, ignoring case and surrounding spaces (e.g. lifecycle stage "customer").
-    """
-
-    field: str
-    values: frozenset[str] = frozenset({"customer"})
-
-
 @dataclass(frozen=True, eq=False)
 class ReportInput:
     """Everything one report shows.
@@ -104,6 +94,10 @@ class ReportInput:
     - ``conversion`` and ``revenue_field``: how to measure each segment's conversion rate and
       revenue; either may be None to leave that figure out.
     - ``field_labels``: the CRM's labels of the fields (``FieldInfo.label``), for plain words.
+    - ``size_history``: each segment's size (columns, by name) at each past run (rows, indexed
+      by the run's start time, oldest first), for the trend chart.
+    - ``holdouts``: the holdout share of each segment that keeps one, and ``holdout_record``
+      when their contacts entered them (columns ``lift.RECORD_COLUMNS``), for the holdout lift.
     """
 
     contacts: pd.DataFrame
@@ -116,6 +110,11 @@ class ReportInput:
     conversion: Conversion | None = None
     revenue_field: str | None = None
     field_labels: Mapping[str, str] = field(default_factory=dict)
+    size_history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    holdouts: Mapping[str, float] = field(default_factory=dict)
+    holdout_record: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(RECORD_COLUMNS))
+    )
     title: str = "Segment report"
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -150,6 +149,12 @@ class ReportInput:
             self.contacts[self.revenue_field]
         ):
             raise ValueError(f"the revenue field {self.revenue_field!r} must be numeric")
+        unknown_holdouts = [name for name in self.holdouts if name not in names]
+        if unknown_holdouts:
+            raise ValueError(f"holdout shares for unknown segments: {unknown_holdouts}")
+        absent_columns = [c for c in RECORD_COLUMNS if c not in self.holdout_record]
+        if absent_columns:
+            raise ValueError(f"holdout_record lacks the column(s) {', '.join(absent_columns)}")
         for run in self.run_history:
             absent = [key for key in RUN_KEYS if key not in run]
             if absent:

@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from sync.report import charts, formatting, stats
+from sync.report import charts, formatting, lift_chart, stats, trend_chart
+from sync.report.lift import HoldoutLift, holdout_lifts
 from sync.report.model import ClusterProfile, ReportInput
 
 RECENT_RUNS = 10
@@ -39,6 +40,14 @@ class SegmentCard:
     outcome: dict[str, float]
     traits: list[stats.Trait]
     traits_chart: str | None
+
+
+@dataclass(frozen=True)
+class LiftPanel:
+    """One held-out segment's lift, and its chart once there is an estimate to show."""
+
+    lift: HoldoutLift
+    chart: str | None
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,8 @@ def _environment() -> Environment:
         count=formatting.count,
         percent=formatting.percent,
         signed=formatting.signed,
+        points=formatting.points,
+        signed_percent=formatting.signed_percent,
         amount=formatting.amount,
         moment=formatting.moment,
         duration=_duration,
@@ -117,7 +128,22 @@ def _context(report: ReportInput) -> dict[str, Any]:
         "recent_runs": runs.iloc[::-1].head(RECENT_RUNS),
         "last_run": runs.iloc[-1] if not runs.empty else None,
         "history_chart": charts.run_history(runs) if not runs.empty else None,
+        "trend_runs": len(report.size_history),
+        "trends_chart": (
+            trend_chart.segment_trends(report.size_history)
+            if not report.size_history.empty
+            else None
+        ),
+        "holdouts": report.holdouts,
+        "lifts": _lift_panels(report) if report.conversion else [],
     }
+
+
+def _lift_panels(report: ReportInput) -> list[LiftPanel]:
+    return [
+        LiftPanel(lift, lift_chart.group_rates(lift) if lift.estimate else None)
+        for lift in holdout_lifts(report.holdout_record, report.holdouts)
+    ]
 
 
 def _segment_card(

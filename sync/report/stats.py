@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from sync.conversion import converted
 from sync.report import formatting
-from sync.report.model import RUN_KEYS, Conversion, ReportInput
+from sync.report.model import RUN_KEYS, ReportInput
 
 MAX_CATEGORIES = 50
 """A text field with more distinct values than this (names, emails) is not a trait."""
@@ -69,15 +70,6 @@ def overlap(membership: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     either = sizes[:, None] + sizes[None, :] - shared.to_numpy()
     jaccard = shared.to_numpy() / either.clip(min=1)
     return shared, pd.DataFrame(jaccard, index=shared.index, columns=shared.columns)
-
-
-def converted(contacts: pd.DataFrame, conversion: Conversion) -> pd.Series:
-    """Which contacts count as converted (missing values do not)."""
-    column = contacts[conversion.field]
-    if pd.api.types.is_bool_dtype(column):
-        return column.fillna(False).astype(bool)
-    wanted = {value.strip().casefold() for value in conversion.values}
-    return column.astype("string").str.strip().str.casefold().isin(wanted).fillna(False)
 
 
 def outcomes(report: ReportInput) -> pd.DataFrame:

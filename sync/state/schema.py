@@ -137,12 +137,25 @@ models = Table(
     Column("blob", LargeBinary, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+holdout_entries = Table(
+    "holdout_entries",
+    metadata,
+    Column("sync_name", String(200), primary_key=True),
+    Column("segment", String(300), primary_key=True),
+    Column("contact_id", String(64), primary_key=True),
+    Column("run_id", Integer, nullable=False),
+    Column("entered_at", DateTime(timezone=True), nullable=False),
+    Column("held_out", Boolean, nullable=False),
+    Column("converted_on_entry", Boolean, nullable=False),
+    Column("converted_at", DateTime(timezone=True)),
+)
 
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The state store's layout: 1 had an eternal ``locks`` table, 2 has ``leases``, 3 records
 what each refusal depended on, 4 has ``owned_lists`` (an older segsync would create lists
-without recording them, which this one would then refuse as someone else's). A later release
+without recording them, which this one would then refuse as someone else's), 5 has
+``holdout_entries`` (when each contact entered each held-out segment). A later release
 that changes a table migrates from the version recorded in ``schema_version``."""
 SCHEMA_LOCK_KEY = 0x5E65_5E6C
 """PostgreSQL advisory lock held while creating the schema: concurrent ``CREATE TABLE IF NOT

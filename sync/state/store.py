@@ -23,6 +23,7 @@ from sync.state.contact_values import ContactValues
 from sync.state.cursor import Cursor
 from sync.state.engine import open_engine
 from sync.state.failures import RecordFailure, RefusedRecords
+from sync.state.holdouts import HoldoutEntries, HoldoutEntry, HoldoutUpdate
 from sync.state.lease import DEFAULT_LEASE_SECONDS, RunLease
 from sync.state.lists import PENDING_LIST_ID, OwnedList, SegmentLists
 from sync.state.models import StoredModels
@@ -47,6 +48,7 @@ class StateStore:
         self._refused = RefusedRecords(sync_name)
         self._cursor = Cursor(sync_name)
         self._models = StoredModels(sync_name)
+        self._holdouts = HoldoutEntries(sync_name)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -223,8 +225,8 @@ class StateStore:
 
     def forget_person(self, contact_id: str) -> int:
         """Erase one contact from this sync's memory (an erasure request): its mirrored values,
-        synced fields, list memberships, refusals, and its lines in the run history's
-        summaries. Returns how many rows and summary entries held it."""
+        synced fields, list memberships, refusals, holdout entries, and its lines in the run
+        history's summaries. Returns how many rows and summary entries held it."""
         with self.transaction() as tx:
             return self._forget(tx, [contact_id]) + self._runs.forget_person(tx, contact_id)
 
@@ -252,6 +254,7 @@ class StateStore:
             + self._synced.forget(tx, ids)
             + self._lists.forget(tx, ids)
             + self._refused.forget(tx, ids)
+            + self._holdouts.forget(tx, ids)
         )
 
     # -- cursor ------------------------------------------------------------------------------
@@ -260,9 +263,30 @@ class StateStore:
         with self._reading() as connection:
             return self._cursor.get(connection)
 
-    def save_cursor(self, watermark: datetime, contacts_seen: int) -> None:
+    def save_cursor(
+        self, watermark: datetime, contacts_seen: int, *, holdouts: HoldoutUpdate | None = None
+    ) -> None:
+        """Move the incremental cursor on: the run's picture of the CRM is complete. The
+        holdout record advances with it (``holdouts``), in the same transaction: it is only
+        written from a complete picture, and a run killed before this records nothing, so
+        the next one sees the same contacts enter."""
         with self.transaction() as tx:
             self._cursor.save(tx, watermark, contacts_seen)
+            if holdouts is not None:
+                self._holdouts.add(tx, holdouts.entries)
+                self._holdouts.mark_converted(tx, holdouts.converted, holdouts.at)
+
+    # -- holdout record ------------------------------------------------------------------
+
+    def holdout_entries(self) -> list[HoldoutEntry]:
+        """Every contact's entry into each held-out segment (see ``sync.state.holdouts``)."""
+        with self._reading() as connection:
+            return self._holdouts.all(connection)
+
+    def holdout_recorded(self) -> dict[str, set[str]]:
+        """The contacts the holdout record holds, by segment."""
+        with self._reading() as connection:
+            return self._holdouts.recorded(connection)
 
     # -- record failures -----------------------------------------------------------------
 
