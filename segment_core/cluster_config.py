@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from segment_core import config_readers as read
@@ -20,12 +21,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ClusterSetConfig:
-    """A configured cluster segment set: its name, priority and ``ClusterSegmenter`` parameters."""
+    """A configured cluster segment set: its name, priority and ``ClusterSegmenter`` parameters.
+
+    ``refit_every``: how old a stored model may grow before a run refits it, drift or not (the
+    quarterly refresh); None keeps a model for as long as it fits the contacts.
+    """
 
     name: str
     priority: int
     params: Mapping[str, Any]
     description: str = ""
+    refit_every: timedelta | None = None
 
     def segmenter(self) -> ClusterSegmenter:
         from segment_core.clusters import ClusterSegmenter  # scikit-learn loads when used
@@ -33,7 +39,7 @@ class ClusterSetConfig:
         return ClusterSegmenter(**self.params)
 
 
-_SET_KEYS = ("name", "priority", "description")
+_SET_KEYS = ("name", "priority", "description", "refit_every")
 _PARAM_KEYS = (
     "numeric",
     "categorical",
@@ -80,9 +86,13 @@ def parse_cluster_sets(
         description = item.get("description", "")
         if not isinstance(description, str):
             raise ConfigError("expected a string", path=read.join(where, "description"))
-        sets.append(
-            ClusterSetConfig(name, priority, _parse_params(item, where, field_types), description)
+        refit_every = (
+            read.duration(item["refit_every"], read.join(where, "refit_every"))
+            if "refit_every" in item
+            else None
         )
+        params = _parse_params(item, where, field_types)
+        sets.append(ClusterSetConfig(name, priority, params, description, refit_every))
     return sets
 
 
