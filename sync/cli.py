@@ -573,6 +573,31 @@ def sandbox_serve(
         raise fail("Sandbox not started", exc, EXIT_CONFIG) from None
 
 
+clusters_app = typer.Typer(help="The cluster sets of a sync.", no_args_is_help=True)
+app.add_typer(clusters_app, name="clusters")
+
+
+@clusters_app.command("export")
+def clusters_export(
+    config: ConfigOption,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="TOML file.")] = None,
+) -> None:
+    """Each cluster of the last run as a [[segments]] rule (TOML), to adopt and edit."""
+    from sync.clusters_export import export_rules
+    from sync.last_run import NoLastRun
+
+    with exit_on_known_errors():
+        try:
+            text = export_rules(config)
+        except NoLastRun as exc:
+            raise fail("Nothing to export", exc, EXIT_USAGE) from None
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"Cluster rules written to {output}")
+
+
 @app.command()
 def explain(
     contact_id: Annotated[str, typer.Argument(help="The contact's id in the CRM.")],

@@ -1,8 +1,8 @@
 """``segsync explain CONTACT``: which segments a contact is in, which conditions held, and why
 one of them is its primary segment.
 
-It answers from the state store, not from a new pull: the contact values of the last run
-(the mirror) and its stored cluster models, so the answer is what the last sync computed
+It answers from the state store, not from a new pull (``sync.last_run``): the contact values
+of the last run and its stored cluster models, so the answer is what the last sync computed
 and wrote, and it costs the CRM one call (its field list), however many contacts there are.
 """
 
@@ -22,7 +22,7 @@ from segment_core.evaluate import evaluate
 from segment_core.rules import AllOf, AnyOf, Condition, Not, Rule, describe, referenced_fields
 from segment_core.segmenter import Segmentation
 from sync.config import Settings
-from sync.segmentation import SegmentationConfig, text_frame
+from sync.last_run import NoLastRun, last_run
 from sync.state.store import StateStore
 from sync.terminal import escaped
 
@@ -73,31 +73,17 @@ def explain_from_state(
     connector: Connector, settings: Settings, store: StateStore, contact_id: str
 ) -> Explanation:
     """Explain ``contact_id`` as the last run saw it: its mirrored values and stored models."""
-    last = store.last_run()
-    mirror = store.mirror()
-    if last is None or not mirror:
-        raise NotExplainable(f"sync {settings.sync.name!r} has no run yet: run segsync sync first")
-    if contact_id not in mirror:
+    try:
+        last = last_run(connector, settings, store)
+    except NoLastRun as error:
+        raise NotExplainable(str(error)) from None
+    if contact_id not in last.contacts.index:
         raise NotExplainable(
             f"contact {contact_id!r} was not in the last run of sync {settings.sync.name!r} "
             "(check the id, or run segsync sync if the contact is new)"
         )
-    fields = {info.name: info.type for info in connector.describe_fields()}
-    config = SegmentationConfig.bind(
-        settings,
-        fields,
-        opt_out_field=settings.sync.opt_out_field,
-        extra_fields=settings.report.fields,
-    )
-    read_fields = config.read_fields()
-    unseen = sorted(set(read_fields) - (store.mirror_fields() or set()))
-    if unseen:
-        raise NotExplainable(
-            f"the last run did not read {', '.join(unseen)} (the config changed since): "
-            "run segsync sync first"
-        )
-    segmentation = config.segmenter.run(
-        text_frame(mirror, read_fields),
+    segmentation = last.config.segmenter.run(
+        last.contacts,
         last.started_at,
         store.models(),
         fallback=settings.sync.fallback_segment,
