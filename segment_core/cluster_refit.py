@@ -28,6 +28,7 @@ from segment_core.cluster_drift import Drift
 from segment_core.cluster_state import from_state
 from segment_core.clusters import ClusterSegmenter
 from segment_core.coerce import CoercedFrame
+from segment_core.config_readers import describe_duration
 from segment_core.stored import StoredModelError
 
 _MODEL_PARAMS = ("n_clusters", "min_category_share")
@@ -90,15 +91,6 @@ def _refit_due(
     return f"refit due: the stored model is {age} old (refit_every {every})"
 
 
-def describe_duration(length: timedelta) -> str:
-    """A model's age or cadence in words: ``95 days``, ``1 day``, ``6 hours``."""
-    if length >= timedelta(days=1):
-        days = length.days
-        return f"{days} day" if days == 1 else f"{days} days"
-    hours = int(length.total_seconds() // 3600)
-    return f"{hours} hour" if hours == 1 else f"{hours} hours"
-
-
 def _usable(
     segmenter: ClusterSegmenter, stored: ClusterSegmenter | bytes | str | None
 ) -> ClusterSegmenter | str:
@@ -127,7 +119,8 @@ def _recorded(
 
 
 def _figures(drift: Drift) -> str:
-    return f"distance +{drift.distance_increase:.0%}, share shift {drift.share_shift:.0%}"
+    rise = round(drift.distance_increase * 100)  # contacts may sit closer: a fall, no "+-0%"
+    return f"distance {rise:+d}%, share shift {drift.share_shift:.0%}"
 
 
 def _param(segmenter: ClusterSegmenter, key: str) -> object:

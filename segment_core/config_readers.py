@@ -91,6 +91,16 @@ def duration(raw: object, path: str) -> timedelta:
     return timedelta(**{f"{unit}s": int(match.group(1))})
 
 
+def describe_duration(length: timedelta) -> str:
+    """A length of time in words that ``duration`` reads back (a model's age, a cadence):
+    ``95 days``, ``1 day``, ``6 hours``."""
+    if length >= timedelta(days=1):
+        days = length.days
+        return f"{days} day" if days == 1 else f"{days} days"
+    hours = int(length.total_seconds() // 3600)
+    return f"{hours} hour" if hours == 1 else f"{hours} hours"
+
+
 def boolean(raw: object, path: str) -> bool:
     if not isinstance(raw, bool):
         raise ConfigError(f"expected true or false, got {describe_value(raw)}", path=path)

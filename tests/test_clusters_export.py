@@ -12,13 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.sandbox import HubSpotSandbox
-from segment_core.cluster_state import from_state
 from sync.cli import app
 from sync.clusters_export import toml_string
 from sync.config import load_settings
-from sync.state.store import StateStore
 from tests.conftest import TOKEN, writes_among
 from tests.support.segmentation import list_members
+from tests.support.stored_models import stored_model
 
 BASE = """[hubspot]
 base_url = "{base_url}"
@@ -86,12 +85,7 @@ def test_exported_rules_load_unchanged_and_sync_what_their_description_promises(
 
 def cluster_names(config: Path) -> list[str]:
     """The cluster names of the stored model, by cluster id."""
-    settings = load_settings(config)
-    store = StateStore(settings.state_url(), settings.sync.name)
-    try:
-        names = from_state(store.models()["Behaviour"]).names_
-    finally:
-        store.close()
+    names = stored_model(config, "Behaviour").names_
     return [names[cluster_id] for cluster_id in sorted(names)]
 
 
