@@ -11,25 +11,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+
+from rich.console import Console
 
 from connectors.base import Connector
 from segment_core.cluster_rules import ClusterRule, cluster_rules
 from segment_core.cluster_state import from_state
+from segment_core.config_readers import describe_duration
+from segment_core.segmenter import Segmentation
 from segment_core.stored import StoredModelError
 from sync.config import Settings, load_settings
 from sync.last_run import LastRun, NoLastRun, last_run
 from sync.runner import open_connector
 from sync.state.store import StateStore
+from sync.terminal import escaped
 
 
 @dataclass(frozen=True)
 class ClusterSetRules:
-    """The rules of one cluster set's clusters, with the set's name and priority."""
+    """The rules of one cluster set's clusters, with the set's name and priority, and when its
+    model was trained (None: unknown)."""
 
     name: str
     priority: int
     rules: tuple[ClusterRule, ...]
+    fitted_at: datetime | None = None
 
 
 def export_rules(config: Path) -> str:
@@ -56,13 +64,12 @@ def rules_from_state(
     if not sets:
         raise NoLastRun(f"{settings.source}: the config has no [[clusters]] set to export")
     stored = store.models()
-    return [
-        ClusterSetRules(config.name, config.priority, _set_rules(run, stored, config.name))
-        for config in sets
-    ]
+    return [_set_rules(run, stored, config.name, config.priority) for config in sets]
 
 
-def _set_rules(run: LastRun, stored: dict[str, bytes], name: str) -> tuple[ClusterRule, ...]:
+def _set_rules(
+    run: LastRun, stored: dict[str, bytes], name: str, priority: int
+) -> ClusterSetRules:
     if name not in stored:
         raise NoLastRun(f"cluster set {name!r} has no stored model: run segsync sync first")
     try:
@@ -74,7 +81,38 @@ def _set_rules(run: LastRun, stored: dict[str, bytes], name: str) -> tuple[Clust
         ) from None
     segmenter = run.config.segmenter
     frame = segmenter.derive(segmenter.coerce(run.contacts), run.started_at)
-    return cluster_rules(model, frame, model.predict(frame), run.started_at)
+    rules = cluster_rules(model, frame, model.predict(frame), run.started_at)
+    return ClusterSetRules(name, priority, rules, model.fitted_at_)
+
+
+def rules_of_run(segmentation: Segmentation, now: datetime) -> list[ClusterSetRules]:
+    """The rules of the cluster sets a run just fitted (or kept), on that run's contacts."""
+    frame = segmentation.frame
+    return [
+        ClusterSetRules(
+            s.name,
+            s.priority,
+            cluster_rules(s.segmenter, frame, s.labels(frame), now),
+            s.segmenter.fitted_at_,
+        )
+        for s in segmentation.cluster_sets
+    ]
+
+
+def print_rules(console: Console, sets: Sequence[ClusterSetRules], now: datetime) -> None:
+    """Each set's model age, then each cluster as a rule: name, precision and recall, rule."""
+    for cluster_set in sets:
+        fitted = cluster_set.fitted_at
+        age = (
+            "trained at an unknown time"
+            if fitted is None
+            else f"model trained {fitted.astimezone(UTC):%Y-%m-%d %H:%M} UTC, "
+            f"{describe_duration(now - fitted)} old"
+        )
+        console.print(f"Cluster set {escaped(repr(cluster_set.name))} ({age}), as rules:")
+        for rule in cluster_set.rules:
+            text = escaped(rule.expression) if rule.expression else "(no rule found)"
+            console.print(f"  {escaped(rule.name)} ({rule.scores}): {text}", highlight=False)
 
 
 def segments_toml(sets: Sequence[ClusterSetRules]) -> str:
