@@ -39,7 +39,8 @@ class ClusterSetConfig:
         return ClusterSegmenter(**self.params)
 
 
-_SET_KEYS = ("name", "priority", "description", "refit_every")
+SET_KEYS = ("name", "priority", "description", "refit_every")
+"""The keys of a ``[[clusters]]`` table that are not ``ClusterSegmenter`` parameters."""
 _PARAM_KEYS = (
     "numeric",
     "categorical",
@@ -77,7 +78,7 @@ def parse_cluster_sets(
     seen: dict[str, int] = {}
     for index, item in enumerate(raw):
         where = read.join(path, index)
-        read.table(item, where, (*_SET_KEYS, *_PARAM_KEYS), required=("name", "priority"))
+        read.table(item, where, (*SET_KEYS, *_PARAM_KEYS), required=("name", "priority"))
         name = read.text(item["name"], read.join(where, "name"), "a name")
         if name in seen:
             raise ConfigError(f'duplicate name "{name}" (also {path}[{seen[name]}])', path=where)
