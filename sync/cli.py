@@ -594,7 +594,10 @@ def clusters_export(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise fail("Cannot write the cluster rules", exc, EXIT_USAGE) from None
         console.print(f"Cluster rules written to {output}")
 
 

@@ -120,3 +120,16 @@ def test_crm_text_in_a_rule_is_a_valid_toml_string() -> None:
     """A category from the CRM may hold quotes, backslashes and control characters."""
     text = 'industry = "A \\"b\\" \\\\ c"\ttab\x7fdel\x01é'
     assert tomllib.loads(f"rule = {toml_string(text)}") == {"rule": text}
+
+
+def test_an_output_file_that_cannot_be_written_is_one_line(
+    crm: HubSpotSandbox, config: Path, tmp_path: Path
+) -> None:
+    crm.seed_contacts(60, seed=95)
+    assert invoke("sync", "--config", str(config))[0] == 0
+    target = tmp_path / "missing" / "rules.toml"
+    code, output = invoke("clusters", "export", "--config", str(config), "-o", str(target))
+    assert code == 2
+    assert output == (
+        f"Cannot write the cluster rules: [Errno 2] No such file or directory: '{target}'"
+    )
