@@ -6,7 +6,8 @@ cluster against the rest, seeded) is fitted on the set's own features, on the co
 scale, and the paths to its positive leaves become an expression of the rule language:
 
 - a numeric split is ``field <= t`` / ``field > t``, with ``t`` rounded to the fewest
-  significant digits that move at most 1% of the contacts across it;
+  significant digits that move at most 1% of the contacts across it, and two paths that
+  differ only in adjacent ranges of one field read as one range;
 - a split on a category is ``field = "value"`` or, on the other side, ``field != "value"``
   (several become ``not in``), with the CRM's own values;
 - the tree sees what k-means sees: missing values take the model's fill (the median, the most
@@ -172,7 +173,8 @@ def _surrogate_rule(
         min_samples_leaf=max(1, round(MIN_LEAF_SHARE * len(target))),
         random_state=seed,
     ).fit(matrix, target)
-    paths = [AllOf(_path_conditions(columns, matrix, path)) for path in _positive_paths(tree)]
+    boxes = _merged([_box(path, columns, matrix) for path in _positive_paths(tree)], columns)
+    paths = [AllOf(_path_conditions(columns, matrix, box)) for box in boxes]
     if not paths:
         return None
     return AnyOf(tuple(paths)) if len(paths) > 1 else paths[0]
@@ -205,20 +207,67 @@ def _positive_paths(tree: DecisionTreeClassifier) -> Iterator[list[_Split]]:
     yield from walk(0, [])
 
 
-def _path_conditions(
-    columns: Sequence[_Column], matrix: np.ndarray, path: Sequence[_Split]
-) -> tuple[Rule, ...]:
-    """The conditions of one path, one group per field, in the order the path first uses it."""
+_Box = dict[str, tuple[_Split, ...]]
+"""A path as the splits it makes on each field, fields in the order the path first uses them;
+a numeric field's splits are its tightest lower and upper bound only, rounded to be read."""
+
+
+def _box(path: Sequence[_Split], columns: Sequence[_Column], matrix: np.ndarray) -> _Box:
     fields = dict.fromkeys(columns[split.column].field for split in path)
-    return tuple(
-        _field_rule(
-            field,
-            [split for split in path if columns[split.column].field == field],
-            columns,
-            matrix,
-        )
-        for field in fields
-    )
+    box = {}
+    for field in fields:
+        splits = tuple(split for split in path if columns[split.column].field == field)
+        if columns[splits[0].column].category is None:
+            values = matrix[:, splits[0].column]
+            low, high = (_readable(bound, values) for bound in _bounds(splits))
+            splits = _bound_splits(splits[0].column, low, high)
+        box[field] = splits
+    return box
+
+
+def _bounds(splits: Sequence[_Split]) -> tuple[float, float]:
+    """The range ``(low, high]`` that numeric ``splits`` of one field leave."""
+    low = max((s.threshold for s in splits if s.above), default=-np.inf)
+    high = min((s.threshold for s in splits if not s.above), default=np.inf)
+    return low, high
+
+
+def _bound_splits(column: int, low: float, high: float) -> tuple[_Split, ...]:
+    below = (_Split(column, low, True),) if low > -np.inf else ()
+    return below + ((_Split(column, high, False),) if high < np.inf else ())
+
+
+def _merged(boxes: list[_Box], columns: Sequence[_Column]) -> list[_Box]:
+    """``boxes`` with any two that differ only in adjacent ranges of one numeric field joined
+    into one (a tree often splits a range it then sends to the cluster on both sides)."""
+    for i, first in enumerate(boxes):
+        for j in range(i + 1, len(boxes)):
+            joined = _joined(first, boxes[j], columns)
+            if joined is not None:
+                rest = [box for k, box in enumerate(boxes) if k not in (i, j)]
+                return _merged([joined, *rest], columns)
+    return boxes
+
+
+def _joined(first: _Box, second: _Box, columns: Sequence[_Column]) -> _Box | None:
+    if first.keys() != second.keys():
+        return None
+    differing = [field for field in first if first[field] != second[field]]
+    if len(differing) != 1 or columns[first[differing[0]][0].column].category is not None:
+        return None
+    field = differing[0]
+    (low1, high1), (low2, high2) = _bounds(first[field]), _bounds(second[field])
+    if high1 != low2 and high2 != low1:
+        return None
+    column = first[field][0].column
+    return {**first, field: _bound_splits(column, min(low1, low2), max(high1, high2))}
+
+
+def _path_conditions(
+    columns: Sequence[_Column], matrix: np.ndarray, box: _Box
+) -> tuple[Rule, ...]:
+    """The conditions of one path, one group per field."""
+    return tuple(_field_rule(field, splits, columns, matrix) for field, splits in box.items())
 
 
 def _field_rule(
@@ -240,18 +289,16 @@ def _numeric_conditions(
 ) -> tuple[tuple[Condition, ...], bool]:
     """``field > low`` and/or ``field <= high`` (``= true``/``= false`` for a bool field),
     with readable bounds, and whether the fill lies within them."""
-    low = max((s.threshold for s in splits if s.above), default=-np.inf)
-    high = min((s.threshold for s in splits if not s.above), default=np.inf)
+    low, high = _bounds(splits)
     fill = float(column.fill)
     fill_meets = low < fill <= high
     if column.is_bool:  # the only threshold between 0 and 1 is 0.5
         return (Condition(column.field, Op.EQ, bool(low > -np.inf)),), fill_meets
-    values = matrix[:, splits[0].column]
     conditions = []
     if low > -np.inf:
-        conditions.append(Condition(column.field, Op.GT, _readable(low, values)))
+        conditions.append(Condition(column.field, Op.GT, _number(low)))
     if high < np.inf:
-        conditions.append(Condition(column.field, Op.LE, _readable(high, values)))
+        conditions.append(Condition(column.field, Op.LE, _number(high)))
     return tuple(conditions), fill_meets
 
 
@@ -278,13 +325,20 @@ def _value(category: str | None, column: _Column) -> Scalar:
     return text == "true" if column.is_bool else text
 
 
-def _readable(threshold: float, values: np.ndarray) -> int | float:
+def _readable(threshold: float, values: np.ndarray) -> float:
     """The roundest number (fewest significant digits) that moves at most ``ROUNDING_MOVES`` of
-    ``values`` to the other side of the split at ``threshold``."""
+    ``values`` to the other side of the split at ``threshold`` (an infinite one stays)."""
+    if np.isinf(threshold):
+        return threshold
     allowed = ROUNDING_MOVES * len(values)
     for digits in range(1, 16):
         candidate = float(f"{threshold:.{digits}g}")
         low, high = sorted((candidate, threshold))
         if ((values > low) & (values <= high)).sum() <= allowed:
-            return int(candidate) if candidate.is_integer() else candidate
+            return candidate
     return threshold
+
+
+def _number(value: float) -> int | float:
+    """A bound as the rule writes it: 500, not 500.0."""
+    return int(value) if value.is_integer() else value

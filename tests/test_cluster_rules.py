@@ -51,6 +51,8 @@ def test_an_empty_value_where_the_model_fills_it_in_is_part_of_the_rule(data):
     model = segmenter(categorical=[]).fit(frame)
     rules = {rule.name: rule.expression for rule in cluster_rules(model, frame, model.labels_, NOW)}
     assert rules["High employees"] == "employees > 1000"
+    # The tree splits engagement at 21 and sends both sides to the cluster: one range is read.
+    assert rules["Low engagement"] == "engagement_score <= 30 and (employees > 500 or employees is empty)"
     assert (
         rules["Low engagement · low employees"]
         == "employees <= 500 and (engagement_score <= 50 or engagement_score is empty)"
