@@ -78,8 +78,8 @@ def edit_lists_by_hand(
 ) -> tuple[int, int]:
     """A marketer adds three outsiders to the first segment's list and takes two members out of
     the second's: membership edits that no contact's modification date shows."""
-    first, second = (crm.store.list_record(str(crm.store.list_by_name(name)["listId"]))
-                     for name in list_names[:2])
+    found = [crm.store.list_by_name(name) for name in list_names[:2]]
+    first, second = (crm.store.list_record(str(item["listId"])) for item in found if item)
     assert first is not None and second is not None
     outsiders = [i for i in rng.sample(ids, 50) if int(i) not in first.members][:3]
     added, _ = crm.store.add_members(first, outsiders)
