@@ -92,12 +92,14 @@ def duration(raw: object, path: str) -> timedelta:
 
 
 def describe_duration(length: timedelta) -> str:
-    """A length of time in words that ``duration`` reads back (a model's age, a cadence):
-    ``95 days``, ``1 day``, ``6 hours``."""
+    """A length of time in words, as ``duration`` reads them (a model's age, a cadence):
+    ``95 days``, ``1 day``, ``6 hours``, ``under an hour``."""
     if length >= timedelta(days=1):
         days = length.days
         return f"{days} day" if days == 1 else f"{days} days"
     hours = int(length.total_seconds() // 3600)
+    if hours == 0:
+        return "under an hour"
     return f"{hours} hour" if hours == 1 else f"{hours} hours"
 
 

@@ -60,7 +60,7 @@ def test_the_model_table_shows_age_last_refit_drift_and_cadence(report: ReportIn
             "30 days",
             "distance +4%, share shift 2%",
             "every 90 days; next due 2025-08-30 07:30 UTC",
-            "kept: stored model kept: distance +4%, share shift 2%",
+            "stored model kept: distance +4%, share shift 2%",
         ],
     ]
 
@@ -84,8 +84,8 @@ def test_the_model_table_shows_age_last_refit_drift_and_cadence(report: ReportIn
                 "unknown",
                 "none yet: this run trained it",
                 "every 90 days; due at the next run",
-                "refit by this run: refit due: the stored model has no fit time (stored by an "
-                "older segsync) and refit_every is 90 days",
+                "refit: refit due: the stored model has no fit time (stored by an older "
+                "segsync) and refit_every is 90 days",
             ],
         ),
         (
@@ -101,9 +101,9 @@ def test_the_model_table_shows_age_last_refit_drift_and_cadence(report: ReportIn
                 "Behaviour",
                 "2025-06-01 07:30 UTC",
                 "30 days",
-                "distance 0%, share shift 0%",
+                "distance +0%, share shift 0%",
                 "on drift only (no refit_every)",
-                "kept: stored model kept: distance +0%, share shift 0%",
+                "stored model kept: distance +0%, share shift 0%",
             ],
         ),
     ],
@@ -115,9 +115,15 @@ def test_an_unknown_fit_time_and_a_missing_cadence_read_plainly(
     assert model_rows(replace(report, cluster_models=[model]))[1] == row
 
 
-def test_a_model_younger_than_a_day_has_its_age_in_hours(report: ReportInput) -> None:
-    young = replace(CLUSTER_MODEL, fitted_at=report.generated_at - timedelta(hours=5))
-    assert model_rows(replace(report, cluster_models=[young]))[1][2] == "5 hours"
+@pytest.mark.parametrize(
+    ("age", "shown"),
+    [(timedelta(hours=5), "5 hours"), (timedelta(minutes=70), "1 hour"), (timedelta(0), "under an hour")],
+)
+def test_a_model_younger_than_a_day_has_its_age_in_hours(
+    report: ReportInput, age: timedelta, shown: str
+) -> None:
+    young = replace(CLUSTER_MODEL, fitted_at=report.generated_at - age)
+    assert model_rows(replace(report, cluster_models=[young]))[1][2] == shown
 
 
 def test_a_synced_cluster_set_reports_its_rules_and_its_model(
@@ -151,6 +157,6 @@ def test_a_synced_cluster_set_reports_its_rules_and_its_model(
     assert fitted is not None
     assert cells[:2] == ["Behaviour", moment(fitted)]
     assert cells[4] == f"every 84 days; next due {moment(fitted + timedelta(weeks=12))}"
-    assert cells[3] == "distance 0%, share shift 0%"
-    assert cells[5] == "kept: stored model kept: distance +0%, share shift 0%"
+    assert cells[3] == "distance +0%, share shift 0%"
+    assert cells[5] == "stored model kept: distance +0%, share shift 0%"
 

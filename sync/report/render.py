@@ -187,15 +187,15 @@ def _model_card(report: ReportInput, model: ClusterModelStatus) -> ModelCard:
     if model.distance_increase is None or model.share_shift is None:
         drift = "none yet: this run trained it" if model.refitted else "not measured"
     else:
-        rise = formatting.signed(round(model.distance_increase * 100))
-        drift = f"distance {rise}%, share shift {model.share_shift:.0%}"
+        rise = round(model.distance_increase * 100)  # as the run's reason words it
+        drift = f"distance {rise:+d}%, share shift {model.share_shift:.0%}"
     return ModelCard(
         set_name=model.set_name,
         last_refit="unknown (stored before segsync kept fit times)"
         if fitted is None
         else formatting.moment(fitted),
         age="unknown" if fitted is None else describe_duration(report.generated_at - fitted),
-        decision=("refit by this run: " if model.refitted else "kept: ") + model.reason,
+        decision=f"refit: {model.reason}" if model.refitted else model.reason,
         drift=drift,
         cadence=cadence,
     )
