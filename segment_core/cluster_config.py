@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from segment_core import config_readers as read
@@ -20,12 +21,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ClusterSetConfig:
-    """A configured cluster segment set: its name, priority and ``ClusterSegmenter`` parameters."""
+    """A configured cluster segment set: its name, priority and ``ClusterSegmenter`` parameters.
+
+    ``refit_every``: how old a stored model may grow before a run refits it, drift or not (the
+    quarterly refresh); None keeps a model for as long as it fits the contacts.
+    """
 
     name: str
     priority: int
     params: Mapping[str, Any]
     description: str = ""
+    refit_every: timedelta | None = None
 
     def segmenter(self) -> ClusterSegmenter:
         from segment_core.clusters import ClusterSegmenter  # scikit-learn loads when used
@@ -33,7 +39,8 @@ class ClusterSetConfig:
         return ClusterSegmenter(**self.params)
 
 
-_SET_KEYS = ("name", "priority", "description")
+SET_KEYS = ("name", "priority", "description", "refit_every")
+"""The keys of a ``[[clusters]]`` table that are not ``ClusterSegmenter`` parameters."""
 _PARAM_KEYS = (
     "numeric",
     "categorical",
@@ -71,7 +78,7 @@ def parse_cluster_sets(
     seen: dict[str, int] = {}
     for index, item in enumerate(raw):
         where = read.join(path, index)
-        read.table(item, where, (*_SET_KEYS, *_PARAM_KEYS), required=("name", "priority"))
+        read.table(item, where, (*SET_KEYS, *_PARAM_KEYS), required=("name", "priority"))
         name = read.text(item["name"], read.join(where, "name"), "a name")
         if name in seen:
             raise ConfigError(f'duplicate name "{name}" (also {path}[{seen[name]}])', path=where)
@@ -80,9 +87,13 @@ def parse_cluster_sets(
         description = item.get("description", "")
         if not isinstance(description, str):
             raise ConfigError("expected a string", path=read.join(where, "description"))
-        sets.append(
-            ClusterSetConfig(name, priority, _parse_params(item, where, field_types), description)
+        refit_every = (
+            read.duration(item["refit_every"], read.join(where, "refit_every"))
+            if "refit_every" in item
+            else None
         )
+        params = _parse_params(item, where, field_types)
+        sets.append(ClusterSetConfig(name, priority, params, description, refit_every))
     return sets
 
 

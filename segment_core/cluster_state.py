@@ -6,12 +6,15 @@ statistics, centroids), which predicts with numpy, never with unpickled objects.
 may be a shared database or a restored backup, so ``from_state`` reads the document strictly and
 refuses anything else with ``StoredModelError``, version 1 documents included (they held a
 pickled pipeline); ``refit_or_keep`` then trains afresh and says why in ``fit_reason_``.
+Version 3 added ``fitted_at``, when the model was last trained (ISO 8601, or null when that is
+unknown); a version 2 document still loads, as a model fitted at an unknown time.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import numpy as np
@@ -25,9 +28,11 @@ from segment_core.stored import StoredModelError, items, mapping, refusing
 from segment_core.syntax import describe_value
 
 STATE_FORMAT = "segsync.cluster_segmenter"
-STATE_VERSION = 2
+STATE_VERSION = 3
 PICKLED_STATE_VERSION = 1
 """The first format, which held a pickled scikit-learn pipeline: never loaded."""
+UNTIMED_STATE_VERSION = 2
+"""The format before the fit time was stored: it loads, fitted at an unknown time (None)."""
 
 T = TypeVar("T")
 
@@ -48,6 +53,7 @@ def to_state(segmenter: ClusterSegmenter) -> bytes:
         },
         "profiles": [segmenter.profiles_[cid].to_dict() for cid in sorted(segmenter.profiles_)],
         "model": segmenter.model_.to_dict(),
+        "fitted_at": None if segmenter.fitted_at_ is None else segmenter.fitted_at_.isoformat(),
     }
     return json.dumps(document, allow_nan=False).encode("utf-8")
 
@@ -61,7 +67,8 @@ def from_state(state: bytes | str | Mapping[str, Any]) -> ClusterSegmenter:
     """
     document = _state_document(state)
     with refusing():
-        read.table(document, "", _STATE_KEYS, _STATE_KEYS)
+        keys = _STATE_KEYS if document["version"] == STATE_VERSION else _UNTIMED_STATE_KEYS
+        read.table(document, "", keys, keys)
         model = ClusterModel.from_dict(document["model"])
         segmenter = ClusterSegmenter(**_stored_params(document["params"], model))
         try:
@@ -93,6 +100,7 @@ def from_state(state: bytes | str | Mapping[str, Any]) -> ClusterSegmenter:
         segmenter.profiles_ = {profile.cluster_id: profile for profile in profiles}
         if sorted(segmenter.profiles_) != sorted(ids) or len(profiles) != len(ids):
             raise ConfigError("expected one profile per cluster id", path="profiles")
+        segmenter.fitted_at_ = _fit_time(document.get("fitted_at"), "fitted_at")
     segmenter.cluster_centers_ = model.centroids
     segmenter.feature_names_out_ = model.feature_names_out
     segmenter.n_clusters_ = len(ids)
@@ -100,6 +108,20 @@ def from_state(state: bytes | str | Mapping[str, Any]) -> ClusterSegmenter:
     segmenter.drift_ = None
     segmenter.fit_reason_ = "loaded from stored state"
     return segmenter
+
+
+def _fit_time(raw: object, path: str) -> datetime | None:
+    """A timezone-aware ISO 8601 time, or None (null, or absent from a version 2 document)."""
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(read.text(raw, path, "an ISO 8601 time"))
+    except ValueError:
+        message = f"expected an ISO 8601 time, got {describe_value(raw)}"
+        raise ConfigError(message, path=path) from None
+    if moment.tzinfo is None:
+        raise ConfigError("expected a time with its UTC offset", path=path)
+    return moment
 
 
 def _jsonable(value: Any) -> Any:
@@ -112,7 +134,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-_STATE_KEYS = (
+_UNTIMED_STATE_KEYS = (
     "format",
     "version",
     "params",
@@ -123,6 +145,7 @@ _STATE_KEYS = (
     "profiles",
     "model",
 )
+_STATE_KEYS = (*_UNTIMED_STATE_KEYS, "fitted_at")
 _REFERENCE_KEYS = ("mean_distance", "shares")
 
 
@@ -143,7 +166,7 @@ def _state_document(state: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]
             "it is in the version 1 format, a pickled scikit-learn pipeline, "
             "which segsync no longer loads"
         )
-    if version != STATE_VERSION:
+    if version not in (STATE_VERSION, UNTIMED_STATE_VERSION):
         raise StoredModelError(f"unknown format version ({describe_value(version)})")
     return document
 

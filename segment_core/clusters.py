@@ -36,6 +36,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -87,8 +88,9 @@ class ClusterSegmenter(BaseEstimator):
     ``labels_`` (cluster id per fitted contact), ``refitted_`` (whether this fit trained a
     model: ``fit``, or ``adopt``), ``reference_distance_`` and ``reference_shares_`` (the drift
     reference from the last training). ``drift_`` (the stored model's ``Drift`` on these
-    contacts, or None) and ``fit_reason_`` (why it trained or not) record the decision of
-    ``cluster_refit.refit_or_keep``.
+    contacts, or None), ``fit_reason_`` (why it trained or not) and ``fitted_at_`` (when the
+    model was last trained, None when unknown) record the decision of
+    ``cluster_refit.refit_or_keep``, which knows the time.
     """
 
     model_: ClusterModel
@@ -103,6 +105,7 @@ class ClusterSegmenter(BaseEstimator):
     refitted_: bool
     drift_: Drift | None
     fit_reason_: str
+    fitted_at_: datetime | None
     reference_distance_: float
     reference_shares_: dict[int, float]
 
@@ -158,6 +161,7 @@ class ClusterSegmenter(BaseEstimator):
         self._train(data, previous)
         self.refitted_ = True
         self.drift_ = None
+        self.fitted_at_ = None
         self.fit_reason_ = "no stored model" if previous is None else "fitted from the stored model"
         return self
 
@@ -177,6 +181,7 @@ class ClusterSegmenter(BaseEstimator):
             "k_scores_",
             "reference_distance_",
             "reference_shares_",
+            "fitted_at_",
         ):
             setattr(self, attribute, getattr(previous, attribute))
         self.refitted_ = False

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Collection, Mapping, Sequence
+from datetime import timedelta
 from typing import TypeVar
 
 from segment_core.errors import ConfigError
@@ -70,6 +72,35 @@ def number(raw: object, path: str, low: float | None = None, high: float | None 
     else:
         what = "a number"
     raise ConfigError(f"expected {what}, got {describe_value(raw)}", path=path)
+
+
+_DURATION = re.compile(r"\s*([0-9]+)\s*(hour|day|week)s?\s*", re.IGNORECASE)
+
+
+def duration(raw: object, path: str) -> timedelta:
+    """A length of time written as people write it: ``"90 days"``, ``"12 weeks"``, ``"2160
+    hours"`` (a whole number > 0 of hours, days or weeks)."""
+    match = _DURATION.fullmatch(raw) if isinstance(raw, str) else None
+    if match is None or int(match.group(1)) == 0:
+        raise ConfigError(
+            'expected a duration such as "90 days", "12 weeks" or "2160 hours", '
+            f"got {describe_value(raw)}",
+            path=path,
+        )
+    unit = match.group(2).lower()
+    return timedelta(**{f"{unit}s": int(match.group(1))})
+
+
+def describe_duration(length: timedelta) -> str:
+    """A length of time in words, as ``duration`` reads them (a model's age, a cadence):
+    ``95 days``, ``1 day``, ``6 hours``, ``under an hour``."""
+    if length >= timedelta(days=1):
+        days = length.days
+        return f"{days} day" if days == 1 else f"{days} days"
+    hours = int(length.total_seconds() // 3600)
+    if hours == 0:
+        return "under an hour"
+    return f"{hours} hour" if hours == 1 else f"{hours} hours"
 
 
 def boolean(raw: object, path: str) -> bool:

@@ -93,7 +93,7 @@ class Segmenter:
         in no segment gets the ``fallback`` segment as primary, when there is one.
         """
         frame = self.derive(self.coerce(raw), now)
-        fitted = self.fit_clusters(frame, stored_models or {}, refit=refit)
+        fitted = self.fit_clusters(frame, stored_models or {}, refit=refit, now=now)
         report = self.audit_data(frame, fitted, now, raw=raw)
         memberships = self.match(frame, now, fitted)
         assignments = self.assign(memberships, fitted, fallback=fallback)
@@ -117,9 +117,15 @@ class Segmenter:
         return add_features(frame, self.features, now)
 
     def fit_clusters(
-        self, frame: CoercedFrame, stored_models: Mapping[str, bytes], *, refit: bool = False
+        self,
+        frame: CoercedFrame,
+        stored_models: Mapping[str, bytes],
+        *,
+        refit: bool = False,
+        now: datetime | None = None,
     ) -> tuple[ClusterSegmentSet, ...]:
-        """Each cluster set fitted (or its stored model kept); scikit-learn loads only here."""
+        """Each cluster set fitted (or its stored model kept); scikit-learn loads only here.
+        ``now`` dates a new fit and measures a stored model's age against ``refit_every``."""
         if not self.cluster_sets:
             return ()
         from segment_core.cluster_refit import refit_or_keep
@@ -128,7 +134,14 @@ class Segmenter:
         fitted = []
         for config in self.cluster_sets:
             stored = stored_models.get(config.name)
-            segmenter = refit_or_keep(config.segmenter(), frame, stored, refit=refit)
+            segmenter = refit_or_keep(
+                config.segmenter(),
+                frame,
+                stored,
+                refit=refit,
+                now=now,
+                refit_every=config.refit_every,
+            )
             fitted.append(ClusterSegmentSet(config.name, config.priority, segmenter, frame))
         return tuple(fitted)
 

@@ -22,6 +22,7 @@ from rich.console import Console
 
 from connectors.sandbox import HubSpotSandbox
 from connectors.sandbox.hubspot.store import ListRecord
+from sync.clusters_export import print_rules, rules_of_run
 from sync.config import Settings, load_settings
 from sync.outcome import SyncOutcome
 from sync.pipeline import run_sync
@@ -159,6 +160,8 @@ def run_demo(console: Console, *, contacts: int, seed: int, report_path: Path) -
         finally:
             connector.close()
         report = write_report(check, settings, report_path)
+        console.print()
+        print_rules(console, rules_of_run(check.segmentation, datetime.now(UTC)), datetime.now(UTC))
         verdict = "in sync" if check.plan.is_empty else "NOT in sync"
         console.print(
             f"\nRun 3 (dry run): {len(check.plan.writes)} property writes and "

@@ -1,8 +1,8 @@
 """``segsync explain CONTACT``: which segments a contact is in, which conditions held, and why
 one of them is its primary segment.
 
-It answers from the state store, not from a new pull: the contact values of the last run
-(the mirror) and its stored cluster models, so the answer is what the last sync computed
+It answers from the state store, not from a new pull (``sync.last_run``): the contact values
+of the last run and its stored cluster models, so the answer is what the last sync computed
 and wrote, and it costs the CRM one call (its field list), however many contacts there are.
 """
 
@@ -17,12 +17,15 @@ import pandas as pd
 from rich.console import Console
 
 from connectors.base import Connector
+from segment_core.cluster_rules import cluster_rules
+from segment_core.clusters import ClusterSegmentSet
 from segment_core.coerce import CoercedFrame
 from segment_core.evaluate import evaluate
+from segment_core.expression import parse_expression
 from segment_core.rules import AllOf, AnyOf, Condition, Not, Rule, describe, referenced_fields
 from segment_core.segmenter import Segmentation
 from sync.config import Settings
-from sync.segmentation import SegmentationConfig, text_frame
+from sync.last_run import NoLastRun, last_run
 from sync.state.store import StateStore
 from sync.terminal import escaped
 
@@ -37,6 +40,17 @@ class ConditionCheck:
 
 
 @dataclass(frozen=True)
+class RuleCheck:
+    """A cluster as a rule (``segment_core.cluster_rules``): its text, how well it matches the
+    cluster on the last run's contacts, and whether this contact meets it."""
+
+    expression: str
+    precision: float
+    recall: float
+    met: bool
+
+
+@dataclass(frozen=True)
 class SegmentCheck:
     """One segment, rule or cluster, as it applied to the contact."""
 
@@ -47,6 +61,7 @@ class SegmentCheck:
     definition: str
     conditions: tuple[ConditionCheck, ...] = ()
     values: dict[str, Any] | None = None
+    rule: RuleCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -73,31 +88,17 @@ def explain_from_state(
     connector: Connector, settings: Settings, store: StateStore, contact_id: str
 ) -> Explanation:
     """Explain ``contact_id`` as the last run saw it: its mirrored values and stored models."""
-    last = store.last_run()
-    mirror = store.mirror()
-    if last is None or not mirror:
-        raise NotExplainable(f"sync {settings.sync.name!r} has no run yet: run segsync sync first")
-    if contact_id not in mirror:
+    try:
+        last = last_run(connector, settings, store)
+    except NoLastRun as error:
+        raise NotExplainable(str(error)) from None
+    if contact_id not in last.contacts.index:
         raise NotExplainable(
             f"contact {contact_id!r} was not in the last run of sync {settings.sync.name!r} "
             "(check the id, or run segsync sync if the contact is new)"
         )
-    fields = {info.name: info.type for info in connector.describe_fields()}
-    config = SegmentationConfig.bind(
-        settings,
-        fields,
-        opt_out_field=settings.sync.opt_out_field,
-        extra_fields=settings.report.fields,
-    )
-    read_fields = config.read_fields()
-    unseen = sorted(set(read_fields) - (store.mirror_fields() or set()))
-    if unseen:
-        raise NotExplainable(
-            f"the last run did not read {', '.join(unseen)} (the config changed since): "
-            "run segsync sync first"
-        )
-    segmentation = config.segmenter.run(
-        text_frame(mirror, read_fields),
+    segmentation = last.config.segmenter.run(
+        last.contacts,
         last.started_at,
         store.models(),
         fallback=settings.sync.fallback_segment,
@@ -142,6 +143,7 @@ def explain_contact(
     ]
     for cluster_set in segmentation.cluster_sets:
         fields = (*cluster_set.segmenter.numeric, *cluster_set.segmenter.categorical)
+        rules = _rule_checks(cluster_set, frame, one, now)
         checks += [
             SegmentCheck(
                 name=segment.name,
@@ -150,6 +152,7 @@ def explain_contact(
                 matched=bool(member[segment.name]),
                 definition=segment.reason,
                 values=_values(row, fields),
+                rule=rules.get(segment.cluster_id),
             )
             for segment in cluster_set.segments
         ]
@@ -164,6 +167,23 @@ def explain_contact(
         checks=tuple(checks),
         in_crm=dict(in_crm),
     )
+
+
+def _rule_checks(
+    cluster_set: ClusterSegmentSet, frame: CoercedFrame, one: CoercedFrame, now: datetime
+) -> dict[int, RuleCheck]:
+    """Each cluster's rule, scored on all the contacts, and whether the one contact meets it."""
+    labels = cluster_set.labels(frame)
+    return {
+        rule.cluster_id: RuleCheck(
+            rule.expression,
+            rule.precision,
+            rule.recall,
+            bool(evaluate(parse_expression(rule.expression), one, now).iloc[0]),
+        )
+        for rule in cluster_rules(cluster_set.segmenter, frame, labels, now)
+        if rule.expression
+    }
 
 
 def _why_primary(matched: list[SegmentCheck], fallback: str | None) -> str:
@@ -241,8 +261,19 @@ def print_explanation(console: Console, explanation: Explanation) -> None:
             console.print(f"    {held} {escaped(condition.condition)}   {values}", highlight=False)
         if check.values is not None and check.matched:
             console.print(f"    its values: {escaped(_as_text(check.values))}", highlight=False)
+        if check.rule is not None:
+            _print_rule(console, check.rule)
     crm = ", ".join(f"{name} = {_quoted(value)}" for name, value in explanation.in_crm.items())
     console.print(f"In the CRM after the last run: {escaped(crm or 'nothing synced yet')}")
+
+
+def _print_rule(console: Console, rule: RuleCheck) -> None:
+    met = "[green]✓ meets it[/]" if rule.met else "[red]✗ does not meet it[/]"
+    console.print(
+        f"    as a rule (precision {rule.precision:.0%}, recall {rule.recall:.0%}): "
+        f"{escaped(rule.expression)}   {met}",
+        highlight=False,
+    )
 
 
 def _quoted(name: str) -> str:

@@ -14,7 +14,14 @@ import pandas as pd
 from connectors.sandbox import generate_contacts
 from connectors.sandbox.hubspot.schema import PROPERTIES
 from segment_core import coerce_frame, membership_table, parse_segments, resolve
-from sync.report import ClusterProfile, Conversion, ReportInput, rule_definitions
+from sync.report import (
+    ClusterModelStatus,
+    ClusterProfile,
+    ClusterRuleFigures,
+    Conversion,
+    ReportInput,
+    rule_definitions,
+)
 from tests.support.holdout import planted_record
 
 NOW = datetime(2025, 7, 1, 9, 30, tzinfo=UTC)
@@ -103,7 +110,26 @@ def cluster_profile(data: pd.DataFrame, members: pd.Series) -> ClusterProfile:
         ]
         for field in ("lifecyclestage", "industry")
     }
-    return ClusterProfile(CLUSTER, size, float(members.mean()), means=means, top_categories=top)
+    return ClusterProfile(
+        CLUSTER, size, float(members.mean()), means=means, top_categories=top, rule=CLUSTER_RULE
+    )
+
+
+CLUSTER_RULE = ClusterRuleFigures(
+    f'hs_email_open > 12 and industry != "{SCRIPT_CATEGORY}"', precision=0.934, recall=0.871
+)
+"""The cluster as a rule; CRM text in it is text on the page, never markup."""
+
+CLUSTER_MODEL = ClusterModelStatus(
+    set_name="Behaviour",
+    fitted_at=NOW - timedelta(days=30, hours=2),
+    refitted=False,
+    reason="stored model kept: distance +4%, share shift 2%",
+    distance_increase=0.04,
+    share_shift=0.02,
+    refit_every=timedelta(days=90),
+)
+"""A model trained 30 days before the report, kept by this run, refit every quarter."""
 
 
 def run_history() -> list[dict[str, object]]:
@@ -180,6 +206,7 @@ def build_report_input() -> ReportInput:
         assignments=assignments,
         segments=definitions,
         clusters=[cluster_profile(typed.data, membership[CLUSTER])],
+        cluster_models=[CLUSTER_MODEL],
         previous_sizes={name: int(sizes[name]) - change for name, change in CHANGES.items()},
         run_history=run_history(),
         conversion=Conversion("lifecyclestage", frozenset({"customer", "evangelist"})),

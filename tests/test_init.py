@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from connectors.hubspot import HubSpotConnector
 from connectors.salesforce import SalesforceConnector
 from segment_core.audit import AuditConfig, parse_audit
-from segment_core.cluster_config import parse_cluster_sets
+from segment_core.cluster_config import SET_KEYS, parse_cluster_sets
 from segment_core.clusters import ClusterSegmenter
 from segment_core.features import EngagementConfig, FeatureConfig, RFMConfig, parse_features
 from segment_core.validation import ValidationConfig, parse_validation
@@ -113,7 +113,7 @@ def test_the_commented_examples_are_valid_and_show_every_key() -> None:
     }
     for config, table in shown.items():
         assert {f.name for f in fields(config)} == set(table), config.__name__
-    cluster_keys = set(ClusterSegmenter._get_param_names()) | {"name", "priority", "description"}
+    cluster_keys = set(ClusterSegmenter._get_param_names()) | set(SET_KEYS)
     assert cluster_keys == set(examples["clusters"][0])
 
 

@@ -93,6 +93,9 @@ def test_report_renders_in_chromium(browser: webdriver.Chrome, tmp_path: Path) -
     broken = [image for image in images if not (image[1] and image[2] > 0 and image[3] > 0)]
     assert broken == []
     assert {image[0] for image in images} == set(SECTIONS) - {"overview"}
+    for part in ("#clusters table.models", "#clusters .cluster-rule"):  # model age, cluster rule
+        element = browser.find_element(By.CSS_SELECTOR, part)
+        assert element.is_displayed() and element.size["height"] > 0, part
 
     lift_cards = browser.find_elements(By.CSS_SELECTOR, "#lift .lift-card")
     assert [card.get_attribute("data-segment") for card in lift_cards] == [

@@ -1,10 +1,12 @@
 """The commands that read or repair what the state store remembers: the run history
 (``runs``), refused records (``failures``), the lock (``unlock``), one person's data
-(``forget``) and why a contact is in its segments (``explain``)."""
+(``forget``), the clusters as rules (``clusters export``) and why a contact is in its segments
+(``explain``)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -150,6 +152,33 @@ def forget(
         f"contact {contact_id} is not in the state store of sync {settings.sync.name!r}"
     )
     console.print(message, markup=False, highlight=False)
+
+
+clusters_app = typer.Typer(help="The cluster sets of a sync.", no_args_is_help=True)
+
+
+@clusters_app.command("export")
+def clusters_export(
+    config: ConfigOption,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="TOML file.")] = None,
+) -> None:
+    """Each cluster of the last run as a [[segments]] rule (TOML), to adopt and edit."""
+    from sync.clusters_export import export_rules
+    from sync.last_run import NoLastRun
+
+    with exit_on_known_errors():
+        try:
+            text = export_rules(config)
+        except NoLastRun as exc:
+            raise fail("Nothing to export", exc, EXIT_USAGE) from None
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise fail("Cannot write the cluster rules", exc, EXIT_USAGE) from None
+        console.print(f"Cluster rules written to {output}")
 
 
 def explain(

@@ -6,7 +6,9 @@ field completeness and run history, for the sales reps and marketers who use the
 """
 
 from sync.report.model import (
+    ClusterModelStatus,
     ClusterProfile,
+    ClusterRuleFigures,
     Conversion,
     ReportInput,
     SegmentDefinition,
@@ -15,7 +17,9 @@ from sync.report.model import (
 from sync.report.render import render_html, render_report
 
 __all__ = [
+    "ClusterModelStatus",
     "ClusterProfile",
+    "ClusterRuleFigures",
     "Conversion",
     "ReportInput",
     "SegmentDefinition",

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from segment_core.cluster_config import parse_cluster_sets
+from segment_core.cluster_rules import cluster_rules
 from segment_core.clusters import ClusterSegmentSet
+from segment_core.coerce import CoercedFrame
 from sync.config import Settings
 from sync.outcome import SyncOutcome
 from sync.report.lift import RECORD_COLUMNS
 from sync.report.model import (
+    ClusterModelStatus,
     ClusterProfile,
+    ClusterRuleFigures,
     Conversion,
     ReportInput,
     SegmentDefinition,
@@ -97,9 +103,17 @@ def cluster_definitions(cluster_set: ClusterSegmentSet) -> list[SegmentDefinitio
     ]
 
 
-def cluster_profiles(cluster_set: ClusterSegmentSet) -> list[ClusterProfile]:
-    """The report's view of each cluster: feature means against all contacts, top categories."""
+def cluster_profiles(
+    cluster_set: ClusterSegmentSet, frame: CoercedFrame, now: datetime
+) -> list[ClusterProfile]:
+    """The report's view of each cluster: feature means against all contacts, top categories,
+    and the cluster as a rule (scored on the contacts of ``frame``)."""
     segmenter = cluster_set.segmenter
+    rules = {
+        rule.cluster_id: ClusterRuleFigures(rule.expression, rule.precision, rule.recall)
+        for rule in cluster_rules(segmenter, frame, cluster_set.labels(frame), now)
+        if rule.expression
+    }
     profiles = []
     for segment in cluster_set.segments:
         profile = segmenter.profiles_[segment.cluster_id]
@@ -114,8 +128,34 @@ def cluster_profiles(cluster_set: ClusterSegmentSet) -> list[ClusterProfile]:
         top: dict[str, list[tuple[str, float]]] = {}
         for stat in profile.categories:
             top.setdefault(stat.feature, []).append((stat.value, stat.share))
-        profiles.append(ClusterProfile(segment.name, profile.size, profile.share, means, top))
+        profiles.append(
+            ClusterProfile(
+                segment.name,
+                profile.size,
+                profile.share,
+                means,
+                top,
+                rules.get(segment.cluster_id),
+            )
+        )
     return profiles
+
+
+def cluster_model_status(
+    cluster_set: ClusterSegmentSet, refit_every: timedelta | None
+) -> ClusterModelStatus:
+    """The model's last refit, whether this run made it, and the drift measured since."""
+    segmenter = cluster_set.segmenter
+    drift = None if segmenter.refitted_ else segmenter.drift_
+    return ClusterModelStatus(
+        set_name=cluster_set.name,
+        fitted_at=segmenter.fitted_at_,
+        refitted=segmenter.refitted_,
+        reason=segmenter.fit_reason_,
+        distance_increase=None if drift is None else drift.distance_increase,
+        share_shift=None if drift is None else drift.share_shift,
+        refit_every=refit_every,
+    )
 
 
 def write_report(outcome: SyncOutcome, settings: Settings, path: Path | None = None) -> Path:
@@ -128,6 +168,7 @@ def write_report(outcome: SyncOutcome, settings: Settings, path: Path | None = N
         store.close()
     options = settings.report
     segmentation = outcome.segmentation
+    cadence = {c.name: c.refit_every for c in parse_cluster_sets(settings.clusters)}
     contacts = segmentation.frame.data
     conversion_field = options.conversion_field
     conversion = (
@@ -143,7 +184,14 @@ def write_report(outcome: SyncOutcome, settings: Settings, path: Path | None = N
             *rule_definitions(segmentation.rule_segments),
             *(d for s in segmentation.cluster_sets for d in cluster_definitions(s)),
         ],
-        clusters=[p for s in segmentation.cluster_sets for p in cluster_profiles(s)],
+        clusters=[
+            p
+            for s in segmentation.cluster_sets
+            for p in cluster_profiles(s, segmentation.frame, datetime.now(UTC))
+        ],
+        cluster_models=[
+            cluster_model_status(s, cadence.get(s.name)) for s in segmentation.cluster_sets
+        ],
         previous_sizes=_previous_sizes(runs, outcome.run_id),
         run_history=_history(runs),
         conversion=conversion,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import pandas as pd
@@ -54,6 +54,31 @@ class SegmentDefinition:
     fields: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class ClusterRuleFigures:
+    """A cluster as a rule people can read (``segment_core.cluster_rules``), and how well the
+    rule matches the cluster: ``precision`` and ``recall``, shares (0-1)."""
+
+    expression: str
+    precision: float
+    recall: float
+
+
+@dataclass(frozen=True)
+class ClusterModelStatus:
+    """One cluster set's model: when it was last trained (None: unknown, a model stored before
+    fit times were kept), whether this run refit it and why, the drift of the contacts since the
+    last refit (None when this run refit it), and the refresh cadence (None: on drift only)."""
+
+    set_name: str
+    fitted_at: datetime | None
+    refitted: bool
+    reason: str
+    distance_increase: float | None = None
+    share_shift: float | None = None
+    refit_every: timedelta | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class ClusterProfile:
     """What sets one cluster apart, as the clustering step measured it.
@@ -61,6 +86,7 @@ class ClusterProfile:
     ``means`` is indexed by numeric feature with columns ``cluster`` and ``overall`` (the mean
     over the cluster and over all contacts). ``top_categories`` maps a categorical field to its
     most common values in the cluster with their share of the cluster (0-1), most common first.
+    ``rule``: the cluster as a rule, when one was found.
     """
 
     segment: str
@@ -68,6 +94,7 @@ class ClusterProfile:
     share: float
     means: pd.DataFrame
     top_categories: Mapping[str, Sequence[tuple[str, float]]] = field(default_factory=dict)
+    rule: ClusterRuleFigures | None = None
 
     def __post_init__(self) -> None:
         missing = {"cluster", "overall"} - set(self.means.columns)
@@ -88,6 +115,7 @@ class ReportInput:
     - ``assignments``: ``primary``, ``segments`` and ``reason`` per contact (``resolve``).
     - ``segments``: the definitions, in config order; one per ``membership`` column.
     - ``clusters``: profiles of the cluster segments, if any.
+    - ``cluster_models``: the model of each cluster set: its age, last refit and drift since.
     - ``previous_sizes``: each segment's size at the last run, to show the change (None: first
       run, or not recorded).
     - ``run_history``: past runs, each a mapping with the keys in ``RUN_KEYS``.
@@ -105,6 +133,7 @@ class ReportInput:
     assignments: pd.DataFrame
     segments: Sequence[SegmentDefinition]
     clusters: Sequence[ClusterProfile] = ()
+    cluster_models: Sequence[ClusterModelStatus] = ()
     previous_sizes: Mapping[str, int] | None = None
     run_history: Sequence[Mapping[str, Any]] = ()
     conversion: Conversion | None = None

@@ -14,9 +14,10 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from segment_core.config_readers import describe_duration
 from sync.report import charts, formatting, lift_chart, stats, trend_chart
 from sync.report.lift import HoldoutLift, holdout_lifts
-from sync.report.model import ClusterProfile, ReportInput
+from sync.report.model import ClusterModelStatus, ClusterProfile, ClusterRuleFigures, ReportInput
 
 RECENT_RUNS = 10
 """Runs listed in the run history table (the chart shows more)."""
@@ -59,6 +60,19 @@ class ClusterCard:
     share: float
     means_chart: str | None
     categories: list[tuple[str, list[tuple[str, float]]]]
+    rule: ClusterRuleFigures | None
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """One cluster set's model in words: last refit, age, drift since, refresh cadence."""
+
+    set_name: str
+    last_refit: str
+    age: str
+    decision: str
+    drift: str
+    cadence: str
 
 
 def render_report(report: ReportInput, path: Path | str) -> Path:
@@ -114,6 +128,7 @@ def _context(report: ReportInput) -> dict[str, Any]:
         "overlap_chart": charts.overlap(shared, jaccard) if len(shared) > 1 else None,
         "top_overlaps": _top_overlaps(shared),
         "clusters": [_cluster_card(report, cluster) for cluster in report.clusters],
+        "cluster_models": [_model_card(report, model) for model in report.cluster_models],
         "conversion": report.conversion,
         "conversion_label": report.label(report.conversion.field) if report.conversion else "",
         "revenue_label": report.label(report.revenue_field) if report.revenue_field else "",
@@ -182,6 +197,33 @@ def _cluster_card(report: ReportInput, cluster: ClusterProfile) -> ClusterCard:
         categories=[
             (report.label(field), list(values)) for field, values in cluster.top_categories.items()
         ],
+        rule=cluster.rule,
+    )
+
+
+def _model_card(report: ReportInput, model: ClusterModelStatus) -> ModelCard:
+    fitted = model.fitted_at
+    if model.refit_every is None:
+        cadence = "on drift only (no refit_every)"
+    elif fitted is None:
+        cadence = f"every {describe_duration(model.refit_every)}; due at the next run"
+    else:
+        due = formatting.moment(fitted + model.refit_every)
+        cadence = f"every {describe_duration(model.refit_every)}; next due {due}"
+    if model.distance_increase is None or model.share_shift is None:
+        drift = "none yet: this run trained it" if model.refitted else "not measured"
+    else:
+        rise = round(model.distance_increase * 100)  # as the run's reason words it
+        drift = f"distance {rise:+d}%, share shift {model.share_shift:.0%}"
+    return ModelCard(
+        set_name=model.set_name,
+        last_refit="unknown (stored before segsync kept fit times)"
+        if fitted is None
+        else formatting.moment(fitted),
+        age="unknown" if fitted is None else describe_duration(report.generated_at - fitted),
+        decision=f"refit: {model.reason}" if model.refitted else model.reason,
+        drift=drift,
+        cadence=cadence,
     )
 
 

@@ -54,7 +54,7 @@ def test_help_lists_every_command_without_loading_a_data_library() -> None:
     assert done.returncode == 0, done.stderr
     commands = [
         "sync", "plan", "runs", "failures", "unlock", "forget", "report", "audit",
-        "schedule", "demo", "connectors", "init", "check", "sandbox", "explain",
+        "schedule", "demo", "connectors", "init", "check", "sandbox", "explain", "clusters",
     ]
     assert commands_panel(done.stdout) == sorted(commands)
     assert done.stdout.splitlines()[-1] == "exit 0 loaded []"

@@ -60,7 +60,7 @@ def document_of(model: ClusterSegmenter) -> dict[str, Any]:
 def test_a_stored_model_is_plain_data_and_predicts_exactly_as_fitted(fitted) -> None:
     frame, model = fitted
     document = document_of(model)
-    assert (document["format"], document["version"]) == ("segsync.cluster_segmenter", 2)
+    assert (document["format"], document["version"]) == ("segsync.cluster_segmenter", 3)
     assert document["model"]["categorical"] == [
         {
             "name": "industry",
@@ -256,7 +256,7 @@ def test_a_planted_pickle_never_runs_and_the_run_refits_and_rewrites_the_row(
     assert synced.exit_code == 0, synced.output
     assert json.loads(synced.output)["clusters"][0]["why"] == refused
     rewritten = from_state(store.models()["Behaviour"])
-    assert json.loads(store.models()["Behaviour"])["version"] == 2
+    assert json.loads(store.models()["Behaviour"])["version"] == 3
     assert {str(cid): name for cid, name in rewritten.names_.items()} == names
     store.close()
     assert not marker.exists()

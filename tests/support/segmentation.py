@@ -48,14 +48,14 @@ def settings(
 
 
 def run(connector: HubSpotConnector, config: Settings, **options: Any) -> SyncOutcome:
+    """A real run at ``NOW``, unless ``options`` give another ``now``."""
     return run_sync(
         connector,
         config,
         dry_run=False,
         progress=SilentProgress(),
         retry=FAST_RETRY,
-        now=NOW,
-        **options,
+        **{"now": NOW, **options},
     )
 
 
