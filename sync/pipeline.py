@@ -246,6 +246,8 @@ class SyncRun:
             members=members,
             kept_out=kept_out,
             skip_writes=skip_writes,
+            last_segments=self.store.latest_segments(),
+            moved_on=self.now.date(),
         )
         plan = replace(
             plan,
@@ -256,7 +258,8 @@ class SyncRun:
 
     def _apply(self, plan: Plan, run_id: int, refusals: RefusalContext) -> ExecutionResult:
         """Write the plan, each acknowledged batch checkpointed; forget contacts that are gone."""
-        checkpoint = StoreCheckpoint(self.store, run_id, refusals)
+        moves = {move.contact_id: move for move in plan.moves}
+        checkpoint = StoreCheckpoint(self.store, run_id, refusals, moves)
         self.store.intend_lists(
             {c.segment: c.list_name for c in plan.list_changes if c.list_ref is None}
         )

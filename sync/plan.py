@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Literal
 
 import pandas as pd
 
 from connectors.base import ConnectorLimits, FieldInfo, ListRef, PropertyWrite, SegmentField
 from sync.config import SyncOptions
+from sync.moves import SegmentMove
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class Plan:
     writes: tuple[PropertyWrite, ...]
     list_changes: tuple[ListChange, ...]
     orphans: tuple[OrphanList, ...] = ()
+    moves: tuple[SegmentMove, ...] = ()
+    """The contacts whose primary segment the writes change; each has a write."""
 
     @property
     def is_empty(self) -> bool:
@@ -112,7 +116,47 @@ class Plan:
 
 
 def segment_fields(options: SyncOptions, segment_names: Sequence[str]) -> tuple[SegmentField, ...]:
-    """The three contact fields segsync maintains, with the segment names as their options."""
+    """The contact fields segsync maintains, with the segment names as their options."""
+    return tuple(spec for _, spec in keyed_segment_fields(options, segment_names))
+
+
+def keyed_segment_fields(
+    options: SyncOptions, segment_names: Sequence[str]
+) -> tuple[tuple[str, SegmentField], ...]:
+    """Each contact field segsync maintains, with the ``[sync]`` key that names it: the three
+    it always writes, then the two of a move, when configured."""
+    keys = ("segment_property", "segments_property", "reason_property")
+    return tuple(zip(keys, _always_written(options, segment_names), strict=True)) + tuple(
+        (key, spec) for key, spec in _move_fields(options) if spec.name
+    )
+
+
+def _move_fields(options: SyncOptions) -> tuple[tuple[str, SegmentField], ...]:
+    return (
+        (
+            "previous_segment_property",
+            SegmentField(
+                options.previous_segment_property,
+                "Previous segment (segsync)",
+                "The contact's primary segment before it last changed.",
+                "text",
+            ),
+        ),
+        (
+            "segment_changed_property",
+            SegmentField(
+                options.segment_changed_property,
+                "Segment changed on (segsync)",
+                "The date the contact's primary segment last changed.",
+                "date",
+            ),
+        ),
+    )
+
+
+def _always_written(
+    options: SyncOptions, segment_names: Sequence[str]
+) -> tuple[SegmentField, ...]:
     names = tuple(segment_names)
     return (
         SegmentField(
@@ -196,6 +240,66 @@ def property_writes(desired: pd.DataFrame, current: pd.DataFrame) -> tuple[Prope
             )
         )
     return tuple(writes)
+
+
+def planned_moves(
+    assignments: pd.DataFrame,
+    current: pd.DataFrame,
+    segment_property: str,
+    last_segments: Mapping[str, str | None],
+) -> tuple[SegmentMove, ...]:
+    """The contacts whose primary segment changes: the one segmentation gives them now
+    differs from the one they had, which is the segment of their last recorded move
+    (``last_segments``) or, for a contact segsync never moved, what the CRM holds.
+
+    A recorded move wins over the CRM's value: a person clearing or editing segsync's field is
+    repaired by the write, not counted as a move.
+    """
+    index = assignments.index
+    now = _text(assignments["primary"])
+    before = _text(current.reindex(index=index, columns=[segment_property])[segment_property])
+    known = index.isin(list(last_segments))
+    if known.any():
+        before[known] = [last_segments[cid] or "" for cid in index[known]]
+    moved = now.ne(before).to_numpy()
+    return tuple(
+        SegmentMove(str(cid), previous or None, segment or None)
+        for cid, previous, segment in zip(index[moved], before[moved], now[moved], strict=True)
+    )
+
+
+def with_move_fields(
+    writes: Sequence[PropertyWrite],
+    moves: Sequence[SegmentMove],
+    options: SyncOptions,
+    moved_on: date | None,
+) -> tuple[PropertyWrite, ...]:
+    """The writes, each moved contact's carrying its primary segment and, when configured, its
+    previous segment and the date of the move: in one write, so a workflow that starts on a
+    move ("Champions" to "At risk") sees both fields consistent. A moved contact whose field
+    already holds the new segment (set by hand) gets a write of its own."""
+    if options.segment_changed_property and moved_on is None:
+        raise ValueError("segment_changed_property is set: build_plan needs moved_on")
+    extra = {move.contact_id: _move_values(move, options, moved_on) for move in moves}
+    merged = [
+        PropertyWrite(write.contact_id, {**write.values, **extra.pop(write.contact_id, {})})
+        for write in writes
+    ]
+    return tuple(merged + [PropertyWrite(cid, values) for cid, values in extra.items()])
+
+
+def _move_values(move: SegmentMove, options: SyncOptions, moved_on: date | None) -> dict[str, str]:
+    values = {options.segment_property: move.segment or ""}
+    if options.previous_segment_property:
+        values[options.previous_segment_property] = move.previous or ""
+    if options.segment_changed_property and moved_on is not None:
+        values[options.segment_changed_property] = moved_on.isoformat()
+    return values
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Values as the CRM stores them: text, with a missing value as the empty string."""
+    return values.astype(object).where(values.notna(), "")
 
 
 def list_changes(
@@ -289,19 +393,31 @@ def build_plan(
     members: Mapping[str, set[str]],
     kept_out: Mapping[str, set[str]] | None = None,
     skip_writes: set[str] | None = None,
+    last_segments: Mapping[str, str | None] | None = None,
+    moved_on: date | None = None,
 ) -> Plan:
     """Compare desired and current state; the result holds only real changes.
 
     ``skip_writes`` are contacts segsync has given up writing (refused too often).
+    ``last_segments`` are the primary segments of the contacts' last recorded moves, and
+    ``moved_on`` the date a move made now is written with (``segment_changed_property``).
     """
     option_names = [t.name for t in targets]
     if options.fallback_segment and options.fallback_segment not in option_names:
         option_names.append(options.fallback_segment)
+    skip = skip_writes or set()
+    moves = tuple(
+        move
+        for move in planned_moves(
+            assignments, current_values, options.segment_property, last_segments or {}
+        )
+        if move.contact_id not in skip
+    )
     writes = property_writes(desired_values(assignments, options), current_values)
-    if skip_writes:
-        writes = tuple(w for w in writes if w.contact_id not in skip_writes)
+    writes = tuple(w for w in writes if w.contact_id not in skip)
     return Plan(
         fields=fields_to_ensure(segment_fields(options, option_names), existing_fields),
-        writes=writes,
+        writes=with_move_fields(writes, moves, options, moved_on),
         list_changes=list_changes(targets, assignments, lists, members, kept_out),
+        moves=moves,
     )

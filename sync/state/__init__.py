@@ -15,6 +15,8 @@ the way in; each module below it keeps one part of the memory:
 - ``failures``: per-record rejections (``record_failures``), with attempts, so they are retried
   but not forever, and with what each depended on, so they are tried afresh once the cause may
   have gone;
+- ``moves``: each contact's moves between primary segments (``segment_moves``), recorded with
+  the checkpoint of the write the CRM confirmed;
 - ``cursor`` (``cursors``), ``models`` (cluster models) and ``lease`` (``leases``, the run
   lease);
 - ``schema``: the tables, their creation and the layout's version (``schema_version``), for
