@@ -4,10 +4,9 @@ primary segment moves of the writes the CRM confirmed go into that transaction t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Set
 
 from sync.effect import BatchEffect
-from sync.moves import SegmentMove
 from sync.refusals import RefusalContext
 from sync.state.store import StateStore
 
@@ -20,17 +19,17 @@ class StoreCheckpoint:
         store: StateStore,
         run_id: int,
         refusals: RefusalContext,
-        moves: Mapping[str, SegmentMove] | None = None,
+        moving: Set[str] = frozenset(),
     ) -> None:
         self.store = store
         self.run_id = run_id
         self.refusals = refusals
-        self.moves = moves or {}
-        """The plan's moves by contact: recorded once the CRM confirms the contact's write."""
+        self.moving = moving
+        """The contacts whose planned move counts once the CRM confirms their write."""
         self.seq = 0
 
     def batch_done(self, effect: BatchEffect) -> None:
         self.seq += 1
         refusals = [self.refusals.failure(f, self.run_id) for f in effect.failures]
-        moves = [self.moves[cid] for cid in effect.written if cid in self.moves]
-        self.store.record_batch(self.run_id, self.seq, effect, refusals=refusals, moves=moves)
+        moved = [cid for cid in effect.written if cid in self.moving]
+        self.store.record_batch(self.run_id, self.seq, effect, refusals=refusals, moved=moved)

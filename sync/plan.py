@@ -17,6 +17,7 @@ import pandas as pd
 
 from connectors.base import ConnectorLimits, FieldInfo, ListRef, PropertyWrite, SegmentField
 from sync.config import SyncOptions
+from sync.move_plan import plan_moves, planned_moves
 from sync.moves import SegmentMove
 
 
@@ -76,7 +77,9 @@ class Plan:
     list_changes: tuple[ListChange, ...]
     orphans: tuple[OrphanList, ...] = ()
     moves: tuple[SegmentMove, ...] = ()
-    """The contacts whose primary segment the writes change; each has a write."""
+    """The moves between primary segments the writes carry (each has its contact's write)."""
+    moves_held: tuple[SegmentMove, ...] = ()
+    """The moves the CRM holds already (a killed run's write landed): nothing to write."""
 
     @property
     def is_empty(self) -> bool:
@@ -242,66 +245,6 @@ def property_writes(desired: pd.DataFrame, current: pd.DataFrame) -> tuple[Prope
     return tuple(writes)
 
 
-def planned_moves(
-    assignments: pd.DataFrame,
-    current: pd.DataFrame,
-    segment_property: str,
-    last_segments: Mapping[str, str | None],
-) -> tuple[SegmentMove, ...]:
-    """The contacts whose primary segment changes: the one segmentation gives them now
-    differs from the one they had, which is the segment of their last recorded move
-    (``last_segments``) or, for a contact segsync never moved, what the CRM holds.
-
-    A recorded move wins over the CRM's value: a person clearing or editing segsync's field is
-    repaired by the write, not counted as a move.
-    """
-    index = assignments.index
-    now = _text(assignments["primary"])
-    before = _text(current.reindex(index=index, columns=[segment_property])[segment_property])
-    known = index.isin(list(last_segments))
-    if known.any():
-        before[known] = [last_segments[cid] or "" for cid in index[known]]
-    moved = now.ne(before).to_numpy()
-    return tuple(
-        SegmentMove(str(cid), previous or None, segment or None)
-        for cid, previous, segment in zip(index[moved], before[moved], now[moved], strict=True)
-    )
-
-
-def with_move_fields(
-    writes: Sequence[PropertyWrite],
-    moves: Sequence[SegmentMove],
-    options: SyncOptions,
-    moved_on: date | None,
-) -> tuple[PropertyWrite, ...]:
-    """The writes, each moved contact's carrying its primary segment and, when configured, its
-    previous segment and the date of the move: in one write, so a workflow that starts on a
-    move ("Champions" to "At risk") sees both fields consistent. A moved contact whose field
-    already holds the new segment (set by hand) gets a write of its own."""
-    if options.segment_changed_property and moved_on is None:
-        raise ValueError("segment_changed_property is set: build_plan needs moved_on")
-    extra = {move.contact_id: _move_values(move, options, moved_on) for move in moves}
-    merged = [
-        PropertyWrite(write.contact_id, {**write.values, **extra.pop(write.contact_id, {})})
-        for write in writes
-    ]
-    return tuple(merged + [PropertyWrite(cid, values) for cid, values in extra.items()])
-
-
-def _move_values(move: SegmentMove, options: SyncOptions, moved_on: date | None) -> dict[str, str]:
-    values = {options.segment_property: move.segment or ""}
-    if options.previous_segment_property:
-        values[options.previous_segment_property] = move.previous or ""
-    if options.segment_changed_property and moved_on is not None:
-        values[options.segment_changed_property] = moved_on.isoformat()
-    return values
-
-
-def _text(values: pd.Series) -> pd.Series:
-    """Values as the CRM stores them: text, with a missing value as the empty string."""
-    return values.astype(object).where(values.notna(), "")
-
-
 def list_changes(
     targets: Sequence[SegmentTarget],
     assignments: pd.DataFrame,
@@ -393,14 +336,14 @@ def build_plan(
     members: Mapping[str, set[str]],
     kept_out: Mapping[str, set[str]] | None = None,
     skip_writes: set[str] | None = None,
-    last_segments: Mapping[str, str | None] | None = None,
+    known_segments: Mapping[str, str | None] | None = None,
     moved_on: date | None = None,
 ) -> Plan:
     """Compare desired and current state; the result holds only real changes.
 
     ``skip_writes`` are contacts segsync has given up writing (refused too often).
-    ``last_segments`` are the primary segments of the contacts' last recorded moves, and
-    ``moved_on`` the date a move made now is written with (``segment_changed_property``).
+    ``known_segments`` are the primary segments the contacts had by their recorded moves
+    (``sync.move_plan``), and ``moved_on`` the date a move is written with.
     """
     option_names = [t.name for t in targets]
     if options.fallback_segment and options.fallback_segment not in option_names:
@@ -409,15 +352,17 @@ def build_plan(
     moves = tuple(
         move
         for move in planned_moves(
-            assignments, current_values, options.segment_property, last_segments or {}
+            assignments, current_values, options.segment_property, known_segments or {}
         )
         if move.contact_id not in skip
     )
     writes = property_writes(desired_values(assignments, options), current_values)
     writes = tuple(w for w in writes if w.contact_id not in skip)
+    moving = plan_moves(writes, moves, current_values, options, moved_on)
     return Plan(
         fields=fields_to_ensure(segment_fields(options, option_names), existing_fields),
-        writes=with_move_fields(writes, moves, options, moved_on),
+        writes=moving.writes,
         list_changes=list_changes(targets, assignments, lists, members, kept_out),
-        moves=moves,
+        moves=moving.written,
+        moves_held=moving.held,
     )

@@ -45,7 +45,7 @@ def test_a_dry_run_records_no_move(
     store = StateStore(tmp_path, "default")
     try:
         assert store.run_moves(planned.run_id) == []
-        assert store.latest_segments() == {}
+        assert store.known_segments() == {}
     finally:
         store.close()
     assert len(planned.plan.moves) == sum(FIRST_RUN.values())

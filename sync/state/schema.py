@@ -137,7 +137,8 @@ segment_moves = Table(
     Column("contact_id", String(64), primary_key=True),
     Column("previous", String(300)),
     Column("segment", String(300)),
-    Column("moved_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("confirmed", Boolean, nullable=False),
+    Column("moved_at", DateTime(timezone=True), index=True),
 )
 models = Table(
     "models",

@@ -125,17 +125,18 @@ class StateStore:
         effect: BatchEffect,
         *,
         refusals: Sequence[RecordFailure] = (),
-        moves: Sequence[SegmentMove] = (),
+        moved: Sequence[str] = (),
     ) -> None:
         """Remember that a batch reached the CRM, and what the CRM now holds because of it.
 
         ``refusals`` are the effect's failures as kept between runs, with what each depended
-        on (see ``sync.refusals``); ``moves`` the primary segments the confirmed writes changed.
+        on (see ``sync.refusals``); ``moved`` the contacts whose planned move the confirmed writes
+        carried (see ``plan_moves``).
         """
         with self.transaction() as tx:
             self._runs.record_batch(tx, run_id, seq, effect)
-            if moves:
-                self._moves.record(tx, run_id, moves)
+            if moved:
+                self._moves.confirm(tx, run_id, moved)
             if effect.written:
                 self._synced.merge(tx, effect.written)
                 self._refused.forget(tx, list(effect.written))
@@ -296,10 +297,19 @@ class StateStore:
 
     # -- moves between primary segments ---------------------------------------------------
 
-    def latest_segments(self) -> dict[str, str | None]:
-        """The primary segment each contact moved to last (only contacts with a move)."""
+    def plan_moves(
+        self, run_id: int, pending: Sequence[SegmentMove], held: Sequence[SegmentMove]
+    ) -> None:
+        """Before a run writes: its moves, ``pending`` until the CRM confirms each contact's
+        write (``record_batch``), ``held`` confirmed at once (the CRM holds them already)."""
+        with self.transaction() as tx:
+            self._moves.plan(tx, run_id, pending, held)
+
+    def known_segments(self) -> dict[str, str | None]:
+        """The primary segment each contact with a move has by its last one (see
+        ``sync.state.moves``)."""
         with self._reading() as connection:
-            return self._moves.latest_segments(connection)
+            return self._moves.known_segments(connection)
 
     def run_moves(self, run_id: int) -> list[RecordedMove]:
         """The moves the run ``run_id`` made."""
