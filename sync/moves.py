@@ -104,6 +104,16 @@ class MigrationMatrix:
         return [(source, target, count) for (source, target), count in ranked[:limit]]
 
 
+@dataclass(frozen=True)
+class MigrationView:
+    """One migration matrix and what it covers ("Run 12", "The last 90 days"), as the
+    report shows it."""
+
+    title: str
+    note: str
+    matrix: MigrationMatrix
+
+
 def _by_size(items: Iterable[tuple[str | None, int]]) -> list[str | None]:
     totals: Counter[str | None] = Counter()
     for segment, count in items:
@@ -111,12 +121,27 @@ def _by_size(items: Iterable[tuple[str | None, int]]) -> list[str | None]:
     return sorted(totals, key=lambda segment: (-totals[segment], segment_label(segment)))
 
 
-def parse_period(text: str) -> timedelta:
+@dataclass(frozen=True)
+class Period:
+    """A stretch of time back from now, as a person wrote it (``90d``) and as a length."""
+
+    text: str
+    length: timedelta
+
+    @property
+    def words(self) -> str:
+        """``90 days``, ``1 week``."""
+        count, unit = int(self.text[:-1]), {"d": "day", "w": "week"}[self.text[-1]]
+        return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
+def parse_period(text: str) -> Period:
     """A period such as ``7d``, ``90d`` or ``12w`` (days or weeks); ValueError otherwise."""
-    match = PERIOD.fullmatch(text.strip())
+    cleaned = text.strip()
+    match = PERIOD.fullmatch(cleaned)
     if match is None:
         raise ValueError(
             f"{text!r} is not a period: write a number of days or weeks, e.g. 7d, 90d or 12w"
         )
-    return int(match["count"]) * PERIOD_UNITS[match["unit"]]
+    return Period(cleaned, int(match["count"]) * PERIOD_UNITS[match["unit"]])
 

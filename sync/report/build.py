@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pandas as pd
 
 from segment_core.clusters import ClusterSegmentSet
 from sync.config import Settings
+from sync.moves import Period
 from sync.outcome import SyncOutcome
 from sync.report.model import (
     ClusterProfile,
@@ -18,6 +20,7 @@ from sync.report.model import (
     SegmentDefinition,
     rule_definitions,
 )
+from sync.report.migration import migration_views
 from sync.report.render import render_report
 from sync.state.runs import RunRecord
 from sync.state.store import StateStore
@@ -90,11 +93,15 @@ def cluster_profiles(cluster_set: ClusterSegmentSet) -> list[ClusterProfile]:
     return profiles
 
 
-def write_report(outcome: SyncOutcome, settings: Settings, path: Path | None = None) -> Path:
-    """Render the report of ``outcome`` (with the sync's history) to ``path``."""
+def write_report(
+    outcome: SyncOutcome, settings: Settings, path: Path | None = None, since: Period | None = None
+) -> Path:
+    """Render the report of ``outcome`` (with the sync's history and moves: the last run's,
+    and the period ``since``'s when given) to ``path``."""
     store = StateStore(settings.state_url(), settings.sync.name)
     try:
         runs = store.runs(limit=200)
+        migrations = migration_views(store, since, datetime.now(UTC))
     finally:
         store.close()
     options = settings.report
@@ -120,6 +127,7 @@ def write_report(outcome: SyncOutcome, settings: Settings, path: Path | None = N
         conversion=conversion,
         revenue_field=options.revenue_field if options.revenue_field in contacts else None,
         field_labels=outcome.field_labels,
+        migrations=migrations,
         title=f"Segments of sync {settings.sync.name!r}",
     )
     return render_report(report, path or options.output)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from segment_core import RuleSegment, describe, referenced_fields
+from sync.moves import MigrationView
 
 RUN_KEYS = (
     "id",
@@ -104,6 +105,7 @@ class ReportInput:
     - ``conversion`` and ``revenue_field``: how to measure each segment's conversion rate and
       revenue; either may be None to leave that figure out.
     - ``field_labels``: the CRM's labels of the fields (``FieldInfo.label``), for plain words.
+    - ``migrations``: the matrices of moves between primary segments to show (last run, period).
     """
 
     contacts: pd.DataFrame
@@ -116,6 +118,7 @@ class ReportInput:
     conversion: Conversion | None = None
     revenue_field: str | None = None
     field_labels: Mapping[str, str] = field(default_factory=dict)
+    migrations: Sequence[MigrationView] = ()
     title: str = "Segment report"
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 

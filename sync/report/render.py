@@ -15,6 +15,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from sync.report import charts, formatting, stats
+from sync.moves import NO_SEGMENT, segment_label
 from sync.report.model import ClusterProfile, ReportInput
 
 RECENT_RUNS = 10
@@ -80,6 +81,7 @@ def _environment() -> Environment:
         amount=formatting.amount,
         moment=formatting.moment,
         duration=_duration,
+        segment_label=segment_label,
     )
     return environment
 
@@ -117,6 +119,8 @@ def _context(report: ReportInput) -> dict[str, Any]:
         "recent_runs": runs.iloc[::-1].head(RECENT_RUNS),
         "last_run": runs.iloc[-1] if not runs.empty else None,
         "history_chart": charts.run_history(runs) if not runs.empty else None,
+        "migrations": report.migrations,
+        "none": NO_SEGMENT,
     }
 
 
