@@ -21,11 +21,13 @@ from pydantic import SecretStr
 from rich.console import Console
 
 from connectors.sandbox import HubSpotSandbox
+from sync import history
 from sync.config import Settings, load_settings
 from sync.pipeline import run_sync
 from sync.progress import SilentProgress
 from sync.report.build import write_report
 from sync.runner import open_connector, run_and_report
+from sync.state.store import StateStore
 
 DEMO_TOKEN = "sandbox-demo-token"
 EDITED_SHARE = 0.02
@@ -86,6 +88,15 @@ def edit_lists_by_hand(
     return len(added), len(removed)
 
 
+def print_moves(console: Console, settings: Settings) -> None:
+    """Who moved between primary segments in the last run (the report shows the matrix)."""
+    store = StateStore(settings.state_url(), settings.sync.name)
+    try:
+        history.print_last_moves(console, store)
+    finally:
+        store.close()
+
+
 def run_demo(console: Console, *, contacts: int, seed: int, report_path: Path) -> None:
     """Seed, sync, edit, sync again, then check that a third plan is empty."""
     with HubSpotSandbox(token=DEMO_TOKEN) as crm, tempfile.TemporaryDirectory() as state_dir:
@@ -112,6 +123,7 @@ def run_demo(console: Console, *, contacts: int, seed: int, report_path: Path) -
             made = ", ".join(f"{count} {kind}" for kind, count in edits.items())
             console.print(f"\nA week passes in the CRM: {made}.\n")
             sync("Run 2: only the difference")
+            print_moves(console, settings)
             check = run_sync(connector, settings, dry_run=True, progress=SilentProgress())
         finally:
             connector.close()

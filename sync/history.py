@@ -100,18 +100,35 @@ def print_run(
         console.print(text(f"  message: {run.message}"))
     console.print(f"  moved between primary segments: {moves.total}", highlight=False)
     if largest:
-        console.print(_moves_table(largest))
+        console.print(_moves_table(moves))
     if failures:
         console.print(_failures_table("Records the CRM refused", failures))
     return True
 
 
-def _moves_table(largest: list[tuple[str | None, str | None, int]]) -> Table:
-    table = Table(title="Largest moves", box=box.SIMPLE_HEAD)
-    for column in ("From", "To", "Contacts"):
-        table.add_column(column, justify="right" if column == "Contacts" else "left")
-    for source, target, count in largest:
-        table.add_row(text(segment_label(source)), text(segment_label(target)), f"{count:,}")
+def print_last_moves(console: Console, store: StateStore) -> None:
+    """The largest moves of the newest run meant to write, for a terminal (the report has the
+    whole matrix)."""
+    run = store.last_run()
+    moves = MigrationMatrix.of(net_pairs(store.run_moves(run.id)) if run else ())
+    if run is None or not moves.total:
+        console.print("No contact changed its primary segment.", highlight=False)
+        return
+    console.print(_moves_table(moves, f"Who moved in run {run.id}: {moves.total:,} contacts"))
+
+
+def _moves_table(moves: MigrationMatrix, title: str = "Largest moves") -> Table:
+    """The largest from → to pairs, each with its share of the contacts that left "from"."""
+    table = Table(title=text(title), box=box.SIMPLE_HEAD)
+    for column in ("From", "To", "Contacts", "Of those who left"):
+        table.add_column(column, justify="left" if column in ("From", "To") else "right")
+    for source, target, count in moves.largest(LARGEST_MOVES):
+        table.add_row(
+            text(segment_label(source)),
+            text(segment_label(target)),
+            f"{count:,}",
+            f"{moves.share(source, target):.0%}",
+        )
     return table
 
 
