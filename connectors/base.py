@@ -220,8 +220,7 @@ class SegmentField:
     without reading it first, and falls back to reading it when the CRM says it exists."""
 
     @property
-    def is_select(self) -> bool:
-        """Whether the field has options (which a connector adds when they are missing)."""
+    def is_select(self) -> bool:  # a select has options, which a connector adds when missing
         return self.kind in ("single_select", "multi_select")
 
 

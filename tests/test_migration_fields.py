@@ -14,7 +14,7 @@ from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
 from sync.cli import app
 from tests.conftest import TOKEN, write_hubspot_config, writes_among
-from tests.expectations import SALESFORCE_CONTACTS, salesforce_org, sync, sync_salesforce
+from tests.expectations import salesforce_org, sync, sync_salesforce
 from tests.support.migration import ENGAGED, plant_a_week, seed_segments
 
 MOVE_FIELDS = {

@@ -13,6 +13,7 @@ from segment_core.clusters import ClusterSegmentSet
 from sync.config import Settings
 from sync.moves import Period
 from sync.outcome import SyncOutcome
+from sync.report.migration import migration_views
 from sync.report.model import (
     ClusterProfile,
     Conversion,
@@ -20,7 +21,6 @@ from sync.report.model import (
     SegmentDefinition,
     rule_definitions,
 )
-from sync.report.migration import migration_views
 from sync.report.render import render_report
 from sync.state.runs import RunRecord
 from sync.state.store import StateStore

@@ -21,7 +21,8 @@ def _last_run(store: StateStore) -> MigrationView:
     """The moves of the newest run meant to write (none yet: an empty matrix)."""
     run = store.last_run()
     if run is None:
-        return MigrationView("Last run", "No run has written to the CRM yet.", MigrationMatrix.of(()))
+        nothing = MigrationMatrix.of(())
+        return MigrationView("Last run", "No run has written to the CRM yet.", nothing)
     note = (
         f"Started {run.started_at:%Y-%m-%d %H:%M} UTC: each contact whose primary segment it "
         "changed, once the CRM confirmed the write."

@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from sync.report import charts, formatting, stats
 from sync.moves import NO_SEGMENT, segment_label
+from sync.report import charts, formatting, stats
 from sync.report.model import ClusterProfile, ReportInput
 
 RECENT_RUNS = 10
