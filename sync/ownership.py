@@ -50,10 +50,17 @@ def sync_field_problems(
     lower case only."""
     by_name = {name.casefold(): info for name, info in fields.items()}
     problems = []
+    keys_by_name: dict[str, str] = {}
     for key, spec in keyed_segment_fields(options, ()):
         where = f"[sync] {key} = {spec.name!r}"
         existing = by_name.get(spec.name.casefold())
-        if existing is None:
+        first_key = keys_by_name.setdefault(spec.name.casefold(), key)
+        if first_key != key:
+            problems.append(
+                f"{where} is the field {first_key} names already: give each of segsync's "
+                "fields a name of its own"
+            )
+        elif existing is None:
             refused = name_problem(spec.name)
             if refused:
                 problems.append(f"{where} is not a field name the CRM accepts: {refused}")

@@ -98,3 +98,23 @@ def test_a_move_field_that_is_someone_elses_stops_the_run_before_any_write(
         "no field has yet, and the first sync creates it"
     )
     assert writes_among(crm.calls) == {}
+
+
+def test_a_move_field_named_like_another_segsync_field_stops_the_run(
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crm.store.add_contacts([ENGAGED])
+    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+    path = write_hubspot_config(
+        tmp_path, crm.base_url, sync='previous_segment_property = "segsync_segment"'
+    )
+
+    result = CliRunner().invoke(app, ["sync", "--config", str(path)])
+
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"Configuration error: {path}: [sync] previous_segment_property = 'segsync_segment' "
+        "is the field segment_property names already: give each of segsync's fields a name of "
+        "its own"
+    )
+    assert writes_among(crm.calls) == {}
