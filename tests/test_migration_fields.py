@@ -4,6 +4,7 @@ owned by segsync like its other fields (HubSpot and Salesforce)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -118,3 +119,18 @@ def test_a_move_field_named_like_another_segsync_field_stops_the_run(
         "its own"
     )
     assert writes_among(crm.calls) == {}
+
+
+def test_check_fails_on_a_move_field_that_is_someone_elses(
+    crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
+    path = write_hubspot_config(tmp_path, crm.base_url, sync='previous_segment_property = "city"')
+
+    result = CliRunner().invoke(app, ["check", "--config", str(path), "--json"])
+
+    report = json.loads(result.output)
+    assert (result.exit_code, report["problem"]) == (2, "config")
+    [row] = [row for row in report["checks"] if row["name"] == "segsync fields"]
+    assert row["status"] == "failed"
+    assert "previous_segment_property = 'city' is a field the CRM itself defines" in row["detail"]
