@@ -48,10 +48,11 @@ def planned_moves(
     (``known_segments``, else the CRM's value) to the one in ``assignments``."""
     index = assignments.index
     now = _text(assignments["primary"])
-    before = _text(current.reindex(index=index, columns=[segment_property])[segment_property])
-    known = index.isin(list(known_segments))
-    if known.any():
-        before[known] = [known_segments[cid] or "" for cid in index[known]]
+    held = _text(current.reindex(index=index, columns=[segment_property])[segment_property])
+    recorded = pd.Series(
+        {cid: segment or "" for cid, segment in known_segments.items()}, dtype=object
+    ).reindex(index)
+    before = recorded.where(recorded.notna(), held)
     moved = now.ne(before).to_numpy()
     return tuple(
         SegmentMove(str(cid), previous or None, segment or None)
