@@ -65,3 +65,22 @@ def test_forgetting_a_contact_forgets_its_moves(
     finally:
         store.close()
     assert gone not in left and len(left) == sum(FIRST_RUN.values()) - 1
+
+
+def test_a_contact_deleted_in_the_crm_leaves_no_move_behind(
+    crm: HubSpotSandbox, connector: HubSpotConnector, tmp_path: Path
+) -> None:
+    ids = seed_segments(crm)
+    first = sync(connector, crm, tmp_path)
+    gone = ids["Big"][0]
+    crm.store.archive_contact(gone)
+    sync(connector, crm, tmp_path)
+
+    store = StateStore(tmp_path, "default")
+    try:
+        left = {m.move.contact_id for m in store.run_moves(first.run_id)}
+        known = store.known_segments()
+    finally:
+        store.close()
+    assert gone not in left and gone not in known
+    assert len(left) == sum(FIRST_RUN.values()) - 1
