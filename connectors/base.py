@@ -203,7 +203,7 @@ class ConnectorLimits:
                 raise ValueError(f"ConnectorLimits.{name} must be at least 1")
 
 
-SegmentFieldKind = Literal["single_select", "multi_select", "text"]
+SegmentFieldKind = Literal["single_select", "multi_select", "text", "date"]
 
 
 @dataclass(frozen=True)
@@ -218,6 +218,10 @@ class SegmentField:
     missing: bool = False
     """The run's field list (``describe_fields``) did not have it: a connector may create it
     without reading it first, and falls back to reading it when the CRM says it exists."""
+
+    @property
+    def is_select(self) -> bool:  # a select has options, which a connector adds when missing
+        return self.kind in ("single_select", "multi_select")
 
 
 @runtime_checkable

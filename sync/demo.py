@@ -22,6 +22,7 @@ from rich.console import Console
 
 from connectors.sandbox import HubSpotSandbox
 from connectors.sandbox.hubspot.store import ListRecord
+from sync import history
 from sync.clusters_export import print_rules, rules_of_run
 from sync.config import Settings, load_settings
 from sync.outcome import SyncOutcome
@@ -30,6 +31,7 @@ from sync.plan import in_holdout
 from sync.progress import SilentProgress
 from sync.report.build import write_report
 from sync.runner import open_connector, run_and_report
+from sync.state.store import StateStore
 
 DEMO_TOKEN = "sandbox-demo-token"
 EDITED_SHARE = 0.02
@@ -125,6 +127,15 @@ def _segment_list(crm: HubSpotSandbox, name: str) -> ListRecord:
     return record
 
 
+def print_moves(console: Console, settings: Settings) -> None:
+    """Who moved between primary segments in the last run (the report shows the matrix)."""
+    store = StateStore(settings.state_url(), settings.sync.name)
+    try:
+        history.print_last_moves(console, store)
+    finally:
+        store.close()
+
+
 def run_demo(console: Console, *, contacts: int, seed: int, report_path: Path) -> None:
     """Seed, sync, edit, sync again, then check that a third plan is empty."""
     with HubSpotSandbox(token=DEMO_TOKEN) as crm, tempfile.TemporaryDirectory() as state_dir:
@@ -156,6 +167,7 @@ def run_demo(console: Console, *, contacts: int, seed: int, report_path: Path) -
                 "became customers.\n"
             )
             sync("Run 2: only the difference")
+            print_moves(console, settings)
             check = run_sync(connector, settings, dry_run=True, progress=SilentProgress())
         finally:
             connector.close()

@@ -1,5 +1,6 @@
-"""``segsync runs`` and ``segsync failures``: the run history and the records the CRM refused,
-as a RevOps admin reads them, as a table or JSON."""
+"""``segsync runs`` and ``segsync failures``: the run history (with each run's largest moves
+between primary segments) and the records the CRM refused, as a RevOps admin reads them, as a
+table or JSON."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.config import SyncOptions
+from sync.moves import MigrationMatrix, net_pairs, segment_label
 from sync.state.failures import RecordFailure
 from sync.state.runs import RunRecord
 from sync.state.store import StateStore
 from sync.terminal import escaped, text
+
+LARGEST_MOVES = 10
+"""The from → to pairs ``runs show`` lists."""
 
 
 def _record(run: RunRecord) -> dict[str, Any]:
@@ -69,9 +74,15 @@ def print_run(
     batches = store.batches_done(run_id) if run else 0
     if run is None or run.sync_name != sync_name:
         return False
+    moves = MigrationMatrix.of(net_pairs(store.run_moves(run_id)))
+    largest = moves.largest(LARGEST_MOVES)
     data = _record(run) | {
         "batches_done": batches,
         "refused_records": [asdict(f) for f in failures],
+        "moved": moves.total,
+        "largest_moves": [
+            {"from": source, "to": target, "contacts": count} for source, target, count in largest
+        ],
     }
     if as_json:
         console.print_json(json.dumps(data))
@@ -87,9 +98,38 @@ def print_run(
     console.print(f"  batches: {batches} of {run.batches_planned} planned", highlight=False)
     if run.message:
         console.print(text(f"  message: {run.message}"))
+    console.print(f"  moved between primary segments: {moves.total}", highlight=False)
+    if largest:
+        console.print(_moves_table(moves))
     if failures:
         console.print(_failures_table("Records the CRM refused", failures))
     return True
+
+
+def print_last_moves(console: Console, store: StateStore) -> None:
+    """The largest moves of the newest run meant to write, for a terminal (the report has the
+    whole matrix)."""
+    run = store.last_run()
+    moves = MigrationMatrix.of(net_pairs(store.run_moves(run.id)) if run else ())
+    if run is None or not moves.total:
+        console.print("No contact changed its primary segment.", highlight=False)
+        return
+    console.print(_moves_table(moves, f"Who moved in run {run.id}: {moves.total:,} contacts"))
+
+
+def _moves_table(moves: MigrationMatrix, title: str = "Largest moves") -> Table:
+    """The largest from → to pairs, each with its share of the contacts that left "from"."""
+    table = Table(title=text(title), box=box.SIMPLE_HEAD)
+    for column in ("From", "To", "Contacts", "Of those who left"):
+        table.add_column(column, justify="left" if column in ("From", "To") else "right")
+    for source, target, count in moves.largest(LARGEST_MOVES):
+        table.add_row(
+            text(segment_label(source)),
+            text(segment_label(target)),
+            f"{count:,}",
+            f"{moves.share(source, target):.0%}",
+        )
+    return table
 
 
 def print_failures(

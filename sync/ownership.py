@@ -1,10 +1,11 @@
 """segsync writes only its own fields.
 
-``segment_property``, ``segments_property`` and ``reason_property`` name the contact fields a
-sync overwrites on every contact. Pointed at a field segsync did not create (HubSpot's
+``segment_property``, ``segments_property`` and ``reason_property`` (and, when set,
+``previous_segment_property`` and ``segment_changed_property``) name the contact fields a sync
+overwrites. Pointed at a field segsync did not create (HubSpot's
 ``city``, a select someone else maintains), a sync would overwrite customer data or add
 segment names as options of someone else's field. So before anything is written, in a real
-run, a dry run and ``segsync check`` alike, each of the three must either be missing (then it
+run, a dry run and ``segsync check`` alike, each of them must either be missing (then it
 must be a name the CRM accepts, and the first sync creates it) or be a field the CRM says
 segsync created, of the kind segsync writes. Who created a field is read from the CRM
 (``FieldInfo.defined_by``), never from the state store, so a fresh store is just as safe.
@@ -16,25 +17,25 @@ from collections.abc import Callable, Mapping
 
 from connectors.base import Connector, FieldInfo, FieldNaming, FieldType, SegmentFieldKind
 from sync.config import ConfigError, Settings, SyncOptions
-from sync.plan import segment_fields
+from sync.plan import keyed_segment_fields
 
 KIND_TYPES: dict[SegmentFieldKind, FieldType] = {
     "single_select": "enumeration",
     "multi_select": "multi_enumeration",
     "text": "string",
+    "date": "date",
 }
 """The field type segsync's field of each kind reads as."""
 KIND_NAMES: dict[SegmentFieldKind, str] = {
     "single_select": "a single select",
     "multi_select": "a multi select",
     "text": "text",
+    "date": "a date",
 }
 OWNERS = {
     "crm": "a field the CRM itself defines",
     "other": "a field segsync did not create (another app's or a person's)",
 }
-KEYS = ("segment_property", "segments_property", "reason_property")
-"""The [sync] keys naming segsync's fields, in the order ``segment_fields`` returns them."""
 
 NameRule = Callable[[str], str | None]
 
@@ -49,10 +50,17 @@ def sync_field_problems(
     lower case only."""
     by_name = {name.casefold(): info for name, info in fields.items()}
     problems = []
-    for key, spec in zip(KEYS, segment_fields(options, ()), strict=False):
+    keys_by_name: dict[str, str] = {}
+    for key, spec in keyed_segment_fields(options, ()):
         where = f"[sync] {key} = {spec.name!r}"
         existing = by_name.get(spec.name.casefold())
-        if existing is None:
+        first_key = keys_by_name.setdefault(spec.name.casefold(), key)
+        if first_key != key:
+            problems.append(
+                f"{where} is the field {first_key} names already: give each of segsync's "
+                "fields a name of its own"
+            )
+        elif existing is None:
             refused = name_problem(spec.name)
             if refused:
                 problems.append(f"{where} is not a field name the CRM accepts: {refused}")

@@ -264,6 +264,8 @@ class SyncRun:
             members=members,
             kept_out=kept_out,
             skip_writes=skip_writes,
+            known_segments=self.store.known_segments(),
+            moved_on=self.now.date(),
         )
         plan = replace(
             plan,
@@ -274,7 +276,10 @@ class SyncRun:
 
     def _apply(self, plan: Plan, run_id: int, refusals: RefusalContext) -> ExecutionResult:
         """Write the plan, each acknowledged batch checkpointed; forget contacts that are gone."""
-        checkpoint = StoreCheckpoint(self.store, run_id, refusals)
+        checkpoint = StoreCheckpoint(
+            self.store, run_id, refusals, {move.contact_id for move in plan.moves}
+        )
+        self.store.plan_moves(run_id, plan.moves, plan.moves_held)
         self.store.intend_lists(
             {c.segment: c.list_name for c in plan.list_changes if c.list_ref is None}
         )

@@ -10,12 +10,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Literal
 
 import pandas as pd
 
 from connectors.base import ConnectorLimits, FieldInfo, ListRef, PropertyWrite, SegmentField
 from sync.config import SyncOptions
+from sync.move_plan import plan_moves, planned_moves
+from sync.moves import SegmentMove
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,10 @@ class Plan:
     writes: tuple[PropertyWrite, ...]
     list_changes: tuple[ListChange, ...]
     orphans: tuple[OrphanList, ...] = ()
+    moves: tuple[SegmentMove, ...] = ()
+    """The moves between primary segments the writes carry (each has its contact's write)."""
+    moves_held: tuple[SegmentMove, ...] = ()
+    """The moves the CRM holds already (a killed run's write landed): nothing to write."""
 
     @property
     def is_empty(self) -> bool:
@@ -112,7 +119,47 @@ class Plan:
 
 
 def segment_fields(options: SyncOptions, segment_names: Sequence[str]) -> tuple[SegmentField, ...]:
-    """The three contact fields segsync maintains, with the segment names as their options."""
+    """The contact fields segsync maintains, with the segment names as their options."""
+    return tuple(spec for _, spec in keyed_segment_fields(options, segment_names))
+
+
+def keyed_segment_fields(
+    options: SyncOptions, segment_names: Sequence[str]
+) -> tuple[tuple[str, SegmentField], ...]:
+    """Each contact field segsync maintains, with the ``[sync]`` key that names it: the three
+    it always writes, then the two of a move, when configured."""
+    keys = ("segment_property", "segments_property", "reason_property")
+    return tuple(zip(keys, _always_written(options, segment_names), strict=True)) + tuple(
+        (key, spec) for key, spec in _move_fields(options) if spec.name
+    )
+
+
+def _move_fields(options: SyncOptions) -> tuple[tuple[str, SegmentField], ...]:
+    return (
+        (
+            "previous_segment_property",
+            SegmentField(
+                options.previous_segment_property,
+                "Previous segment (segsync)",
+                "The contact's primary segment before it last changed.",
+                "text",
+            ),
+        ),
+        (
+            "segment_changed_property",
+            SegmentField(
+                options.segment_changed_property,
+                "Segment changed on (segsync)",
+                "The date the contact's primary segment last changed.",
+                "date",
+            ),
+        ),
+    )
+
+
+def _always_written(
+    options: SyncOptions, segment_names: Sequence[str]
+) -> tuple[SegmentField, ...]:
     names = tuple(segment_names)
     return (
         SegmentField(
@@ -289,19 +336,33 @@ def build_plan(
     members: Mapping[str, set[str]],
     kept_out: Mapping[str, set[str]] | None = None,
     skip_writes: set[str] | None = None,
+    known_segments: Mapping[str, str | None] | None = None,
+    moved_on: date | None = None,
 ) -> Plan:
     """Compare desired and current state; the result holds only real changes.
 
     ``skip_writes`` are contacts segsync has given up writing (refused too often).
+    ``known_segments`` are the primary segments the contacts had by their recorded moves
+    (``sync.move_plan``), and ``moved_on`` the date a move is written with.
     """
     option_names = [t.name for t in targets]
     if options.fallback_segment and options.fallback_segment not in option_names:
         option_names.append(options.fallback_segment)
+    skip = skip_writes or set()
+    moves = tuple(
+        move
+        for move in planned_moves(
+            assignments, current_values, options.segment_property, known_segments or {}
+        )
+        if move.contact_id not in skip
+    )
     writes = property_writes(desired_values(assignments, options), current_values)
-    if skip_writes:
-        writes = tuple(w for w in writes if w.contact_id not in skip_writes)
+    writes = tuple(w for w in writes if w.contact_id not in skip)
+    moving = plan_moves(writes, moves, current_values, options, moved_on)
     return Plan(
         fields=fields_to_ensure(segment_fields(options, option_names), existing_fields),
-        writes=writes,
+        writes=moving.writes,
         list_changes=list_changes(targets, assignments, lists, members, kept_out),
+        moves=moving.written,
+        moves_held=moving.held,
     )

@@ -13,14 +13,12 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from sync.report import render_report
 from tests.report_data import LIFT_SEGMENT, SCRIPT_NAME, build_report_input
+from tests.support.browser import CHROMIUM, NO_BROWSER, VIEWPORT, chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SECTIONS = (
     "overview",
     "sizes",
@@ -32,40 +30,18 @@ SECTIONS = (
     "completeness",
     "history",
 )
-VIEWPORT = (1280, 900)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
-    reason=f"{CHROMIUM} is absent: run scripts/install-browser.sh (Debian chromium)",
+    reason=NO_BROWSER,
 )
 
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    # An explicit driver path: Selenium Manager (which may download drivers) is never run.
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    try:
+    with chromium(tmp_path / "chromium-profile") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def png_size(data: bytes) -> tuple[int, int]:

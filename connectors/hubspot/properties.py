@@ -26,6 +26,7 @@ FIELD_TYPES_BY_KIND = {
     "single_select": ("enumeration", "select"),
     "multi_select": ("enumeration", "checkbox"),
     "text": ("string", "textarea"),
+    "date": ("date", "date"),
 }
 
 
@@ -140,7 +141,7 @@ class ContactProperties:
             self._create(spec)
             return
         present = {option.value for option in existing.options or ()}
-        if spec.kind != "text" and not set(spec.options) <= present:
+        if spec.is_select and not set(spec.options) <= present:
             self._calls.call(
                 f"add options to property {spec.name}",
                 self._properties.update_with_http_info,
@@ -184,7 +185,7 @@ class ContactProperties:
             "type": hubspot_type,
             "fieldType": field_type,
         }
-        if spec.kind != "text":
+        if spec.is_select:
             body["options"] = _options(spec.options)
         self._calls.call(
             f"create property {spec.name}",

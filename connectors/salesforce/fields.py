@@ -140,7 +140,8 @@ def custom_field_metadata(spec: SegmentField) -> dict[str, Any]:
     """The Tooling API ``Metadata`` of a new segsync field.
 
     Select kinds are restricted picklists, so a typo in a write fails instead of adding a
-    stray value; the multi-select shows four lines; free text is a long text area.
+    stray value; the multi-select shows four lines; free text is a long text area; a date is
+    a Date field (written as ``YYYY-MM-DD``).
     """
     metadata: dict[str, Any] = {
         "label": spec.label,
@@ -153,6 +154,8 @@ def custom_field_metadata(spec: SegmentField) -> dict[str, Any]:
             "length": LONG_TEXT_LENGTH,
             "visibleLines": TEXT_VISIBLE_LINES,
         }
+    if spec.kind == "date":
+        return metadata | {"type": "Date"}
     value_set = {
         "restricted": True,
         "valueSetDefinition": {
@@ -243,7 +246,7 @@ class ContactFields:
                 method="POST",
                 body=body,
             )
-        elif spec.kind != "text":
+        elif spec.is_select:
             self._add_options(field_id, spec)
         problem = ""
         try:

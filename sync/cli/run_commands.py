@@ -14,6 +14,7 @@ import typer
 from sync.cli.common import (
     EXIT_CONFIG,
     EXIT_GUARDRAIL,
+    EXIT_USAGE,
     ConfigOption,
     DryRunOption,
     ForceOption,
@@ -113,9 +114,19 @@ def report(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="HTML file (default: [report] output).")
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Also show who moved in this period back from now: 7d, 90d, 12w."),
+    ] = None,
 ) -> None:
     """Write the segment report: one self-contained HTML file that opens offline."""
     from sync.config import load_settings
+    from sync.moves import parse_period
+
+    try:
+        period = parse_period(since) if since is not None else None
+    except ValueError as exc:
+        raise fail("Invalid --since", exc, EXIT_USAGE) from None
     from sync.pipeline import run_sync
     from sync.progress import RichProgress
     from sync.report.build import write_report
@@ -129,7 +140,7 @@ def report(
                 outcome = run_sync(connector, settings, dry_run=True, progress=progress, force=True)
         finally:
             connector.close()
-        path = write_report(outcome, settings, output)
+        path = write_report(outcome, settings, output, since=period)
     console.print(f"Report written to {path}")
 
 

@@ -41,7 +41,8 @@ def runs(ctx: typer.Context, config: ConfigOption, as_json: JsonOption = False) 
 
 @runs_app.command("show")
 def runs_show(ctx: typer.Context, run_id: int) -> None:
-    """One run in detail, with the records the CRM refused."""
+    """One run in detail: its largest moves between primary segments, the records the CRM
+    refused."""
     from sync import history
     from sync.config import load_settings
 

@@ -85,6 +85,16 @@ class SyncOptions(BaseModel):
     segment_property: str = Field(default="segsync_segment", description="The primary segment.")
     segments_property: str = Field(default="segsync_segments", description="Every segment matched.")
     reason_property: str = Field(default="segsync_reason", description="Why the primary segment.")
+    previous_segment_property: str = Field(
+        default="",
+        description="Contact property holding the primary segment before its last change "
+        "(text); empty: not written.",
+    )
+    segment_changed_property: str = Field(
+        default="",
+        description="Contact property holding the date the primary segment last changed "
+        "(a date); empty: not written.",
+    )
     list_name_pattern: str = Field(
         default="segsync: {segment}",
         description="Name of each segment's list; {segment} is its only placeholder.",
@@ -107,8 +117,11 @@ class SyncOptions(BaseModel):
 
     @property
     def sync_fields(self) -> list[str]:
-        """The three contact fields segsync writes: primary segment, all segments, reason."""
-        return [self.segment_property, self.segments_property, self.reason_property]
+        """The contact fields segsync writes: primary segment, all segments, reason, and the
+        two fields of a move when configured (previous segment, date of the change)."""
+        return [self.segment_property, self.segments_property, self.reason_property] + [
+            name for name in (self.previous_segment_property, self.segment_changed_property) if name
+        ]
 
     @field_validator("list_name_pattern")
     @classmethod

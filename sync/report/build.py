@@ -14,8 +14,10 @@ from segment_core.cluster_rules import cluster_rules
 from segment_core.clusters import ClusterSegmentSet
 from segment_core.coerce import CoercedFrame
 from sync.config import Settings
+from sync.moves import Period
 from sync.outcome import SyncOutcome
 from sync.report.lift import RECORD_COLUMNS
+from sync.report.migration import migration_views
 from sync.report.model import (
     ClusterModelStatus,
     ClusterProfile,
@@ -158,11 +160,15 @@ def cluster_model_status(
     )
 
 
-def write_report(outcome: SyncOutcome, settings: Settings, path: Path | None = None) -> Path:
-    """Render the report of ``outcome`` (with the sync's history) to ``path``."""
+def write_report(
+    outcome: SyncOutcome, settings: Settings, path: Path | None = None, since: Period | None = None
+) -> Path:
+    """Render the report of ``outcome`` (with the sync's history and moves: the last run's,
+    and the period ``since``'s when given) to ``path``."""
     store = StateStore(settings.state_url(), settings.sync.name)
     try:
         runs = store.runs(limit=200)
+        migrations = migration_views(store, since, datetime.now(UTC))
         entries = store.holdout_entries()
     finally:
         store.close()
@@ -200,6 +206,7 @@ def write_report(outcome: SyncOutcome, settings: Settings, path: Path | None = N
         size_history=_size_history(runs),
         holdouts={s.name: s.holdout for s in settings.segments if s.holdout > 0},
         holdout_record=_holdout_record(entries),
+        migrations=migrations,
         title=f"Segments of sync {settings.sync.name!r}",
     )
     return render_report(report, path or options.output)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from segment_core import RuleSegment, describe, referenced_fields
 from sync.conversion import Conversion
+from sync.moves import MigrationView
 from sync.report.lift import RECORD_COLUMNS
 
 RUN_KEYS = (
@@ -126,6 +127,7 @@ class ReportInput:
       by the run's start time, oldest first), for the trend chart.
     - ``holdouts``: the holdout share of each segment that keeps one, and ``holdout_record``
       when their contacts entered them (columns ``lift.RECORD_COLUMNS``), for the holdout lift.
+    - ``migrations``: the matrices of moves between primary segments to show (last run, period).
     """
 
     contacts: pd.DataFrame
@@ -144,6 +146,7 @@ class ReportInput:
     holdout_record: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=list(RECORD_COLUMNS))
     )
+    migrations: Sequence[MigrationView] = ()
     title: str = "Segment report"
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 

@@ -15,6 +15,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from segment_core.config_readers import describe_duration
+from sync.moves import NO_SEGMENT, segment_label
 from sync.report import charts, formatting, lift_chart, stats, trend_chart
 from sync.report.lift import HoldoutLift, holdout_lifts
 from sync.report.model import ClusterModelStatus, ClusterProfile, ClusterRuleFigures, ReportInput
@@ -105,6 +106,7 @@ def _environment() -> Environment:
         amount=formatting.amount,
         moment=formatting.moment,
         duration=_duration,
+        segment_label=segment_label,
     )
     return environment
 
@@ -151,6 +153,8 @@ def _context(report: ReportInput) -> dict[str, Any]:
         ),
         "holdouts": report.holdouts,
         "lifts": _lift_panels(report) if report.conversion else [],
+        "migrations": report.migrations,
+        "none": NO_SEGMENT,
     }
 
 

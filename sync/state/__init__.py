@@ -17,6 +17,8 @@ the way in; each module below it keeps one part of the memory:
   have gone;
 - ``holdouts``: when each contact entered each segment that keeps a holdout, in which group,
   and whether and when it converted (``holdout_entries``), for the report's holdout lift;
+- ``moves``: each contact's moves between primary segments (``segment_moves``), recorded with
+  the checkpoint of the write the CRM confirmed;
 - ``cursor`` (``cursors``), ``models`` (cluster models) and ``lease`` (``leases``, the run
   lease);
 - ``schema``: the tables, their creation and the layout's version (``schema_version``), for

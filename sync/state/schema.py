@@ -129,6 +129,17 @@ schema_version = Table(
     Column("component", String(40), primary_key=True),
     Column("version", Integer, nullable=False),
 )
+segment_moves = Table(
+    "segment_moves",
+    metadata,
+    Column("sync_name", String(200), primary_key=True),
+    Column("run_id", Integer, primary_key=True),
+    Column("contact_id", String(64), primary_key=True),
+    Column("previous", String(300)),
+    Column("segment", String(300)),
+    Column("confirmed", Boolean, nullable=False),
+    Column("moved_at", DateTime(timezone=True), index=True),
+)
 models = Table(
     "models",
     metadata,
@@ -151,12 +162,13 @@ holdout_entries = Table(
 )
 
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """The state store's layout: 1 had an eternal ``locks`` table, 2 has ``leases``, 3 records
 what each refusal depended on, 4 has ``owned_lists`` (an older segsync would create lists
 without recording them, which this one would then refuse as someone else's), 5 has
-``holdout_entries`` (when each contact entered each held-out segment). A later release
-that changes a table migrates from the version recorded in ``schema_version``."""
+``holdout_entries`` (when each contact entered each held-out segment), 6 records each
+contact's moves between primary segments (``segment_moves``). A later release that changes
+a table migrates from the version recorded in ``schema_version``."""
 SCHEMA_LOCK_KEY = 0x5E65_5E6C
 """PostgreSQL advisory lock held while creating the schema: concurrent ``CREATE TABLE IF NOT
 EXISTS`` can still collide in PostgreSQL's catalog, so first runs on a fresh database queue."""

@@ -1,7 +1,7 @@
 """The state store: segsync's memory of one sync, and the transactions that keep it true.
 
 Each concern keeps its own tables (``runs``, ``lists``, ``contact_values``, ``failures``,
-``cursor``, ``models``); the store opens the database, decides what goes into one
+``moves``, ``cursor``, ``models``); the store opens the database, decides what goes into one
 transaction, and is the only way in for the rest of segsync. A checkpoint is one
 transaction: the batch and its effect on the synced state are recorded together, or not at all.
 """
@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from sync.effect import BatchEffect
+from sync.moves import RecordedMove, SegmentMove
 from sync.state.clock import utcnow
 from sync.state.contact_values import ContactValues
 from sync.state.cursor import Cursor
@@ -27,6 +28,7 @@ from sync.state.holdouts import HoldoutEntries, HoldoutEntry, HoldoutUpdate
 from sync.state.lease import DEFAULT_LEASE_SECONDS, RunLease
 from sync.state.lists import PENDING_LIST_ID, OwnedList, SegmentLists
 from sync.state.models import StoredModels
+from sync.state.moves import SegmentMoves
 from sync.state.runs import RunHistory, RunRecord
 from sync.state.schema import contacts, create_schema, synced
 from sync.status import RunMode, RunStatus
@@ -49,6 +51,7 @@ class StateStore:
         self._cursor = Cursor(sync_name)
         self._models = StoredModels(sync_name)
         self._holdouts = HoldoutEntries(sync_name)
+        self._moves = SegmentMoves(sync_name)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -118,15 +121,24 @@ class StateStore:
     # -- checkpoints: a batch and its effect on the synced state, in one transaction ------
 
     def record_batch(
-        self, run_id: int, seq: int, effect: BatchEffect, *, refusals: Sequence[RecordFailure] = ()
+        self,
+        run_id: int,
+        seq: int,
+        effect: BatchEffect,
+        *,
+        refusals: Sequence[RecordFailure] = (),
+        moved: Sequence[str] = (),
     ) -> None:
         """Remember that a batch reached the CRM, and what the CRM now holds because of it.
 
         ``refusals`` are the effect's failures as kept between runs, with what each depended
-        on (see ``sync.refusals``).
+        on (see ``sync.refusals``); ``moved`` the contacts whose planned move the confirmed writes
+        carried (see ``plan_moves``).
         """
         with self.transaction() as tx:
             self._runs.record_batch(tx, run_id, seq, effect)
+            if moved:
+                self._moves.confirm(tx, run_id, moved)
             if effect.written:
                 self._synced.merge(tx, effect.written)
                 self._refused.forget(tx, list(effect.written))
@@ -225,7 +237,7 @@ class StateStore:
 
     def forget_person(self, contact_id: str) -> int:
         """Erase one contact from this sync's memory (an erasure request): its mirrored values,
-        synced fields, list memberships, refusals, holdout entries, and its lines in the run
+        synced fields, list memberships, refusals, holdout entries, moves, and its lines in the run
         history's summaries. Returns how many rows and summary entries held it."""
         with self.transaction() as tx:
             return self._forget(tx, [contact_id]) + self._runs.forget_person(tx, contact_id)
@@ -255,6 +267,7 @@ class StateStore:
             + self._lists.forget(tx, ids)
             + self._refused.forget(tx, ids)
             + self._holdouts.forget(tx, ids)
+            + self._moves.forget(tx, ids)
         )
 
     # -- cursor ------------------------------------------------------------------------------
@@ -305,6 +318,32 @@ class StateStore:
         """The refused records kept (only those last refused in ``run_id``, when given)."""
         with self._reading() as connection:
             return self._refused.kept(connection, run_id)
+
+    # -- moves between primary segments ---------------------------------------------------
+
+    def plan_moves(
+        self, run_id: int, pending: Sequence[SegmentMove], held: Sequence[SegmentMove]
+    ) -> None:
+        """Before a run writes: its moves, ``pending`` until the CRM confirms each contact's
+        write (``record_batch``), ``held`` confirmed at once (the CRM holds them already)."""
+        with self.transaction() as tx:
+            self._moves.plan(tx, run_id, pending, held)
+
+    def known_segments(self) -> dict[str, str | None]:
+        """The primary segment each contact with a move has by its last one (see
+        ``sync.state.moves``)."""
+        with self._reading() as connection:
+            return self._moves.known_segments(connection)
+
+    def run_moves(self, run_id: int) -> list[RecordedMove]:
+        """The moves the run ``run_id`` made."""
+        with self._reading() as connection:
+            return self._moves.of_run(connection, run_id)
+
+    def moves_since(self, moment: datetime) -> list[RecordedMove]:
+        """The moves recorded since ``moment``."""
+        with self._reading() as connection:
+            return self._moves.since(connection, moment)
 
     # -- models --------------------------------------------------------------------------
 

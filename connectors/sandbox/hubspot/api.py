@@ -35,6 +35,7 @@ APP_ID = 3_141_592
 SEARCH_ROUTE = "POST /crm/v3/objects/contacts/search"
 
 MAX_BATCH_INPUTS = 100
+DAY_MS = 86_400_000
 MAX_PAGE = 100
 DEFAULT_PAGE = 10
 MAX_MEMBERSHIP_PAGE = 250
@@ -789,9 +790,15 @@ def _value_problem(
             float(value)
         except ValueError:
             return name, "INVALID_LONG", f"{value} was not a valid long."
-    if definition["type"] in ("date", "datetime") and parse_timestamp_ms(value) is None:
+    moment = parse_timestamp_ms(value)
+    if definition["type"] in ("date", "datetime") and moment is None:
         # The code is the one HubSpot's changelog names; the message is sandbox text.
         return name, "INVALID_DATE", f"{value} is not a valid {definition['type']}."
+    if definition["type"] == "date" and moment is not None and moment % DAY_MS:
+        # HubSpot's FAQ "How should timestamps be formatted for HubSpot's APIs?": a date
+        # property "must be set to midnight UTC ... If you try to set a value that is not
+        # midnight UTC, you will receive an error." The message is sandbox text.
+        return name, "INVALID_DATE", f"{value} is not midnight UTC, as a date must be."
     return None
 
 
