@@ -35,6 +35,10 @@ class FieldInfo:
     ``hubspotDefined`` and property group, Salesforce's ``custom`` flag and help text), never
     from segsync's own state, so it holds with a fresh state store. None: the connector cannot
     tell, and segsync then only checks the field's type before writing it.
+
+    ``option_labels`` pairs each option's value (what rules and the API use, e.g.
+    ``marketingqualifiedlead``) with the label the CRM shows people ("Marketing Qualified
+    Lead"), for the options whose label the CRM reports; profiles and cluster names use them.
     """
 
     name: str
@@ -42,6 +46,7 @@ class FieldInfo:
     type: FieldType
     options: tuple[str, ...] = ()
     defined_by: FieldOwner | None = None
+    option_labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from segment_core.evaluate import evaluate
 from segment_core.rules import AllOf, AnyOf, Condition, Not, Rule, describe, referenced_fields
 from segment_core.segmenter import Segmentation
 from sync.config import Settings
-from sync.segmentation import SegmentationConfig, text_frame
+from sync.segmentation import SegmentationConfig, crm_labels, text_frame
 from sync.state.store import StateStore
 from sync.terminal import escaped
 
@@ -82,12 +82,13 @@ def explain_from_state(
             f"contact {contact_id!r} was not in the last run of sync {settings.sync.name!r} "
             "(check the id, or run segsync sync if the contact is new)"
         )
-    fields = {info.name: info.type for info in connector.describe_fields()}
+    fields = connector.describe_fields()
     config = SegmentationConfig.bind(
         settings,
-        fields,
+        {info.name: info.type for info in fields},
         opt_out_field=settings.sync.opt_out_field,
         extra_fields=settings.report.fields,
+        labels=crm_labels(fields),
     )
     read_fields = config.read_fields()
     unseen = sorted(set(read_fields) - (store.mirror_fields() or set()))

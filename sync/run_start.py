@@ -16,7 +16,7 @@ from connectors.base import Connector, FieldInfo, ListDeleting
 from sync.config import ConfigError, Settings
 from sync.ownership import check_own_fields
 from sync.retry import Retrier
-from sync.segmentation import SegmentationConfig
+from sync.segmentation import SegmentationConfig, crm_labels
 from sync.state.runs import RunRecord
 from sync.state.store import StateStore
 from sync.status import RunMode
@@ -53,6 +53,7 @@ def prepare_run(
         {name: info.type for name, info in fields.items()},
         opt_out_field=settings.sync.opt_out_field,
         extra_fields=settings.report.fields,
+        labels=crm_labels(fields.values()),
     )
     read_fields = config.read_fields()
     cursor = store.cursor()

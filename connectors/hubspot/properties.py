@@ -116,6 +116,9 @@ class ContactProperties:
                 type=_field_type(prop.type, prop.field_type),
                 options=tuple(option.value for option in prop.options or ()),
                 defined_by=_defined_by(prop),
+                option_labels=tuple(
+                    (option.value, option.label) for option in prop.options or () if option.label
+                ),
             )
             for prop in data.results
         ]

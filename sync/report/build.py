@@ -85,7 +85,7 @@ def cluster_profiles(cluster_set: ClusterSegmentSet) -> list[ClusterProfile]:
         )
         top: dict[str, list[tuple[str, float]]] = {}
         for stat in profile.categories:
-            top.setdefault(stat.feature, []).append((stat.value, stat.share))
+            top.setdefault(stat.feature, []).append((stat.shown, stat.share))
         profiles.append(ClusterProfile(segment.name, profile.size, profile.share, means, top))
     return profiles
 
