@@ -35,10 +35,8 @@ class FieldInfo:
     ``hubspotDefined`` and property group, Salesforce's ``custom`` flag and help text), never
     from segsync's own state, so it holds with a fresh state store. None: the connector cannot
     tell, and segsync then only checks the field's type before writing it.
-
-    ``option_labels`` pairs each option's value (what rules and the API use, e.g.
-    ``marketingqualifiedlead``) with the label the CRM shows people ("Marketing Qualified
-    Lead"), for the options whose label the CRM reports; profiles and cluster names use them.
+    ``option_labels``: (value, label) of the options the CRM labels, e.g.
+    (``marketingqualifiedlead``, "Marketing Qualified Lead"): profiles and names read labels.
     """
 
     name: str

@@ -107,8 +107,6 @@ class ClusterSegmenter(BaseEstimator):
     reference_distance_: float
     reference_shares_: dict[int, float]
     crm_labels: CrmLabels = NO_LABELS
-    """The CRM's labels that profiles and new names read with (``labelled``): input, not a
-    parameter of the model, so a stored model neither keeps nor depends on them."""
 
     def __init__(
         self,
@@ -144,7 +142,8 @@ class ClusterSegmenter(BaseEstimator):
         self.min_trait_effect = min_trait_effect
 
     def labelled(self, labels: CrmLabels) -> ClusterSegmenter:
-        """``self``, describing clusters in the CRM's ``labels`` from its next fit on."""
+        """``self``, describing clusters in the CRM's ``labels`` from its next fit on: an input,
+        not a parameter, so a stored model neither keeps nor depends on them."""
         self.crm_labels = labels
         return self
 
