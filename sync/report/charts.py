@@ -21,6 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+from matplotlib.typing import RcKeyType
 
 from sync.report import formatting
 from sync.report.stats import Trait
@@ -51,7 +52,7 @@ LABEL_WIDTH = 34
 HISTORY_RUNS = 60
 """The most recent runs drawn; older ones would be too thin to read."""
 
-STYLE = {
+STYLE: dict[RcKeyType, object] = {
     "font.family": "DejaVu Sans",
     "text.color": TEXT,
     "axes.labelcolor": TEXT,
