@@ -43,4 +43,5 @@ NO_LABELS = CrmLabels()
 
 
 def _clean(label: str | None) -> str | None:
-    return printable(label, MAX_LABEL_LENGTH) or None if label else None
+    """``label`` made printable; None when there is none, or nothing printable in it."""
+    return (printable(label, MAX_LABEL_LENGTH) or None) if label else None
