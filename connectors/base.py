@@ -4,14 +4,15 @@ The sync layer only ever talks to a CRM through this protocol, so a connector is
 whatever client its CRM ships (``hubspot-api-client``, ``simple-salesforce``, ...) as long as it
 speaks these types. Connectors raise the typed errors at the bottom of this module, chosen by
 what the caller should do next (wait, retry, fix configuration, skip a record), never by status.
+What a connector may add beyond the protocol (count contacts, read deletions, delete lists, the
+CRM's clock, field-name rules) lives in ``connectors.capabilities``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # the SDK's types load no pydantic: listing connectors stays fast
@@ -35,6 +36,8 @@ class FieldInfo:
     ``hubspotDefined`` and property group, Salesforce's ``custom`` flag and help text), never
     from segsync's own state, so it holds with a fresh state store. None: the connector cannot
     tell, and segsync then only checks the field's type before writing it.
+    ``option_labels``: (value, label) of the options the CRM labels, e.g.
+    (``marketingqualifiedlead``, "Marketing Qualified Lead"): profiles and names read labels.
     """
 
     name: str
@@ -42,6 +45,7 @@ class FieldInfo:
     type: FieldType
     options: tuple[str, ...] = ()
     defined_by: FieldOwner | None = None
+    option_labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -311,76 +315,6 @@ class ConnectorFactory(Protocol):
     def from_settings(self, settings: Any) -> Connector:
         """The connector, from its section validated as an instance of ``settings_model``
         (typed ``Any`` here, since each connector takes its own model)."""
-
-
-@runtime_checkable
-class ListDeleting(Protocol):
-    """What a connector may add so that ``[sync] orphan_lists = "delete"`` can delete the lists
-    of segments no longer configured. Optional: without it that setting is a config error."""
-
-    def delete_list(self, list_ref: ListRef) -> None:
-        """Delete the list (HubSpot list, Salesforce campaign); an already deleted one is done."""
-
-
-def answer_date(headers: Mapping[str, str]) -> datetime | None:
-    """An answer's ``Date`` header (an HTTP date, RFC 9110 §5.6.7): the CRM's clock when it
-    answered; None when absent or unreadable."""
-    value = headers.get("Date")
-    try:
-        return parsedate_to_datetime(value) if value else None
-    except (TypeError, ValueError):
-        return None
-
-
-@runtime_checkable
-class CrmClock(Protocol):
-    """What a connector may add so that the incremental cursor runs on the CRM's own clock.
-
-    Optional: without it the sync bounds the next pull by the newest change it read and its
-    own clock's measure of the pull, which re-reads every change since that newest one.
-    """
-
-    def crm_time(self) -> datetime | None:
-        """The CRM's time when its latest answer left it (the answer's ``Date`` header, which
-        counts whole seconds, so never later than the truth); None before any answer."""
-
-
-@runtime_checkable
-class ContactCounting(Protocol):
-    """What a connector may add so that a full pull can prove it read every contact.
-
-    Optional: without it a pull that ends early (a page without a next link before the end)
-    cannot be told from a complete one, and the sync can only compare with its last run.
-    """
-
-    def count_contacts(self) -> int | None:
-        """How many contacts ``read_contacts_page`` would list now, by the CRM's own count
-        (one cheap call); None when the CRM cannot say."""
-
-
-@runtime_checkable
-class DeletionReading(Protocol):
-    """What a connector may add so that the sync learns which contacts the CRM deleted.
-
-    Optional: without it a deleted contact is only forgotten when a full pull no longer
-    finds it or a write finds it gone; absence from a pull is never taken for deletion.
-    """
-
-    def read_deleted_contacts_page(self, since: datetime, cursor: str | None) -> IdPage:
-        """One page of the ids of contacts deleted at or after ``since``, by asking the CRM
-        (its recycle bin or archive), never by inference; None starts. Pages may hold no ids
-        and still continue. Merged-away records need not be listed (``Contact.merged_from``);
-        a CRM that marks them among its deleted records (Salesforce) answers with a
-        ``DeletionPage`` naming the record each went into."""
-
-
-@runtime_checkable
-class FieldNaming(Protocol):
-    """What a connector may add so that a field name its CRM would refuse is caught before a
-    run writes anything, with the CRM's own rule in the message. Optional."""
-
-    def field_name_problem(self, name: str) -> str | None:
-        """Why the CRM would refuse ``name`` for a new contact field, or None if it is valid."""
 
 
 class ConnectorError(Exception):

@@ -52,6 +52,7 @@ from segment_core.cluster_drift import Drift
 from segment_core.cluster_input import check_features, check_n_clusters, design, preprocessor
 from segment_core.cluster_model import ClusterModel
 from segment_core.coerce import CoercedFrame
+from segment_core.labels import NO_LABELS, CrmLabels
 from segment_core.naming import cluster_names
 from segment_core.profiles import ClusterProfile, profile_clusters
 from segment_core.segments import ClusterSegment
@@ -108,6 +109,7 @@ class ClusterSegmenter(BaseEstimator):
     fitted_at_: datetime | None
     reference_distance_: float
     reference_shares_: dict[int, float]
+    crm_labels: CrmLabels = NO_LABELS
 
     def __init__(
         self,
@@ -141,6 +143,12 @@ class ClusterSegmenter(BaseEstimator):
         self.share_drift_threshold = share_drift_threshold
         self.max_name_traits = max_name_traits
         self.min_trait_effect = min_trait_effect
+
+    def labelled(self, labels: CrmLabels) -> ClusterSegmenter:
+        """``self``, describing clusters in the CRM's ``labels`` from its next fit on: an input,
+        not a parameter, so a stored model neither keeps nor depends on them."""
+        self.crm_labels = labels
+        return self
 
     # --- fitting ---------------------------------------------------------------------------
 
@@ -266,6 +274,7 @@ class ClusterSegmenter(BaseEstimator):
             list(self.categorical),
             self.cluster_ids_,
             feature_labels=self.feature_labels,
+            crm_labels=self.crm_labels,
             min_effect=self.min_trait_effect,
         )
         self.names_ = cluster_names(

@@ -1,8 +1,9 @@
 """Readable, unique cluster names from their most distinguishing traits.
 
 A generated name joins the cluster's strongest traits (see ``profiles``) with " · ", e.g.
-``Enterprise · Healthcare · high engagement``: a categorical trait reads as its category, a
-numeric one as "high <feature>" or "low <feature>". Names are unique across the set:
+``Marketing Qualified Lead · Healthcare · high engagement``: a categorical trait reads as its
+category in the CRM's words (the option's label), a numeric one as "high <feature>" or
+"low <feature>" (the field's label). Names are unique across the set:
 
 1. names fixed by configuration (overrides by cluster id) are used as given, and must differ;
 2. names kept from the stored model (a cluster that kept its identity across a refit) are kept,

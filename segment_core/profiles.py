@@ -10,26 +10,32 @@ Effects are standardised differences, so numeric and categorical traits compare 
 
 Shares of a category are of all the cluster's contacts (a missing value is in no category);
 lift is ``share in cluster / overall share``. Statistics use the raw values, before imputation.
-A category trait carries its value as ``printable`` text (``segment_core.text``): it names the
-cluster in the CRM and explains it to sales reps, so a CRM value with control characters or
-of 100 KB must not reach either as is.
+
+Profiles speak the CRM's words (``segment_core.labels``): a feature reads as its configured
+label, else its CRM label, else its name; a category as its option's CRM label
+("Marketing Qualified Lead", not ``marketingqualifiedlead``), else its value. A category trait
+carries that as ``printable`` text (``segment_core.text``): it names the cluster in the CRM
+and explains it to sales reps, so a CRM value or label with control characters or of 100 KB
+must not reach either as is.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from segment_core.labels import MAX_LABEL_LENGTH, NO_LABELS, CrmLabels
 from segment_core.stored import record
 from segment_core.text import printable
 
-MAX_TRAIT_VALUE_LENGTH = 30
-"""The longest category value a trait shows: three of them still make a short cluster name."""
+MAX_TRAIT_VALUE_LENGTH = MAX_LABEL_LENGTH
+"""The longest category a trait shows: three of them still make a short cluster name."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,9 @@ class NumericStat:
 
 @dataclass(frozen=True)
 class CategoryStat:
-    """One category of a categorical feature in one cluster."""
+    """One category of a categorical feature in one cluster; ``label`` is its option's CRM
+    label, printable, or None when the CRM has none (or the profile was stored before
+    labels)."""
 
     feature: str
     value: str
@@ -53,6 +61,12 @@ class CategoryStat:
     overall_share: float
     lift: float
     effect: float
+    label: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """The category as people read it: its label, else its value."""
+        return self.label or self.value
 
 
 @dataclass(frozen=True)
@@ -103,11 +117,14 @@ class ClusterProfile:
         return record(cls, raw, path)
 
 
-def feature_label(feature: str, labels: Mapping[str, str] | None = None) -> str:
-    """The readable name of a feature: its configured label, else underscores as spaces."""
+def feature_label(
+    feature: str, labels: Mapping[str, str] | None = None, crm_labels: CrmLabels = NO_LABELS
+) -> str:
+    """The readable name of a feature: its configured label, else its CRM label, else its
+    name with underscores as spaces (a derived feature has no CRM label)."""
     if labels and feature in labels:
         return labels[feature]
-    return feature.replace("_", " ").strip()
+    return crm_labels.field_label(feature) or feature.replace("_", " ").strip()
 
 
 def profile_clusters(
@@ -118,11 +135,13 @@ def profile_clusters(
     cluster_ids: Sequence[int],
     *,
     feature_labels: Mapping[str, str] | None = None,
+    crm_labels: CrmLabels = NO_LABELS,
     min_effect: float = 0.5,
     min_category_share: float = 0.5,
     top_categories: int = 3,
 ) -> dict[int, ClusterProfile]:
-    """A profile per cluster id (empty clusters included), from raw feature values and labels.
+    """A profile per cluster id (empty clusters included), from raw feature values and cluster
+    ``labels``; ``feature_labels`` (configured) and ``crm_labels`` name features and categories.
 
     A trait is a numeric feature whose effect is at least ``min_effect`` in size ("high" or
     "low"), or, per categorical feature, the category with the largest effect among those at
@@ -135,12 +154,13 @@ def profile_clusters(
     ids = np.asarray(sorted(cluster_ids))
     sizes = pd.Series(labels).value_counts().reindex(ids, fill_value=0)
     numeric_stats = _numeric_stats(data, labels, numeric, ids)
-    category_stats = _category_stats(data, labels, categorical, ids, sizes, total)
+    category_stats = _category_stats(data, labels, categorical, ids, sizes, total, crm_labels)
+    label_of = partial(feature_label, labels=feature_labels, crm_labels=crm_labels)
     profiles = {}
     for cluster_id in ids.tolist():
         stats = numeric_stats[cluster_id]
         categories = category_stats[cluster_id]
-        traits = _traits(stats, categories, feature_labels, min_effect, min_category_share)
+        traits = _traits(stats, categories, label_of, min_effect, min_category_share)
         shown = tuple(
             stat
             for feature in categorical
@@ -187,6 +207,7 @@ def _category_stats(
     ids: np.ndarray,
     sizes: pd.Series,
     total: int,
+    crm_labels: CrmLabels,
 ) -> dict[int, list[CategoryStat]]:
     stats: dict[int, list[CategoryStat]] = {int(i): [] for i in ids}
     for feature in categorical:
@@ -214,6 +235,7 @@ def _category_stats(
                         overall_share=p,
                         lift=share / p,
                         effect=(share - p) / spread if spread > 0 else 0.0,
+                        label=crm_labels.option_label(feature, str(value)),
                     )
                 )
     return stats
@@ -222,7 +244,7 @@ def _category_stats(
 def _traits(
     numeric: Sequence[NumericStat],
     categories: Sequence[CategoryStat],
-    labels: Mapping[str, str] | None,
+    label_of: Callable[[str], str],
     min_effect: float,
     min_category_share: float,
 ) -> tuple[Trait, ...]:
@@ -233,7 +255,7 @@ def _traits(
             found.append(
                 Trait(
                     stat.feature,
-                    feature_label(stat.feature, labels),
+                    label_of(stat.feature),
                     stat.effect,
                     direction=direction,
                 )
@@ -248,8 +270,8 @@ def _traits(
         best.setdefault(category.feature, category)  # the strongest category of each feature
     for category in categories:  # in feature order
         if best.get(category.feature) is category:
-            label = feature_label(category.feature, labels)
-            value = printable(category.value, MAX_TRAIT_VALUE_LENGTH)
+            label = label_of(category.feature)
+            value = printable(category.shown, MAX_TRAIT_VALUE_LENGTH)
             found.append(Trait(category.feature, label, category.effect, value=value))
     order = {trait.feature: position for position, trait in enumerate(found)}
     return tuple(sorted(found, key=lambda t: (-abs(t.effect), order[t.feature])))

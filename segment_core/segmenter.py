@@ -22,6 +22,7 @@ from segment_core.cluster_config import ClusterSetConfig, parse_cluster_sets
 from segment_core.coerce import CoercedFrame, coerce_frame
 from segment_core.features import FeatureConfig, add_features, parse_features
 from segment_core.fields import FieldType
+from segment_core.labels import NO_LABELS, CrmLabels
 from segment_core.resolve import all_segments, membership_table, resolve
 from segment_core.rules import referenced_fields
 from segment_core.segments import RuleSegment, Segment, parse_segments
@@ -39,7 +40,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Segmenter:
-    """The parsed segment configuration, checked against the CRM's ``field_types``."""
+    """The parsed segment configuration, checked against the CRM's ``field_types``; cluster
+    profiles and new cluster names read in the CRM's ``labels``."""
 
     field_types: Mapping[str, FieldType]
     segments: tuple[RuleSegment, ...] = ()
@@ -47,9 +49,15 @@ class Segmenter:
     cluster_sets: tuple[ClusterSetConfig, ...] = ()
     audit: AuditConfig = field(default_factory=AuditConfig)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
+    labels: CrmLabels = NO_LABELS
 
     @classmethod
-    def parse(cls, config: Mapping[str, Any], field_types: Mapping[str, FieldType]) -> Segmenter:
+    def parse(
+        cls,
+        config: Mapping[str, Any],
+        field_types: Mapping[str, FieldType],
+        labels: CrmLabels = NO_LABELS,
+    ) -> Segmenter:
         """Parse the plain ``features``, ``segments``, ``clusters``, ``audit`` and ``validation``
         settings of ``config`` (parsed TOML) against ``field_types``; ``ConfigError`` or
         ``RuleError`` names the first bad key. Rules and cluster sets may use derived features.
@@ -63,6 +71,7 @@ class Segmenter:
             cluster_sets=tuple(parse_cluster_sets(config.get("clusters"), known)),
             audit=parse_audit(config.get("audit")),
             validation=parse_validation(config.get("validation")),
+            labels=labels,
         )
 
     def read_fields(self) -> list[str]:
@@ -135,7 +144,7 @@ class Segmenter:
         for config in self.cluster_sets:
             stored = stored_models.get(config.name)
             segmenter = refit_or_keep(
-                config.segmenter(),
+                config.segmenter().labelled(self.labels),
                 frame,
                 stored,
                 refit=refit,

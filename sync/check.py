@@ -16,9 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from connectors.access import AccessCheck, AccessChecking
 from connectors.base import AuthFailed, Connector, ConnectorError, FieldInfo
@@ -30,7 +29,8 @@ from sync.pipeline import check_segment_names
 from sync.plan import SegmentTarget
 from sync.segmentation import SegmentationConfig
 from sync.state.store import StateStore
-from sync.terminal import escaped
+from sync.tables import narrow_table, print_table, text_column
+from sync.terminal import text
 
 Problem = Literal["config", "auth", "crm"]
 """What a failed check calls for: fixing the config, the credentials or permissions, or the
@@ -198,13 +198,13 @@ def _result(rows: list[tuple[AccessCheck, Problem]]) -> CheckResult:
 
 def print_checks(console: Console, result: CheckResult, title: str) -> None:
     """The checks as a table: one row each, the fix in the last column when one failed."""
-    table = Table(title=escaped(title), box=box.SIMPLE_HEAD)
-    table.add_column("Check")
-    table.add_column("Result")
-    table.add_column("Detail or fix", overflow="fold")
+    table = narrow_table(text(title))
+    text_column(table, "Check")
+    table.add_column("Result", no_wrap=True)
+    text_column(table, "Detail or fix")
     for check in result.checks:
-        status = f"[{STYLES[check.status]}]{check.status}[/]"
-        table.add_row(escaped(check.name), status, escaped(check.detail))
-    console.print(table)
+        status = Text(check.status, style=STYLES[check.status])
+        table.add_row(text(check.name), status, text(check.detail))
+    print_table(console, table)
     verdict = "ready to sync" if result.problem is None else "NOT ready to sync"
     console.print(f"The config is {verdict}.", highlight=False)

@@ -14,14 +14,8 @@ from typing import cast
 
 import pandas as pd
 
-from connectors.base import (
-    Connector,
-    ContactCounting,
-    CrmClock,
-    DeletionReading,
-    FieldInfo,
-    ListRef,
-)
+from connectors.base import Connector, FieldInfo, ListRef
+from connectors.capabilities import ContactCounting, CrmClock, DeletionReading
 from sync.config import SyncOptions
 from sync.outcome import PullCount
 from sync.owned_lists import claim_list

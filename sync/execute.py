@@ -23,13 +23,13 @@ from typing import Any, Generic, Protocol, TypeVar
 from connectors.base import (
     BatchRejected,
     Connector,
-    ListDeleting,
     ListRef,
     MembershipChange,
     PropertyWrite,
     RequestRejected,
     WriteResult,
 )
+from connectors.capabilities import ListDeleting
 from sync.effect import BatchEffect
 from sync.plan import ListChange, OrphanList, Plan
 from sync.progress import ProgressSink

@@ -8,7 +8,6 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -17,6 +16,7 @@ from sync.moves import MigrationMatrix, net_pairs, segment_label
 from sync.state.failures import RecordFailure
 from sync.state.runs import RunRecord
 from sync.state.store import StateStore
+from sync.tables import narrow_table, number_column, print_table, text_column
 from sync.terminal import escaped, text
 
 LARGEST_MOVES = 10
@@ -41,14 +41,15 @@ def print_runs(
         rows = [{k: v for k, v in _record(r).items() if k != "summary"} for r in history]
         console.print_json(json.dumps(rows))
         return
-    table = Table(title=text(f"Runs of sync {sync_name!r}"), box=box.SIMPLE_HEAD)
-    columns = ["Run", "Started (UTC)", "Took", "Mode", "Status", "Contacts", "Writes"]
-    columns += ["List +", "List −", "Refused", "API calls"]
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("Mode", "Status") else "right")
+    table = narrow_table(text(f"Runs of sync {sync_name!r}"))
+    number_column(table, "Run")
+    for column in ("Started\n(UTC)", "Took", "Mode", "Status"):
+        text_column(table, column)
+    for column in ("Contacts", "Writes", "List\n+", "List\n−", "Refused", "API\ncalls"):
+        number_column(table, column)
     for run in history:
         took = f"{run.duration_seconds:.1f}s" if run.duration_seconds is not None else "—"
-        status = run.status + (" (dry run)" if run.dry_run else "")
+        status = run.status.replace("_", " ") + (" (dry run)" if run.dry_run else "")
         table.add_row(
             str(run.id),
             f"{run.started_at:%Y-%m-%d %H:%M:%S}",
@@ -62,7 +63,7 @@ def print_runs(
             f"{run.failures:,}",
             f"{run.api_calls:,}",
         )
-    console.print(table)
+    print_table(console, table)
 
 
 def print_run(
@@ -100,9 +101,9 @@ def print_run(
         console.print(text(f"  message: {run.message}"))
     console.print(f"  moved between primary segments: {moves.total}", highlight=False)
     if largest:
-        console.print(_moves_table(moves))
+        print_table(console, _moves_table(moves))
     if failures:
-        console.print(_failures_table("Records the CRM refused", failures))
+        print_table(console, _failures_table("Records the CRM refused", failures))
     return True
 
 
@@ -114,14 +115,17 @@ def print_last_moves(console: Console, store: StateStore) -> None:
     if run is None or not moves.total:
         console.print("No contact changed its primary segment.", highlight=False)
         return
-    console.print(_moves_table(moves, f"Who moved in run {run.id}: {moves.total:,} contacts"))
+    title = f"Who moved in run {run.id}: {moves.total:,} contacts"
+    print_table(console, _moves_table(moves, title))
 
 
 def _moves_table(moves: MigrationMatrix, title: str = "Largest moves") -> Table:
     """The largest from → to pairs, each with its share of the contacts that left "from"."""
-    table = Table(title=text(title), box=box.SIMPLE_HEAD)
-    for column in ("From", "To", "Contacts", "Of those who left"):
-        table.add_column(column, justify="left" if column in ("From", "To") else "right")
+    table = narrow_table(text(title))
+    for column in ("From", "To"):
+        text_column(table, column)
+    for column in ("Contacts", "Of those who left"):
+        number_column(table, column)
     for source, target, count in moves.largest(LARGEST_MOVES):
         table.add_row(
             text(segment_label(source)),
@@ -144,7 +148,7 @@ def print_failures(
         console.print(f"No refused records in sync {options.name!r}.", highlight=False)
         return
     title = f"Records the CRM refused, sync {options.name!r}"
-    console.print(_failures_table(title, failures))
+    print_table(console, _failures_table(title, failures))
     console.print(
         f"Retried up to {options.max_record_attempts} runs (at once given up when not "
         "retryable), and again when the contact or the field changes or on --full; "
@@ -165,9 +169,11 @@ def _failure_record(failure: RecordFailure) -> dict[str, Any]:
 
 
 def _failures_table(title: str, failures: list[RecordFailure]) -> Table:
-    table = Table(title=title, box=box.SIMPLE_HEAD)
-    for column in ("Contact", "Code", "Message", "Retryable", "Attempts", "Last run"):
-        table.add_column(column)
+    table = narrow_table(text(title))
+    for column in ("Contact", "Code", "Message"):
+        text_column(table, column)
+    for column in ("Retryable", "Attempts", "Last\nrun"):
+        number_column(table, column)
     for failure in failures:
         table.add_row(
             text(failure.contact_id),

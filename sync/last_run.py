@@ -15,6 +15,7 @@ import pandas as pd
 
 from connectors.base import Connector
 from sync.config import Settings
+from sync.run_start import bind_segmentation
 from sync.segmentation import SegmentationConfig, text_frame
 from sync.state.store import StateStore
 
@@ -40,13 +41,7 @@ def last_run(connector: Connector, settings: Settings, store: StateStore) -> Las
     mirror = store.mirror()
     if last is None or not mirror:
         raise NoLastRun(f"sync {settings.sync.name!r} has no run yet: run segsync sync first")
-    fields = {info.name: info.type for info in connector.describe_fields()}
-    config = SegmentationConfig.bind(
-        settings,
-        fields,
-        opt_out_field=settings.sync.opt_out_field,
-        extra_fields=settings.report.fields,
-    )
+    config = bind_segmentation(settings, connector.describe_fields())
     read_fields = config.read_fields()
     unseen = sorted(set(read_fields) - (store.mirror_fields() or set()))
     if unseen:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from connectors.base import Connector, FieldInfo, FieldNaming, FieldType, SegmentFieldKind
+from connectors.base import Connector, FieldInfo, FieldType, SegmentFieldKind
+from connectors.capabilities import FieldNaming
 from sync.config import ConfigError, Settings, SyncOptions
 from sync.plan import keyed_segment_fields
 

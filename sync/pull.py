@@ -14,14 +14,8 @@ from typing import Protocol, TypeVar
 
 import pandas as pd
 
-from connectors.base import (
-    Connector,
-    ContactPage,
-    DeletionPage,
-    DeletionReading,
-    IdPage,
-    ListRef,
-)
+from connectors.base import Connector, ContactPage, DeletionPage, IdPage, ListRef
+from connectors.capabilities import DeletionReading
 from sync.progress import ProgressSink
 from sync.retry import Retrier
 

@@ -8,15 +8,16 @@ and before any write.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from connectors.base import Connector, FieldInfo, ListDeleting
+from connectors.base import Connector, FieldInfo
+from connectors.capabilities import ListDeleting
 from sync.config import ConfigError, Settings
 from sync.ownership import check_own_fields
 from sync.retry import Retrier
-from sync.segmentation import SegmentationConfig
+from sync.segmentation import SegmentationConfig, crm_labels
 from sync.state.runs import RunRecord
 from sync.state.store import StateStore
 from sync.status import RunMode
@@ -48,17 +49,25 @@ def prepare_run(
     _check_orphan_action(connector, settings)
     fields = {info.name: info for info in retrier.call(connector.describe_fields)}
     check_own_fields(settings, fields, connector)
-    config = SegmentationConfig.bind(
-        settings,
-        {name: info.type for name, info in fields.items()},
-        opt_out_field=settings.sync.opt_out_field,
-        extra_fields=settings.report.fields,
-    )
+    config = bind_segmentation(settings, fields.values())
     read_fields = config.read_fields()
     cursor = store.cursor()
     previous = store.last_run()
     mode = _mode(store, settings, now, full, cursor, fields, read_fields)
     return RunStart(fields, config, read_fields, cursor, previous, mode)
+
+
+def bind_segmentation(settings: Settings, fields: Iterable[FieldInfo]) -> SegmentationConfig:
+    """The segment configuration bound to the CRM's field list: its types, the opt-out and
+    report fields pulled beside the segments' own, and the labels people read."""
+    listed = list(fields)
+    return SegmentationConfig.bind(
+        settings,
+        {info.name: info.type for info in listed},
+        opt_out_field=settings.sync.opt_out_field,
+        extra_fields=settings.report.fields,
+        labels=crm_labels(listed),
+    )
 
 
 def _mode(

@@ -17,9 +17,11 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from connectors.base import FieldInfo
 from segment_core.errors import ConfigError as SegmentConfigError
 from segment_core.errors import RuleError
 from segment_core.fields import FieldType
+from segment_core.labels import NO_LABELS, CrmLabels
 from segment_core.segmenter import Segmenter
 from sync.config import ConfigError, SegmentConfig
 
@@ -69,11 +71,12 @@ class SegmentationConfig:
         *,
         opt_out_field: str | None = None,
         extra_fields: Iterable[str | None] = (),
+        labels: CrmLabels = NO_LABELS,
     ) -> SegmentationConfig:
         """Parse every segment setting against the CRM's fields; errors name the file and key.
 
         ``opt_out_field`` must be a CRM field; it and the ``extra_fields`` (those set) are pulled
-        with the segments' fields.
+        with the segments' fields. Clusters are described in the CRM's ``labels``.
         """
         try:
             _check_opt_out_field(opt_out_field, crm_field_types)
@@ -89,6 +92,7 @@ class SegmentationConfig:
                     "validation": sections.validation,
                 },
                 crm_field_types,
+                labels,
             )
         except (SegmentConfigError, RuleError) as exc:
             raise ConfigError(f"{sections.source}: {exc}") from None
@@ -104,6 +108,17 @@ class SegmentationConfig:
         crm_fields = self.segmenter.field_types
         extra = {name for name in self.extra_fields if name in crm_fields}
         return sorted({*self.segmenter.read_fields(), *extra})
+
+
+def crm_labels(fields: Iterable[FieldInfo]) -> CrmLabels:
+    """The labels the CRM shows for its ``fields`` and their options, for segment_core."""
+    listed = list(fields)
+    return CrmLabels(
+        fields={info.name: info.label for info in listed if info.label},
+        options={
+            (info.name, value): label for info in listed for value, label in info.option_labels
+        },
+    )
 
 
 def _check_opt_out_field(name: str | None, crm_field_types: Mapping[str, FieldType]) -> None:

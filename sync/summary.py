@@ -6,9 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from rich import box
 from rich.console import Console
-from rich.table import Table
 
 from sync.outcome import (
     SyncOutcome,
@@ -17,6 +15,7 @@ from sync.outcome import (
     summary_json,
     summary_rows,
 )
+from sync.tables import narrow_table, number_column, print_table, text_column
 from sync.terminal import escaped, text
 
 PLAN_SAMPLE_SIZE = 5
@@ -42,10 +41,10 @@ def pull_lines(pull: dict[str, Any]) -> list[str]:
 def print_summary(console: Console, outcome: SyncOutcome, title: str) -> None:
     """The per-segment table and one line of totals."""
     verb = "planned" if outcome.dry_run else "done"
-    table = Table(title=text(f"{title} ({verb})"), title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("Segment", no_wrap=True)
+    table = narrow_table(text(f"{title} ({verb})"))
+    text_column(table, "Segment")
     for column in ("Priority", "Members", "Primary", "Written", "List +", "List −"):
-        table.add_column(column, justify="right", min_width=len(column))
+        number_column(table, column)
     for row in summary_rows(outcome):
         table.add_row(
             text(row["segment"]),
@@ -56,7 +55,7 @@ def print_summary(console: Console, outcome: SyncOutcome, title: str) -> None:
             f"{row['list_adds']:,}",
             f"{row['list_removes']:,}",
         )
-    console.print(table)
+    print_table(console, table)
     data = summary_json(outcome)
     unmatched = int((outcome.assignments["segments"].map(len) == 0).sum())
     fallback = outcome.fallback

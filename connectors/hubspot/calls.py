@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from connectors.base import RateLimitStatus, Transient, answer_date
+from connectors.base import RateLimitStatus, Transient
+from connectors.capabilities import answer_date
 from connectors.deadline import within_deadline
 from connectors.hubspot.errors import parse_json, translate
 
@@ -104,7 +105,7 @@ class HubSpotCalls:
         self.timeout_seconds = timeout_seconds
         self.rate_limit = RateLimitStatus()
         self.crm_time: datetime | None = None
-        """The ``Date`` of the latest answer (``connectors.base.CrmClock``)."""
+        """The ``Date`` of the latest answer (``connectors.capabilities.CrmClock``)."""
 
     def call(self, action: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run one SDK ``*_with_http_info`` call: a deadline for the whole call (the SDK's

@@ -59,7 +59,7 @@ def _property_name_like(name: str) -> str:
 
 
 def field_name_problem(name: str) -> str | None:
-    """Why HubSpot would refuse ``name`` for a new property (``connectors.base.FieldNaming``)."""
+    """Why HubSpot would refuse ``name`` for a new property (``capabilities.FieldNaming``)."""
     if PROPERTY_NAME.fullmatch(name):
         return None
     return (
@@ -117,6 +117,9 @@ class ContactProperties:
                 type=_field_type(prop.type, prop.field_type),
                 options=tuple(option.value for option in prop.options or ()),
                 defined_by=_defined_by(prop),
+                option_labels=tuple(
+                    (option.value, option.label) for option in prop.options or () if option.label
+                ),
             )
             for prop in data.results
         ]

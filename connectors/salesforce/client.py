@@ -22,7 +22,8 @@ from simple_salesforce import Salesforce, SalesforceLogin
 from simple_salesforce.util import Usage
 
 from connectors.access import AccessCheck
-from connectors.base import AuthFailed, RateLimitStatus, Transient, answer_date
+from connectors.base import AuthFailed, RateLimitStatus, Transient
+from connectors.capabilities import answer_date
 from connectors.deadline import DeadlineExceeded, within_deadline
 from connectors.salesforce.errors import FieldGrant, is_expired_session, translate
 from connectors.salesforce.settings import SalesforceSettings
@@ -49,7 +50,7 @@ class CallAdapter(HTTPAdapter):
         self.timeout = timeout
         self.ca_bundle = ca_bundle
         self.crm_time: datetime | None = None
-        """The ``Date`` of the latest answer: the org's clock (see ``connectors.base.CrmClock``)."""
+        """The ``Date`` of the latest answer: the org's clock (``capabilities.CrmClock``)."""
 
     def send(
         self,

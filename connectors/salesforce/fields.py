@@ -89,19 +89,21 @@ def _defined_by(described: Mapping[str, Any]) -> FieldOwner:
 
 
 def field_info(described: Mapping[str, Any]) -> FieldInfo:
-    """One entry of an sObject describe; enumerations list their active values, in order."""
+    """One entry of an sObject describe; enumerations list their active values, in order,
+    with the labels people see (a picklist entry's ``label`` is nillable: then none)."""
     field_type = FIELD_TYPES.get(described["type"], "string")
-    options: tuple[str, ...] = ()
+    active: list[Mapping[str, Any]] = []
     if field_type in ("enumeration", "multi_enumeration"):
-        options = tuple(
-            value["value"] for value in described.get("picklistValues") or () if value["active"]
-        )
+        active = [value for value in described.get("picklistValues") or () if value["active"]]
     return FieldInfo(
         name=described["name"],
         label=described["label"],
         type=field_type,
-        options=options,
+        options=tuple(value["value"] for value in active),
         defined_by=_defined_by(described),
+        option_labels=tuple(
+            (value["value"], value["label"]) for value in active if value.get("label")
+        ),
     )
 
 

@@ -14,15 +14,8 @@ from typing import TypeVar
 
 import pytest
 
-from connectors.base import (
-    Connector,
-    ContactCounting,
-    ContactPage,
-    DeletionReading,
-    IdPage,
-    PropertyWrite,
-    SegmentField,
-)
+from connectors.base import Connector, ContactPage, IdPage, PropertyWrite, SegmentField
+from connectors.capabilities import ContactCounting, DeletionReading
 from connectors.testing.backend import CrmBackend
 
 _Page = TypeVar("_Page", ContactPage, IdPage)

@@ -129,7 +129,7 @@ def cluster_profiles(
         )
         top: dict[str, list[tuple[str, float]]] = {}
         for stat in profile.categories:
-            top.setdefault(stat.feature, []).append((stat.value, stat.share))
+            top.setdefault(stat.feature, []).append((stat.shown, stat.share))
         profiles.append(
             ClusterProfile(
                 segment.name,

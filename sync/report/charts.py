@@ -22,6 +22,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+from matplotlib.typing import RcKeyType
 
 from sync.report import formatting
 from sync.report.stats import Trait
@@ -172,30 +173,35 @@ def cluster_means(means: pd.DataFrame, labels: Sequence[str]) -> str:
         bars = axes.barh(
             positions, drawn, color=[ACCENT if r >= 0 else WARN for r in drawn], height=0.6
         )
-        axes.bar_label(
-            bars,
-            [
-                "n/a" if np.isnan(r) else f"{r:+.0%}".replace("-", formatting.MINUS)
-                for r in relative
-            ],
-            padding=3,
-            fontsize="small",
-        )
+        axes.bar_label(bars, change_labels(cluster, relative), padding=3, fontsize="small")
         axes.axvline(0, color=MUTED, linewidth=0.8)
         limit = max(float(np.abs(drawn).max(initial=0.0)), 0.1) * 1.3
         axes.set_xlim(-limit if (drawn < 0).any() else -0.05 * limit, limit)
-        axes.set_yticks(
-            positions,
-            [
-                f"{name}\navg {formatting.value(mean)} vs {formatting.value(average)}"
-                for name, mean, average in zip(
-                    _wrapped(labels, width=22), cluster, overall, strict=False
-                )
-            ],
-        )
+        axes.set_yticks(positions, mean_captions(means, _wrapped(labels, width=22)))
         axes.xaxis.set_major_formatter(PercentFormatter(1.0))
         axes.set_xlabel("Cluster average compared with all contacts")
         return _data_uri(figure)
+
+
+def change_labels(cluster: np.ndarray, relative: np.ndarray) -> list[str]:
+    """Each bar's label: the change in %, "no data" when the cluster has no average, "n/a"
+    when all contacts average 0 (no change in % from nothing)."""
+    return [
+        formatting.NO_DATA
+        if np.isnan(mean)
+        else "n/a"
+        if np.isnan(change)
+        else f"{change:+.0%}".replace("-", formatting.MINUS)
+        for mean, change in zip(cluster, relative, strict=True)
+    ]
+
+
+def mean_captions(means: pd.DataFrame, labels: Sequence[str]) -> list[str]:
+    """Each feature's caption: its label over its two averages, cluster first."""
+    return [
+        f"{label}\navg {formatting.value(mean)} vs {formatting.value(average)}"
+        for label, mean, average in zip(labels, means["cluster"], means["overall"], strict=True)
+    ]
 
 
 def traits(found: Sequence[Trait]) -> str:

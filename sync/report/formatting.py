@@ -1,7 +1,12 @@
-"""Numbers as the report's readers write them, shared by the charts and the HTML."""
+"""Numbers as the report's readers write them, shared by the charts and the HTML.
+
+A statistic that could not be computed (a cluster without values of a feature has no average)
+reads ``NO_DATA``, never ``nan``: each function here takes None or NaN for it.
+"""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 import pandas as pd
@@ -9,15 +14,24 @@ import pandas as pd
 MINUS = "\u2212"
 """A real minus sign: a hyphen is narrower than "+" and misaligns signed columns."""
 
+NO_DATA = "no data"
+"""How a missing statistic reads, in the report and on the terminal."""
+
+
+def known(number: float | None) -> float | None:
+    """``number``, or None when it is no statistic at all (None or NaN)."""
+    return None if number is None or math.isnan(number) else number
+
 
 def count(value: int) -> str:
     """A count with thousands separators: ``12,345``."""
     return f"{value:,}"
 
 
-def percent(share: float) -> str:
+def percent(share: float | None) -> str:
     """A share (0-1) as a percentage with one decimal: ``12.3%``."""
-    return f"{share * 100:.1f}%"
+    number = known(share)
+    return NO_DATA if number is None else f"{number * 100:.1f}%"
 
 
 def signed(change: int) -> str:
@@ -41,9 +55,10 @@ def signed_percent(share: float) -> str:
     return f"{sign}{abs(share) * 100:.1f}%"
 
 
-def amount(value: float) -> str:
+def amount(value: float | None) -> str:
     """Money or another large quantity, whole units: ``1,234,568``."""
-    return f"{value:,.0f}"
+    number = known(value)
+    return NO_DATA if number is None else f"{number:,.0f}"
 
 
 def compact(number: float) -> str:
@@ -54,11 +69,14 @@ def compact(number: float) -> str:
     return f"{number:.0f}"
 
 
-def value(value: float | pd.Timestamp) -> str:
-    """A threshold in a label: a day for dates, whole numbers plain, small fractions to 0.01."""
+def value(value: float | pd.Timestamp | None) -> str:
+    """A threshold or an average in a label: a day for dates, whole numbers plain, small
+    fractions to 0.01."""
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d")
-    number = float(value)
+    number = known(None if value is None else float(value))
+    if number is None:
+        return NO_DATA
     return amount(number) if number.is_integer() or abs(number) >= 100 else f"{number:,.2f}"
 
 

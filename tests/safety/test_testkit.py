@@ -48,6 +48,7 @@ def test_the_kit_imports_only_the_connector_sdk() -> None:
     assert run.stdout.split() == [
         "connectors",
         "connectors.base",
+        "connectors.capabilities",
         "connectors.testing",
         "connectors.testing.backend",
         "connectors.testing.contract",

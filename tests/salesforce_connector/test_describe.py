@@ -49,8 +49,22 @@ def test_describe_types_map_to_segsync_types(
     mock.add("GET", f"{API}sobjects/Contact/describe", json={"fields": described})
     assert connector.describe_fields() == [
         FieldInfo("Id", "Id", "string", defined_by="crm"),
-        FieldInfo("LeadSource", "Leadsource", "enumeration", ("Web", "Phone"), "crm"),
-        FieldInfo("Segments__c", "Segments__C", "multi_enumeration", ("Web",), "segsync"),
+        FieldInfo(
+            "LeadSource",
+            "Leadsource",
+            "enumeration",
+            ("Web", "Phone"),
+            "crm",
+            option_labels=(("Web", "Web"), ("Phone", "Phone")),
+        ),
+        FieldInfo(
+            "Segments__c",
+            "Segments__C",
+            "multi_enumeration",
+            ("Web",),
+            "segsync",
+            option_labels=(("Web", "Web"),),
+        ),
         FieldInfo("Score__c", "Score__C", "number", defined_by="other"),
         FieldInfo("Seats__c", "Seats__C", "number", defined_by="other"),
         FieldInfo("Revenue__c", "Revenue__C", "number", defined_by="other"),

@@ -99,7 +99,12 @@ def test_sandbox_segment_fields_are_created_once_granted_and_extended(
     org.ensure_segment_field(wider)
     fields = {info.name: info for info in org.describe_fields()}
     assert fields["Segment__c"] == FieldInfo(
-        "Segment__c", "Segment (segsync)", "enumeration", ("A", "B"), "segsync"
+        "Segment__c",
+        "Segment (segsync)",
+        "enumeration",
+        ("A", "B"),
+        "segsync",
+        option_labels=(("A", "A"), ("B", "B")),
     )
     assert fields["Segments__c"].type == "multi_enumeration"
     assert fields["Segments__c"].options == ("A", "B", "C")
