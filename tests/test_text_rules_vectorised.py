@@ -4,7 +4,8 @@ The reference below is the semantics as the rule's author reads them, one contac
 plain Python (what ``segment_core.evaluate`` computed per distinct value before Arrow): text
 ``contains``/``starts with`` compare ``str.lower()`` of both sides; a multi-select in its
 canonical ``";a;b;"`` form has an option when it holds ``";option;"`` (``contains`` ignoring
-case); a missing value matches nothing, ``!=``/``not in`` included.
+case); a missing value matches nothing, ``!=``/``not in`` included. Each property runs both
+ways Arrow tests a column: per distinct value (spread back by code) and over every value.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from segment_core import CoercionError, Condition, Op, coerce_frame, evaluate
+from segment_core import CoercionError, Condition, Op, coerce_frame, evaluate, text_conditions
 from segment_core.coerce import coerce_operand
 from segment_core.text_conditions import ColumnText
 
@@ -35,6 +36,11 @@ HOSTILE = [
 pieces = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=3))
 texts = st.lists(pieces, max_size=4).map("".join)
 cells = st.one_of(st.none(), texts, st.lists(texts, min_size=1, max_size=3).map(";".join))
+EVERY_VALUE, DISTINCT_VALUES = 0.0, 1.0
+"""``DISTINCT_SHARE`` that has a column tested over every value, or per distinct value."""
+both_ways = pytest.mark.parametrize(
+    "distinct_share", [EVERY_VALUE, DISTINCT_VALUES], ids=["every value", "distinct values"]
+)
 
 
 def reference(op: Op, operand: object, value: str | None, field_type: str) -> bool:
@@ -59,13 +65,16 @@ def coerced(values: list[str | None], field_type: str) -> tuple[pd.Series, objec
     return frame.data["f"], frame
 
 
-@settings(max_examples=400, deadline=None)
+@both_ways
+@settings(max_examples=300, deadline=None)
 @given(
     st.lists(cells, max_size=12),
     st.sampled_from(sorted(TEXT_OPS)),
     st.data(),
 )
-def test_vectorised_text_conditions_match_the_python_reference(values, field_type, data):
+def test_vectorised_text_conditions_match_the_python_reference(
+    distinct_share, values, field_type, data
+):
     op = data.draw(st.sampled_from(TEXT_OPS[field_type]))
     if op in (Op.IN, Op.NOT_IN):
         value = tuple(data.draw(st.lists(texts, min_size=1, max_size=3)))
@@ -78,21 +87,28 @@ def test_vectorised_text_conditions_match_the_python_reference(values, field_typ
         assume(False)  # a blank option, or one with ";": a config error, not evaluated
     column, frame = coerced(values, field_type)
 
-    matched = evaluate(condition, frame, NOW)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(text_conditions, "DISTINCT_SHARE", distinct_share)
+        matched = evaluate(condition, frame, NOW)
 
     cells_in = [None if pd.isna(cell) else cell for cell in column]
     expected = [reference(op, operand, cell, field_type) for cell in cells_in]
     assert matched.tolist() == expected
 
 
-@settings(max_examples=300, deadline=None)
+@both_ways
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(st.none(), texts), max_size=12))
-def test_lowered_text_is_pythons_lowering_value_for_value(values):
+def test_lowered_text_is_pythons_lowering_value_for_value(distinct_share, values):
     column = pd.Series(values, dtype="str")
 
-    lowered = ColumnText(column).lowered.to_pylist()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(text_conditions, "DISTINCT_SHARE", distinct_share)
+        text = ColumnText(column)
+    lowered = text.lowered.to_pylist()
 
-    assert lowered == [None if pd.isna(v) else v.lower() for v in column]
+    values = column if text.codes is None else pd.unique(column[column.notna()])
+    assert lowered == [None if pd.isna(v) else v.lower() for v in values]
 
 
 @pytest.mark.parametrize(
