@@ -56,6 +56,7 @@ SEED = 7
 SAMPLE = 20_000
 BEST_OF = 3
 NOW = datetime(2024, 6, 1, 9, 30, tzinfo=UTC)
+TARGET_CONTACTS = 1_000_000
 TIME_TARGET_S = 20.0
 MEMORY_TARGET_GB = 2.5
 SPEEDUP_TARGET = 50.0
@@ -328,7 +329,10 @@ def main(n: int) -> None:
     console = Console()
     console.print(_stage_table(n, meter))
     console.print(_speedup_table(n, sample, seconds))
-    console.print(_sql_table(n, versus_sql) if versus_sql else f"[red]{INSTALL_HINT}[/]")
+    if versus_sql:
+        console.print(_sql_table(n, versus_sql))
+    else:
+        console.print(INSTALL_HINT, style="red", markup=False)
     in_use = assignments["primary"].nunique()
     console.print(
         f"Both row-by-row baselines give the vectorised memberships on the {sample:,}-contact "
@@ -342,13 +346,6 @@ def _versus_sql(
 ) -> dict[str, float] | None:
     """Seconds for the 20 rules and resolution in segsync and as SQL in DuckDB (see
     ``sql_rules``), once both answers are checked equal for every contact; None without DuckDB."""
-    try:
-        peer = meter.measure(
-            "load into DuckDB (not counted)", lambda: DuckDBPeer(frame), False, in_peak=False
-        )
-    except ImportError:
-        return None
-    query = resolution_sql(segmenter.segments, dict(frame.field_types), NOW, FALLBACK)
     assignments = meter.measure(
         f"{len(SEGMENTS)} rules + resolve (best of {BEST_OF}; not counted)",
         lambda: segmenter.assign(segmenter.match(frame, NOW), fallback=FALLBACK),
@@ -356,6 +353,13 @@ def _versus_sql(
         best_of=BEST_OF,
     )
     seconds = {"segsync": meter.stages[-1].seconds}
+    try:
+        peer = meter.measure(
+            "load into DuckDB (not counted)", lambda: DuckDBPeer(frame), False, in_peak=False
+        )
+    except ImportError:
+        return None
+    query = resolution_sql(segmenter.segments, dict(frame.field_types), NOW, FALLBACK)
     meter.measure(
         f"the same in DuckDB, {peer.threads} threads (best of {BEST_OF}; not counted)",
         lambda: peer.run(query),
@@ -365,6 +369,7 @@ def _versus_sql(
     )
     seconds["DuckDB"] = meter.stages[-1].seconds
     peer.check_agrees(segmenter.segments, memberships, assignments)
+    peer.close()
     return seconds
 
 
@@ -399,11 +404,12 @@ def _stage_table(n: int, meter: Meter) -> Table:
     total, peak = meter.total_seconds, meter.peak_bytes / 1e9
     table.add_section()
     table.add_row("total (counted), process peak", f"{total:.2f}", f"{peak:.2f}", style="bold")
-    table.add_row(
-        "target at 1,000,000 contacts, 2 cores",
-        _verdict(total < TIME_TARGET_S, f"< {TIME_TARGET_S:.0f}"),
-        _verdict(peak < MEMORY_TARGET_GB, f"< {MEMORY_TARGET_GB}"),
-    )
+    if n <= TARGET_CONTACTS:  # the targets hold for up to a million contacts
+        table.add_row(
+            f"target at {TARGET_CONTACTS:,} contacts, 2 cores",
+            _verdict(total < TIME_TARGET_S, f"< {TIME_TARGET_S:.0f}"),
+            _verdict(peak < MEMORY_TARGET_GB, f"< {MEMORY_TARGET_GB}"),
+        )
     return table
 
 

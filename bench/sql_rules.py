@@ -138,6 +138,10 @@ class DuckDBPeer:
         self.connection.execute(f"CREATE OR REPLACE TABLE assignments AS {query}")
         return time.perf_counter() - started
 
+    def close(self) -> None:
+        """Drop the tables and the connection, and with them DuckDB's memory."""
+        self.connection.close()
+
     def check_agrees(
         self, segments: Sequence[RuleSegment], memberships: pd.DataFrame, assignments: pd.DataFrame
     ) -> None:
