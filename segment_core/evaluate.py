@@ -14,8 +14,9 @@ Semantics, chosen so a rule never matches a contact on the strength of data it d
   to ``now`` (future values do not match); for date fields both ends are whole days in UTC.
 
 Text tests (``contains``, ``starts with`` and every multi-select operator) run in Arrow's string
-kernels over the whole column (``segment_core.text_conditions``). A rule turns each such field
-into Arrow text once, however many conditions read it.
+kernels, on a column's distinct values or, where nearly every value differs, over all of them
+(``segment_core.text_conditions``). A rule prepares each such field once, however many
+conditions read it.
 """
 
 from __future__ import annotations
