@@ -90,13 +90,13 @@ class ClusterModel:
                 )
             elif name == "cat":
                 impute, onehot = steps.named_steps["impute"], steps.named_steps["onehot"]
+                # Without a minimum share nothing is rare, and scikit-learn has no such list.
+                grouped = onehot.min_frequency is not None
+                rares = onehot.infrequent_categories_ if grouped else [None] * len(features)
                 categorical = tuple(
                     _categorical(feature, codes, fill, seen, rare)
                     for feature, fill, seen, rare in zip(
-                        features,
-                        impute.statistics_,
-                        onehot.categories_,
-                        onehot.infrequent_categories_, strict=False,
+                        features, impute.statistics_, onehot.categories_, rares, strict=True
                     )
                 )
         return cls(numeric, categorical, np.array(centroids, dtype="float64"))

@@ -69,3 +69,19 @@ def test_codes_follow_pythons_text_order_with_missing_and_unseen_values_apart():
     np.testing.assert_array_equal(codes.encode(data)["c"], [2.0, 0.0, np.nan, 1.0, 0.0])
     np.testing.assert_array_equal(codes.encode(unseen)["c"], [1.0, -1.0, np.nan])
     assert [codes.label("c", code) for code in (0.0, 1.0, 2.0)] == ["Z", "a", "é"]
+
+
+def test_a_minimum_category_share_of_zero_keeps_every_category():
+    frame = hostile_frame()
+
+    model = ClusterSegmenter(
+        numeric=["x"], categorical=["c"], n_clusters=3, min_category_share=0.0, random_state=0
+    ).fit(frame)
+
+    (stored,) = json.loads(to_state(model))["model"]["categorical"]
+    assert stored == {
+        "name": "c",
+        "fill": "b",
+        "categories": ["0", "Z", "a", "a.*", "b", "ß", "é", "İ", "ΟΔΟΣ"],
+        "other": False,
+    }
