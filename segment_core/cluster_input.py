@@ -78,7 +78,7 @@ class CategoryCodes:
     @classmethod
     def fit(cls, data: pd.DataFrame, categorical: Sequence[str]) -> CategoryCodes:
         """The categories of ``data``'s categorical columns (text, NaN missing; see ``design``)."""
-        return cls({name: tuple(sorted(data[name].dropna().unique())) for name in categorical})
+        return cls({name: _sorted_categories(data[name]) for name in categorical})
 
     def encode(self, data: pd.DataFrame) -> pd.DataFrame:
         """``data`` with each categorical column as float codes into its categories: NaN where
@@ -96,6 +96,11 @@ class CategoryCodes:
         model names that "0"."""
         categories, position = self.categories[name], int(code)
         return categories[position] if position < len(categories) else str(position)
+
+
+def _sorted_categories(column: pd.Series) -> tuple[str, ...]:
+    """The distinct values of ``column``, missing ones left out, sorted as Python sorts text."""
+    return tuple(sorted(value for value in column.unique() if not pd.isna(value)))
 
 
 def preprocessor(
