@@ -1,14 +1,16 @@
 """What k-means sees of the contacts: the feature columns, their preprocessing, the checks.
 
 A ``ClusterSegmenter`` clusters named numeric and categorical fields. ``design`` turns a contact
-frame into those columns (numbers as float64, categories as text), ``preprocessor`` is the
-scikit-learn pipeline that imputes, scales and one-hot encodes them, and ``check_features`` and
-``check_n_clusters`` refuse parameters a fit could not work with.
+frame into those columns (numbers as float64, categories as text), ``CategoryCodes`` turns the
+text into integer codes for scikit-learn, ``preprocessor`` is the scikit-learn pipeline that
+imputes, scales and one-hot encodes them, and ``check_features`` and ``check_n_clusters`` refuse
+parameters a fit could not work with.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -60,11 +62,53 @@ def design(
     return pd.DataFrame(columns, index=data.index)
 
 
+@dataclass(frozen=True)
+class CategoryCodes:
+    """Each categorical feature's categories, sorted as Python sorts text, and text as codes.
+
+    scikit-learn's imputer and one-hot encoder handle text one Python object at a time (a
+    ``Counter`` of a million strings per column); float codes go through numpy. Sorted as
+    scikit-learn sorts text, the codes give the same most frequent value (ties go to the
+    smallest), the same categories in the same order and the same rare ones, so the fit is the
+    one the text gives, and ``label`` turns what it learned back into that text.
+    """
+
+    categories: Mapping[str, tuple[str, ...]]
+
+    @classmethod
+    def fit(cls, data: pd.DataFrame, categorical: Sequence[str]) -> CategoryCodes:
+        """The categories of ``data``'s categorical columns (text, NaN missing; see ``design``)."""
+        return cls({name: _sorted_categories(data[name]) for name in categorical})
+
+    def encode(self, data: pd.DataFrame) -> pd.DataFrame:
+        """``data`` with each categorical column as float codes into its categories: NaN where
+        missing, -1 for a category ``fit`` did not see (one-hot handles it as unknown)."""
+        coded = data.copy(deep=False)
+        for name, categories in self.categories.items():
+            codes, distinct = pd.factorize(data[name])  # a missing value gets code -1
+            positions = pd.Index(categories, dtype=object).get_indexer(distinct)
+            coded[name] = np.append(positions.astype("float64"), np.nan)[codes]
+        return coded
+
+    def label(self, name: str, code: float) -> str:
+        """The category that a code learned for feature ``name`` stands for. A column that was
+        all missing has no categories; scikit-learn fills it with 0, as it does text, whose
+        model names that "0"."""
+        categories, position = self.categories[name], int(code)
+        return categories[position] if position < len(categories) else str(position)
+
+
+def _sorted_categories(column: pd.Series) -> tuple[str, ...]:
+    """The distinct values of ``column``, missing ones left out, sorted as Python sorts text."""
+    return tuple(sorted(value for value in column.unique() if not pd.isna(value)))
+
+
 def preprocessor(
     numeric: Sequence[str], categorical: Sequence[str], min_category_share: float
 ) -> ColumnTransformer:
     """Median imputation and standard scaling for numbers; most-frequent imputation and one-hot
-    for categories, those under ``min_category_share`` of contacts grouped as one."""
+    for categories (as ``CategoryCodes``), those under ``min_category_share`` of contacts
+    grouped as one."""
     parts = []
     if numeric:
         numbers = Pipeline(

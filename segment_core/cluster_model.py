@@ -33,6 +33,8 @@ from segment_core.syntax import describe_value
 if TYPE_CHECKING:
     from sklearn.compose import ColumnTransformer
 
+    from segment_core.cluster_input import CategoryCodes
+
 OTHER_COLUMN = "infrequent_sklearn"
 """scikit-learn's name for the column of rare categories, kept in the output feature names."""
 
@@ -70,9 +72,11 @@ class ClusterModel:
     centroids: np.ndarray
 
     @classmethod
-    def from_fitted(cls, preprocess: ColumnTransformer, centroids: np.ndarray) -> ClusterModel:
+    def from_fitted(
+        cls, preprocess: ColumnTransformer, centroids: np.ndarray, codes: CategoryCodes
+    ) -> ClusterModel:
         """The numbers a fitted ``ColumnTransformer`` (see ``ClusterSegmenter._preprocessor``)
-        and k-means learned."""
+        and k-means learned, its categories as the text ``codes`` stand for."""
         numeric: tuple[NumericColumn, ...] = ()
         categorical: tuple[CategoricalColumn, ...] = ()
         for name, steps, features in preprocess.transformers_:
@@ -86,13 +90,13 @@ class ClusterModel:
                 )
             elif name == "cat":
                 impute, onehot = steps.named_steps["impute"], steps.named_steps["onehot"]
+                # Without a minimum share nothing is rare, and scikit-learn has no such list.
+                grouped = onehot.min_frequency is not None
+                rares = onehot.infrequent_categories_ if grouped else [None] * len(features)
                 categorical = tuple(
-                    _categorical(feature, fill, seen, rare)
+                    _categorical(feature, codes, fill, seen, rare)
                     for feature, fill, seen, rare in zip(
-                        features,
-                        impute.statistics_,
-                        onehot.categories_,
-                        onehot.infrequent_categories_, strict=False,
+                        features, impute.statistics_, onehot.categories_, rares, strict=True
                     )
                 )
         return cls(numeric, categorical, np.array(centroids, dtype="float64"))
@@ -167,12 +171,13 @@ class ClusterModel:
 
 
 def _categorical(
-    feature: str, fill: object, seen: np.ndarray, rare: np.ndarray | None
+    feature: str, codes: CategoryCodes, fill: float, seen: np.ndarray, rare: np.ndarray | None
 ) -> CategoricalColumn:
     """A fitted one-hot feature: the categories it kept, and whether it grouped rare ones."""
-    rare_set = set() if rare is None else {str(value) for value in rare}
-    frequent = tuple(str(value) for value in seen if str(value) not in rare_set)
-    return CategoricalColumn(feature, str(fill), frequent, rare is not None)
+    rare_set = set() if rare is None else {codes.label(feature, code) for code in rare}
+    categories = (codes.label(feature, code) for code in seen)
+    frequent = tuple(category for category in categories if category not in rare_set)
+    return CategoricalColumn(feature, codes.label(feature, fill), frequent, rare is not None)
 
 
 def _numeric_column(raw: object, path: str) -> NumericColumn:

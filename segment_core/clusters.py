@@ -49,7 +49,13 @@ from sklearn.compose import ColumnTransformer
 from sklearn.metrics import silhouette_score
 
 from segment_core.cluster_drift import Drift
-from segment_core.cluster_input import check_features, check_n_clusters, design, preprocessor
+from segment_core.cluster_input import (
+    CategoryCodes,
+    check_features,
+    check_n_clusters,
+    design,
+    preprocessor,
+)
 from segment_core.cluster_model import ClusterModel
 from segment_core.coerce import CoercedFrame
 from segment_core.labels import NO_LABELS, CrmLabels
@@ -235,8 +241,9 @@ class ClusterSegmenter(BaseEstimator):
         )
 
     def _train(self, data: pd.DataFrame, prev: ClusterSegmenter | None) -> None:
+        codes = CategoryCodes.fit(data, self.categorical)
         preprocess = self._preprocessor()
-        transformed = preprocess.fit_transform(data)
+        transformed = preprocess.fit_transform(codes.encode(data))
         k = self._choose_k(transformed)
         if len(data) < k:
             raise ValueError(f"{k} clusters need at least {k} contacts, got {len(data)}")
@@ -245,7 +252,7 @@ class ClusterSegmenter(BaseEstimator):
             warm = self._warm_start(prev, data, transformed, k)
             if warm is not None and warm.inertia_ <= model.inertia_ * (1 + STABILITY_TOLERANCE):
                 model = warm
-        self.model_ = ClusterModel.from_fitted(preprocess, model.cluster_centers_)
+        self.model_ = ClusterModel.from_fitted(preprocess, model.cluster_centers_, codes)
         distances = self.model_.distances(transformed)
         rows = distances.argmin(axis=1)  # as the stored model predicts them
         if prev is not None:

@@ -13,15 +13,14 @@ Semantics, chosen so a rule never matches a contact on the strength of data it d
 - Dates: ``before``/``after`` are strict. ``within N days`` means from N days before ``now`` up
   to ``now`` (future values do not match); for date fields both ends are whole days in UTC.
 
-Text tests (``contains``, ``starts with`` and every multi-select operator) run once per distinct
-value and are spread back to the contacts by code: any text test is Python per value, and CRM
-text repeats a few values (job titles, options) across millions of contacts. A rule factorizes
-each such field once, however many conditions read it.
+Text tests (``contains``, ``starts with`` and every multi-select operator) run in Arrow's string
+kernels, on a column's distinct values or, where nearly every value differs, over all of them
+(``segment_core.text_conditions``). A rule prepares each such field once, however many
+conditions read it.
 """
 
 from __future__ import annotations
 
-import functools
 import operator
 from collections.abc import Callable
 from datetime import datetime
@@ -34,6 +33,7 @@ from segment_core.coerce import CoercedFrame, CoercedOperand, CoercedScalar, coe
 from segment_core.fields import FieldType
 from segment_core.rule_check import check_rule
 from segment_core.rules import AllOf, AnyOf, Condition, Not, Op, Rule
+from segment_core.text_conditions import ColumnText, match_text
 
 _COMPARISONS: dict[Op, Callable[[pd.Series, CoercedScalar], pd.Series]] = {
     Op.EQ: operator.eq,
@@ -61,7 +61,7 @@ def evaluate(rule: Rule, frame: CoercedFrame, now: datetime) -> pd.Series:
 
 
 def _mask(
-    rule: Rule, frame: CoercedFrame, now: pd.Timestamp, texts: dict[str, _DistinctText]
+    rule: Rule, frame: CoercedFrame, now: pd.Timestamp, texts: dict[str, ColumnText]
 ) -> np.ndarray:
     match rule:
         case Condition():
@@ -80,7 +80,7 @@ def _condition_mask(
     condition: Condition,
     frame: CoercedFrame,
     now: pd.Timestamp,
-    texts: dict[str, _DistinctText],
+    texts: dict[str, ColumnText],
 ) -> np.ndarray:
     field, op = condition.field, condition.op
     column, field_type = frame.data[field], frame.field_types[field]
@@ -92,8 +92,8 @@ def _condition_mask(
     operand = coerce_operand(condition, field_type)
     if field_type == "multi_enumeration" or op in (Op.CONTAINS, Op.STARTS_WITH):
         if field not in texts:
-            texts[field] = _DistinctText(column)
-        return present & _match_text(op, operand, texts[field], field_type)
+            texts[field] = ColumnText(column)
+        return present & match_text(op, operand, texts[field], field_type)
     matched: npt.NDArray[np.bool_] = _match_values(op, operand, column, field_type, now).to_numpy(
         dtype=bool, na_value=False
     )
@@ -114,46 +114,6 @@ def _match_values(
     if operand is None:
         raise ValueError(f'"{op}" compares against a value, and the condition has none')
     return _COMPARISONS[op](column, operand)
-
-
-class _DistinctText:
-    """A text column as its distinct values (as given and lower-cased) and each contact's code."""
-
-    def __init__(self, column: pd.Series) -> None:
-        self.codes, distinct = pd.factorize(column)  # a missing value gets code -1
-        self.values: list[str] = distinct.tolist()
-
-    @functools.cached_property
-    def lowered(self) -> list[str]:
-        return [value.lower() for value in self.values]
-
-    def spread(
-        self, test: Callable[[str], bool], values: list[str]
-    ) -> npt.NDArray[np.bool_]:
-        """``test`` of each distinct value (from ``values``, in order), per contact."""
-        hits = np.fromiter(map(test, values), dtype=bool, count=len(values))
-        # Code -1, a missing value, takes the last entry: no match.
-        spread: npt.NDArray[np.bool_] = np.append(hits, False)[self.codes]
-        return spread
-
-
-def _match_text(
-    op: Op, operand: CoercedOperand, text: _DistinctText, field_type: FieldType
-) -> npt.NDArray[np.bool_]:
-    """``contains``/``starts with`` on text, and the multi-select operators on the canonical
-    ``";a;b;"`` form that ``coerce_frame`` builds (so an option is one substring test). The
-    values of text and multi-select fields coerce to strings."""
-    if field_type != "multi_enumeration":
-        needle = str(operand).lower()
-        if op is Op.CONTAINS:
-            return text.spread(lambda value: needle in value, text.lowered)
-        return text.spread(lambda value: value.startswith(needle), text.lowered)
-    if op is Op.CONTAINS:
-        option = f";{str(operand).lower()};"
-        return text.spread(lambda value: option in value, text.lowered)
-    options = [f";{option};" for option in (operand if isinstance(operand, tuple) else (operand,))]
-    has_any = text.spread(lambda value: any(option in value for option in options), text.values)
-    return has_any if op in (Op.EQ, Op.IN) else ~has_any
 
 
 def _within(column: pd.Series, days: int, field_type: FieldType, now: pd.Timestamp) -> pd.Series:

@@ -112,7 +112,8 @@ def resolve(
         {
             "primary": pd.Series(_objects(primaries)[pattern_of_contact], index, dtype=object),
             "segments": pd.Series(_objects(names)[pattern_of_contact], index, dtype=object),
-            "reason": pd.Series(_objects(reasons)[pattern_of_contact], index, dtype="str"),
+            # Taken as text from the per-pattern reasons: no per-contact conversion to text.
+            "reason": pd.Series(pd.array(reasons, dtype="str").take(pattern_of_contact), index),
         }
     )
 
@@ -130,15 +131,23 @@ def _reason(matched: Sequence[Segment], why: dict[str, str]) -> str:
 def _unique_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct rows of a bool matrix, and for each row the index of its distinct row.
 
-    Rows are packed to bytes and compared as one opaque value each, which is far faster than
-    ``np.unique(axis=0)``.
+    Each row is packed to bits, 64 segments to a word, and the words are hashed
+    (``pd.factorize``) one after another into one pattern code per row: far faster than
+    sorting rows (``np.unique(axis=0)``, or on the packed bytes).
     """
     if matrix.shape[1] == 0:  # no segments: every contact has the same, empty, pattern
         return np.zeros((1, 0), dtype=bool), np.zeros(len(matrix), dtype=np.intp)
-    packed = np.ascontiguousarray(np.packbits(matrix, axis=1))
-    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    return matrix[first], inverse
+    width = -(-matrix.shape[1] // 64) * 8  # bytes per row, whole 64-bit words
+    packed = np.zeros((len(matrix), width), dtype=np.uint8)
+    packed[:, : -(-matrix.shape[1] // 8)] = np.packbits(matrix, axis=1)
+    words = packed.view(np.uint64)
+    codes = np.zeros(len(matrix), dtype=np.int64)
+    for word in words.T:  # codes < contacts, so code * distinct + word code fits in int64
+        word_codes, distinct = pd.factorize(word)
+        codes, _ = pd.factorize(codes * len(distinct) + word_codes)
+    # Codes number the patterns in order of first appearance: their first rows, in order.
+    first = np.flatnonzero(~pd.Index(codes).duplicated())
+    return matrix[first], codes
 
 
 def _objects(items: Sequence[object]) -> np.ndarray:

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from connectors.sandbox import HubSpotSandbox
 from segment_core import ClusterSegmenter, CoercedFrame, StoredModelError
+from segment_core.cluster_input import CategoryCodes
 from segment_core.cluster_model import ClusterModel
 from segment_core.cluster_refit import refit_or_keep
 from segment_core.cluster_state import from_state, to_state
@@ -84,18 +85,28 @@ def test_a_stored_model_is_plain_data_and_predicts_exactly_as_fitted(fitted) -> 
 
 
 def test_the_plain_model_transforms_exactly_as_scikit_learn(fitted) -> None:
-    """The numbers kept are scikit-learn's own, and numpy applies them to the same result."""
+    """The numbers kept are scikit-learn's own (fitted on the categories' codes), and numpy
+    applies them to the text with the same result."""
     frame, model = fitted
     design = model._design(frame)
     mixed = design.head(40).copy()
     mixed.loc[mixed.index[:10], "industry"] = "Mining"  # unknown: the rare-category column
     mixed.loc[mixed.index[10:20], "industry"] = np.nan  # missing: the most frequent value
     mixed.loc[mixed.index[20:30], "employees"] = np.nan  # missing: the median
-    preprocess = model._preprocessor().fit(design)
-    plain = ClusterModel.from_fitted(preprocess, model.cluster_centers_)
+    codes = CategoryCodes.fit(design, model.categorical)
+    preprocess = model._preprocessor().fit(codes.encode(design))
+    plain = ClusterModel.from_fitted(preprocess, model.cluster_centers_, codes)
     for data in (design, mixed):
-        np.testing.assert_array_equal(plain.transform(data), preprocess.transform(data))
-    assert plain.feature_names_out == tuple(preprocess.get_feature_names_out())
+        np.testing.assert_array_equal(
+            plain.transform(data), preprocess.transform(codes.encode(data))
+        )
+    assert plain.feature_names_out == (
+        "num__employees",
+        "num__engagement_score",
+        "cat__industry_Healthcare",
+        "cat__industry_Retail",
+        "cat__industry_infrequent_sklearn",
+    )
 
 
 def tampered(model: ClusterSegmenter, change) -> bytes:
