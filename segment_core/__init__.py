@@ -21,6 +21,8 @@ Each step is also a method of ``Segmenter`` (``coerce``, ``derive``, ``fit_clust
 module for a caller who needs only one.
 """
 
+import importlib
+
 from segment_core.audit import AuditConfig, AuditReport, audit, parse_audit
 from segment_core.cluster_config import ClusterSetConfig, parse_cluster_sets
 from segment_core.cluster_drift import Drift
@@ -121,13 +123,12 @@ __all__ = [
     "validate_segments",
 ]
 
-_LAZY = frozenset({"ClusterSegmenter", "ClusterSegmentSet"})
-"""Names from ``segment_core.clusters``, imported on first use: it loads scikit-learn."""
+_LAZY = {"ClusterSegmenter": "clusters", "ClusterSegmentSet": "cluster_set"}
+"""Names imported on first use, by module: clustering loads scikit-learn."""
 
 
 def __getattr__(name: str) -> object:
     if name in _LAZY:
-        from segment_core import clusters
-
-        return getattr(clusters, name)
+        module = importlib.import_module(f"segment_core.{_LAZY[name]}")
+        return getattr(module, name)
     raise AttributeError(f"module 'segment_core' has no attribute {name!r}")

@@ -30,7 +30,7 @@ from segment_core.rules import describe
 from segment_core.segments import ClusterSegment, RuleSegment, Segment
 
 if TYPE_CHECKING:
-    from segment_core.clusters import ClusterSegmentSet
+    from segment_core.cluster_set import ClusterSegmentSet
 
 NO_MATCH_REASON = "no segment matched"
 

@@ -35,7 +35,7 @@ from segment_core.validation import (
 )
 
 if TYPE_CHECKING:
-    from segment_core.clusters import ClusterSegmentSet
+    from segment_core.cluster_set import ClusterSegmentSet
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ class Segmenter:
         if not self.cluster_sets:
             return ()
         from segment_core.cluster_refit import refit_or_keep
-        from segment_core.clusters import ClusterSegmentSet
+        from segment_core.cluster_set import ClusterSegmentSet
 
         fitted = []
         for config in self.cluster_sets:

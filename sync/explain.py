@@ -18,7 +18,7 @@ from rich.console import Console
 
 from connectors.base import Connector
 from segment_core.cluster_rules import cluster_rules
-from segment_core.clusters import ClusterSegmentSet
+from segment_core.cluster_set import ClusterSegmentSet
 from segment_core.coerce import CoercedFrame
 from segment_core.evaluate import evaluate
 from segment_core.expression import parse_expression

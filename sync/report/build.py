@@ -11,7 +11,7 @@ import pandas as pd
 
 from segment_core.cluster_config import parse_cluster_sets
 from segment_core.cluster_rules import cluster_rules
-from segment_core.clusters import ClusterSegmentSet
+from segment_core.cluster_set import ClusterSegmentSet
 from segment_core.coerce import CoercedFrame
 from sync.config import Settings
 from sync.moves import Period
