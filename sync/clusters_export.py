@@ -111,8 +111,11 @@ def print_rules(console: Console, sets: Sequence[ClusterSetRules], now: datetime
         )
         console.print(f"Cluster set {escaped(repr(cluster_set.name))} ({age}), as rules:")
         for rule in cluster_set.rules:
-            text = escaped(rule.expression) if rule.expression else "(no rule found)"
-            console.print(f"  {escaped(rule.name)} ({rule.scores}): {text}", highlight=False)
+            if rule.expression:
+                line = f"  {escaped(rule.name)} ({rule.scores}): {escaped(rule.expression)}"
+            else:
+                line = f"  {escaped(rule.name)}: no rule of depth 3 or less tells it apart"
+            console.print(line, highlight=False)
 
 
 def segments_toml(sets: Sequence[ClusterSetRules]) -> str:

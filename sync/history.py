@@ -115,7 +115,7 @@ def print_last_moves(console: Console, store: StateStore) -> None:
     if run is None or not moves.total:
         console.print("No contact changed its primary segment.", highlight=False)
         return
-    title = f"Who moved in run {run.id}: {moves.total:,} contacts"
+    title = f"Who moved: {moves.total:,} contacts (run {run.id} in the run history)"
     print_table(console, _moves_table(moves, title))
 
 
