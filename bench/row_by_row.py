@@ -8,7 +8,6 @@ predicates would be, the stricter baseline). Their semantics are ``segment_core.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
@@ -16,20 +15,11 @@ import pandas as pd
 
 from segment_core import AllOf, AnyOf, CoercedFrame, Condition, FieldType, Not, Op, Rule
 from segment_core.coerce import coerce_operand
+from segment_core.evaluate import COMPARISONS
 
 Row = Mapping[str, object]
 Predicate = Callable[[Row], bool]
 
-_COMPARE: dict[Op, Callable[[object, object], bool]] = {
-    Op.EQ: operator.eq,
-    Op.NE: operator.ne,
-    Op.LT: operator.lt,
-    Op.LE: operator.le,
-    Op.GT: operator.gt,
-    Op.GE: operator.ge,
-    Op.BEFORE: operator.lt,
-    Op.AFTER: operator.gt,
-}
 
 
 def prepare(condition: Condition, field_type: FieldType, now: datetime) -> object:
@@ -87,7 +77,7 @@ def interpret(
         case Op.STARTS_WITH:
             return value.lower().startswith(operand.lower())
         case _:
-            return _COMPARE[op](value, operand)
+            return COMPARISONS[op](value, operand)
 
 
 def compile_rule(rule: Rule, types: Mapping[str, FieldType], now: datetime) -> Predicate:
@@ -139,7 +129,7 @@ def _value_test(op: Op, operand: object, field_type: FieldType) -> Callable[[obj
             lowered = operand.lower()
             return lambda value: value.lower().startswith(lowered)
         case _:
-            compare = _COMPARE[op]
+            compare = COMPARISONS[op]
             return lambda value: compare(value, operand)
 
 

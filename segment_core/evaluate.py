@@ -35,7 +35,7 @@ from segment_core.rule_check import check_rule
 from segment_core.rules import AllOf, AnyOf, Condition, Not, Op, Rule
 from segment_core.text_conditions import ColumnText, match_text
 
-_COMPARISONS: dict[Op, Callable[[pd.Series, CoercedScalar], pd.Series]] = {
+COMPARISONS: dict[Op, Callable[[pd.Series, CoercedScalar], pd.Series]] = {
     Op.EQ: operator.eq,
     Op.NE: operator.ne,
     Op.LT: operator.lt,
@@ -45,6 +45,8 @@ _COMPARISONS: dict[Op, Callable[[pd.Series, CoercedScalar], pd.Series]] = {
     Op.BEFORE: operator.lt,
     Op.AFTER: operator.gt,
 }
+"""The comparison behind each ordering operator; on a column it compares every row at once,
+and the benchmark's row-by-row baseline applies the same table to single values."""
 
 
 def evaluate(rule: Rule, frame: CoercedFrame, now: datetime) -> pd.Series:
@@ -113,7 +115,7 @@ def _match_values(
         return _within(column, operand, field_type, now)
     if operand is None:
         raise ValueError(f'"{op}" compares against a value, and the condition has none')
-    return _COMPARISONS[op](column, operand)
+    return COMPARISONS[op](column, operand)
 
 
 def _within(column: pd.Series, days: int, field_type: FieldType, now: pd.Timestamp) -> pd.Series:

@@ -16,23 +16,8 @@ from sync.cli import app
 from sync.clusters_export import toml_string
 from sync.config import load_settings
 from tests.conftest import TOKEN, writes_among
-from tests.support.segmentation import list_members
+from tests.support.segmentation import cluster_config, list_members, sandbox_config
 from tests.support.stored_models import stored_model
-
-BASE = """[hubspot]
-base_url = "{base_url}"
-[sync]
-state_dir = "{state_dir}"
-"""
-CLUSTERS = """
-[[clusters]]
-name = "Behaviour"
-priority = 5
-numeric = ["hs_email_open", "num_purchases"]
-categorical = ["lifecyclestage"]
-n_clusters = 3
-random_state = 0
-"""
 
 
 @pytest.fixture
@@ -40,7 +25,7 @@ def config(crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     """A config of one cluster set over the sandbox; the token is in the environment."""
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
     path = tmp_path / "segsync.toml"
-    path.write_text(BASE.format(base_url=crm.base_url, state_dir=tmp_path) + CLUSTERS)
+    path.write_text(cluster_config(crm, tmp_path))
     return path
 
 
@@ -65,7 +50,7 @@ def test_exported_rules_load_unchanged_and_sync_what_their_description_promises(
     assert text.count("\n[[segments]]\n") == 3
 
     adopted = tmp_path / "adopted.toml"
-    adopted.write_text(BASE.format(base_url=crm.base_url, state_dir=tmp_path) + text)
+    adopted.write_text(sandbox_config(crm, tmp_path) + text)
     settings = load_settings(adopted)
     assert [(s.name, s.priority) for s in settings.segments] == [
         (name, 5) for name in clusters
@@ -104,7 +89,7 @@ def test_a_cluster_set_added_since_the_last_run_says_to_sync_first(
     crm.seed_contacts(60, seed=93)
     rules_only = tmp_path / "rules_only.toml"
     rules_only.write_text(
-        BASE.format(base_url=crm.base_url, state_dir=tmp_path)
+        sandbox_config(crm, tmp_path)
         + '[[segments]]\nname = "Buyers"\npriority = 9\n'
         'rule = "hs_email_open >= 0 and num_purchases >= 0 and lifecyclestage is set"\n'
     )

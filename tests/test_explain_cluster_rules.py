@@ -15,21 +15,7 @@ from connectors.sandbox import HubSpotSandbox
 from segment_core import coerce_frame, evaluate, parse_expression
 from sync.cli import app
 from tests.conftest import TOKEN
-from tests.support.segmentation import CLUSTER_FIELDS, list_members
-
-CONFIG = """[hubspot]
-base_url = "{base_url}"
-[sync]
-state_dir = "{state_dir}"
-
-[[clusters]]
-name = "Behaviour"
-priority = 5
-numeric = ["hs_email_open", "num_purchases"]
-categorical = ["lifecyclestage"]
-n_clusters = 3
-random_state = 0
-"""
+from tests.support.segmentation import CLUSTER_FIELDS, cluster_config, list_members
 
 ANY_TIME = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 """The rules have no date condition: any time evaluates them alike."""
@@ -38,7 +24,7 @@ ANY_TIME = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 @pytest.fixture
 def config(tmp_path: Path, crm: HubSpotSandbox, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "segsync.toml"
-    path.write_text(CONFIG.format(base_url=crm.base_url, state_dir=tmp_path))
+    path.write_text(cluster_config(crm, tmp_path))
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
     return path
 

@@ -32,6 +32,7 @@ from sync.config import load_settings
 from sync.state.store import StateStore
 from tests.conftest import TOKEN
 from tests.support.clusters import planted, segmenter
+from tests.support.segmentation import cluster_config
 
 runner = CliRunner()
 RARE = 0.24
@@ -192,25 +193,11 @@ def test_what_is_not_a_document_is_refused(state: bytes, message: str) -> None:
     assert str(refused.value) == message
 
 
-CONFIG = """
-[hubspot]
-base_url = "{base_url}"
-
-[sync]
-state_dir = "{state_dir}"
-
+ENGAGED = """
 [[segments]]
 name = "Engaged"
 priority = 10
 rule = "hs_email_open >= 5"
-
-[[clusters]]
-name = "Behaviour"
-priority = 5
-numeric = ["hs_email_open", "num_purchases"]
-categorical = ["lifecyclestage"]
-n_clusters = 3
-random_state = 0
 """
 
 
@@ -235,7 +222,7 @@ def test_a_planted_pickle_never_runs_and_the_run_refits_and_rewrites_the_row(
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
     crm.seed_contacts(300, seed=17)
     config = tmp_path / "segsync.toml"
-    config.write_text(CONFIG.format(base_url=crm.base_url, state_dir=tmp_path))
+    config.write_text(cluster_config(crm, tmp_path, ENGAGED))
     assert runner.invoke(app, ["sync", "--config", str(config)]).exit_code == 0
     settings = load_settings(config)
     store = StateStore(settings.state_url(), settings.sync.name)
@@ -279,7 +266,7 @@ def test_the_summary_says_the_model_was_refused(
     monkeypatch.setenv("SEGSYNC_HUBSPOT__TOKEN", TOKEN)
     crm.seed_contacts(200, seed=18)
     config = tmp_path / "segsync.toml"
-    config.write_text(CONFIG.format(base_url=crm.base_url, state_dir=tmp_path))
+    config.write_text(cluster_config(crm, tmp_path, ENGAGED))
     settings = load_settings(config)
     store = StateStore(settings.state_url(), settings.sync.name)
     store.save_model("Behaviour", b'{"format": "segsync.cluster_segmenter", "version": 2}')

@@ -29,6 +29,29 @@ CLUSTERS = [
     }
 ]
 
+CLUSTERS_TOML = """
+[[clusters]]
+name = "Behaviour"
+priority = 5
+numeric = ["hs_email_open", "num_purchases"]
+categorical = ["lifecyclestage"]
+n_clusters = 3
+random_state = 0
+"""
+"""``CLUSTERS`` as a config file writes it."""
+
+
+def sandbox_config(crm: HubSpotSandbox, state: Path) -> str:
+    """The head of a config file: the sandbox portal and a state folder (the token is left to
+    ``SEGSYNC_HUBSPOT__TOKEN``)."""
+    return f'[hubspot]\nbase_url = "{crm.base_url}"\n[sync]\nstate_dir = "{state}"\n'
+
+
+def cluster_config(crm: HubSpotSandbox, state: Path, segments_toml: str = "") -> str:
+    """A config file's text: the sandbox, a state folder, ``segments_toml`` and ``CLUSTERS``."""
+    return sandbox_config(crm, state) + segments_toml + CLUSTERS_TOML
+
+
 CLUSTER_FIELDS = {
     "hs_email_open": "number",
     "num_purchases": "number",
