@@ -110,6 +110,16 @@ class HubSpotConnector:
             return exported
         return self._pulls.read_page(fields, cursor, self.limits.read_page_size)
 
+    def contact_partitions(self, parts: int) -> list[str] | None:
+        """Id ranges a full pull may read at once (``connectors.partitions``); None when an
+        export serves the pull, which reads in one sequence."""
+        return None if self._exports.wanted() else self._pulls.partitions(parts)
+
+    def read_partition_page(
+        self, fields: Sequence[str], partition: str, cursor: str | None
+    ) -> ContactPage:
+        return self._pulls.read_partition_page(fields, partition, cursor)
+
     def count_contacts(self) -> int:
         self._exports.counted = counted = self._pulls.count()
         return counted

@@ -1,5 +1,6 @@
-"""Reading HubSpot contacts: full pulls by the list endpoint, changed contacts by search
-(keyset paging on the id), deleted ones from the archive, and the portal's count."""
+"""Reading HubSpot contacts: full pulls by the list endpoint (or by search over disjoint id
+ranges, several at once), changed contacts by search (keyset paging on the id), deleted ones
+from the archive, and the portal's count."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ is the only trace of them a pull sees."""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SEARCH_PAGE_SIZE = 200
 OBJECT_ID_PROPERTY = "hs_object_id"
+PARTITION_MIN_PAGES = 10
+"""Search pages a part of a partitioned pull holds at least: fewer, and the ranges' last short
+pages and the two searches that find the id bounds cost more than the parts save."""
 SEARCH_MIN_INTERVAL_SECONDS = 0.25
 """Search has its own bucket of 5 requests a second per account and no rate-limit headers:
 space calls 1/4 s apart, so that even a tenth of a second of scheduling jitter on a busy host
@@ -118,6 +122,39 @@ class ContactPulls:
         ids = [row.id for row in data.results if not (row.archived_at and row.archived_at < since)]
         return IdPage(ids=ids, next_cursor=next_page.after if next_page else None)
 
+    def partitions(self, parts: int) -> list[str] | None:
+        """Up to ``parts`` disjoint ``hs_object_id`` ranges holding every contact, as
+        ``"low:high"`` keys (low included, high excluded, either side open when empty).
+
+        Bounds come from the CRM: the lowest and highest ids, each by one search sorted on the
+        id (``total`` says how many contacts lie between), cut into equal widths, which ids
+        handed out in ascending order fill evenly enough. The first range starts below every
+        id and the last has no upper end, so contacts created during the pull fall in one as
+        they would on the list endpoint. None when too few contacts to be worth cutting.
+        """
+        total, lowest = self._edge_id("ASCENDING")
+        count = min(parts, -(-total // SEARCH_PAGE_SIZE) // PARTITION_MIN_PAGES)
+        if count < 2 or lowest is None:
+            return None
+        _, highest = self._edge_id("DESCENDING")
+        if highest is None or highest - lowest + 1 < count:
+            return None
+        width = (highest - lowest + 1) / count
+        bounds = [""] + [str(lowest + round(width * part)) for part in range(1, count)] + [""]
+        return [f"{low}:{high}" for low, high in zip(bounds, bounds[1:], strict=False)]
+
+    def read_partition_page(
+        self, fields: Sequence[str], partition: str, cursor: str | None
+    ) -> ContactPage:
+        """One page of a range of ``partitions``: by search sorted on the id, each page a fresh
+        query for ids above the last one read, so a range of any size pages on past search's
+        10,000 results a query. The search index trails writes by a few moments: a contact
+        written just before may read as it was (the next run reads it again)."""
+        low, _, high = partition.partition(":")
+        filters = [_filter(OBJECT_ID_PROPERTY, "LT", int(high))] if high else []
+        after_id = int(cursor) if cursor else int(low or 1) - 1
+        return self._keyset_page("search contacts", fields, filters, after_id)
+
     def read_changed_page(
         self, fields: Sequence[str], since: datetime, cursor: str | None
     ) -> ContactPage:
@@ -130,19 +167,35 @@ class ContactPulls:
         no page re-reads another's contacts. A contact edited during the pull after its id
         was passed is read by the next run: the watermark reaches back past the pull's start.
         """
+        since_filter = _filter(MODIFIED_PROPERTY, "GTE", _epoch_ms(since))
         after_id = int(cursor) if cursor else 0
+        return self._keyset_page("search changed contacts", fields, [since_filter], after_id)
+
+    def _keyset_page(
+        self, action: str, fields: Sequence[str], filters: list[dict[str, str]], after_id: int
+    ) -> ContactPage:
+        """The first search page of the contacts matching ``filters`` with ids above
+        ``after_id``, by ascending id; the cursor of the next is the page's last id."""
         body = {
-            "filterGroups": [{"filters": [
-                _filter(MODIFIED_PROPERTY, "GTE", _epoch_ms(since)),
-                _filter(OBJECT_ID_PROPERTY, "GT", after_id),
-            ]}],
+            "filterGroups": [{"filters": [*filters, _filter(OBJECT_ID_PROPERTY, "GT", after_id)]}],
             "sorts": [{"propertyName": OBJECT_ID_PROPERTY, "direction": "ASCENDING"}],
             "properties": sorted({*fields, MODIFIED_PROPERTY, MERGED_IDS_PROPERTY}),
             "limit": SEARCH_PAGE_SIZE,
         }
         self._search_pacer.wait()
-        action = "search changed contacts"
         data = self._calls.call(action, self._search.do_search_with_http_info, body)
         contacts = [contact_record(row) for row in data.results]
         has_more = bool(data.paging and data.paging.next) and bool(contacts)
         return ContactPage(contacts=contacts, next_cursor=contacts[-1].id if has_more else None)
+
+    def _edge_id(self, direction: str) -> tuple[int, int | None]:
+        """The live contacts' count and their lowest (``ASCENDING``) or highest id."""
+        body = {
+            "limit": 1,
+            "filterGroups": [],
+            "sorts": [{"propertyName": OBJECT_ID_PROPERTY, "direction": direction}],
+            "properties": [OBJECT_ID_PROPERTY],
+        }
+        self._search_pacer.wait()
+        data = self._calls.call("find contact ids", self._search.do_search_with_http_info, body)
+        return int(data.total), int(data.results[0].id) if data.results else None
