@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connectors.base import Contact, ContactPage, IdPage
+from connectors.base import Contact, ContactPage, IdPage, RateLimited
 from connectors.hubspot.calls import HubSpotCalls
 
 MODIFIED_PROPERTY = "lastmodifieddate"
@@ -27,9 +27,12 @@ PARTITION_MIN_PAGES = 10
 pages and the two searches that find the id bounds cost more than the parts save."""
 SEARCH_MIN_INTERVAL_SECONDS = 0.22
 """Search has its own bucket of 5 requests a second per account and no rate-limit headers:
-space calls 0.22 s apart, so six span 1.1 s and up to a tenth of a second of scheduling jitter
-on a busy host never puts six in one second, at 91% of the bucket (a partitioned full pull is
-paced by it; a retried 429 is the price of worse jitter)."""
+space calls 0.22 s apart, so six span 1.1 s and up to a tenth of a second of jitter between
+sending and HubSpot's counting never puts six in one second, at 91% of the bucket (a
+partitioned full pull is paced by it)."""
+SEARCH_MAX_INTERVAL_SECONDS = 0.3
+"""Where a search refused for rate (worse jitter than that) widens the spacing to, a quarter
+at a time: 0.3 s leaves half a second of jitter."""
 
 
 def _modified_at(properties: Mapping[str, str | None]) -> datetime | None:
@@ -60,10 +63,16 @@ def _filter(name: str, operator: str, value: int) -> dict[str, str]:
 class MinInterval:
     """Spaces calls at least ``seconds`` apart (thread-safe), for limits without headers."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, widest: float | None = None) -> None:
         self.seconds = seconds
+        self.widest = widest if widest is not None else seconds
         self._next = 0.0
         self._lock = threading.Lock()
+
+    def widen(self) -> None:
+        """Space calls a quarter further apart, up to ``widest``: the CRM refused one."""
+        with self._lock:
+            self.seconds = min(self.seconds * 1.25, self.widest)
 
     def wait(self) -> None:
         with self._lock:
@@ -81,7 +90,7 @@ class ContactPulls:
         self._calls = calls
         self._contacts = contacts_api
         self._search = search_api
-        self._search_pacer = MinInterval(SEARCH_MIN_INTERVAL_SECONDS)
+        self._search_pacer = MinInterval(SEARCH_MIN_INTERVAL_SECONDS, SEARCH_MAX_INTERVAL_SECONDS)
 
     def read_page(self, fields: Sequence[str], cursor: str | None, limit: int) -> ContactPage:
         data = self._calls.call(
@@ -102,9 +111,7 @@ class ContactPulls:
         """The portal's live contacts, by the ``total`` of an unfiltered one-result search (the
         list endpoint gives no total). The search index trails writes by a few moments, so a
         contact created just now may be missing from it: never the other way round."""
-        self._search_pacer.wait()
-        body = {"limit": 1, "filterGroups": []}
-        data = self._calls.call("count contacts", self._search.do_search_with_http_info, body)
+        data = self._searched("count contacts", {"limit": 1, "filterGroups": []})
         return int(data.total)
 
     def read_deleted_page(self, since: datetime, cursor: str | None, limit: int) -> IdPage:
@@ -183,8 +190,7 @@ class ContactPulls:
             "properties": sorted({*fields, MODIFIED_PROPERTY, MERGED_IDS_PROPERTY}),
             "limit": SEARCH_PAGE_SIZE,
         }
-        self._search_pacer.wait()
-        data = self._calls.call(action, self._search.do_search_with_http_info, body)
+        data = self._searched(action, body)
         contacts = [contact_record(row) for row in data.results]
         has_more = bool(data.paging and data.paging.next) and bool(contacts)
         return ContactPage(contacts=contacts, next_cursor=contacts[-1].id if has_more else None)
@@ -197,6 +203,15 @@ class ContactPulls:
             "sorts": [{"propertyName": OBJECT_ID_PROPERTY, "direction": direction}],
             "properties": [OBJECT_ID_PROPERTY],
         }
-        self._search_pacer.wait()
-        data = self._calls.call("find contact ids", self._search.do_search_with_http_info, body)
+        data = self._searched("find contact ids", body)
         return int(data.total), int(data.results[0].id) if data.results else None
+
+    def _searched(self, action: str, body: dict[str, Any]) -> Any:
+        """One search, spaced within the search bucket; a refusal for rate widens the spacing
+        (the retry is the sync's)."""
+        self._search_pacer.wait()
+        try:
+            return self._calls.call(action, self._search.do_search_with_http_info, body)
+        except RateLimited:
+            self._search_pacer.widen()
+            raise
