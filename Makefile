@@ -29,4 +29,5 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/segment.py
 	$(VENV)/bin/python bench/clusters.py
 	$(VENV)/bin/python bench/sync_bench.py
+	$(VENV)/bin/python bench/sync_bench.py --latency
 	$(VENV)/bin/python bench/exports.py
