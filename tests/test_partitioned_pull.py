@@ -29,13 +29,16 @@ from tests.expectations import FAST_RETRY
 
 SEARCH = "POST /crm/v3/objects/contacts/search"
 LIST = "GET /crm/v3/objects/contacts"
+ROUND_TRIP_FOR_RANGES = hubspot_pulls.RANGES_MIN_ROUND_TRIP_SECONDS
 FIELDS = ["email", "firstname", "city", "lifecyclestage", "employees", "hs_email_open"]
 
 
 @pytest.fixture(autouse=True)
 def small_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A range of one search page is worth its own thread here (10 in production)."""
+    """A range of one search page is worth its own thread here (10 in production), and the
+    loopback's round trips are taken for the internet's (ranges pay from 0.11 s)."""
     monkeypatch.setattr(hubspot_pulls, "PARTITION_MIN_PAGES", 1)
+    monkeypatch.setattr(hubspot_pulls, "RANGES_MIN_ROUND_TRIP_SECONDS", 0.0)
 
 
 def connector(crm: HubSpotSandbox, workers: int = 5) -> HubSpotConnector:
@@ -164,3 +167,20 @@ def test_a_page_of_one_range_is_a_page_of_the_sequential_pull(crm: HubSpotSandbo
     assert isinstance(first, ContactPage)
     assert [contact.id for contact in first.contacts] == ids[:150]
     assert first.next_cursor is None
+
+
+def test_ranges_are_read_only_when_a_round_trip_is_slow_enough_for_them_to_pay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hubspot_pulls, "RANGES_MIN_ROUND_TRIP_SECONDS", ROUND_TRIP_FOR_RANGES)
+    with HubSpotSandbox(TOKEN) as near, HubSpotSandbox(TOKEN, latency=0.15) as far:
+        for crm in (near, far):
+            crm.seed_contacts(1_000, seed=86)
+            frame, _ = pull(connector(crm))
+            assert len(frame) == 1_000
+
+        # loopback: one cursor, 100 a page, is faster than searches at 200 every 0.22 s
+        # (the searches count the portal: export or pages? asked for the ranges, then the pages)
+        assert reads(near) == Counter({LIST: 10, SEARCH: 2})
+        # 150 ms a call: one cursor would read 667 contacts a second, the ranges 909
+        assert reads(far) == Counter({SEARCH: 1 + 2 + 5})

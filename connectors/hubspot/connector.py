@@ -112,8 +112,11 @@ class HubSpotConnector:
 
     def contact_partitions(self, parts: int) -> list[str] | None:
         """Id ranges a full pull may read at once (``connectors.partitions``); None when an
-        export serves the pull, which reads in one sequence."""
-        return None if self._exports.wanted() else self._pulls.partitions(parts)
+        export serves the pull, which reads in one sequence, or the CRM answers fast enough
+        for one cursor to be quicker."""
+        if self._exports.wanted():
+            return None
+        return self._pulls.partitions(parts, self._calls.round_trip)
 
     def read_partition_page(
         self, fields: Sequence[str], partition: str, cursor: str | None

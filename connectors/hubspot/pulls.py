@@ -25,6 +25,11 @@ OBJECT_ID_PROPERTY = "hs_object_id"
 PARTITION_MIN_PAGES = 10
 """Search pages a part of a partitioned pull holds at least: fewer, and the ranges' last short
 pages and the two searches that find the id bounds cost more than the parts save."""
+RANGES_MIN_ROUND_TRIP_SECONDS = 0.11
+"""A full pull reads id ranges only when a call's round trip is at least this long. One cursor
+reads 100 contacts a round trip (up to the 10-second limit's 1,900 a second); ranges read 200
+a search at one search every ``SEARCH_MIN_INTERVAL_SECONDS`` (909 a second): below 0.11 s the
+cursor is faster, above it the ranges, and ever more so as the latency grows."""
 SEARCH_MIN_INTERVAL_SECONDS = 0.22
 """Search has its own bucket of 5 requests a second per account and no rate-limit headers:
 space calls 0.22 s apart, so six span 1.1 s and up to a tenth of a second of jitter between
@@ -130,7 +135,7 @@ class ContactPulls:
         ids = [row.id for row in data.results if not (row.archived_at and row.archived_at < since)]
         return IdPage(ids=ids, next_cursor=next_page.after if next_page else None)
 
-    def partitions(self, parts: int) -> list[str] | None:
+    def partitions(self, parts: int, round_trip: float | None) -> list[str] | None:
         """Up to ``parts`` disjoint ``hs_object_id`` ranges holding every contact, as
         ``"low:high"`` keys (low included, high excluded, either side open when empty).
 
@@ -138,8 +143,11 @@ class ContactPulls:
         id (``total`` says how many contacts lie between), cut into equal widths, which ids
         handed out in ascending order fill evenly enough. The first range starts below every
         id and the last has no upper end, so contacts created during the pull fall in one as
-        they would on the list endpoint. None when too few contacts to be worth cutting.
+        they would on the list endpoint. None when a call's ``round_trip`` is short enough for
+        one cursor to read faster, or too few contacts to be worth cutting.
         """
+        if round_trip is None or round_trip < RANGES_MIN_ROUND_TRIP_SECONDS:
+            return None
         total, lowest = self._edge_id("ASCENDING")
         count = min(parts, -(-total // SEARCH_PAGE_SIZE) // PARTITION_MIN_PAGES)
         if count < 2 or lowest is None:
