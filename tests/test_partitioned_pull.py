@@ -179,8 +179,8 @@ def test_ranges_are_read_only_when_a_round_trip_is_slow_enough_for_them_to_pay(
             frame, _ = pull(connector(crm))
             assert len(frame) == 1_000
 
-        # loopback: one cursor, 100 a page, is faster than searches at 200 every 0.22 s
+        # loopback: one cursor, 100 a page, is faster than searches of 200 every 0.22 s
         # (the searches count the portal: export or pages? asked for the ranges, then the pages)
         assert reads(near) == Counter({LIST: 10, SEARCH: 2})
-        # 150 ms a call: one cursor would read 667 contacts a second, the ranges 909
+        # 150 ms a call: one cursor reads under 667 contacts a second, the ranges 909
         assert reads(far) == Counter({SEARCH: 1 + 2 + 5})
