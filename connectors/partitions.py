@@ -28,7 +28,11 @@ class PartitionedReading(Protocol):
     def contact_partitions(self, parts: int) -> Sequence[str] | None:
         """At most ``parts`` opaque keys of disjoint parts that together hold every contact
         ``read_contacts_page`` would list; None when this pull reads better in one sequence
-        (too few contacts to be worth cutting, or a bulk export serves it)."""
+        (too few contacts to be worth cutting, a fast CRM, or a bulk export serves it).
+
+        The sync reserves no place with its pacer for this call: a connector that makes
+        requests to answer (HubSpot: two searches, in their own bucket) spaces them itself.
+        """
 
     def read_partition_page(
         self, fields: Sequence[str], partition: str, cursor: str | None

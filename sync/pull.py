@@ -145,7 +145,10 @@ def pull_contacts(
     workers = connector.limits.max_concurrency
     if isinstance(connector, PartitionedReading) and workers > 1:
         parts = workers * PARTS_PER_WORKER
-        partitions = retrier.call(connector.contact_partitions, parts, requests=2)
+        # Retried, but holding no place with the pacer: most runs' answer takes no request
+        # (see ``PartitionedReading``), and a place held for nothing counts against the run's
+        # share of the daily budget.
+        partitions = retrier.call(connector.contact_partitions, parts, requests=0)
         if partitions:
             pages = _partitioned_pages(connector, fields, partitions, retrier, workers)
             return _collect(pages, fields, progress, merges)
