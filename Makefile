@@ -42,4 +42,5 @@ bench: $(BENCH_STAMP)
 	$(VENV)/bin/python bench/segment.py 2000000
 	$(VENV)/bin/python bench/clusters.py
 	$(VENV)/bin/python bench/sync_bench.py
+	$(VENV)/bin/python bench/sync_bench.py --latency
 	$(VENV)/bin/python bench/exports.py

@@ -1,14 +1,19 @@
 """A whole sync of N contacts against the sandbox HubSpot at a set rate limit.
 
-Run: .venv/bin/python bench/sync_bench.py [contacts] [--rate R] [--latency S] [--workers W]
+Run: .venv/bin/python bench/sync_bench.py [contacts | --contacts N] [--rate R] [--workers W]
 [--sample M]   (default: 100,000 contacts at 190 requests per 10 s; 2000 is a smoke check)
+or:  .venv/bin/python bench/sync_bench.py --latency [MS ...] [--contacts N]   (default: 0, 50,
+100 and 200 ms on 10,000 contacts; ``--contacts 100000`` for issue #14's figure)
 
 The sandbox enforces ``--rate`` requests per rolling 10 s (by default HubSpot Professional's
 190; on a 2-core machine the client and the in-process sandbox share the CPU and top out near
-250) and the connector is told the same limit, as a configured one would be. ``--latency``
-adds seconds to every request, as a round trip to the real API does (loopback answers in
-milliseconds); ``--workers`` overrides the connector's ``max_concurrency``, to compare with one
-call at a time.
+250) and the connector is told the same limit, as a configured one would be. ``--workers``
+overrides the connector's ``max_concurrency``, to compare with one call at a time.
+
+``--latency`` adds milliseconds to every request, as a round trip to the real API does
+(loopback answers in milliseconds), and prints wall/floor at each latency for a first full run
+and a forced full run (``--full``) with nothing to write, each on a fresh portal: the runs a
+client that waits on the latency one call at a time would fall behind on.
 
 Three runs on one portal: a full run; an hour later, after people changed 1% of the contacts,
 an incremental run that also re-reads every contact the full run wrote (segsync's own writes
@@ -72,7 +77,12 @@ SEARCH_ROUTE = "POST /crm/v3/objects/contacts/search"
 SEARCH_PER_SECOND = 5
 SEARCH_WINDOW_SECONDS = 1.0
 TEN_SECONDS = 10.0
+FULL_PULL_COUNTS = 2
+"""A full pull counts the contacts (by search) before and after it: the absence guardrail."""
 CHANGED_SHARE = 0.01
+LATENCIES_MS = (0.0, 50.0, 100.0, 200.0)
+LATENCY_CONTACTS = 10_000
+"""The latency table's default portal: small enough for ``make bench``."""
 HOUR_MS = 3_600_000
 SEGMENTS = [
     {
@@ -208,23 +218,37 @@ class Bench:
             segments=[SegmentConfig(**segment) for segment in SEGMENTS],
         )
         self.connector = HubSpotConnector(self.settings.hubspot)
+        self.read_by_search = False
+        """Whether the last full pull read id ranges by search (200 a page) or listed pages."""
         if workers is not None:
             self.connector.limits = dataclasses.replace(
                 self.connector.limits, max_concurrency=workers
             )
 
-    def run(self, label: str, console: Console, needs_reading: int | None = None) -> Figures:
-        """One sync; ``needs_reading`` is how many contacts people changed (incremental runs)."""
+    def run(
+        self,
+        label: str,
+        console: Console,
+        needs_reading: int | None = None,
+        *,
+        full: bool = False,
+    ) -> Figures:
+        """One sync; ``needs_reading`` is how many contacts people changed (incremental runs);
+        ``full`` forces a full run."""
         console.rule(label)
         before = len(self.crm.call_log)
         started = time.perf_counter()
         with RichProgress(console) as bars:
             steps = StepTimes(bars)
-            outcome = run_sync(self.connector, self.settings, dry_run=False, progress=steps)
+            outcome = run_sync(
+                self.connector, self.settings, dry_run=False, progress=steps, full=full
+            )
         seconds = time.perf_counter() - started
         log = self.crm.call_log[before:]
         searches = sum(record.route == SEARCH_ROUTE for record in log)
         safety = self.safety_calls(outcome, log)
+        # A full pull's only searches are its two counts, unless it read id ranges by search.
+        self.read_by_search = outcome.mode == "full" and searches > FULL_PULL_COUNTS
         return Figures(
             label=f"{label} ({outcome.mode})",
             calls=len(log),
@@ -241,7 +265,8 @@ class Bench:
     def reads(self, outcome: SyncOutcome, needs_reading: int | None) -> int:
         """The pages that read the contacts needing it (see the module's docstring)."""
         if needs_reading is None:
-            return -(-len(outcome.assignments) // self.connector.limits.read_page_size)
+            page = SEARCH_PAGE_SIZE if self.read_by_search else self.connector.limits.read_page_size
+            return -(-len(outcome.assignments) // page)
         return max(1, -(-needs_reading // SEARCH_PAGE_SIZE))
 
     def contact_calls(self, outcome: SyncOutcome, needs_reading: int | None) -> int:
@@ -265,7 +290,7 @@ class Bench:
     @staticmethod
     def safety_calls(outcome: SyncOutcome, log: list[CallRecord]) -> int:
         """The full pull's two contact counts; the pages of the deleted-contacts read."""
-        counts = 2 if outcome.mode == "full" else 0
+        counts = FULL_PULL_COUNTS if outcome.mode == "full" else 0
         return counts + sum("archived=true" in record.query.lower() for record in log)
 
 
@@ -332,22 +357,63 @@ def table(rows: list[Figures]) -> Table:
     return grid
 
 
+def latency_table(rows: list[tuple[Figures, Figures]], latencies: list[float]) -> Table:
+    """Wall/floor of the first and the forced full run at each latency (issue #14's table)."""
+    grid = Table(
+        title="Wall time / rate-limit floor by latency", title_justify="left", box=SIMPLE_HEAD
+    )
+    grid.add_column("Run", no_wrap=True)
+    for ms in latencies:
+        grid.add_column(f"{ms:g} ms", justify="right")
+    grid.add_row("first full run", *(first.over_floor() for first, _ in rows))
+    grid.add_row(
+        "forced full run with nothing to write", *(forced.over_floor() for _, forced in rows)
+    )
+    return grid
+
+
+def by_latency(
+    console: Console, contacts: int, rate: int, latencies: list[float], workers: int | None
+) -> None:
+    """A first and a forced full run on a fresh portal at each latency, and their table."""
+    runs: list[tuple[Figures, Figures]] = []
+    for ms in latencies:
+        with portal(contacts, rate, ms / 1000, workers) as (bench, _, _):
+            console.print(f"{contacts:,} contacts, {rate} requests per 10 s, {ms:g} ms a request")
+            first = bench.run(f"First run, {ms:g} ms", console)
+            forced = bench.run(f"Forced full run, {ms:g} ms", console, full=True)
+        runs.append((first, forced))
+    console.width = max(console.width, 100)
+    console.print(table([figures for pair in runs for figures in pair]))
+    console.print(latency_table(runs, latencies))
+    for figures in (figures for pair in runs for figures in pair):
+        console.print(figures.step_line())
+    console.print("Target: wall/floor <= 1.15 at 50, 100 and 200 ms.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("contacts", nargs="?", type=int, default=100_000)
+    parser.add_argument("contacts", nargs="?", type=int, help="contacts (default 100,000)")
+    parser.add_argument("--contacts", type=int, dest="contacts_option", help="the same")
     parser.add_argument("--rate", type=int, default=190, help="requests per 10 s (default 190)")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
+    latency_help = "ms per request: a first and a forced full run at each (default 0 50 100 200)"
+    parser.add_argument("--latency", type=float, nargs="*", metavar="MS", help=latency_help)
     parser.add_argument("--workers", type=int, help="calls in flight (default: the connector's)")
     parser.add_argument(
         "--sample", type=int, help="contacts of the naive run (default: a tenth, at most 1,000)"
     )
     args = parser.parse_args()
     console = Console()
+    contacts = args.contacts_option or args.contacts
+    if args.latency is not None:
+        latencies = args.latency or list(LATENCIES_MS)
+        by_latency(console, contacts or LATENCY_CONTACTS, args.rate, latencies, args.workers)
+        return
+    args.contacts = contacts or 100_000
     rng = random.Random(1)
-    with portal(args.contacts, args.rate, args.latency, args.workers) as (bench, ids, clock):
+    with portal(args.contacts, args.rate, 0.0, args.workers) as (bench, ids, clock):
         console.print(
             f"{args.contacts:,} contacts, {args.rate} requests per 10 s, "
-            f"{args.latency * 1000:.0f} ms added per request, "
             f"{bench.connector.limits.max_concurrency} write calls in flight at most"
         )
         full = bench.run("First run", console)
@@ -357,7 +423,7 @@ def main() -> None:
         incremental = bench.run("1% run", console, changed)
     tenth = min(1000, max(1, args.contacts // 10))
     sample = min(args.sample, args.contacts) if args.sample else tenth
-    measured = naive(console, sample, args.rate, args.latency)
+    measured = naive(console, sample, args.rate, 0.0)
     estimate = measured.scaled(
         f"Naive, {args.contacts:,} estimated", args.contacts / sample, full.minimum, bench.rate
     )

@@ -3,12 +3,12 @@ found with ``isinstance`` at run time, and its docstring says what the sync does
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Protocol, runtime_checkable
 
-from connectors.base import IdPage, ListRef
+from connectors.base import ContactPage, IdPage, ListRef
 
 
 @runtime_checkable
@@ -79,3 +79,28 @@ class FieldNaming(Protocol):
 
     def field_name_problem(self, name: str) -> str | None:
         """Why the CRM would refuse ``name`` for a new contact field, or None if it is valid."""
+
+
+@runtime_checkable
+class PartitionedReading(Protocol):
+    """What a connector may add so that a full pull reads several parts of the contacts at once.
+
+    Optional: without it (or when ``contact_partitions`` answers None) a full pull follows
+    ``read_contacts_page`` from the first page to the last, as it always did.
+    """
+
+    def contact_partitions(self, parts: int) -> Sequence[str] | None:
+        """At most ``parts`` opaque keys of disjoint parts that together hold every contact
+        ``read_contacts_page`` would list; None when this pull reads better in one sequence
+        (too few contacts to be worth cutting, a fast CRM, or a bulk export serves it).
+
+        The sync reserves no place with its pacer for this call: a connector that makes
+        requests to answer (HubSpot: two searches, in their own bucket) spaces them itself.
+        """
+
+    def read_partition_page(
+        self, fields: Sequence[str], partition: str, cursor: str | None
+    ) -> ContactPage:
+        """One page of the part's contacts, as ``read_contacts_page`` reads them (same fields,
+        merge traces, modification times); None starts the part. A part may hold any number
+        of contacts: its pages go on until it is read, whatever the CRM caps per query."""

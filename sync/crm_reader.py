@@ -21,7 +21,14 @@ from sync.outcome import PullCount
 from sync.owned_lists import claim_list
 from sync.plan import OrphanList, SegmentTarget
 from sync.progress import ProgressSink
-from sync.pull import pull_changed_contacts, pull_contacts, read_deleted, read_members
+from sync.pull import (
+    in_parallel,
+    pull_changed_contacts,
+    pull_contacts,
+    read_deleted,
+    read_members,
+    read_members_of,
+)
 from sync.retry import Retrier
 from sync.segmentation import text_frame
 from sync.state.store import StateStore
@@ -149,11 +156,11 @@ class CrmReader:
         """
         tracked = self.store.members()
         owned = self.store.owned_lists()
-        lists: dict[str, ListRef | None] = {}
+        found_lists = self._find_lists([target.list_name for target in targets])
+        lists = {target.name: found for target, found in zip(targets, found_lists, strict=True)}
         members: dict[str, set[str]] = {}
-        for target in targets:
-            found = self.retrier.call(self.connector.find_list, target.list_name)
-            lists[target.name] = found
+        unread: dict[str, ListRef] = {}
+        for target, found in zip(targets, found_lists, strict=True):
             if found is None:
                 members[target.name] = set()
                 continue
@@ -172,10 +179,13 @@ class CrmReader:
             if not read_all and remembered is not None and found.size in (None, len(remembered)):
                 members[target.name] = remembered
             else:
-                members[target.name] = read_members(self.connector, found, self.retrier)
-                if not dry_run:
-                    self.store.replace_members(target.name, members[target.name])
-        return lists, members
+                unread[target.name] = found
+        read = read_members_of(self.connector, list(unread.values()), self.retrier)
+        for name, ids in zip(unread, read, strict=True):
+            members[name] = ids
+            if not dry_run:
+                self.store.replace_members(name, ids)
+        return lists, {target.name: members[target.name] for target in targets}
 
     def orphans(
         self, targets: Sequence[SegmentTarget], *, dry_run: bool
@@ -202,6 +212,14 @@ class CrmReader:
                 size = len(members[segment])
             orphans.append(OrphanList(segment, owned.list_name, found, size, action))
         return tuple(orphans), members
+
+    def _find_lists(self, names: Sequence[str]) -> list[ListRef | None]:
+        """Each named list, or None where the CRM has none, looked up several at once."""
+
+        def find(name: str) -> ListRef | None:
+            return self.retrier.call(self.connector.find_list, name)
+
+        return in_parallel(find, names, self.connector.limits.max_concurrency)
 
     def _count_contacts(self) -> int | None:
         """The CRM's own count of its contacts, when the connector can ask for it."""

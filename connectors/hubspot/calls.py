@@ -7,6 +7,8 @@ policy.
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +20,8 @@ from connectors.deadline import within_deadline
 from connectors.hubspot.errors import parse_json, translate
 
 T = TypeVar("T")
+ROUND_TRIPS_KEPT = 8
+"""Calls whose durations estimate the round trip: enough that one quick answer shows it."""
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -105,7 +109,14 @@ class HubSpotCalls:
         self.timeout_seconds = timeout_seconds
         self.rate_limit = RateLimitStatus()
         self.crm_time: datetime | None = None
-        """The ``Date`` of the latest answer (``connectors.capabilities.CrmClock``)."""
+        """The ``Date`` of the latest answer (``capabilities.CrmClock``)."""
+        self._durations: deque[float] = deque(maxlen=ROUND_TRIPS_KEPT)
+
+    @property
+    def round_trip(self) -> float | None:
+        """The shortest of the latest answered calls, request to parsed answer, in seconds: the
+        network's share of every call (a slow answer is the CRM's work); None before any."""
+        return min(self._durations, default=None)
 
     def call(self, action: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run one SDK ``*_with_http_info`` call: a deadline for the whole call (the SDK's
@@ -144,10 +155,13 @@ class HubSpotCalls:
 
     def _send(self, action: str, request: Callable[[], T]) -> T:
         """``request()`` within the call's deadline, its failures typed."""
+        started = time.monotonic()
         try:
-            return within_deadline(request, self.timeout_seconds, action)
+            answer = within_deadline(request, self.timeout_seconds, action)
         except Exception as exc:  # noqa: BLE001 - translate() re-raises what it cannot type
             raise translate(exc, action) from exc
+        self._durations.append(time.monotonic() - started)
+        return answer
 
     def _observe(self, headers: Mapping[str, str]) -> None:
         status = _rate_limit_from_headers(headers)

@@ -110,6 +110,19 @@ class HubSpotConnector:
             return exported
         return self._pulls.read_page(fields, cursor, self.limits.read_page_size)
 
+    def contact_partitions(self, parts: int) -> list[str] | None:
+        """Id ranges a full pull may read at once (``capabilities.PartitionedReading``); None
+        when an export serves the pull, which reads in one sequence, or the CRM answers fast
+        enough for one cursor to be quicker."""
+        if self._exports.wanted():
+            return None
+        return self._pulls.partitions(parts, self._calls.round_trip)
+
+    def read_partition_page(
+        self, fields: Sequence[str], partition: str, cursor: str | None
+    ) -> ContactPage:
+        return self._pulls.read_partition_page(fields, partition, cursor)
+
     def count_contacts(self) -> int:
         self._exports.counted = counted = self._pulls.count()
         return counted

@@ -130,7 +130,7 @@ class ExportPull:
     def page(self, fields: Sequence[str], cursor: str | None) -> ContactPage | None:
         """The next page of the export for ``cursor``; None when this pull pages instead."""
         if cursor is None:
-            if not self._wanted():
+            if not self.wanted():
                 return None
             if not self._open(tuple(fields)):
                 return None
@@ -152,7 +152,7 @@ class ExportPull:
             contacts=contacts, next_cursor=f"{CURSOR_PREFIX}{current.task_id}:{current.served}"
         )
 
-    def _wanted(self) -> bool:
+    def wanted(self) -> bool:
         """Whether this full pull should export: big enough, and the scope not known missing."""
         if self._scope_missing:
             return False

@@ -100,6 +100,7 @@ class SalesforceConnector:
         return self.client.crm_time()
 
     def close(self) -> None:
+        self._pulls.prefetch.close()
         self.client.close()
 
     # -- reading ---------------------------------------------------------------------------

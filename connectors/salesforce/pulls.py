@@ -1,12 +1,17 @@
 """Reading Salesforce contacts (or leads): full pulls by REST query pages ordered by Id, or a
 Bulk API 2.0 query job above ``bulk_threshold``; changes and deletions since a time by
-``SystemModstamp``, in ascending order, so the sync may save their cursor mid-run."""
+``SystemModstamp``, in ascending order, so the sync may save their cursor mid-run.
+
+A Bulk 2.0 result page is downloaded while the one before it is parsed and handed on
+(``BulkPrefetch``): a big pull then waits on the latency once, not once a page.
+"""
 
 from __future__ import annotations
 
 import re
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 
 from simple_salesforce import format_soql
@@ -51,6 +56,51 @@ def select_list(fields: Sequence[str]) -> tuple[str, ...]:
     return tuple(unique.values())
 
 
+BulkRows = tuple[list[dict[str, str]], BulkCursor | None]
+
+
+class BulkPrefetch:
+    """The next page of a Bulk 2.0 result, downloaded on a thread of its own.
+
+    Each page read starts the download of the page after it, so one call of the sync still
+    makes one request and the run's pacing counts it; only the waiting overlaps. A download
+    that failed raises when its page is asked for, and the retry of that page downloads it
+    again; a page asked for out of order (a new pull) is downloaded as usual.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._ahead: tuple[BulkCursor, Future[BulkRows]] | None = None
+
+    def take(
+        self, cursor: BulkCursor | None, fetch: Callable[[BulkCursor | None], BulkRows]
+    ) -> BulkRows:
+        """The page at ``cursor``: the one downloaded ahead if it is that one, else fetched."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            if cursor is not None and ahead[0] == cursor:
+                return ahead[1].result()
+            wait([ahead[1]])  # left by a pull that stopped: the client is not shared
+        return fetch(cursor)
+
+    def start(
+        self, cursor: BulkCursor | None, fetch: Callable[[BulkCursor | None], BulkRows]
+    ) -> None:
+        """Download the page at ``cursor`` (None: the result is read) while the caller works."""
+        if cursor is None:
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="segsync-bulk")
+        self._ahead = (cursor, self._pool.submit(fetch, cursor))
+
+    def close(self) -> None:
+        """Wait for a download under way (the client is not shared across threads) and stop."""
+        self._ahead = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
 class ContactPulls:
     """The pulls of one connector. ``live`` are the conditions of the records it syncs (a
     Lead sync leaves converted leads out); ``field_types`` gives the object's field types by
@@ -69,6 +119,7 @@ class ContactPulls:
         self.live = live
         self._field_types = field_types
         self._fresh_count: tuple[int, float] | None = None
+        self.prefetch = BulkPrefetch()
 
     def read_page(self, fields: Sequence[str], cursor: str | None) -> ContactPage:
         """A REST query page, or a Bulk API 2.0 page when the pull started above the threshold
@@ -171,16 +222,13 @@ class ContactPulls:
         self, select: Sequence[str], fields: Sequence[str], cursor: BulkCursor | None
     ) -> ContactPage:
         soql = f"SELECT {', '.join(select)} FROM {self.sobject}{where_clause(self.live)}"
-        rows, next_cursor = bulk_page(
-            self.client,
-            f"bulk-read {self.sobject}s",
-            self.sobject,
-            soql,
-            cursor,
-            BULK_PAGE_SIZE,
-            fields,
-        )
-        types = self._field_types()
+
+        def fetch(at: BulkCursor | None) -> BulkRows:
+            action = f"bulk-read {self.sobject}s"
+            return bulk_page(self.client, action, self.sobject, soql, at, BULK_PAGE_SIZE, fields)
+
+        rows, next_cursor = self.prefetch.take(cursor, fetch)
+        types = self._field_types()  # before the next download: the client is not shared
+        self.prefetch.start(next_cursor, fetch)
         contacts = [contact_from_csv(row, fields, types) for row in rows]
         return ContactPage(contacts=contacts, next_cursor=encode(next_cursor))
-

@@ -16,7 +16,7 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from itertools import islice
+from itertools import islice, takewhile
 from typing import Any
 
 from connectors.sandbox.hubspot import schema
@@ -328,6 +328,8 @@ class HubSpotApi:
             except SearchRejected as exc:
                 raise _validation(str(exc)) from exc
             records = self._store.contacts_from(query.first_id, archived=False)
+            if (end := query.end_id) is not None:
+                records = takewhile(lambda record: record.id < end, records)
             total, window, next_offset = query.page(records)
             names = _read_names(query.properties, set(types))
             results = [_render_contact(record, names) for record in window]

@@ -8,9 +8,11 @@ holds at most 200 results (default 10); ``after`` is an offset; no query can pag
 order, and ties of a sort are broken by id (sandbox choices: HubSpot does not document them).
 
 Speed (sandbox only, the answers are the same): the store keeps contacts in id order, and an
-``hs_object_id`` GT/GTE/EQ/BETWEEN filter that every group holds bounds where the scan starts.
-segsync pages incremental searches by ``hs_object_id GT <last id>`` sorted by id, so each page
-reads only the contacts above the last one, and results already in id order are not sorted.
+``hs_object_id`` GT/GTE/EQ/BETWEEN filter that every group holds bounds where the scan starts,
+an LT/LTE one in every group where it ends. segsync pages incremental searches by
+``hs_object_id GT <last id>`` sorted by id (and a partitioned full pull's ranges with an LT
+too), so each page reads only the contacts of its range above the last one, and results
+already in id order are not sorted.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class SearchQuery:
     limit: int
     properties: list[str]
     first_id: int = 0
+    end_id: int | None = None
+    """Every match's id is below it (None: no such bound)."""
 
     def page(
         self, records: Iterable[ContactRecord]
@@ -102,6 +106,7 @@ def compile_search(body: Any, property_types: dict[str, str]) -> SearchQuery:
         limit=_limit(body.get("limit")),
         properties=[str(name) for name in body.get("properties") or []],
         first_id=min((_first_id(group["filters"]) for group in groups), default=0),
+        end_id=_end_id([group["filters"] for group in groups]),
     )
 
 
@@ -118,6 +123,23 @@ def _first_id(filters: list[dict[str, Any]]) -> int:
             continue  # no bound to take: the filter itself decides
         bounds.append(math.floor(value) + 1 if operator == "GT" else math.ceil(value))
     return max(bounds)
+
+
+def _end_id(groups: list[list[dict[str, Any]]]) -> int | None:
+    """An id above every contact that can pass one of the (validated) filter ``groups``: the
+    highest of the groups' lowest ``hs_object_id`` LT/LTE bounds; None when a group has none."""
+    ends = []
+    for filters in groups:
+        bounds = [
+            math.ceil(value) if spec.get("operator") == "LT" else math.floor(value) + 1
+            for spec in filters
+            if spec["propertyName"] == OBJECT_ID and spec.get("operator") in ("LT", "LTE")
+            and (value := _number(str(spec["value"]))) is not None and math.isfinite(value)
+        ]
+        if not bounds:
+            return None
+        ends.append(min(bounds))
+    return max(ends, default=None)
 
 
 def _offset(body: Mapping[str, Any]) -> int:
