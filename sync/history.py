@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.config import SyncOptions
-from sync.moves import MigrationMatrix, net_pairs, segment_label
+from sync.moves import MigrationMatrix, segment_label
 from sync.state.failures import RecordFailure
 from sync.state.runs import RunRecord
 from sync.state.store import StateStore
@@ -75,7 +75,7 @@ def print_run(
     batches = store.batches_done(run_id) if run else 0
     if run is None or run.sync_name != sync_name:
         return False
-    moves = MigrationMatrix.of(net_pairs(store.run_moves(run_id)))
+    moves = MigrationMatrix.of_moves(store.run_moves(run_id))
     largest = moves.largest(LARGEST_MOVES)
     data = _record(run) | {
         "batches_done": batches,
@@ -111,7 +111,7 @@ def print_last_moves(console: Console, store: StateStore) -> None:
     """The largest moves of the newest run meant to write, for a terminal (the report has the
     whole matrix)."""
     run = store.last_run()
-    moves = MigrationMatrix.of(net_pairs(store.run_moves(run.id)) if run else ())
+    moves = MigrationMatrix.of_moves(store.run_moves(run.id) if run else ())
     if run is None or not moves.total:
         console.print("No contact changed its primary segment.", highlight=False)
         return

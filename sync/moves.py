@@ -70,6 +70,11 @@ class MigrationMatrix:
     def of(cls, pairs: Iterable[Pair]) -> MigrationMatrix:
         return cls(Counter(pairs))
 
+    @classmethod
+    def of_moves(cls, moves: Iterable[RecordedMove]) -> MigrationMatrix:
+        """The net matrix of recorded moves (``net_pairs``)."""
+        return cls.of(net_pairs(moves))
+
     @property
     def total(self) -> int:
         return sum(self.counts.values())

@@ -28,6 +28,19 @@ NOW = datetime(2025, 7, 1, 9, 30, tzinfo=UTC)
 CONTACTS = 3000
 SEED = 11
 
+SECTIONS = (
+    "overview",
+    "sizes",
+    "trends",
+    "overlap",
+    "clusters",
+    "segments",
+    "lift",
+    "completeness",
+    "history",
+)
+"""The report's sections, in page order, as this data fills them (no moves: no migration)."""
+
 SCRIPT_NAME = 'Launch <script>alert("name")</script>'
 SCRIPT_DESCRIPTION = "Imported by <img src=x onerror=alert(1)> from the old CRM"
 SCRIPT_LABEL = "Industry <b onmouseover=alert(2)>"

@@ -27,19 +27,8 @@ from tests.report_data import (
     SCRIPT_DESCRIPTION,
     SCRIPT_LABEL,
     SCRIPT_NAME,
+    SECTIONS,
     build_report_input,
-)
-
-SECTIONS = (
-    "overview",
-    "sizes",
-    "trends",
-    "overlap",
-    "clusters",
-    "segments",
-    "lift",
-    "completeness",
-    "history",
 )
 
 

@@ -16,20 +16,9 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 
 from sync.report import render_report
-from tests.report_data import LIFT_SEGMENT, SCRIPT_NAME, build_report_input
+from tests.report_data import LIFT_SEGMENT, SCRIPT_NAME, SECTIONS, build_report_input
 from tests.support.browser import CHROMIUM, NO_BROWSER, VIEWPORT, chromium
 
-SECTIONS = (
-    "overview",
-    "sizes",
-    "trends",
-    "overlap",
-    "clusters",
-    "segments",
-    "lift",
-    "completeness",
-    "history",
-)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 pytestmark = pytest.mark.skipif(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sync.moves import MigrationMatrix, MigrationView, Period, net_pairs
+from sync.moves import MigrationMatrix, MigrationView, Period
 from sync.state.store import StateStore
 
 
@@ -28,7 +28,7 @@ def _last_run(store: StateStore) -> MigrationView:
         "changed, once the CRM confirmed the write."
     )
     moves = store.run_moves(run.id)
-    return MigrationView(f"Run {run.id}", note, MigrationMatrix.of(net_pairs(moves)))
+    return MigrationView(f"Run {run.id}", note, MigrationMatrix.of_moves(moves))
 
 
 def _period(store: StateStore, since: Period, now: datetime) -> MigrationView:
@@ -41,4 +41,4 @@ def _period(store: StateStore, since: Period, now: datetime) -> MigrationView:
         "once, from its first previous segment to its latest one."
     )
     moves = store.moves_since(start)
-    return MigrationView(f"The last {since.words}", note, MigrationMatrix.of(net_pairs(moves)))
+    return MigrationView(f"The last {since.words}", note, MigrationMatrix.of_moves(moves))
