@@ -204,6 +204,9 @@ def test_a_deeply_nested_toml_rule_is_a_config_error(
     ("garbled", "route"),
     [
         ("html_answer", "GET /crm/v3/objects/contacts"),
+        ("empty_answer", "GET /crm/v3/objects/contacts"),
+        ("empty_answer", "POST /crm/v3/objects/contacts/search"),
+        ("html_answer", "POST /crm/v3/objects/contacts/search"),
         ("empty_answer", "GET /crm/v3/properties/contacts"),
         ("html_answer", "GET /crm/v3/lists/object-type-id/{objectTypeId}/name/{listName}"),
     ],

@@ -124,3 +124,63 @@ def test_adding_an_option_keeps_the_labels_hidden_flags_and_order_an_admin_edite
         {"label": "B", "value": "B", "description": "", "displayOrder": 2, "hidden": True},
         {"label": "C", "value": "C", "description": "", "displayOrder": 6, "hidden": False},
     ]
+
+
+class _Answer:
+    """What the SDK hands back for ``_preload_content=False``: urllib3's raw response."""
+
+    def __init__(self, body: bytes) -> None:
+        self.headers = {"Content-Type": "application/json;charset=utf-8"}
+        self.data = body
+
+    def release_conn(self) -> None:
+        pass
+
+
+class _ListingApi:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def get_page_with_http_info(self, **_: object) -> _Answer:
+        return _Answer(self.body)
+
+
+def _page_of(body: bytes) -> object:
+    from connectors.hubspot.calls import HubSpotCalls
+    from connectors.hubspot.pulls import ContactPulls
+
+    pulls = ContactPulls(HubSpotCalls(5.0), _ListingApi(body), search_api=None)
+    return pulls.read_page(["employees", "jobtitle"], None, 100)
+
+
+def test_a_page_is_read_from_hubspots_json_with_every_value_as_text() -> None:
+    body = (
+        b'{"results": [{"id": "7", "properties": {"employees": 12, "jobtitle": null,'
+        b' "lastmodifieddate": "2026-12-01T10:00:00.000Z"}}],'
+        b' "paging": {"next": {"after": "8"}}}'
+    )
+    page = _page_of(body)
+    [contact] = page.contacts  # type: ignore[attr-defined]
+    assert contact.id == "7"
+    assert contact.properties == {
+        "employees": "12",
+        "jobtitle": None,
+        "lastmodifieddate": "2026-12-01T10:00:00.000Z",
+    }
+    assert contact.modified_at == datetime(2026, 12, 1, 10, tzinfo=UTC)
+    assert page.next_cursor == "8"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{}",
+        b"<html>Service unavailable</html>",
+        b'{"results": [{"id": 7, "properties": {}}]}',
+        b'{"results": [{"id": "7", "properties": ["x"]}]}',
+        b'{"results": [{"id": "7", "prop',
+    ],
+)
+def test_a_page_that_is_not_hubspots_json_is_transient(body: bytes) -> None:
+    with pytest.raises(Transient, match="read contacts: the answer was not HubSpot's JSON"):
+        _page_of(body)

@@ -48,7 +48,6 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import IO, TYPE_CHECKING, Any
 
 import urllib3
@@ -301,4 +300,4 @@ def _csv_contacts(raw: IO[bytes], requested: frozenset[str]) -> Iterator[Contact
                 f"HubSpot export: a row has {len(row)} cells where the header has {len(header)}"
             )
         properties = {name: row[i] or None for i, name in names}
-        yield contact_record(SimpleNamespace(id=row[id_column], properties=properties))
+        yield contact_record(row[id_column], properties)

@@ -8,9 +8,9 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from connectors.base import Contact, ContactPage, IdPage, RateLimited
+from connectors.base import Contact, ContactPage, IdPage, RateLimited, Transient
 from connectors.hubspot.calls import HubSpotCalls
 
 MODIFIED_PROPERTY = "lastmodifieddate"
@@ -51,15 +51,54 @@ def _epoch_ms(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
-def contact_record(row: Any) -> Contact:
-    properties = dict(row.properties or {})
+def contact_record(contact_id: str, properties: dict[str, str | None]) -> Contact:
     merged = (properties.get(MERGED_IDS_PROPERTY) or "").split(";")
     return Contact(
-        id=row.id,
+        id=contact_id,
         properties=properties,
         modified_at=_modified_at(properties),
-        merged_from=tuple(i for i in merged if i and i != row.id),
+        merged_from=tuple(i for i in merged if i and i != contact_id),
     )
+
+
+def _page_answer(action: str, answer: Any) -> dict[str, Any]:
+    """A page's JSON, checked to be HubSpot's: an object whose ``results`` are records, each
+    with a text id and an object of properties. A ``{}``, an HTML page or truncated JSON came
+    from something between client and CRM: retried, never read as "no more contacts"."""
+    results = answer.get("results") if isinstance(answer, dict) else None
+    if not isinstance(results, list) or not all(_is_record(row) for row in results):
+        raise Transient(f"HubSpot {action}: the answer was not HubSpot's JSON")
+    return cast(dict[str, Any], answer)
+
+
+def _is_record(row: Any) -> bool:
+    return (
+        isinstance(row, dict)
+        and isinstance(row.get("id"), str)
+        and isinstance(row.get("properties") or {}, dict)
+    )
+
+
+def _records(answer: dict[str, Any]) -> list[Contact]:
+    """A checked page's contacts; every value as text, as the SDK's models hold them."""
+    return [
+        contact_record(
+            row["id"],
+            {
+                name: None if value is None else str(value)
+                for name, value in (row.get("properties") or {}).items()
+            },
+        )
+        for row in answer["results"]
+    ]
+
+
+def _next_after(answer: dict[str, Any]) -> str | None:
+    """The cursor of the page after this one, None on the last."""
+    paging = answer.get("paging")
+    following = paging.get("next") if isinstance(paging, dict) else None
+    after = following.get("after") if isinstance(following, dict) else None
+    return str(after) if after else None
 
 
 def _filter(name: str, operator: str, value: int) -> dict[str, str]:
@@ -105,26 +144,23 @@ class ContactPulls:
         self._search_pacer = MinInterval(SEARCH_MIN_INTERVAL_SECONDS, SEARCH_MAX_INTERVAL_SECONDS)
 
     def read_page(self, fields: Sequence[str], cursor: str | None, limit: int) -> ContactPage:
-        data = self._calls.call(
-            "read contacts",
+        action = "read contacts"
+        answer = self._calls.call_for_answer(
+            action,
             self._contacts.get_page_with_http_info,
             limit=limit,
             after=cursor,
             properties=list(dict.fromkeys([*fields, MERGED_IDS_PROPERTY])),
             archived=False,
         )
-        next_page = data.paging.next if data.paging else None
-        return ContactPage(
-            contacts=[contact_record(row) for row in data.results],
-            next_cursor=next_page.after if next_page else None,
-        )
+        page = _page_answer(action, answer)
+        return ContactPage(contacts=_records(page), next_cursor=_next_after(page))
 
     def count(self) -> int:
         """The portal's live contacts, by the ``total`` of an unfiltered one-result search (the
         list endpoint gives no total). The search index trails writes by a few moments, so a
         contact created just now may be missing from it: never the other way round."""
-        data = self._searched("count contacts", {"limit": 1, "filterGroups": []})
-        return int(data.total)
+        return _total(self._searched("count contacts", {"limit": 1, "filterGroups": []}))
 
     def read_deleted_page(self, since: datetime, cursor: str | None, limit: int) -> IdPage:
         """Archived (deleted) contacts, from ``GET /crm/v3/objects/contacts?archived=true``,
@@ -205,9 +241,9 @@ class ContactPulls:
             "properties": sorted({*fields, MODIFIED_PROPERTY, MERGED_IDS_PROPERTY}),
             "limit": SEARCH_PAGE_SIZE,
         }
-        data = self._searched(action, body)
-        contacts = [contact_record(row) for row in data.results]
-        has_more = bool(data.paging and data.paging.next) and bool(contacts)
+        answer = self._searched(action, body)
+        contacts = _records(answer)
+        has_more = _next_after(answer) is not None and bool(contacts)
         return ContactPage(contacts=contacts, next_cursor=contacts[-1].id if has_more else None)
 
     def _edge_id(self, direction: str) -> tuple[int, int | None]:
@@ -218,17 +254,29 @@ class ContactPulls:
             "sorts": [{"propertyName": OBJECT_ID_PROPERTY, "direction": direction}],
             "properties": [OBJECT_ID_PROPERTY],
         }
-        data = self._searched("find contact ids", body)
-        return int(data.total), int(data.results[0].id) if data.results else None
+        answer = self._searched("find contact ids", body)
+        results = answer["results"]
+        return _total(answer), int(results[0]["id"]) if results else None
 
-    def _searched(self, action: str, body: dict[str, Any]) -> Any:
-        """One search, spaced within the search bucket; a refusal for rate widens the spacing
-        (the retry is the sync's), each answer narrows it back."""
+    def _searched(self, action: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One search's checked JSON, spaced within the search bucket; a refusal for rate
+        widens the spacing (the retry is the sync's), each answer narrows it back."""
         self._search_pacer.wait()
         try:
-            answer = self._calls.call(action, self._search.do_search_with_http_info, body)
+            answer = self._calls.call_for_answer(
+                action, self._search.do_search_with_http_info, body
+            )
         except RateLimited:
             self._search_pacer.widen()
             raise
         self._search_pacer.narrow()
-        return answer
+        return _page_answer(action, answer)
+
+
+def _total(answer: dict[str, Any]) -> int:
+    """A search's count of the records matching it; a search answer without one is not
+    HubSpot's."""
+    total = answer.get("total")
+    if not isinstance(total, int) or isinstance(total, bool):
+        raise Transient("HubSpot search: the answer had no total")
+    return total
