@@ -90,13 +90,20 @@ class PartitionedReading(Protocol):
     """
 
     def contact_partitions(self, parts: int) -> Sequence[str] | None:
-        """At most ``parts`` opaque keys of disjoint parts that together hold every contact
-        ``read_contacts_page`` would list; None when this pull reads better in one sequence
-        (too few contacts to be worth cutting, a fast CRM, or a bulk export serves it).
+        """Opaque keys of parts that together hold every contact ``read_contacts_page`` would
+        list, each contact in one part, in the order a sequential pull meets them; None when
+        this pull reads better in one sequence (too few contacts to be worth cutting, a fast
+        CRM, or a bulk export serves it). At most ``parts`` parts, plus one when the first is
+        read from the front by a cursor: the sync starts the first part, then the others from
+        the last, so a cursor and the parts behind it meet in between.
 
         The sync reserves no place with its pacer for this call: a connector that makes
         requests to answer (HubSpot: two searches, in their own bucket) spaces them itself.
         """
+
+    def partition_wanted(self, partition: str) -> bool:
+        """Whether the part is still to be read when its turn comes (asked once, making no
+        request): a part another reader has reached is that reader's."""
 
     def read_partition_page(
         self, fields: Sequence[str], partition: str, cursor: str | None

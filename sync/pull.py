@@ -157,7 +157,8 @@ def _partitioned_pages(
     workers: int,
 ) -> Iterator[ContactPage]:
     """Every page of every part, the parts read on up to ``workers`` threads and handed on in
-    the connector's order, so the pull comes out as one read in sequence would.
+    the connector's order, so the pull comes out as one read in sequence would. The first part
+    starts first and the others from the last (see ``PartitionedReading.contact_partitions``).
 
     A part that fails for good (retries spent) fails the pull: the parts not started are
     dropped and those under way stop at their next page.
@@ -168,6 +169,8 @@ def _partitioned_pages(
         def fetch(cursor: str | None) -> ContactPage:
             return connector.read_partition_page(fields, partition, cursor)
 
+        if not connector.partition_wanted(partition):
+            return []
         pages = []
         for page in iter_pages(fetch, retrier):
             pages.append(page)
@@ -175,8 +178,10 @@ def _partitioned_pages(
                 break
         return pages
 
+    first, *others = partitions
     with ThreadPoolExecutor(workers, thread_name_prefix="segsync-pull") as pool:
-        futures = [pool.submit(read_part, partition) for partition in partitions]
+        started = {part: pool.submit(read_part, part) for part in [first, *reversed(others)]}
+        futures = [started[part] for part in partitions]
         try:
             for future in futures:
                 yield from future.result()

@@ -1,14 +1,18 @@
-"""A full HubSpot pull read as disjoint id ranges, several at once (issue #14, item 2).
+"""A full HubSpot pull read by the list endpoint's cursor and by searches over disjoint id
+ranges, several at once (issue #14, item 2).
 
 The partitioned pull must be the sequential pull exactly (same contacts, values, modification
-times, merges), whatever the ranges hold (nothing, more than search's 10,000-result cap), lose
-or double nothing when one range's page fails and is retried, and stay within HubSpot's search
-bucket under latency. Portals are small: the pages a range must hold is lowered for the tests.
+times, merges), whatever the ranges hold (nothing, more than search's 10,000-result cap), read
+each contact once, lose or double nothing when a page fails and is retried, and stay within
+HubSpot's search bucket under latency. Where the cursor and the searches meet depends on the
+threads' timing, so the tests check what holds wherever they meet. Portals are small: the pages
+a range must hold is lowered for the tests.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections import Counter
 
 import pandas as pd
@@ -17,6 +21,7 @@ import pytest
 from connectors.base import ContactPage
 from connectors.hubspot import HubSpotConnector
 from connectors.hubspot import pulls as hubspot_pulls
+from connectors.hubspot.ranges import LISTING
 from connectors.sandbox import HubSpotSandbox, SandboxLimits
 from connectors.sandbox.base import Arrival
 from connectors.sandbox.hubspot import search as sandbox_search
@@ -45,6 +50,32 @@ def connector(crm: HubSpotSandbox, workers: int = 5) -> HubSpotConnector:
     hubspot = HubSpotConnector(hubspot_settings(crm))
     hubspot.limits = dataclasses.replace(hubspot.limits, max_concurrency=workers)
     return hubspot
+
+
+class PartsRead:
+    """The contact ids each part's pages handed on, as the connector returned them."""
+
+    def __init__(self, hubspot: HubSpotConnector) -> None:
+        self.ids: dict[str, list[str]] = {}
+        read = hubspot.read_partition_page
+        lock = threading.Lock()
+
+        def spy(fields: list[str], partition: str, cursor: str | None) -> ContactPage:
+            page = read(fields, partition, cursor)
+            with lock:
+                self.ids.setdefault(partition, []).extend(c.id for c in page.contacts)
+            return page
+
+        hubspot.read_partition_page = spy  # type: ignore[method-assign]
+
+    def assert_each_contact_once(self, frame: pd.DataFrame) -> None:
+        """Every contact came from one part, the cursor's below every searched one."""
+        handed = [contact_id for ids in self.ids.values() for contact_id in ids]
+        assert Counter(handed) == Counter(frame.index)
+        listed = [int(i) for i in self.ids.get(LISTING, [])]
+        searched = [int(i) for part, ids in self.ids.items() if part != LISTING for i in ids]
+        assert listed and searched  # both readers took part
+        assert max(listed) < min(searched)
 
 
 def pull(
@@ -88,9 +119,12 @@ def test_a_partitioned_pull_is_the_sequential_pull_exactly(crm: HubSpotSandbox) 
     # choose between pages and an export)
     assert reads(crm) == Counter({LIST: 9, SEARCH: 1})
     crm.call_log.clear()
-    partitioned = pull(connector(crm))
+    hubspot = connector(crm)
+    parts = PartsRead(hubspot)
+    partitioned = pull(hubspot)
 
     assert_same_pull(partitioned, sequential)
+    parts.assert_each_contact_once(partitioned[0])
     frame = partitioned[0]
     assert len(frame) == 1_400 - 550 - 4 + 2
     assert set(merged) <= set(frame.index) and not {ids[10], ids[11], ids[20], ids[900]} & set(
@@ -98,9 +132,10 @@ def test_a_partitioned_pull_is_the_sequential_pull_exactly(crm: HubSpotSandbox) 
     )
     assert frame.loc[ids[1_000], "city"] == "Zürich\nline two"
     assert frame.loc[ids[1_000], "firstname"] is None
-    # a count (pages or an export?), 2 searches for the id bounds, then 5 ranges (848 contacts,
-    # 200 a page): 2 pages, 1 empty page (ids 281-560 are all archived), 1, 2 and 2
-    assert reads(crm) == Counter({SEARCH: 1 + 2 + 8})
+    # a count (pages or an export?), 2 searches for the id bounds, then the ranges the cursor
+    # did not reach: at most 8 pages (848 contacts in 5 ranges, 200 a page: 2 pages, 1 empty
+    # (ids 281-560 are all archived), 1, 2 and 2); the cursor's pages end where they met
+    assert reads(crm)[SEARCH] <= 1 + 2 + 8
     assert {record.status for record in crm.call_log} <= {200, 429}
 
 
@@ -109,15 +144,22 @@ def test_a_range_over_the_search_result_cap_pages_on(
 ) -> None:
     monkeypatch.setattr(sandbox_search, "MAX_RESULTS", 300)  # HubSpot: 10,000 a query
     monkeypatch.setattr(hubspot_pulls, "PARTITION_MIN_PAGES", 3)
-    crm.seed_contacts(1_200, seed=82)
-    sequential = pull(connector(crm, workers=1))
+    ids = crm.seed_contacts(1_200, seed=82)
+    hubspot = connector(crm, workers=2)
+    partitions = hubspot.contact_partitions(20)  # 6 pages / 3 a range: 2 ranges of 600
+    assert partitions is not None and len(partitions) == 1 + 2
     crm.call_log.clear()
 
-    partitioned = pull(connector(crm, workers=2))  # 6 pages / 3 a range: 2 ranges of 600
+    read: list[str] = []
+    cursor = None
+    while True:
+        page = hubspot.read_partition_page(FIELDS, partitions[1], cursor)
+        read.extend(contact.id for contact in page.contacts)
+        if (cursor := page.next_cursor) is None:
+            break
 
-    assert_same_pull(partitioned, sequential)
-    assert len(partitioned[0]) == 1_200
-    assert reads(crm) == Counter({SEARCH: 1 + 2 + 3 + 3})  # count, bounds, 3 pages a range
+    assert read == ids[:600]
+    assert reads(crm) == Counter({SEARCH: 3})  # 3 pages of 200, each a fresh query
     assert {record.status for record in crm.call_log} <= {200, 429}  # no 400 past the cap
 
 
@@ -126,14 +168,14 @@ def test_a_range_whose_page_fails_is_retried_without_losing_or_doubling_contacts
 ) -> None:
     crm.seed_contacts(1_000, seed=83)
     sequential = pull(connector(crm, workers=1))
-    searches = 0
+    contact_reads = 0
 
     def fail_some_pages(request: Arrival) -> None:
-        nonlocal searches
-        if request.route == SEARCH:
-            searches += 1
-            if searches in (4, 6):  # pages of ranges under way, after the bounds
-                crm.inject_faults(503, route=SEARCH)
+        nonlocal contact_reads
+        if request.route in (SEARCH, LIST):
+            contact_reads += 1
+            if contact_reads in (4, 6):  # pages of the cursor or of ranges, after the bounds
+                crm.inject_faults(503, route=request.route)
 
     crm.on_request(fail_some_pages)
     retrier = Retrier(FAST_RETRY)
@@ -158,8 +200,9 @@ def test_ranges_read_at_once_stay_within_the_search_bucket_under_latency() -> No
         log = crm.call_log
         assert len(frame) == 2_400
         assert [record.status for record in log] == [200] * len(log)  # not one 429
-        # a count, the id bounds, 12 ranges of one page (2,400 contacts, 200 a page)
-        assert Counter(record.route for record in log) == Counter({SEARCH: 1 + 2 + 12})
+        # a count, the id bounds, at most 12 ranges of one page (2,400 contacts, 200 a page)
+        routes = Counter(record.route for record in log)
+        assert set(routes) == {SEARCH, LIST} and routes[SEARCH] <= 1 + 2 + 12
         assert retrier.retries == 0
 
 
@@ -168,10 +211,11 @@ def test_a_page_of_one_range_is_a_page_of_the_sequential_pull(crm: HubSpotSandbo
     hubspot = connector(crm)
 
     partitions = hubspot.contact_partitions(20)
-    first = hubspot.read_partition_page(FIELDS, partitions[0], None)
+    first = hubspot.read_partition_page(FIELDS, partitions[1], None)
 
-    # ids 51-500: 3 pages, so 3 ranges of equal width; the ends open
-    assert partitions == [":201", "201:351", "351:"]
+    # the list endpoint's cursor, and ids 51-500: 3 pages, so 3 ranges of equal width; the
+    # ends open
+    assert partitions == [LISTING, ":201", "201:351", "351:"]
     assert isinstance(first, ContactPage)
     assert [contact.id for contact in first.contacts] == ids[:150]
     assert first.next_cursor is None
@@ -187,8 +231,9 @@ def test_ranges_are_read_only_when_a_round_trip_is_slow_enough_for_them_to_pay(
             frame, _ = pull(connector(crm))
             assert len(frame) == 1_000
 
-        # loopback: one cursor, 100 a page, is faster than searches of 200 every 0.22 s
+        # loopback: one cursor, 100 a page, keeps up with the rate limit alone
         # (the searches count the portal: export or pages? asked for the ranges, then the pages)
         assert reads(near) == Counter({LIST: 10, SEARCH: 2})
-        # 150 ms a call: one cursor reads under 667 contacts a second, the ranges 909
-        assert reads(far) == Counter({SEARCH: 1 + 2 + 5})
+        # 150 ms a call: one cursor reads under 667 contacts a second: searches over the top
+        # ranges (count, bounds, then up to 5 ranges) read beside it
+        assert 1 <= reads(far)[LIST] < 10 and 1 + 2 + 1 <= reads(far)[SEARCH] <= 1 + 2 + 5

@@ -33,8 +33,6 @@ def test_a_full_sync_by_id_ranges_leaves_the_crm_in_its_desired_state(
 
     assert first.pull_count == PullCount(1_199, 1_199)
     assert_crm_holds_desired_state(crm, live)
-    listed = [record for record in crm.call_log if record.route == LIST]
-    assert [record.query for record in listed if "archived=True" not in record.query] == []
     crm.call_log.clear()
 
     forced = sync(hubspot, crm, tmp_path, full=True)
@@ -43,8 +41,10 @@ def test_a_full_sync_by_id_ranges_leaves_the_crm_in_its_desired_state(
     assert forced.plan.writes == () and not any(
         change.add or change.remove for change in forced.plan.list_changes
     )
-    # 2 counts, 2 id bounds, 6 ranges (1,199 contacts, 200 a page), one of them 201 contacts
+    # 2 counts, 2 id bounds, then the ranges the list endpoint's cursor did not reach: at
+    # most 7 pages (6 ranges of 1,199 contacts, 200 a page, one of them 201 contacts)
     # (a refusal for rate on a busy test host is retried: test_partitioned_pull checks pacing)
     searches = [record.status for record in crm.call_log if record.route == SEARCH]
-    assert [status for status in searches if status != 429] == [200] * (2 + 2 + 7)
+    answered = [status for status in searches if status != 429]
+    assert set(answered) == {200} and 2 + 2 <= len(answered) <= 2 + 2 + 7
     assert_crm_holds_desired_state(crm, live)

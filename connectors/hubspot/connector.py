@@ -111,17 +111,22 @@ class HubSpotConnector:
         return self._pulls.read_page(fields, cursor, self.limits.read_page_size)
 
     def contact_partitions(self, parts: int) -> list[str] | None:
-        """Id ranges a full pull may read at once (``capabilities.PartitionedReading``); None
-        when an export serves the pull, which reads in one sequence, or the CRM answers fast
-        enough for one cursor to be quicker."""
+        """The list endpoint's cursor and id ranges searched beside it, read at once
+        (``capabilities.PartitionedReading``); None when an export serves the pull, which reads
+        in one sequence, or the CRM answers fast enough for one cursor to keep up."""
         if self._exports.wanted():
             return None
         return self._pulls.partitions(parts, self._calls.round_trip)
 
+    def partition_wanted(self, partition: str) -> bool:
+        return self._pulls.partition_wanted(partition)
+
     def read_partition_page(
         self, fields: Sequence[str], partition: str, cursor: str | None
     ) -> ContactPage:
-        return self._pulls.read_partition_page(fields, partition, cursor)
+        return self._pulls.read_partition_page(
+            fields, partition, cursor, self.limits.read_page_size
+        )
 
     def count_contacts(self) -> int:
         self._exports.counted = counted = self._pulls.count()

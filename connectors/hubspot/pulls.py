@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from connectors.base import Contact, ContactPage, IdPage, RateLimited, Transient
 from connectors.hubspot.calls import HubSpotCalls
+from connectors.hubspot.ranges import LISTING, IdRanges
 
 MODIFIED_PROPERTY = "lastmodifieddate"
 """Contacts' modification time; other HubSpot objects call it ``hs_lastmodifieddate``."""
@@ -25,12 +26,11 @@ OBJECT_ID_PROPERTY = "hs_object_id"
 PARTITION_MIN_PAGES = 10
 """Search pages a part of a partitioned pull holds at least: fewer, and the ranges' last short
 pages and the two searches that find the id bounds cost more than the parts save."""
-RANGES_MIN_ROUND_TRIP_SECONDS = 0.08
-"""A full pull reads id ranges only when a call's round trip is at least this long. One cursor
-reads 100 contacts a round trip plus the client's reading of the page, one after the other;
-ranges read 200 a search at one search every ``SEARCH_MIN_INTERVAL_SECONDS`` (909 contacts a
-second), their pages read on several threads. On the bench's busy 2-core host a cursor's page
-cost its round trip + 0.06 s: 833 contacts a second at 50 ms, 588 at 100 ms, 370 at 200 ms."""
+RANGES_MIN_ROUND_TRIP_SECONDS = 0.04
+"""A full pull adds searches over id ranges to the list endpoint's cursor only when a call's
+round trip is at least this long: then one cursor, a page of 100 a round trip plus ~0.012 s to
+read it, falls behind HubSpot's 19 calls a second, and the search bucket sits idle beside it.
+Below it the cursor alone runs at the rate limit."""
 SEARCH_MIN_INTERVAL_SECONDS = 0.22
 """Search has its own bucket of 5 requests a second per account and no rate-limit headers:
 space calls 0.22 s apart, so six span 1.1 s and up to a tenth of a second of jitter between
@@ -142,6 +142,8 @@ class ContactPulls:
         self._contacts = contacts_api
         self._search = search_api
         self._search_pacer = MinInterval(SEARCH_MIN_INTERVAL_SECONDS, SEARCH_MAX_INTERVAL_SECONDS)
+        self._ranges: IdRanges | None = None
+        """The id ranges of the partitioned pull under way (one pull at a time)."""
 
     def read_page(self, fields: Sequence[str], cursor: str | None, limit: int) -> ContactPage:
         action = "read contacts"
@@ -179,16 +181,19 @@ class ContactPulls:
         return IdPage(ids=ids, next_cursor=next_page.after if next_page else None)
 
     def partitions(self, parts: int, round_trip: float | None) -> list[str] | None:
-        """Up to ``parts`` disjoint ``hs_object_id`` ranges holding every contact, as
-        ``"low:high"`` keys (low included, high excluded, either side open when empty).
+        """The parts of a full pull read at once: the list endpoint's cursor (``LISTING``),
+        then up to ``parts`` disjoint ``hs_object_id`` ranges as ``"low:high"`` keys (low
+        included, high excluded, either side open when empty), read by search from the top
+        down until they meet the cursor (``connectors.hubspot.ranges``).
 
         Bounds come from the CRM: the lowest and highest ids, each by one search sorted on the
         id (``total`` says how many contacts lie between), cut into equal widths, which ids
         handed out in ascending order fill evenly enough. The first range starts below every
         id and the last has no upper end, so contacts created during the pull fall in one as
         they would on the list endpoint. None when a call's ``round_trip`` is short enough for
-        one cursor to read faster, or too few contacts to be worth cutting.
+        one cursor to keep up with the rate limit, or too few contacts to be worth cutting.
         """
+        self._ranges = None
         if round_trip is None or round_trip < RANGES_MIN_ROUND_TRIP_SECONDS:
             return None
         total, lowest = self._edge_id("ASCENDING")
@@ -199,20 +204,44 @@ class ContactPulls:
         if highest is None or highest - lowest + 1 < count:
             return None
         width = (highest - lowest + 1) / count
-        bounds = [""] + [str(lowest + round(width * part)) for part in range(1, count)] + [""]
-        return [f"{low}:{high}" for low, high in zip(bounds, bounds[1:], strict=False)]
+        lows = [None] + [lowest + round(width * part) for part in range(1, count)]
+        self._ranges = IdRanges(lows)
+        bounds = ["" if low is None else str(low) for low in lows] + [""]
+        return [LISTING] + [f"{low}:{high}" for low, high in zip(bounds, bounds[1:], strict=False)]
+
+    def partition_wanted(self, partition: str) -> bool:
+        """Whether a part is still to be read now that its turn has come: a range the cursor
+        has reached is read by the cursor."""
+        if partition == LISTING or self._ranges is None:
+            return True
+        low = partition.partition(":")[0]
+        return self._ranges.claim(self._ranges.lows.index(int(low) if low else None))
 
     def read_partition_page(
-        self, fields: Sequence[str], partition: str, cursor: str | None
+        self, fields: Sequence[str], partition: str, cursor: str | None, page_size: int
     ) -> ContactPage:
-        """One page of a range of ``partitions``: by search sorted on the id, each page a fresh
-        query for ids above the last one read, so a range of any size pages on past search's
-        10,000 results a query. The search index trails writes by a few moments: a contact
-        written just before may read as it was (the next run reads it again)."""
+        """One page of a part of ``partitions``.
+
+        The cursor's page is a page of the list endpoint less the contacts of ranges being
+        searched; it ends early once every contact above it is being searched. A range's page
+        is a search sorted on the id, each page a fresh query for ids above the last one read,
+        so a range of any size pages on past search's 10,000 results a query. The search index
+        trails writes by a few moments: a contact written just before may read as it was (the
+        next run reads it again)."""
+        if partition == LISTING:
+            return self._listing_page(fields, cursor, page_size)
         low, _, high = partition.partition(":")
         filters = [_filter(OBJECT_ID_PROPERTY, "LT", int(high))] if high else []
         after_id = int(cursor) if cursor else int(low or 1) - 1
         return self._keyset_page("search contacts", fields, filters, after_id)
+
+    def _listing_page(self, fields: Sequence[str], cursor: str | None, limit: int) -> ContactPage:
+        page = self.read_page(fields, cursor, limit)
+        if self._ranges is None:
+            return page
+        kept, done = self._ranges.keep([int(contact.id) for contact in page.contacts])
+        contacts = [contact for contact, keep in zip(page.contacts, kept, strict=True) if keep]
+        return ContactPage(contacts=contacts, next_cursor=None if done else page.next_cursor)
 
     def read_changed_page(
         self, fields: Sequence[str], since: datetime, cursor: str | None
