@@ -24,17 +24,23 @@ baseline, one record per call and one call at a time, measured on a sample and s
 Every figure comes from the sandbox's call log; nothing is asserted. Definitions:
 
 - minimum calls = pages to read the contacts that need reading (full: every contact, 100 a
-  page; incremental: those people changed, 200 a search page) + the plan's write calls
+  page, or 200 a page when the pull also searched id ranges, as if all were searched;
+  incremental: those people changed, 200 a search page) + the plan's write calls
   (ceil(writes / 100) batch updates, one call per 1,000 list members added or removed per list,
   one per missing field, one per list to create) + setup: reading the field list, looking up
   each segment's list by name, and the property group when fields are created + the safety
   calls, shown apart in the "Safety" column: a full pull's count of the contacts before and
   after it (a pull that missed contacts replaces no state) and an incremental run's read of the
   contacts deleted since the last run (pages of the archive, never inferred from a pull).
-- floor = the least time the calls take at the rate limit: the non-search calls under the rolling
-  10 s window, then the searches under HubSpot's separate rolling bucket of 5 a second. A rolling
-  window lets its first ``capacity`` requests through at once, and each later ``capacity`` a
-  window after them: n calls need window * floor((n - 1) / capacity) seconds, not n / rate.
+  A full run that read every list (a forced one) also needs each list's member pages: 250 a
+  page of the members the list held when the run began.
+- floor = the least time the calls take at the rate limit. The non-search calls run under the
+  rolling 10 s window and the searches under HubSpot's separate rolling bucket of 5 a second;
+  the two buckets drain side by side, but a run's writes wait for its reads. So the calls are
+  cut where the first write goes out, and each part takes as long as its slower bucket. A
+  rolling window lets its first ``capacity`` requests through at once, and each later
+  ``capacity`` a window after them: n calls need window * floor((n - 1) / capacity) seconds,
+  not n / rate.
 - naive estimate = the sample's calls that do not depend on the contacts (field list, list
   lookups and creations, fields) as measured, plus its per-contact calls (reads, record writes,
   membership changes) scaled to the contacts; seconds per call as measured, but never under
@@ -68,6 +74,7 @@ from connectors.sandbox import HubSpotSandbox, SandboxLimits
 from connectors.sandbox.base import CallRecord
 from connectors.sandbox.timestamps import wall_clock_ms
 from sync.config import SegmentConfig, Settings, SyncOptions
+from sync.names import list_name
 from sync.outcome import SyncOutcome
 from sync.pipeline import run_sync
 from sync.progress import RichProgress
@@ -162,10 +169,32 @@ def window_seconds(calls: int, capacity: int, window: float) -> float:
 
 def floor_seconds(calls: int, searches: int, rate: int) -> float:
     """The least time a run of ``calls`` (``searches`` of them searches) takes at ``rate``
-    requests per 10 s and HubSpot's search bucket."""
+    requests per 10 s and HubSpot's search bucket, one bucket after the other (a run whose
+    calls are not logged: the naive estimate)."""
     return window_seconds(calls - searches, rate, TEN_SECONDS) + window_seconds(
         searches, SEARCH_PER_SECOND, SEARCH_WINDOW_SECONDS
     )
+
+
+def logged_floor_seconds(log: list[CallRecord], rate: int) -> float:
+    """The least time the logged calls take at ``rate``: reads, then writes, each part as long
+    as its slower bucket (see the module's docstring)."""
+    first_write = next(
+        (at for at, record in enumerate(log) if is_write(record)), len(log)
+    )
+    return sum(
+        max(
+            window_seconds(len(part) - searches, rate, TEN_SECONDS),
+            window_seconds(searches, SEARCH_PER_SECOND, SEARCH_WINDOW_SECONDS),
+        )
+        for part in (log[:first_write], log[first_write:])
+        for searches in [sum(record.route == SEARCH_ROUTE for record in part)]
+    )
+
+
+def is_write(record: CallRecord) -> bool:
+    """Whether a call changes the CRM (a search is a POST that reads)."""
+    return record.method != "GET" and record.route != SEARCH_ROUTE
 
 
 class StepTimes:
@@ -236,6 +265,7 @@ class Bench:
         """One sync; ``needs_reading`` is how many contacts people changed (incremental runs);
         ``full`` forces a full run."""
         console.rule(label)
+        member_pages = self.member_pages()
         before = len(self.crm.call_log)
         started = time.perf_counter()
         with RichProgress(console) as bars:
@@ -252,14 +282,33 @@ class Bench:
         return Figures(
             label=f"{label} ({outcome.mode})",
             calls=len(log),
-            minimum=self.minimum(outcome, needs_reading) + safety,
+            minimum=self.minimum(outcome, needs_reading)
+            + safety
+            + (member_pages if outcome.mode == "full" else 0),
             seconds=seconds,
-            floor=floor_seconds(len(log), searches, self.rate),
+            floor=logged_floor_seconds(log, self.rate),
             rate_limited=sum(record.status == 429 for record in log),
             searches=searches,
             contact_calls=self.contact_calls(outcome, needs_reading),
             safety=safety,
             steps=steps.seconds,
+        )
+
+    def member_pages(self) -> int:
+        """Pages that read the members of the segments' lists as they are now (a full run
+        reads every list that exists)."""
+        page = self.connector.limits.list_read_page_size
+        options = self.settings.sync
+        segments = [str(segment["name"]) for segment in SEGMENTS]
+        segments += [options.fallback_segment] if options.fallback_segment else []
+        records = (
+            self.crm.store.list_by_name(list_name(options.list_name_pattern, segment))
+            for segment in segments
+        )
+        return sum(
+            -(-len(self.crm.store.list_members(str(record["listId"]))) // page)
+            for record in records
+            if record is not None
         )
 
     def reads(self, outcome: SyncOutcome, needs_reading: int | None) -> int:
