@@ -17,6 +17,7 @@ import pandas as pd
 from connectors.base import Connector, FieldInfo, ListRef
 from connectors.capabilities import ContactCounting, CrmClock, DeletionReading
 from sync.config import SyncOptions
+from sync.member_prefetch import MemberPrefetch
 from sync.outcome import PullCount
 from sync.owned_lists import claim_list
 from sync.plan import OrphanList, SegmentTarget
@@ -27,7 +28,6 @@ from sync.pull import (
     pull_contacts,
     read_deleted,
     read_members,
-    read_members_of,
 )
 from sync.retry import Retrier
 from sync.segmentation import text_frame
@@ -144,9 +144,15 @@ class CrmReader:
         return deleted
 
     def lists(
-        self, targets: Sequence[SegmentTarget], *, read_all: bool, dry_run: bool
+        self,
+        targets: Sequence[SegmentTarget],
+        *,
+        read_all: bool,
+        dry_run: bool,
+        ahead: MemberPrefetch,
     ) -> tuple[dict[str, ListRef | None], dict[str, set[str]]]:
-        """Each segment's list and members: read from the CRM, or from the state store.
+        """Each segment's list and members: read from the CRM (or taken from those ``ahead``
+        read of a list of the same id), or from the state store.
 
         Every list found must be segsync's own (``claim_list``), checked before any write.
         An incremental run trusts the members it remembers only while the CRM reports the
@@ -180,8 +186,7 @@ class CrmReader:
                 members[target.name] = remembered
             else:
                 unread[target.name] = found
-        read = read_members_of(self.connector, list(unread.values()), self.retrier)
-        for name, ids in zip(unread, read, strict=True):
+        for name, ids in ahead.members_of(unread).items():
             members[name] = ids
             if not dry_run:
                 self.store.replace_members(name, ids)

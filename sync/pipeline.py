@@ -33,6 +33,7 @@ from sync.crm_reader import CrmReader
 from sync.execute import ExecutionResult, Executor
 from sync.guardrails import GuardrailTripped, guardrail_problems
 from sync.holdout_record import holdout_update
+from sync.member_prefetch import MemberPrefetch, lists_to_prefetch
 from sync.names import list_name, segment_name_problems
 from sync.outcome import PullCount, SyncOutcome, summary_json
 from sync.pacing import BudgetExhausted, Pacer
@@ -107,40 +108,43 @@ class SyncRun:
         run_id = self.run_id
         started = datetime.now(UTC)
         crm_started = self.reader.crm_time()
-        if mode is RunMode.FULL:
-            pulled = self.reader.full_pull(read_fields, fields, dry_run)
-        else:
-            assert cursor is not None
-            pulled = self.reader.incremental_pull(read_fields, cursor[0])
-        self.pull_count = pulled.count
-        deleted = self.reader.forget_deleted(cursor[0] if cursor else None, dry_run)
-        rule_values, current, modified = (
-            frame.drop(index=list(deleted), errors="ignore")
-            for frame in (pulled.rule_values, pulled.current, pulled.modified)
-        )
-        refusals = RefusalContext(modified, options_digest(fields, self.sync_fields), full)
-        skip_writes = self._given_up(refusals, dry_run)
-
-        segmentation = config.segmenter.run(
-            rule_values,
-            self.now,
-            self.store.models(),
-            fallback=self.options.fallback_segment,
-            refit=refit,
-        )
         killed = previous is not None and previous.status == RunStatus.RUNNING
-        check_segment_names(self.settings, segmentation.segments, self.connector.limits)
-        targets = segment_targets(self.options.list_name_pattern, segmentation.segments)
-        plan, kept_out, members = self._plan(
-            segmentation,
-            config.holdouts,
-            targets,
-            fields,
-            current,
-            skip_writes,
-            read_all=mode is RunMode.FULL or killed,
-            dry_run=dry_run,
-        )
+        read_all = mode is RunMode.FULL or killed
+        with self._read_ahead(read_all) as ahead:
+            if mode is RunMode.FULL:
+                pulled = self.reader.full_pull(read_fields, fields, dry_run)
+            else:
+                assert cursor is not None
+                pulled = self.reader.incremental_pull(read_fields, cursor[0])
+            self.pull_count = pulled.count
+            deleted = self.reader.forget_deleted(cursor[0] if cursor else None, dry_run)
+            rule_values, current, modified = (
+                frame.drop(index=list(deleted), errors="ignore")
+                for frame in (pulled.rule_values, pulled.current, pulled.modified)
+            )
+            refusals = RefusalContext(modified, options_digest(fields, self.sync_fields), full)
+            skip_writes = self._given_up(refusals, dry_run)
+
+            segmentation = config.segmenter.run(
+                rule_values,
+                self.now,
+                self.store.models(),
+                fallback=self.options.fallback_segment,
+                refit=refit,
+            )
+            check_segment_names(self.settings, segmentation.segments, self.connector.limits)
+            targets = segment_targets(self.options.list_name_pattern, segmentation.segments)
+            plan, kept_out, members = self._plan(
+                segmentation,
+                config.holdouts,
+                targets,
+                fields,
+                current,
+                skip_writes,
+                read_all=read_all,
+                ahead=ahead,
+                dry_run=dry_run,
+            )
         refusals = replace(refusals, options=options_digest(fields, self.sync_fields, plan.fields))
         problems = (
             guardrail_problems(
@@ -205,6 +209,12 @@ class SyncRun:
         status = RunStatus.DONE_WITH_FAILURES if result.failures else RunStatus.DONE
         return outcome(status, result)
 
+    def _read_ahead(self, read_all: bool) -> MemberPrefetch:
+        """The owned lists' members read during the pull, when the run reads every list."""
+        owned = self.store.owned_lists() if read_all else {}
+        lists = lists_to_prefetch(owned, self.start.config.segmenter)
+        return MemberPrefetch(self.connector, self.retrier, lists)
+
     def _save_cursor(
         self,
         cursor: tuple[datetime, int] | None,
@@ -244,9 +254,10 @@ class SyncRun:
         *,
         read_all: bool,
         dry_run: bool,
+        ahead: MemberPrefetch,
     ) -> tuple[Plan, dict[str, set[str]], dict[str, set[str]]]:
         """The plan, the contacts kept out of each list (holdout, opt-out), the lists' members."""
-        lists, members = self.reader.lists(targets, read_all=read_all, dry_run=dry_run)
+        lists, members = self.reader.lists(targets, read_all=read_all, dry_run=dry_run, ahead=ahead)
         orphans, orphan_members = self.reader.orphans(targets, dry_run=dry_run)
         kept_out = kept_out_of_lists(
             targets,
