@@ -192,12 +192,17 @@ class Executor:
         return [self._write_batch(retry, resends - 1)] if retry else []
 
     def _apply_list_changes(self, changes: Sequence[ListChange]) -> None:
-        """Every list is found or created first, then all member chunks run as one pool."""
+        """The missing lists are created first, several at once, then all member chunks run
+        as one pool."""
         size = self.connector.limits.list_change_batch_size
         self.progress.start(LISTS_STEP, sum(len(c.add) + len(c.remove) for c in changes))
+        created: dict[str, ListRef] = {}
+        self._run_batches(
+            self._create_list(change, created) for change in changes if change.list_ref is None
+        )
         batches: list[_Batch[MembershipChange]] = []
         for change in changes:
-            list_ref = change.list_ref or self._create_list(change)
+            list_ref = change.list_ref or created[change.segment]
             batches.extend(
                 self._list_batch(BatchKind.LIST_ADD, change.segment, list_ref, ids)
                 for ids in chunks(change.add, size)
@@ -276,23 +281,36 @@ class Executor:
         if failure is not None:
             raise failure
 
-    def _create_list(self, change: ListChange) -> ListRef:
-        """The segment's new list, recorded as segsync's own as soon as the CRM has it.
+    def _create_list(
+        self, change: ListChange, created: dict[str, ListRef]
+    ) -> _Batch[ListRef | RequestRejected]:
+        """The segment's new list, recorded as segsync's own as soon as the CRM has it (and
+        put in ``created``).
 
         A create the CRM refuses made no list: the intent to create it is forgotten, so a list
         of that name a person made meanwhile (HubSpot refuses the duplicate name) is never
         taken for segsync's own by a later run.
         """
-        try:
-            list_ref = self._find_or_create_list(change.list_name)
-        except RequestRejected:
+
+        def send() -> ListRef | RequestRejected:
+            try:
+                return self._find_or_create_list(change.list_name)
+            except RequestRejected as exc:  # answered: recorded on the executor's thread
+                return exc
+
+        def record(answer: ListRef | RequestRejected) -> list[_Batch[Any]]:
+            if isinstance(answer, RequestRejected):
+                self.checkpoint.batch_done(
+                    BatchEffect(BatchKind.LIST_CREATE_REFUSED, change.segment, 1, deleted=True)
+                )
+                raise answer
             self.checkpoint.batch_done(
-                BatchEffect(BatchKind.LIST_CREATE_REFUSED, change.segment, 1, deleted=True)
+                BatchEffect(BatchKind.LIST_CREATE, change.segment, 1, created=answer)
             )
-            raise
-        created = BatchEffect(BatchKind.LIST_CREATE, change.segment, 1, created=list_ref)
-        self.checkpoint.batch_done(created)
-        return list_ref
+            created[change.segment] = answer
+            return []
+
+        return _Batch(send, record)
 
     def _find_or_create_list(self, name: str) -> ListRef:
         """Create the list the plan saw missing, in one call; a retry finds it first.
