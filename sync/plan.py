@@ -223,26 +223,18 @@ def property_writes(desired: pd.DataFrame, current: pd.DataFrame) -> tuple[Prope
     held = held.astype(object).where(held.notna(), "")
     differs = desired.ne(held)
     changed = differs.any(axis=1)
-    writes = []
-    desired_rows = desired[changed]
-    differs_rows = differs[changed]
+    rows = changed.to_numpy()
     columns = list(desired.columns)
-    for contact_id, values, mask in zip(
-        desired_rows.index,
-        desired_rows.itertuples(index=False),
-        differs_rows.itertuples(index=False), strict=False,
-    ):
-        writes.append(
-            PropertyWrite(
-                str(contact_id),
-                {
-                    column: value
-                    for column, value, flag in zip(columns, values, mask, strict=False)
-                    if flag
-                },
-            )
+    # Plain lists, zipped contact by contact: itertuples over 10^5 contacts cost a second.
+    values = zip(*(desired[c].to_numpy()[rows].tolist() for c in columns), strict=True)
+    flags = zip(*(differs[c].to_numpy()[rows].tolist() for c in columns), strict=True)
+    return tuple(
+        PropertyWrite(
+            str(contact_id),
+            {column: value for column, value, flag in zip(columns, row, mask, strict=True) if flag},
         )
-    return tuple(writes)
+        for contact_id, row, mask in zip(desired.index[rows], values, flags, strict=True)
+    )
 
 
 def list_changes(
