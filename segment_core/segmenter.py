@@ -211,7 +211,11 @@ class Segmentation:
     validation: ValidationReport
 
     def models(self) -> dict[str, bytes]:
-        """Each cluster set's fitted model as stored state, for the next run."""
+        """Each cluster set's fitted model as stored state, for the next run. Without cluster
+        sets there is nothing to store, and scikit-learn (which ``cluster_state`` loads) stays
+        unloaded: a cold import of it costs seconds."""
+        if not self.cluster_sets:
+            return {}
         from segment_core.cluster_state import to_state
 
         return {s.name: to_state(s.segmenter) for s in self.cluster_sets}

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
 import pandas as pd
 
@@ -23,9 +22,10 @@ from sync.owned_lists import claim_list
 from sync.plan import OrphanList, SegmentTarget
 from sync.progress import ProgressSink
 from sync.pull import (
+    Rows,
     in_parallel,
     pull_changed_contacts,
-    pull_contacts,
+    pull_contact_rows,
     read_deleted,
     read_members,
 )
@@ -83,23 +83,23 @@ class CrmReader:
         # and on a first sync the plan has yet to create them.
         present = [name for name in self.sync_fields if name in fields]
         before = self._count_contacts()
-        raw, modified = pull_contacts(
+        rows, modified = pull_contact_rows(
             self.connector, read_fields + present, self.retrier, self.progress
         )
         after = self._count_contacts()
         counts = [count for count in (before, after) if count is not None]
-        pull_count = PullCount(len(raw), min(counts) if counts else None)
-        raw = raw.reindex(columns=read_fields + self.sync_fields).astype(object)
-        raw = raw.where(raw.notna(), None)  # a field the CRM lacks reads as empty, not NaN
-        rule_values = raw[read_fields]
-        current = raw[self.sync_fields]
+        pull_count = PullCount(len(rows), min(counts) if counts else None)
+        # A field the CRM lacks reads as empty (None).
+        raw = text_frame(rows, read_fields + present).reindex(
+            columns=read_fields + self.sync_fields
+        )
+        raw.index.name = "id"
         if not dry_run:  # a pull that ended early replaces nothing: it only adds what it read
             complete = pull_count.complete
-            self.store.save_mirror(_rows(rule_values), replace=complete)
+            self.store.save_mirror(_values(rows, read_fields), replace=complete)
             save_synced = self.store.replace_synced if complete else self.store.merge_synced
-            # Filled with "", the synced values hold no None.
-            save_synced(cast(dict[str, dict[str, str]], _rows(current.fillna(""))))
-        return PulledContacts(rule_values, current, modified, pull_count)
+            save_synced(_synced_values(rows, self.sync_fields, present))
+        return PulledContacts(raw[read_fields], raw[self.sync_fields], modified, pull_count)
 
     def incremental_pull(self, read_fields: list[str], since: datetime) -> PulledContacts:
         merges: dict[str, str] = {}
@@ -112,13 +112,14 @@ class CrmReader:
             merges=merges,
         )
         self.store.absorb_merged(merges)  # merged-away ids: forgotten, memberships moved
+        pulled = _values(changed, read_fields)
         mirror = self.store.mirror()
-        mirror.update(_rows(changed[read_fields]))
+        mirror.update(pulled)
         synced: Mapping[str, Mapping[str, str | None]] = {
             **self.store.synced_fields(),
-            **_rows(changed[self.sync_fields]),
+            **_values(changed, self.sync_fields),
         }
-        self.store.save_mirror(_rows(changed[read_fields]), replace=False)
+        self.store.save_mirror(pulled, replace=False)
         rule_values = text_frame(mirror, read_fields)
         current = text_frame(synced, self.sync_fields).reindex(rule_values.index)
         return PulledContacts(rule_values, current, modified)
@@ -233,8 +234,19 @@ class CrmReader:
         return self.retrier.call(self.connector.count_contacts)
 
 
-def _rows(frame: pd.DataFrame) -> dict[str, dict[str, str | None]]:
-    """Contacts' values by contact id, as the state store keeps them (NaN reads as None)."""
-    clean = frame.astype(object).where(frame.notna(), None)
-    records = zip(clean.index, clean.to_dict("records"), strict=False)
-    return {str(cid): values for cid, values in records}
+def _values(rows: Rows, fields: Sequence[str]) -> Rows:
+    """Contacts' values of ``fields`` as the state store keeps them: None where the CRM sent
+    none."""
+    return {cid: {name: values.get(name) for name in fields} for cid, values in rows.items()}
+
+
+def _synced_values(
+    rows: Rows, sync_fields: Sequence[str], present: Sequence[str]
+) -> dict[str, dict[str, str]]:
+    """Contacts' segsync fields as the synced state keeps them: "" where the CRM holds no
+    value, or lacks the field (``present`` are those it has)."""
+    held = [(name, name in present) for name in sync_fields]
+    return {
+        cid: {name: (values.get(name) or "") if pulled else "" for name, pulled in held}
+        for cid, values in rows.items()
+    }

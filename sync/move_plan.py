@@ -56,7 +56,9 @@ def planned_moves(
     moved = now.ne(before).to_numpy()
     return tuple(
         SegmentMove(str(cid), previous or None, segment or None)
-        for cid, previous, segment in zip(index[moved], before[moved], now[moved], strict=True)
+        for cid, previous, segment in zip(
+            index[moved].tolist(), before[moved].tolist(), now[moved].tolist(), strict=True
+        )
     )
 
 

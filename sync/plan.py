@@ -223,26 +223,18 @@ def property_writes(desired: pd.DataFrame, current: pd.DataFrame) -> tuple[Prope
     held = held.astype(object).where(held.notna(), "")
     differs = desired.ne(held)
     changed = differs.any(axis=1)
-    writes = []
-    desired_rows = desired[changed]
-    differs_rows = differs[changed]
+    rows = changed.to_numpy()
     columns = list(desired.columns)
-    for contact_id, values, mask in zip(
-        desired_rows.index,
-        desired_rows.itertuples(index=False),
-        differs_rows.itertuples(index=False), strict=False,
-    ):
-        writes.append(
-            PropertyWrite(
-                str(contact_id),
-                {
-                    column: value
-                    for column, value, flag in zip(columns, values, mask, strict=False)
-                    if flag
-                },
-            )
+    # Plain lists, zipped contact by contact: itertuples over 10^5 contacts cost a second.
+    values = zip(*(desired[c].to_numpy()[rows].tolist() for c in columns), strict=True)
+    flags = zip(*(differs[c].to_numpy()[rows].tolist() for c in columns), strict=True)
+    return tuple(
+        PropertyWrite(
+            str(contact_id),
+            {column: value for column, value, flag in zip(columns, row, mask, strict=True) if flag},
         )
-    return tuple(writes)
+        for contact_id, row, mask in zip(desired.index[rows], values, flags, strict=True)
+    )
 
 
 def list_changes(
@@ -265,7 +257,9 @@ def list_changes(
     kept_out = kept_out or {}
     known = set(assignments.index)
     exploded = assignments["segments"].explode().dropna()
-    wanted_by_segment = exploded.index.to_series().groupby(exploded.to_numpy()).agg(set)
+    wanted_by_segment: dict[str, set[str]] = {}
+    for contact_id, segment in zip(exploded.index.tolist(), exploded.tolist(), strict=True):
+        wanted_by_segment.setdefault(segment, set()).add(contact_id)
     changes = []
     for target in targets:
         wanted = wanted_by_segment.get(target.name, set()) - kept_out.get(target.name, set())
@@ -276,8 +270,8 @@ def list_changes(
                 segment=target.name,
                 list_name=target.list_name,
                 list_ref=lists.get(target.name),
-                add=tuple(sorted(wanted - held, key=_id_order)),
-                remove=tuple(sorted(judged - wanted, key=_id_order)),
+                add=_in_id_order(wanted - held),
+                remove=_in_id_order(judged - wanted),
                 unseen=len(held) - len(judged),
             )
         )
@@ -290,7 +284,7 @@ def emptying_changes(
     """The removals that empty the orphan lists ``orphan_lists = "empty"`` acts on."""
     return tuple(
         ListChange(
-            o.segment, o.list_name, o.list_ref, (), tuple(sorted(members[o.segment], key=_id_order))
+            o.segment, o.list_name, o.list_ref, (), _in_id_order(members[o.segment])
         )
         for o in orphans
         if o.action == "empty" and o.list_ref is not None and members.get(o.segment)
@@ -320,8 +314,16 @@ def kept_out_of_lists(
     return kept
 
 
+def _in_id_order(ids: set[str]) -> tuple[str, ...]:
+    """CRM ids sorted numerically where they are numbers, so batches are stable and readable.
+    When all are numbers, ``int`` alone is the same order, and several times faster on 10^5
+    ids than the mixed key."""
+    if all(contact_id.isdigit() for contact_id in ids):
+        return tuple(sorted(ids, key=int))
+    return tuple(sorted(ids, key=_id_order))
+
+
 def _id_order(contact_id: str) -> tuple[int, str]:
-    """CRM ids sorted numerically where they are numbers, so batches are stable and readable."""
     return (int(contact_id), "") if contact_id.isdigit() else (0, contact_id)
 
 

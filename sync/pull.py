@@ -26,6 +26,7 @@ from connectors.base import Connector, ContactPage, DeletionPage, IdPage, ListRe
 from connectors.capabilities import DeletionReading, PartitionedReading
 from sync.progress import ProgressSink
 from sync.retry import Retrier
+from sync.segmentation import text_frame
 
 PULL_STEP = "Pulling contacts"
 PARTS_PER_WORKER = 4
@@ -67,18 +68,20 @@ def iter_pages(fetch: Callable[[str | None], P], retrier: Retrier) -> Iterator[P
             return
 
 
+Rows = dict[str, dict[str, str | None]]
+"""Contacts' values as pulled, by contact id: each CRM field sent, a string or None."""
+
+
 def _collect(
-    pages: Iterator[ContactPage],
-    fields: Sequence[str],
-    progress: ProgressSink,
-    merges: dict[str, str] | None,
-) -> tuple[pd.DataFrame, pd.Series]:
-    """Pages into a text frame (index = contact id) and the contacts' modification times.
+    pages: Iterator[ContactPage], progress: ProgressSink, merges: dict[str, str] | None
+) -> tuple[Rows, pd.Series]:
+    """Pages into the contacts' values (by contact id, in the order read) and their
+    modification times (a series with the same ids, in the same order).
 
     A contact seen twice (incremental pulls overlap) keeps its last copy. A contact another
     pulled one absorbed is dropped, and ``merges`` (when given) gets old id → surviving id.
     """
-    rows: dict[str, dict[str, str | None]] = {}
+    rows: Rows = {}
     modified: dict[str, datetime | None] = {}
     absorbed: dict[str, str] = {}
     progress.start(PULL_STEP, None)
@@ -94,16 +97,12 @@ def _collect(
         rows.pop(old, None)
     if merges is not None:
         merges.update(_survivors(absorbed))
-    frame = (
-        pd.DataFrame.from_records(
-            list(rows.values()), index=pd.Index(list(rows), dtype=object, name="id")
-        )
-        if rows
-        else pd.DataFrame(index=pd.Index([], dtype=object, name="id"))
+    times = pd.Series(
+        [modified[i] for i in rows],
+        index=pd.Index(list(rows), dtype=object, name="id"),
+        dtype="datetime64[ns, UTC]",
     )
-    frame = frame.reindex(columns=list(fields)).astype(object)
-    times = pd.Series([modified[i] for i in rows], index=frame.index, dtype="datetime64[ns, UTC]")
-    return frame.where(frame.notna(), None), times
+    return rows, times
 
 
 def _survivors(absorbed: Mapping[str, str]) -> dict[str, str]:
@@ -127,7 +126,24 @@ def pull_contacts(
     *,
     merges: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """Every contact with the requested fields, and when each was last modified.
+    """Every contact with the requested fields, as a text frame (index = contact id), and when
+    each was last modified. ``merges`` as for ``pull_contact_rows``."""
+    rows, times = pull_contact_rows(connector, fields, retrier, progress, merges=merges)
+    frame = text_frame(rows, fields)
+    frame.index.name = "id"
+    return frame, times
+
+
+def pull_contact_rows(
+    connector: Connector,
+    fields: Sequence[str],
+    retrier: Retrier,
+    progress: ProgressSink,
+    *,
+    merges: dict[str, str] | None = None,
+) -> tuple[Rows, pd.Series]:
+    """Every contact's values as pulled, and when each was last modified: a caller that keeps
+    the values by contact (the state store) takes them as they are, with no frame between.
 
     ``merges``, when given, is filled with each merged-away id and the pulled contact that
     absorbed it (see ``StateStore.absorb_merged``).
@@ -145,8 +161,8 @@ def pull_contacts(
         partitions = retrier.call(connector.contact_partitions, parts, requests=0)
         if partitions:
             pages = _partitioned_pages(connector, fields, partitions, retrier, workers)
-            return _collect(pages, fields, progress, merges)
-    return _collect(iter_pages(fetch, retrier), fields, progress, merges)
+            return _collect(pages, progress, merges)
+    return _collect(iter_pages(fetch, retrier), progress, merges)
 
 
 def _partitioned_pages(
@@ -199,17 +215,18 @@ def pull_changed_contacts(
     progress: ProgressSink,
     *,
     merges: dict[str, str] | None = None,
-) -> tuple[pd.DataFrame, pd.Series]:
-    """The contacts modified since ``since``, de-duplicated, and when each was modified.
+) -> tuple[Rows, pd.Series]:
+    """The values of the contacts modified since ``since``, de-duplicated, and when each was
+    modified.
 
-    ``merges`` as for ``pull_contacts``: a merge's new record carries the merge's time, so an
-    incremental pull sees every merge made since ``since``.
+    ``merges`` as for ``pull_contact_rows``: a merge's new record carries the merge's time, so
+    an incremental pull sees every merge made since ``since``.
     """
 
     def fetch(cursor: str | None) -> ContactPage:
         return connector.read_changed_contacts_page(fields, since, cursor)
 
-    return _collect(iter_pages(fetch, retrier), fields, progress, merges)
+    return _collect(iter_pages(fetch, retrier), progress, merges)
 
 
 def read_members(connector: Connector, list_ref: ListRef, retrier: Retrier) -> set[str]:

@@ -29,11 +29,17 @@ from sync.config import ConfigError, SegmentConfig
 def text_frame(
     rows: Mapping[str, Mapping[str, str | None]], columns: Sequence[str]
 ) -> pd.DataFrame:
-    """Contacts as a text frame: index = contact id, one column per field, str or None."""
-    frame = pd.DataFrame.from_dict(dict(rows), orient="index", dtype=object)
-    frame = frame.reindex(index=list(rows), columns=list(columns)).astype(object)
-    frame.index = frame.index.astype(object)
-    return frame.where(frame.notna(), None)
+    """Contacts as a text frame: index = contact id, one column per field, str or None (a
+    field a contact's row lacks reads as None).
+
+    Built column by column from the rows: a frame of 10^5 contacts built row by row (records,
+    then reindexed and cleaned of NaN) took seconds of a run's time.
+    """
+    values = list(rows.values())
+    data = {column: [row.get(column) for row in values] for column in dict.fromkeys(columns)}
+    columns_index = pd.Index(list(data), dtype=str)
+    frame = pd.DataFrame(data, pd.Index(list(rows), dtype=object), columns_index, dtype=object)
+    return frame if len(data) == len(columns) else frame.reindex(columns=list(columns))
 
 
 class SegmentSections(Protocol):

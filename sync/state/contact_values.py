@@ -7,10 +7,10 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Generic, TypeVar
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
-from sync.state.rows import chunked, delete_ids, insert_rows
+from sync.state.rows import chunked, delete_ids, insert_rows, of_ids
 
 V = TypeVar("V")
 """A field's value: ``str | None`` in the mirror (a field the CRM left empty), ``str`` in the
@@ -24,6 +24,11 @@ class ContactValues(Generic[V]):
     def __init__(self, table: Table, sync_name: str) -> None:
         self.table = table
         self.sync_name = sync_name
+        self._update = (
+            update(table)
+            .where(table.c.sync_name == sync_name, table.c.contact_id == bindparam("key"))
+            .values(fields=bindparam("merged"))
+        )
 
     def all(self, connection: Connection) -> dict[str, dict[str, V]]:
         query = select(self.table.c.contact_id, self.table.c.fields).where(
@@ -50,21 +55,22 @@ class ContactValues(Generic[V]):
 
     def merge(self, tx: Connection, rows: Mapping[str, Mapping[str, V]]) -> None:
         """Store ``rows``' values over each contact's stored ones: fields not in ``rows`` keep
-        theirs."""
-        ids = list(rows)
+        theirs. A stored row is updated in place (one statement for all of them), a contact
+        with none gets a new row."""
+        found = select(self.table.c.contact_id, self.table.c.fields).where(of_ids(self.table))
         current: dict[str, dict[str, V]] = {
             row.contact_id: json.loads(row.fields)
-            for chunk in chunked(ids)
-            for row in tx.execute(
-                select(self.table.c.contact_id, self.table.c.fields).where(
-                    self.table.c.sync_name == self.sync_name,
-                    self.table.c.contact_id.in_(chunk),
-                )
-            )
+            for chunk in chunked(list(rows))
+            for row in tx.execute(found, {"sync": self.sync_name, "ids": list(chunk)})
         }
-        self.forget(tx, ids)
-        merged = ((cid, {**current.get(cid, {}), **values}) for cid, values in rows.items())
-        self._insert(tx, merged)
+        updates = [
+            {"key": cid, "merged": json.dumps({**current[cid], **values})}
+            for cid, values in rows.items()
+            if cid in current
+        ]
+        if updates:
+            tx.execute(self._update, updates)
+        self._insert(tx, ((cid, {**values}) for cid, values in rows.items() if cid not in current))
 
     def forget(self, tx: Connection, ids: Sequence[str]) -> int:
         """Forget the contacts ``ids``; how many rows held them."""

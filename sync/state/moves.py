@@ -9,13 +9,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from sync.moves import RecordedMove, SegmentMove
 from sync.state.clock import aware, utcnow
-from sync.state.rows import chunked, delete_ids, insert_rows
+from sync.state.rows import chunked, delete_ids, insert_rows, of_ids
 from sync.state.schema import segment_moves
+
+_CONFIRM = (
+    update(segment_moves)
+    .where(of_ids(segment_moves), segment_moves.c.run_id == bindparam("run"))
+    .values(confirmed=True, moved_at=bindparam("now"))
+)
+"""Confirm the moves of the contacts ``ids`` that the run ``run`` planned: built once, since a
+run confirms moves at each of its write checkpoints."""
 
 
 class SegmentMoves:
@@ -34,7 +42,13 @@ class SegmentMoves:
         """Before a run writes: its moves, ``pending`` until the CRM confirms their writes,
         ``held`` confirmed at once (the CRM holds them already). A move an earlier run left
         unconfirmed is replaced."""
-        ids = [move.contact_id for move in (*pending, *held)]
+        # Asked for first: a run plans a move for (nearly) every contact on its first sync, and
+        # a delete naming each of them cost seconds where there is rarely anything to delete.
+        unconfirmed = select(segment_moves.c.contact_id).where(
+            segment_moves.c.sync_name == self.sync_name, segment_moves.c.confirmed.is_(False)
+        )
+        left = set(tx.execute(unconfirmed).scalars())
+        ids = [move.contact_id for move in (*pending, *held) if move.contact_id in left]
         delete_ids(tx, segment_moves, self.sync_name, ids, segment_moves.c.confirmed.is_(False))
         now = utcnow()
         insert_rows(
@@ -51,15 +65,8 @@ class SegmentMoves:
         """The CRM confirmed the writes of the contacts ``ids``: their moves count from now."""
         now = utcnow()
         for chunk in chunked(ids):
-            tx.execute(
-                update(segment_moves)
-                .where(
-                    segment_moves.c.sync_name == self.sync_name,
-                    segment_moves.c.run_id == run_id,
-                    segment_moves.c.contact_id.in_(chunk),
-                )
-                .values(confirmed=True, moved_at=now)
-            )
+            values = {"sync": self.sync_name, "ids": list(chunk), "run": run_id, "now": now}
+            tx.execute(_CONFIRM, values)
 
     def known_segments(self, connection: Connection) -> dict[str, str | None]:
         """Each contact with a move, and the primary segment it has by its last one: the new
