@@ -58,7 +58,9 @@ def test_a_debug_log_of_a_hubspot_sync_has_every_request_and_no_token_or_email(
         code, text = debug_run(tmp_path, config, {"SEGSYNC_HUBSPOT__TOKEN": HUBSPOT_TOKEN})
     assert code == 0, text[-2000:]
     assert '"POST /crm/v3/objects/contacts/batch/update HTTP/1.1" 200' in text  # urllib3
-    assert "DEBUG hubspot.crm.contacts.rest: response body: " in text  # the SDK's bodies
+    assert "DEBUG hubspot.crm.properties.rest: response body: " in text  # the SDK's bodies
+    # and the bodies segsync reads itself (contact pages, write confirmations)
+    assert "DEBUG connectors.hubspot.calls: HubSpot read contacts: response body: " in text
     assert "[email]" in text  # they held addresses, which were redacted
     assert_no_leak(text, [HUBSPOT_TOKEN], hubspot_emails(crm, ids))
 

@@ -7,6 +7,7 @@ policy.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ from connectors.deadline import within_deadline
 from connectors.hubspot.errors import parse_json, translate
 
 T = TypeVar("T")
+LOG = logging.getLogger(__name__)
 ROUND_TRIPS_KEPT = 8
 """Calls whose durations estimate the round trip: enough that one quick answer shows it."""
 
@@ -156,6 +158,8 @@ class HubSpotCalls:
 
         headers, body = self._send(action, fetch)
         self._observe(headers)
+        if LOG.isEnabledFor(logging.DEBUG):  # as the SDK logs the answers it parses
+            LOG.debug("HubSpot %s: response body: %r", action, body)
         return parse_json(body)
 
     def _send(self, action: str, request: Callable[[], T]) -> T:
