@@ -10,14 +10,16 @@ import pytest
 from connectors.base import AuthFailed, RateLimited, SegmentField, Transient
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import HubSpotSandbox
+from connectors.sandbox.hubspot import search as sandbox_search
 
 SEARCH_ROUTE = "POST /crm/v3/objects/contacts/search"
 
 
 def test_incremental_pull_gets_past_the_search_window_of_10000(
-    crm: HubSpotSandbox, connector: HubSpotConnector
+    crm: HubSpotSandbox, connector: HubSpotConnector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ids = crm.seed_contacts(10_450, seed=41)
+    monkeypatch.setattr(sandbox_search, "MAX_RESULTS", 300)  # HubSpot: 10,000 a query
+    ids = crm.seed_contacts(1_050, seed=41)
     since = datetime.now(UTC) - timedelta(seconds=1)
     for contact_id in ids:
         crm.store.set_properties(contact_id, {"jobtitle": f"T{contact_id}"})
@@ -33,8 +35,8 @@ def test_incremental_pull_gets_past_the_search_window_of_10000(
         if cursor is None:
             break
     assert seen == {contact_id: f"T{contact_id}" for contact_id in ids}
-    # Every page is a fresh query for ids above the last one read: no query pages past
-    # 10,000 and no contact is read twice.
+    # Every page is a fresh query for ids above the last one read: no query pages past the
+    # cap (a 400) and no contact is read twice.
     assert read == len(ids)
     assert pages == crm.calls[SEARCH_ROUTE] == -(-len(ids) // 200)
     assert all(record.status == 200 for record in crm.call_log if record.route == SEARCH_ROUTE)
