@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from sync.state.clock import aware
-from sync.state.rows import chunked, delete_ids, insert_rows
+from sync.state.rows import chunked, delete_ids, ids_by_segment, insert_rows
 from sync.state.schema import holdout_entries
 
 
@@ -63,14 +63,7 @@ class HoldoutEntries:
 
     def recorded(self, connection: Connection) -> dict[str, set[str]]:
         """The contacts already recorded, by segment."""
-        table = holdout_entries
-        query = select(table.c.segment, table.c.contact_id).where(
-            table.c.sync_name == self.sync_name
-        )
-        found: dict[str, set[str]] = {}
-        for row in connection.execute(query):
-            found.setdefault(row.segment, set()).add(row.contact_id)
-        return found
+        return ids_by_segment(connection, holdout_entries, self.sync_name)
 
     def add(self, tx: Connection, entries: Sequence[HoldoutEntry]) -> None:
         insert_rows(

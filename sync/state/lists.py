@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from connectors.base import ListRef
 from sync.state.clock import aware, utcnow
-from sync.state.rows import chunked, delete_ids, insert_rows
+from sync.state.rows import chunked, delete_ids, ids_by_segment, insert_rows
 from sync.state.schema import members, owned_lists
 
 PENDING_LIST_ID = ""
@@ -72,13 +72,7 @@ class SegmentLists:
 
     def members(self, connection: Connection) -> dict[str, set[str]]:
         """The members of each segment's list, by segment."""
-        query = select(members.c.segment, members.c.contact_id).where(
-            members.c.sync_name == self.sync_name
-        )
-        found: dict[str, set[str]] = {}
-        for row in connection.execute(query):
-            found.setdefault(row.segment, set()).add(row.contact_id)
-        return found
+        return ids_by_segment(connection, members, self.sync_name)
 
     def replace_members(self, tx: Connection, segment: str, ids: Sequence[str]) -> None:
         tx.execute(

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Delete, Table, and_, bindparam, delete, insert
+from sqlalchemy import ColumnElement, Delete, Table, and_, bindparam, delete, insert, select
 from sqlalchemy.engine import Connection
 
 CHUNK = 5_000
@@ -57,3 +57,12 @@ def insert_rows(tx: Connection, table: Table, rows: Iterable[dict[str, Any]]) ->
             chunk = []
     if chunk:
         tx.execute(insert(table), chunk)
+
+
+def ids_by_segment(connection: Connection, table: Table, sync_name: str) -> dict[str, set[str]]:
+    """The sync's contact ids in a ``(sync_name, segment, contact_id)`` table, by segment."""
+    query = select(table.c.segment, table.c.contact_id).where(table.c.sync_name == sync_name)
+    found: dict[str, set[str]] = {}
+    for row in connection.execute(query):
+        found.setdefault(row.segment, set()).add(row.contact_id)
+    return found
