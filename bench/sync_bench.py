@@ -41,7 +41,8 @@ Every figure comes from the sandbox's call log; nothing is asserted. Definitions
   cut where the first write goes out, and each part takes as long as its slower bucket. A
   rolling window lets its first ``capacity`` requests through at once, and each later
   ``capacity`` a window after them: n calls need window * floor((n - 1) / capacity) seconds,
-  not n / rate.
+  not n / rate. So each run starts once the previous run's calls have left the windows, as a
+  scheduled run does.
 - naive estimate = the sample's calls that do not depend on the contacts (field list, list
   lookups and creations, fields) as measured, plus its per-contact calls (reads, record writes,
   membership changes) scaled to the contacts; seconds per call as measured, but never under
@@ -157,8 +158,12 @@ class Figures:
         steps = " · ".join(
             f"{step.lower()} {seconds:.1f} s" for step, seconds in self.steps.items()
         )
-        rest = self.seconds - sum(self.steps.values())
-        return f"{self.label}: {steps} · the rest (planning, state store) {rest:.1f} s"
+        in_steps = sum(self.steps.values())
+        rest = self.seconds - in_steps
+        line = f"{self.label}: {steps} · the rest (planning, state store) {rest:.1f} s"
+        if not self.floor:
+            return line
+        return f"{line}; the steps alone {in_steps / self.floor:.2f} of the floor"
 
 
 def window_seconds(calls: int, capacity: int, window: float) -> float:
@@ -250,6 +255,7 @@ class Bench:
         self.connector = HubSpotConnector(self.settings.hubspot)
         self.read_by_search = False
         """Whether the last full pull read id ranges by search (200 a page) or listed pages."""
+        self.last_run_ended: float | None = None
         if workers is not None:
             self.connector.limits = dataclasses.replace(
                 self.connector.limits, max_concurrency=workers
@@ -266,6 +272,7 @@ class Bench:
         """One sync; ``needs_reading`` is how many contacts people changed (incremental runs);
         ``full`` forces a full run."""
         console.rule(label)
+        self.wait_for_empty_windows()
         member_pages = self.member_pages()
         before = len(self.crm.call_log)
         started = time.perf_counter()
@@ -275,6 +282,7 @@ class Bench:
                 self.connector, self.settings, dry_run=False, progress=steps, full=full
             )
         seconds = time.perf_counter() - started
+        self.last_run_ended = time.perf_counter()
         log = self.crm.call_log[before:]
         searches = sum(record.route == SEARCH_ROUTE for record in log)
         safety = self.safety_calls(outcome, log)
@@ -294,6 +302,13 @@ class Bench:
             safety=safety,
             steps=steps.seconds,
         )
+
+    def wait_for_empty_windows(self) -> None:
+        """Let the CRM's rate windows empty after the previous run, as they have when a
+        scheduled run starts: the floor counts from empty windows, and a run started at once
+        would first wait out the last one's calls."""
+        if self.last_run_ended is not None:
+            time.sleep(max(0.0, self.last_run_ended + TEN_SECONDS - time.perf_counter()))
 
     def member_pages(self) -> int:
         """Pages that read the members of the segments' lists as they are now (a full run

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from connectors.hubspot import HubSpotConnector
 from connectors.sandbox import HubSpotSandbox
 from connectors.sandbox.base import Arrival
 from sync.config import ConfigError
+from sync.state.store import StateStore
 from tests.conftest import TOKEN, hubspot_settings, writes_among
 from tests.expectations import FAST_RETRY, SEGMENTS, assert_crm_holds_desired_state, sync
 from tests.support.state_store import state_store
@@ -102,6 +103,42 @@ def test_a_forced_full_run_reads_each_owned_list_once_during_the_pull(
     finally:
         store.close()
     assert prefetch_threads() == []
+
+
+def test_a_full_run_stores_anew_only_the_members_of_lists_that_changed(
+    slow_crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crm = slow_crm
+    ids = crm.seed_contacts(CONTACTS, seed=69)
+    hubspot = HubSpotConnector(hubspot_settings(crm))
+    sync(hubspot, crm, tmp_path)
+    engaged = list_id(crm, "Engaged")
+    record = crm.store.list_record(engaged)
+    assert record is not None
+    outsider = next(i for i in ids if i not in crm.store.list_members(engaged))
+    crm.store.add_members(record, [outsider])  # a hand edit: the store no longer matches
+    stored_anew: list[str] = []
+    replace_members = StateStore.replace_members
+
+    def note_replaced(store: StateStore, segment: str, members: Iterable[str]) -> None:
+        stored_anew.append(segment)
+        replace_members(store, segment, members)
+
+    monkeypatch.setattr(StateStore, "replace_members", note_replaced)
+
+    forced = sync(hubspot, crm, tmp_path, full=True)
+
+    assert stored_anew == ["Engaged"]
+    changes = {c.segment: (c.add, c.remove) for c in forced.plan.list_changes if c.add or c.remove}
+    assert changes == {"Engaged": ((), (outsider,))}
+    assert_crm_holds_desired_state(crm, ids)
+    store = state_store(tmp_path)
+    try:
+        lists = {segment: list_id(crm, segment) for segment in ("Big", "Engaged", "Buyers")}
+        crm_members = {segment: crm.store.list_members(i) for segment, i in lists.items()}
+        assert store.members() == {s: m for s, m in crm_members.items() if m}
+    finally:
+        store.close()
 
 
 def test_the_list_of_a_segment_no_longer_configured_is_not_read_ahead(
