@@ -71,6 +71,14 @@ def prefetch_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("segsync-prefetch")]
 
 
+def synced_once(crm: HubSpotSandbox, state: Path, seed: int) -> tuple[list[str], HubSpotConnector]:
+    """``CONTACTS`` contacts seeded and synced once: their ids, and the connector that synced."""
+    ids = crm.seed_contacts(CONTACTS, seed=seed)
+    hubspot = HubSpotConnector(hubspot_settings(crm))
+    sync(hubspot, crm, state)
+    return ids, hubspot
+
+
 @pytest.fixture
 def slow_crm() -> Iterator[HubSpotSandbox]:
     with HubSpotSandbox(TOKEN, latency=LATENCY) as sandbox:
@@ -81,9 +89,7 @@ def test_a_forced_full_run_reads_each_owned_list_once_during_the_pull(
     slow_crm: HubSpotSandbox, tmp_path: Path
 ) -> None:
     crm = slow_crm
-    ids = crm.seed_contacts(CONTACTS, seed=61)
-    hubspot = HubSpotConnector(hubspot_settings(crm))
-    sync(hubspot, crm, tmp_path)
+    ids, hubspot = synced_once(crm, tmp_path, seed=61)
     owned = {segment: list_id(crm, segment) for segment in ("Big", "Engaged", "Buyers")}
     members_before = {segment: crm.store.list_members(i) for segment, i in owned.items()}
     arrivals = note_requests(crm)
@@ -109,9 +115,7 @@ def test_a_full_run_stores_anew_only_the_members_of_lists_that_changed(
     slow_crm: HubSpotSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     crm = slow_crm
-    ids = crm.seed_contacts(CONTACTS, seed=69)
-    hubspot = HubSpotConnector(hubspot_settings(crm))
-    sync(hubspot, crm, tmp_path)
+    ids, hubspot = synced_once(crm, tmp_path, seed=69)
     engaged = list_id(crm, "Engaged")
     record = crm.store.list_record(engaged)
     assert record is not None
@@ -145,9 +149,7 @@ def test_the_list_of_a_segment_no_longer_configured_is_not_read_ahead(
     slow_crm: HubSpotSandbox, tmp_path: Path
 ) -> None:
     crm = slow_crm
-    crm.seed_contacts(CONTACTS, seed=68)
-    hubspot = HubSpotConnector(hubspot_settings(crm))
-    sync(hubspot, crm, tmp_path)
+    _, hubspot = synced_once(crm, tmp_path, seed=68)
     kept = [list_id(crm, segment) for segment in ("Big", "Engaged")]
     arrivals = note_requests(crm)
 
@@ -161,9 +163,7 @@ def test_a_list_replaced_by_hand_is_read_anew_not_from_the_read_ahead(
     slow_crm: HubSpotSandbox, tmp_path: Path
 ) -> None:
     crm = slow_crm
-    ids = crm.seed_contacts(CONTACTS, seed=62)
-    hubspot = HubSpotConnector(hubspot_settings(crm))
-    sync(hubspot, crm, tmp_path)
+    ids, hubspot = synced_once(crm, tmp_path, seed=62)
     old_id = list_id(crm, "Engaged")
     old = crm.store.list_record(old_id)
     assert old is not None
@@ -197,9 +197,7 @@ def test_a_list_recreated_by_hand_under_the_owned_name_is_still_refused(
     slow_crm: HubSpotSandbox, tmp_path: Path
 ) -> None:
     crm = slow_crm
-    crm.seed_contacts(CONTACTS, seed=63)
-    hubspot = HubSpotConnector(hubspot_settings(crm))
-    sync(hubspot, crm, tmp_path)
+    _, hubspot = synced_once(crm, tmp_path, seed=63)
     old_id = list_id(crm, "Engaged")
     crm.store.delete_list(old_id)
     new = crm.store.create_list("segsync: Engaged", "MANUAL")
@@ -217,9 +215,7 @@ def test_a_list_deleted_by_hand_is_recreated_though_its_read_ahead_failed(
     slow_crm: HubSpotSandbox, tmp_path: Path
 ) -> None:
     crm = slow_crm
-    ids = crm.seed_contacts(CONTACTS, seed=64)
-    hubspot = HubSpotConnector(hubspot_settings(crm))
-    sync(hubspot, crm, tmp_path)
+    ids, hubspot = synced_once(crm, tmp_path, seed=64)
     old_id = list_id(crm, "Engaged")
     crm.store.delete_list(old_id)
     arrivals = note_requests(crm)
@@ -236,9 +232,7 @@ def test_a_read_ahead_that_fails_for_good_is_read_again_to_the_exact_end_state(
     slow_crm: HubSpotSandbox, tmp_path: Path
 ) -> None:
     crm = slow_crm
-    ids = crm.seed_contacts(CONTACTS, seed=65)
-    hubspot = HubSpotConnector(hubspot_settings(crm))
-    sync(hubspot, crm, tmp_path)
+    ids, hubspot = synced_once(crm, tmp_path, seed=65)
     big = list_id(crm, "Big")
     dropped = min(crm.store.list_members(big), key=int)
     record = crm.store.list_record(big)
@@ -268,9 +262,7 @@ def test_a_read_ahead_retried_by_the_gateway_is_used(
     slow_crm: HubSpotSandbox, tmp_path: Path
 ) -> None:
     crm = slow_crm
-    ids = crm.seed_contacts(CONTACTS, seed=66)
-    hubspot = HubSpotConnector(hubspot_settings(crm))
-    sync(hubspot, crm, tmp_path)
+    ids, hubspot = synced_once(crm, tmp_path, seed=66)
     owned = [list_id(crm, segment) for segment in ("Big", "Engaged", "Buyers")]
     crm.inject_faults(503, count=2, route=MEMBERS)
     arrivals = note_requests(crm)
@@ -286,9 +278,7 @@ def test_a_read_ahead_retried_by_the_gateway_is_used(
 
 def test_a_pull_that_fails_stops_the_reads_ahead(slow_crm: HubSpotSandbox, tmp_path: Path) -> None:
     crm = slow_crm
-    crm.seed_contacts(CONTACTS, seed=67)
-    hubspot = HubSpotConnector(hubspot_settings(crm))
-    sync(hubspot, crm, tmp_path)
+    _, hubspot = synced_once(crm, tmp_path, seed=67)
     crm.inject_faults(503, count=FAST_RETRY.attempts, route=CONTACT_PAGES)
 
     with pytest.raises(Exception, match="503"):
