@@ -46,7 +46,7 @@ class Process:
         self.popen = subprocess.Popen(
             [str(SEGSYNC), *args],
             cwd=cwd,
-            env={**os.environ, "COLUMNS": "200", **(env or {})},
+            env={**os.environ, "COLUMNS": "200", "PYTHONFAULTHANDLER": "1", **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -72,11 +72,23 @@ class Process:
     def stop(self, stop_signal: signal.Signals = signal.SIGTERM) -> int:
         """Send ``stop_signal`` and wait for the exit code; ``seen`` then has every line."""
         self.popen.send_signal(stop_signal)
-        code = self.popen.wait(timeout=WAIT)
+        try:
+            code = self.popen.wait(timeout=WAIT)
+        except subprocess.TimeoutExpired:
+            # SIGABRT makes the faulthandler print every thread's stack: where it waits.
+            self.popen.send_signal(signal.SIGABRT)
+            self.popen.wait(timeout=WAIT)
+            self._take_lines()
+            raise AssertionError(
+                f"no exit {WAIT:g} s after {stop_signal.name}; it printed:\n" + "".join(self.seen)
+            ) from None
+        self._take_lines()
+        return code
+
+    def _take_lines(self) -> None:
         self._reader.join(timeout=WAIT)
         while not self.lines.empty():
             self.seen.append(self.lines.get())
-        return code
 
     def kill(self) -> None:
         if self.popen.poll() is None:
