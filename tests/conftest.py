@@ -6,16 +6,19 @@ import subprocess
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from connectors.salesforce import SalesforceSettings
 from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
+from sync.cli import app
 from sync.config import SegmentConfig, Settings, SyncOptions
 from tests.postgres_server import PostgresServer
 from tests.support.plugin import install_plugin
@@ -196,6 +199,26 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("site")
     install_plugin(target)
     return target
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """What ``segsync demo --contacts 300`` printed (whitespace runs folded to one space, as a
+    terminal's wrapping is no content) and the report it wrote."""
+
+    exit_code: int
+    output: str
+    text: str
+    report: str
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """The demo, run once for every test that reads what it shows: each run takes ~10 s."""
+    report = tmp_path_factory.mktemp("demo") / "demo.html"
+    result = CliRunner().invoke(app, ["demo", "--contacts", "300", "--report", str(report)])
+    html = report.read_text() if report.exists() else ""
+    return DemoRun(result.exit_code, result.output, " ".join(result.output.split()), html)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from connectors.sandbox import HubSpotSandbox
 from sync.cli import app
-from tests.conftest import TOKEN, write_hubspot_config, writes_among
+from tests.conftest import TOKEN, DemoRun, write_hubspot_config, writes_among
 from tests.support.webhook import Webhook
 
 runner = CliRunner()
@@ -91,15 +91,13 @@ def test_connectors_lists_the_builtin_hubspot_connector() -> None:
     ]
 
 
-def test_demo_runs_end_to_end_and_ends_in_sync(tmp_path: Path) -> None:
-    report = tmp_path / "demo.html"
-    result = runner.invoke(app, ["demo", "--contacts", "300", "--report", str(report)])
-    assert result.exit_code == 0, result.output
-    text = " ".join(result.output.split())
+def test_demo_runs_end_to_end_and_ends_in_sync(demo_run: DemoRun) -> None:
+    assert demo_run.exit_code == 0, demo_run.output
+    text = demo_run.text
     assert "Run 1: first sync (done)" in text
     assert "Run 2: only the difference (done)" in text
     assert "0 property writes and 0 list changes planned: the CRM is in sync" in text
-    html = report.read_text()
+    html = demo_run.report
     for section in ("overview", "sizes", "overlap", "segments", "completeness", "history"):
         assert f'<section id="{section}"' in html
     assert 'data-segment="Key customers"' in html

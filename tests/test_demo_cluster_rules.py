@@ -4,27 +4,23 @@ in its report."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import lxml.html
-from typer.testing import CliRunner
 
 from segment_core import parse_expression
-from sync.cli import app
+from tests.conftest import DemoRun
 
 
-def test_the_demo_shows_cluster_rules_and_the_model_age(tmp_path: Path) -> None:
-    report = tmp_path / "demo.html"
-    result = CliRunner().invoke(app, ["demo", "--contacts", "300", "--report", str(report)])
-    assert result.exit_code == 0, result.output
-    text = " ".join(result.output.split())
+def test_the_demo_shows_cluster_rules_and_the_model_age(demo_run: DemoRun) -> None:
+    assert demo_run.exit_code == 0, demo_run.output
+    text = demo_run.text
     assert re.search(
         r"Cluster set 'Behaviour' \(model trained \d{4}-\d\d-\d\d \d\d:\d\d UTC, "
         r"(?:\d+ hours?|under an hour) old\), as rules:",
         text,
     )
 
-    page = lxml.html.document_fromstring(report.read_text())
+    page = lxml.html.document_fromstring(demo_run.report)
     (section,) = page.xpath('//section[@id="clusters"]')
     cards = section.xpath(".//article")
     rules = [" ".join(rule.text_content().split()) for rule in section.find_class("cluster-rule")]

@@ -4,26 +4,24 @@ week (at 300 contacts the holdout is too small for an interval, and the panel sa
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import lxml.html
-from typer.testing import CliRunner
 
-from sync.cli import app
 from sync.demo import CAMPAIGN_SEGMENT
+from tests.conftest import DemoRun
 
 
-def test_the_demo_report_has_the_campaign_lift_panel_and_the_trend_chart(tmp_path: Path) -> None:
-    report = tmp_path / "demo.html"
-    result = CliRunner().invoke(app, ["demo", "--contacts", "300", "--report", str(report)])
-    assert result.exit_code == 0, result.output
+def test_the_demo_report_has_the_campaign_lift_panel_and_the_trend_chart(
+    demo_run: DemoRun,
+) -> None:
+    assert demo_run.exit_code == 0, demo_run.output
     campaign = re.search(
         rf"The {CAMPAIGN_SEGMENT} campaign: (\d+) of the list and (\d+) of the holdout became "
         "customers.",
-        " ".join(result.output.split()),
+        demo_run.text,
     )
     assert campaign is not None
-    page = lxml.html.document_fromstring(report.read_text())
+    page = lxml.html.document_fromstring(demo_run.report)
     [trend] = page.xpath('//section[@id="trends"]//img')
     assert trend.get("alt") == "Line chart of each segment's contacts at each of the last 2 runs"
     [card] = page.find_class("lift-card")
