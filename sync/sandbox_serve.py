@@ -10,17 +10,15 @@ The file is removed when the server stops.
 from __future__ import annotations
 
 import secrets
-import signal
-import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Literal
 
 from rich.console import Console
 
 from sync.private import write_private_file
+from sync.stop_signals import caught_stop_signals
 
 if TYPE_CHECKING:  # the sandbox is imported only when one is started
     from connectors.sandbox.base import SandboxServer
@@ -98,24 +96,9 @@ def serve(
     try:
         for line in lines:
             console.print(line, markup=False, highlight=False, soft_wrap=True)
-        _wait_for_stop()
+        with caught_stop_signals() as wait_for_signal:
+            wait_for_signal()
     finally:
         running.sandbox.stop()
         secret_file.unlink(missing_ok=True)
     console.print("Sandbox stopped.")
-
-
-def _wait_for_stop() -> None:
-    """Block until Ctrl-C, or SIGTERM (how service managers and ``kill`` stop a process)."""
-
-    def interrupt(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -15,11 +15,9 @@ APScheduler does the timekeeping. What this module adds is the policy a CRM sync
 from __future__ import annotations
 
 import logging
-import os
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -27,12 +25,13 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
+from sync.stop_signals import STOP_SIGNALS, caught_stop_signals
+
 log = logging.getLogger(__name__)
 
 WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 """Cron's weekday numbers: 0 (and 7) is Sunday."""
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 @dataclass(frozen=True)
@@ -98,24 +97,11 @@ def run_until_stopped(
     No run starts after the signal; the running ones finish before this returns 0. A second
     signal gets its usual effect (Ctrl-C twice stops at once). Call it from the main thread.
     """
-    # The handler only writes to a pipe: it may interrupt the main thread anywhere, even while it
-    # holds a lock, so it must not take one (as setting a threading.Event would).
-    wake_read, wake_write = os.pipe()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        os.write(wake_write, bytes([signum]))
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in stop_signals}
-    try:
+    with caught_stop_signals(stop_signals) as wait_for_signal:
         scheduler.start()
         for job in scheduler.get_jobs():
             log.info("Sync %r scheduled; next run at %s", job.name, job.next_run_time)
-        received = signal.Signals(os.read(wake_read, 1)[0])
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        os.close(wake_read)
-        os.close(wake_write)
+        received = wait_for_signal()
     log.info("%s received: stopping once the running syncs finish", received.name)
     scheduler.shutdown(wait=True)
     log.info("Scheduler stopped")

@@ -20,10 +20,11 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
@@ -42,7 +43,13 @@ SECRETS = Path(".segsync/secrets")
 class Process:
     """A segsync command running in the background, its output read line by line."""
 
-    def __init__(self, args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        before_exec: Callable[[], None] | None = None,
+    ) -> None:
         self.popen = subprocess.Popen(
             [str(SEGSYNC), *args],
             cwd=cwd,
@@ -50,6 +57,7 @@ class Process:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=before_exec,  # noqa: PLW1509 - only signal settings, no locks taken
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
@@ -98,8 +106,13 @@ class Process:
 
 
 @contextmanager
-def background(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Iterator[Process]:
-    process = Process(args, cwd, env)
+def background(
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    before_exec: Callable[[], None] | None = None,
+) -> Iterator[Process]:
+    process = Process(args, cwd, env, before_exec)
     try:
         yield process
     finally:
@@ -205,6 +218,30 @@ def test_a_salesforce_sandbox_stops_on_ctrl_c_and_takes_its_session_along(tmp_pa
             org.close()
         assert serve.stop(signal.SIGINT) == 0
     assert not session.exists()
+
+
+def ignore_ctrl_c() -> None:
+    """As a shell does for a command it starts in the background."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def block_stop_signals() -> None:
+    """As a parent that spawns with its own signal mask hands it down."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+@pytest.mark.parametrize(
+    "inherited", [ignore_ctrl_c, block_stop_signals], ids=["Ctrl-C ignored", "signals blocked"]
+)
+def test_the_sandbox_stops_on_ctrl_c_whatever_signal_state_it_inherited(
+    tmp_path: Path, inherited: Callable[[], None]
+) -> None:
+    args = ["sandbox", "serve", "--port", "0", "--contacts", "5"]
+    with background(args, tmp_path, before_exec=inherited) as serve:
+        serve.read_until(r"Stop with Ctrl-C or SIGTERM")
+        assert serve.stop(signal.SIGINT) == 0
+    assert serve.seen[-1].strip() == "Sandbox stopped."
+    assert not (tmp_path / SECRETS / "hubspot__token").exists()
 
 
 def test_a_port_in_use_is_a_clear_error_and_exit_2(tmp_path: Path) -> None:
