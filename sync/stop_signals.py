@@ -18,6 +18,7 @@ import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 """How service managers (SIGTERM) and people (Ctrl-C) stop a process."""
@@ -32,9 +33,10 @@ def caught_stop_signals(
     second Ctrl-C has its usual effect. Use it from the main thread."""
     wake_read, wake_write = socket.socketpair()
     wake_write.setblocking(False)
-    previous = {sig: signal.signal(sig, _noted) for sig in signals}
+    # The fd first: a signal that comes while the handlers are being set must still wake us.
     previous_fd = signal.set_wakeup_fd(wake_write.fileno())
-    previous_mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
+    previous: dict[signal.Signals, Any] = {}
+    previous_mask: set[int | signal.Signals] | None = None
 
     def wait() -> signal.Signals:
         while True:
@@ -43,12 +45,16 @@ def caught_stop_signals(
                 return signal.Signals(received)
 
     try:
+        for sig in signals:
+            previous[sig] = signal.signal(sig, _noted)
+        previous_mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
         yield wait
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
-        signal.set_wakeup_fd(previous_fd)
+        if previous_mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
         for sig, handler in previous.items():
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        signal.set_wakeup_fd(previous_fd)
         wake_read.close()
         wake_write.close()
 
