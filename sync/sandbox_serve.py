@@ -93,12 +93,13 @@ def serve(
         *running.usage,
         f"Run configs with SEGSYNC_SECRETS_DIR={secrets_dir}. Stop with Ctrl-C or SIGTERM.",
     )
-    try:
-        for line in lines:
-            console.print(line, markup=False, highlight=False, soft_wrap=True)
-        with caught_stop_signals() as wait_for_signal:
+    # Caught before "Stop with Ctrl-C" is printed: a signal sent on reading it must stop us.
+    with caught_stop_signals() as wait_for_signal:
+        try:
+            for line in lines:
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
             wait_for_signal()
-    finally:
-        running.sandbox.stop()
-        secret_file.unlink(missing_ok=True)
+        finally:
+            running.sandbox.stop()
+            secret_file.unlink(missing_ok=True)
     console.print("Sandbox stopped.")
