@@ -33,7 +33,6 @@ WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 """Cron's weekday numbers: 0 (and 7) is Sunday."""
 
 
-
 @dataclass(frozen=True)
 class ScheduledSync:
     """One sync and when it runs.

@@ -2,9 +2,9 @@
 
 Why not a plain handler: the kernel may hand a process's signal to any thread that does not block
 it, and Python runs its handlers only in the main thread, when that thread runs Python code. A
-main thread blocked in a sleep or a read therefore never noticed a signal one of the server's
-threads took, and `segsync sandbox serve` went on after Ctrl-C. So the wait is on Python's
-wakeup fd, which the signal's C-level handler writes to whichever thread took it.
+main thread blocked in a sleep or a read would not notice a signal one of the server's threads
+took, and the process would go on after Ctrl-C. So the wait is on Python's wakeup fd, which the
+signal's C-level handler writes to whichever thread took it.
 
 The signals are also handled, and unblocked in the main thread, for the wait, whatever the
 process inherited: a shell that starts a command in the background ignores SIGINT for it, and a
